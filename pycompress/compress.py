@@ -1,0 +1,90 @@
+"""The one-call API: model in, `CompressedModel` out, driven by a versioned config."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from .accounting import LayerStats, ModelStats, layer_stats
+from .codec import encode_bits
+from .container import CompressedModel
+from .errors import PycompressError
+from .fileio import load_state_dict
+from .formats import get_format, tensor_bits, to_format
+
+
+@dataclass(frozen=True)
+class CompressConfig:
+    """Lossless exponent sharing. `include_all` also encodes 1-D float tensors (biases)."""
+
+    format: str = "bf16"
+    include_all: bool = False
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        get_format(self.format)  # fail early on an unknown format
+
+
+ModelLike = nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike
+
+
+def as_state_dict(model: ModelLike) -> dict[str, torch.Tensor]:
+    if isinstance(model, nn.Module):
+        return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if isinstance(model, (str, os.PathLike)):
+        return load_state_dict(model)
+    return dict(model)
+
+
+def is_encoded(tensor: torch.Tensor, include_all: bool) -> bool:
+    """Default: floating tensors with two or more dimensions (weights, not biases)."""
+    return tensor.is_floating_point() and (include_all or tensor.dim() >= 2)
+
+
+def cast_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str) -> dict[str, torch.Tensor]:
+    """Every floating tensor converted to `fmt` (round to nearest even); others untouched."""
+    f = get_format(fmt)
+    return {k: (to_format(v, f) if v.is_floating_point() else v.detach().cpu()) for k, v in state_dict.items()}
+
+
+def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: CompressConfig = CompressConfig(),
+                        graph: dict | None = None, info: dict | None = None) -> CompressedModel:
+    fmt = get_format(config.format)
+    cast = cast_state_dict(state_dict, fmt.name)
+    tensors, raw = {}, {}
+    for name, t in cast.items():
+        if is_encoded(t, config.include_all):
+            tensors[name] = encode_bits(tensor_bits(t), fmt)
+        else:
+            raw[name] = t
+    return CompressedModel(fmt.name, tuple(cast), tensors, raw, graph=graph, info=dict(info or {}))
+
+
+def compress(model: ModelLike, config: CompressConfig = CompressConfig(), graph: dict | None = None) -> CompressedModel:
+    """Compress a module, a state_dict, or a model file losslessly."""
+    return compress_state_dict(as_state_dict(model), config, graph=graph)
+
+
+def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", include_all: bool = False) -> ModelStats:
+    """Eq. 1-4 per encoded tensor and in total, for the model stored in `fmt`."""
+    f = get_format(fmt)
+    layers: list[LayerStats] = []
+    for name, t in state_dict.items():
+        if is_encoded(t, include_all):
+            layers.append(layer_stats(name, tensor_bits(to_format(t, f)), f))
+    if not layers:
+        raise PycompressError("the model has no floating tensors to compress")
+    return ModelStats(f.name, tuple(layers))
+
+
+def compressed_stats(model: CompressedModel) -> ModelStats:
+    """Figures of what a container actually stores (approximated widths included)."""
+    layers = []
+    for name, st in model.tensors.items():
+        fmt = get_format(model.format)
+        if hasattr(st, "decode_bits") and st.scheme == "expshare":
+            layers.append(layer_stats(name, st.decode_bits(), fmt, st.mantissa_bits))
+    return ModelStats(model.format, tuple(layers))

@@ -1,0 +1,94 @@
+"""File I/O at the edges: safe model loading and atomic writes."""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import warnings
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from .errors import PycompressError
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise PycompressError(f"{path}: no such file")
+    if path.is_dir():
+        raise PycompressError(f"{path}: is a directory, expected a model file")
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a `.pt`/`.pth` state_dict (weights_only, never arbitrary unpickling) or a `.safetensors` file."""
+    path = Path(path)
+    _check_readable(path)
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return dict(load_file(str(path)))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise PycompressError(f"{path}: not a readable .safetensors file ({str(exc).splitlines()[0]})") from None
+    if suffix in (".pt", ".pth", ".bin"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+                raise PycompressError(f"{path}: refused to load: the pickle holds objects other than tensors (loaded with weights_only=True)") from None
+            raise PycompressError(f"{path}: not a PyTorch state_dict file ({first})") from None
+        except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PycompressError(f"{path}: not a PyTorch state_dict file ({first})") from None
+        if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+            obj = obj["state_dict"]
+        if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+            raise PycompressError(f"{path}: expected a state_dict (a mapping of names to tensors)")
+        return dict(obj)
+    if suffix == ".pcz":
+        raise PycompressError(f"{path}: is a compressed model; decompress it first or pass it to a command that takes .pcz")
+    raise PycompressError(f"{path}: unknown model file type {suffix or '(none)'}; expected .pt, .pth or .safetensors")
+
+
+def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Write `.safetensors` or `.pt` atomically."""
+    path = Path(path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".safetensors":
+            from safetensors.torch import save_file
+
+            save_file(tensors, str(tmp))
+        elif path.suffix.lower() in (".pt", ".pth"):
+            torch.save(tensors, str(tmp))
+        else:
+            raise PycompressError(f"{path}: output must end in .safetensors, .pt or .pth")
