@@ -95,7 +95,7 @@ def train(epochs: int = 30, seed: int = 0, max_lr: float = 3e-3, batch: int = 64
     torch.manual_seed(seed)
     split = mnist_split()
     model = LeNet5()
-    opt = torch.optim.Adam(model.parameters(), lr=max_lr, weight_decay=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=max_lr)
     steps_per_epoch = -(-len(split.y_train) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * steps_per_epoch)
     gen = torch.Generator().manual_seed(seed)
