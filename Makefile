@@ -13,6 +13,10 @@ export VERILATOR_ROOT
 
 .PHONY: install demo test test-fast bench clean help
 
+# Further targets (sim, synth-report, study, bitstream, ...) live in mk/*.mk, one file per area.
+.DEFAULT_GOAL := help
+-include $(sort $(wildcard mk/*.mk))
+
 help:
 	@echo "make install   create .venv and install pycompress with its pinned toolchain"
 	@echo "make demo      train/load the default LeNet, compress losslessly (fp32/bf16/fp16), verify, evaluate"

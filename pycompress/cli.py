@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import json
 import sys
 from pathlib import Path
@@ -10,8 +11,13 @@ from pathlib import Path
 from .errors import PycompressError
 from .formats import FORMATS
 
-# Modules that add sub-commands: each defines register(subparsers).
-EXTRA_COMMANDS: tuple[str, ...] = ()
+
+
+def command_modules() -> list[str]:
+    """Modules in pycompress/commands/ add sub-commands: each defines register(subparsers)."""
+    from . import commands
+
+    return sorted(f"{commands.__name__}.{m.name}" for m in pkgutil.iter_modules(commands.__path__))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build", default="build", help="working folder (default build/)")
     p.set_defaults(func=cmd_demo)
 
-    for module in EXTRA_COMMANDS:
+    for module in command_modules():
         importlib.import_module(module).register(sub)
     return parser
 
