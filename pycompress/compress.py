@@ -12,7 +12,7 @@ from .accounting import LayerStats, ModelStats, layer_stats
 from .codec import encode_bits
 from .container import CompressedModel
 from .errors import PycompressError
-from .fileio import load_state_dict
+from .fileio import load_state_dict, validate_state_dict
 from .formats import get_format, tensor_bits, to_format
 
 
@@ -53,7 +53,7 @@ def cast_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str) -> dict[st
 def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: CompressConfig = CompressConfig(),
                         graph: dict | None = None, info: dict | None = None) -> CompressedModel:
     fmt = get_format(config.format)
-    cast = cast_state_dict(state_dict, fmt.name)
+    cast = cast_state_dict(validate_state_dict(dict(state_dict)), fmt.name)
     tensors, raw = {}, {}
     for name, t in cast.items():
         if is_encoded(t, config.include_all):

@@ -43,6 +43,23 @@ def _check_readable(path: Path) -> None:
         raise PycompressError(f"{path}: is a directory, expected a model file")
 
 
+SUPPORTED_DTYPES = frozenset({
+    torch.float32, torch.bfloat16, torch.float16, torch.float64, torch.bool,
+    torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+})
+
+
+def validate_state_dict(state_dict: dict, where: str = "model") -> dict[str, torch.Tensor]:
+    """Names must be strings, values dense tensors of a dtype the container can hold."""
+    for name, t in state_dict.items():
+        if not isinstance(name, str) or not isinstance(t, torch.Tensor):
+            raise PycompressError(f"{where}: expected a state_dict (a mapping of names to tensors)")
+        if t.dtype not in SUPPORTED_DTYPES or t.is_quantized or t.layout != torch.strided:
+            raise PycompressError(f"{where}: unsupported dtype {t.dtype} in tensor {name!r}; "
+                                  "supported: float32, bfloat16, float16, float64, integer and bool tensors")
+    return dict(state_dict)
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a `.pt`/`.pth` state_dict (weights_only, never arbitrary unpickling) or a `.safetensors` file."""
     path = Path(path)
@@ -53,9 +70,10 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         try:
-            return dict(load_file(str(path)))
+            tensors = dict(load_file(str(path)))
         except (SafetensorError, OSError, ValueError) as exc:
             raise PycompressError(f"{path}: not a readable .safetensors file ({str(exc).splitlines()[0]})") from None
+        return validate_state_dict(tensors, str(path))
     if suffix in (".pt", ".pth", ".bin"):
         try:
             with warnings.catch_warnings():
@@ -71,9 +89,9 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             raise PycompressError(f"{path}: not a PyTorch state_dict file ({first})") from None
         if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
             obj = obj["state_dict"]
-        if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+        if not isinstance(obj, dict):
             raise PycompressError(f"{path}: expected a state_dict (a mapping of names to tensors)")
-        return dict(obj)
+        return validate_state_dict(obj, str(path))
     if suffix == ".pcz":
         raise PycompressError(f"{path}: is a compressed model; decompress it first or pass it to a command that takes .pcz")
     raise PycompressError(f"{path}: unknown model file type {suffix or '(none)'}; expected .pt, .pth or .safetensors")

@@ -83,6 +83,10 @@ def bad_inputs(tmp_path):
     b = bytearray(blob)
     b[-3] ^= 0x10
     flipped.write_bytes(bytes(b))
+    quant = tmp_path / "quant.pt"
+    torch.save({"w": torch.randn(3, 3), "c": torch.zeros(2, 2, dtype=torch.complex64)}, quant)
+    f8 = tmp_path / "f8.pt"
+    torch.save({"w": torch.randn(3, 3).to(torch.float8_e4m3fn)}, f8)
     ints = tmp_path / "ints.pt"
     torch.save({"w": torch.arange(6).reshape(2, 3)}, ints)
     return [
@@ -93,6 +97,8 @@ def bad_inputs(tmp_path):
         (["decompress", trunc, "-o", tmp_path / "o.safetensors"], "truncated|corrupt"),
         (["decompress", flipped, "-o", tmp_path / "o.safetensors"], "corrupt"),
         (["stats", ints], "no floating tensors"),
+        (["compress", quant, "-o", tmp_path / "o.pcz"], "unsupported dtype torch.complex64"),
+        (["compress", f8, "-o", tmp_path / "o.pcz"], "unsupported dtype torch.float8_e4m3fn"),
         (["compress", good, "-o", tmp_path / "o.pcz", "--format", "fp8"], "unknown format"),
         (["evaluate", good], "not a LeNet-shaped model"),
     ]
