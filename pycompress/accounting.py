@@ -21,6 +21,7 @@ class LayerStats:
     compressed_bits: int
     exponent_entropy_bits: float  # Shannon entropy of the exponent stream, bits/weight
     entropy_bound_bits: int  # N*(1 + H + m) + l*e, what an ideal entropy coder of exponents could reach
+    scheme: str = "expshare"  # how compressed_bits is stored ("cluster": N*ceil(log2 k) + k*bits)
 
     @property
     def savings_pct(self) -> float:

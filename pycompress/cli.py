@@ -60,7 +60,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from .compress import model_stats
     from .report import stats_table
 
-    stats = model_stats(load_any_state_dict(args.model), args.format, args.all)
+    if Path(args.model).suffix.lower() == ".pcz":
+        from . import container
+        from .compress import compressed_stats
+
+        stats = compressed_stats(container.load(args.model))  # what the file stores, narrowed mantissas included
+    else:
+        stats = model_stats(load_any_state_dict(args.model), args.format, args.all)
     if args.json:
         print(json.dumps(stats.to_dict(), indent=2))
     else:
@@ -138,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("stats", help="per-layer exponent-sharing figures (Eq. 1-4) and exponent entropy")
-    p.add_argument("model", help=".pt/.pth/.safetensors state_dict or .pcz")
+    p.add_argument("model", help=".pt/.pth/.safetensors state_dict, or a .pcz (its stored format and widths; --format ignored)")
     add_format_option(p)
     p.add_argument("--all", action="store_true", help="also count 1-D float tensors (biases)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import torch
@@ -60,11 +60,19 @@ def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: Compress
             tensors[name] = encode_bits(tensor_bits(t), fmt)
         else:
             raw[name] = t
+    if graph is None:  # known models (default LeNet-5, digits CNN) get their layer graph for the HLS generator
+        from .graph import infer_graph
+        graph = infer_graph(state_dict)
     return CompressedModel(fmt.name, tuple(cast), tensors, raw, graph=graph, info=dict(info or {}))
 
 
 def compress(model: ModelLike, config: CompressConfig = CompressConfig(), graph: dict | None = None) -> CompressedModel:
     """Compress a module, a state_dict, or a model file losslessly."""
+    if isinstance(model, nn.Module) and graph is None:  # supported CNNs: fold BN, attach the layer graph
+        from .graph import module_graph
+        found = module_graph(model)
+        if found is not None:
+            model, graph = found
     return compress_state_dict(as_state_dict(model), config, graph=graph)
 
 
@@ -81,10 +89,15 @@ def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", inclu
 
 
 def compressed_stats(model: CompressedModel) -> ModelStats:
-    """Figures of what a container actually stores (approximated widths included)."""
+    """Figures of what a container actually stores (narrowed mantissas and codebooks included)."""
     layers = []
     for name, st in model.tensors.items():
-        fmt = get_format(model.format)
-        if hasattr(st, "decode_bits") and st.scheme == "expshare":
-            layers.append(layer_stats(name, st.decode_bits(), fmt, st.mantissa_bits))
+        if st.scheme == "expshare":
+            layers.append(layer_stats(name, st.decode_bits(), st.fmt, st.mantissa_bits))
+        else:  # e.g. clustering: exponent figures of the decoded values, stored bits of the scheme
+            base = layer_stats(name, st.decode_bits(), st.fmt)
+            layers.append(replace(base, scheme=st.scheme, index_bits=st.index_bits, mantissa_bits=0,
+                                  compressed_bits=st.stored_bits()))
+    if not layers:
+        raise PycompressError("the container holds no compressed tensors")
     return ModelStats(model.format, tuple(layers))

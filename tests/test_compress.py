@@ -45,3 +45,22 @@ def test_model_stats_only_counts_matrices_unless_all():
     sd = {"w": torch.randn(4, 4), "b": torch.randn(4)}
     assert [s.name for s in model_stats(sd, "bf16").layers] == ["w"]
     assert [s.name for s in model_stats(sd, "bf16", include_all=True).layers] == ["w", "b"]
+
+
+def test_compressed_stats_counts_what_is_stored():
+    import numpy as np
+
+    from pycompress.codebook import make_clustered
+    from pycompress.codec import encode_bits
+    from pycompress.compress import compressed_stats
+    from pycompress.container import CompressedModel
+    from pycompress.formats import BF16
+
+    narrow = encode_bits(np.array([0x3F80, 0xBFC0, 0x4040, 0x4080], np.uint16), BF16, mantissa_bits=2)
+    clustered = make_clustered(np.array([0x3F80, 0x4000], np.uint16), np.array([0, 1, 1, 0, 1, 0]), (2, 3), "bf16")
+    cm = CompressedModel("bf16", ("a", "b"), {"a": narrow, "b": clustered}, {})
+    a, b = compressed_stats(cm).layers
+    assert (a.mantissa_bits, a.compressed_bits) == (2, 4 * (1 + 2 + 2) + 8 * 3)  # e=3 -> i=2, m'=2
+    assert (b.scheme, b.compressed_bits) == ("cluster", 6 * 1 + 2 * 16)
+    with pytest.raises(PycompressError, match="no compressed tensors"):
+        compressed_stats(CompressedModel("bf16", ("c",), {}, {"c": torch.zeros(2)}))

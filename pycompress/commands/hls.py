@@ -1,0 +1,74 @@
+"""`pycompress generate | csim | estimate`: the HLS kernel of a compressed model."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..errors import PycompressError
+
+
+def _load(path: str):
+    from .. import container
+
+    if not path.endswith(".pcz"):
+        raise PycompressError(f"{path}: expected a compressed model (.pcz)")
+    return container.load(path)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ..hls.writer import generate
+
+    out = generate(_load(args.pcz), args.output, baseline=args.baseline)
+    print(f"{out}: HLS project written (vitis_hls -f build_prj.tcl; pycompress csim {out})")
+    return 0
+
+
+def cmd_csim(args: argparse.Namespace) -> int:
+    from ..hls.csim import require_exact, run_csim
+
+    if args.images is not None and args.images < 1:
+        raise PycompressError("--images must be at least 1")
+    r = run_csim(args.project, args.images)
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=2))
+    else:
+        acc = (f"; accuracy kernel {r.kernel_accuracy_pct:.2f}% / PyTorch {r.torch_accuracy_pct:.2f}%"
+               if r.kernel_accuracy_pct is not None else "")
+        print(f"{r.top}: compiled in {r.compile_s:.1f}s, {r.images} inputs simulated in {r.simulate_s:.2f}s; "
+              f"{r.weights_checked:,} decoded weights bit-exact: {r.weights_bit_exact}; outputs bit-exact vs numpy "
+              f"reference: {r.outputs_bit_exact}; top-1 agreement with PyTorch {r.top1_agreement_pct:.2f}%{acc}")
+    require_exact(r)
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from ..fileio import write_bytes_atomic
+    from ..hls.estimates import estimate_report, format_report
+
+    report = estimate_report(_load(args.pcz))
+    if args.output:
+        write_bytes_atomic(args.output, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+        print(f"estimates written to {args.output}", file=sys.stderr)
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else format_report(report))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("generate", help="write the Vitis/Vivado HLS project of a compressed model")
+    p.add_argument("pcz", help="compressed model (.pcz) with a layer graph")
+    p.add_argument("-o", "--output", required=True, help="project folder (replaced atomically)")
+    p.add_argument("--baseline", action="store_true", help="the uncompressed baseline kernel (plain float weight arrays)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("csim", help="compile a generated project with g++ and check it bit for bit")
+    p.add_argument("project", help="folder written by `pycompress generate`")
+    p.add_argument("--images", type=int, default=None, help="number of test inputs (default: the whole test split)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_csim)
+
+    p = sub.add_parser("estimate", help="cycles, BRAM18K and DSP estimates of the HLS kernel, beside the paper's Table 7")
+    p.add_argument("pcz")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.add_argument("-o", "--output", help="also write the JSON report to this file")
+    p.set_defaults(func=cmd_estimate)

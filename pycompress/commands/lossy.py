@@ -1,0 +1,175 @@
+"""Lossy commands: approximate (Alg. 1/2), mantissa (Sec. 4.1.3), esart (Alg. 4), study (the whole report)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cli import add_format_option, load_any_state_dict
+from ..errors import PycompressError
+
+
+def _output(path: str) -> str:
+    if not path.endswith(".pcz"):
+        raise PycompressError(f"{path}: output must end in .pcz")
+    return path
+
+
+def _thresholds(args):
+    from ..iterative import Thresholds
+
+    if args.max_drop < 0:
+        raise PycompressError(f"--max-drop must be >= 0, got {args.max_drop}")
+    return Thresholds(max_drop=args.max_drop, min_saving=args.min_saving)
+
+
+def _lenet(args):
+    """The state_dict and its float32 accuracy (the model must be LeNet-shaped to be evaluated)."""
+    from ..lenet import load_lenet
+    from ..study import lenet_eval
+
+    sd = load_any_state_dict(args.model)
+    load_lenet(sd)  # one-line error for another architecture
+    return sd, lenet_eval(sd)
+
+
+def _schedule(args):
+    from ..mantissa import bits_schedule, decimal_schedule
+
+    extra = {}
+    if args.exponent:
+        extra = {"exponent_method": args.exponent, "saliency": args.saliency, "index_bits": args.index_bits}
+    if args.variant == "decimal":
+        return decimal_schedule(args.format, args.start, args.stop, **extra)
+    return bits_schedule(args.format, args.start, args.stop, **extra)
+
+
+def _save(result, args) -> int:
+    from .. import container
+    from ..iterative import finalize
+
+    cm = finalize(result, Path(args.model).name)
+    container.save(cm, args.output)
+    rec = result.best_record
+    print(f"{args.output}: {result.method} iteration {rec.iteration} ({rec.label}): accuracy {rec.accuracy:.2f}% "
+          f"(uncompressed {result.baseline_accuracy:.2f}%), {rec.savings_pct:.2f}% memory saved vs {result.format} "
+          f"({rec.savings_fp32_pct:.2f}% vs fp32)")
+    return 0
+
+
+def cmd_approximate(args: argparse.Namespace) -> int:
+    from ..iterative import iterative_approximation
+    from ..study import lenet_eval, torch_threads
+
+    _output(args.output)
+    if args.max_iterations < 1:
+        raise PycompressError(f"--max-iterations must be >= 1, got {args.max_iterations}")
+    thresholds = _thresholds(args)
+    sd, base = _lenet(args)
+    with torch_threads(1):
+        result = iterative_approximation(sd, args.format, args.method, args.saliency, lenet_eval, base, thresholds,
+                                         args.max_iterations)
+    return _save(result, args)
+
+
+def cmd_mantissa(args: argparse.Namespace) -> int:
+    from ..mantissa import mantissa_approximation
+    from ..study import lenet_eval, torch_threads
+
+    _output(args.output)
+    schedule, thresholds = _schedule(args), _thresholds(args)
+    sd, base = _lenet(args)
+    with torch_threads(1):
+        result = mantissa_approximation(sd, args.format, schedule, lenet_eval, base, thresholds)
+    return _save(result, args)
+
+
+def cmd_esart(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..esart import EsartConfig, esart
+    from ..lenet import load_lenet
+    from ..study import lenet_training, torch_threads
+
+    _output(args.output)
+    schedule = _schedule(args)
+    config = EsartConfig(format=args.format, epochs=args.epochs, projection=args.projection, thresholds=_thresholds(args))
+    sd, _ = _lenet(args)
+    train = lenet_training(args.seed, args.batch, args.lr)
+    torch.manual_seed(args.seed)
+    with torch_threads(1):
+        result = esart(load_lenet(sd), train.loader, train.evaluate, train.optimizer_factory, schedule, config)
+    return _save(result, args)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from ..demo import default_model
+    from ..study import StudyConfig, run_study
+    from ..study_report import write_study
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise PycompressError(f"{out}: exists and is not a folder")
+    try:  # fail before the study runs, not after
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PycompressError(f"{out}: cannot create its folder ({exc.strerror})") from None
+    sd = load_any_state_dict(args.model) if args.model else default_model(Path(args.build))
+    result = run_study(sd, StudyConfig(format=args.format, epochs=args.epochs, quick=args.quick))
+    try:
+        out = write_study(result, out, Path(args.model).name if args.model else "lenet.pt")
+    except OSError as exc:
+        raise PycompressError(f"{out}: cannot write the report ({exc.strerror})") from None
+    print(f"{out}/report.md written ({result.seconds:.0f} s)")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="LeNet-shaped .pt/.safetensors state_dict or .pcz")
+    p.add_argument("-o", "--output", required=True, help="output .pcz (the last successful iteration)")
+    add_format_option(p)
+    p.add_argument("--max-drop", type=float, default=10.0, help="a_d: stop when accuracy drops by more (points, default 10)")
+    p.add_argument("--min-saving", type=float, default=0.0, help="m_s: stop when memory saved is <= this (%%, default 0)")
+
+
+def _constraint_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--variant", choices=("decimal", "bits"), default="decimal",
+                   help="decimal digits k (paper) or top m' mantissa bits, round to nearest even (default decimal)")
+    p.add_argument("--start", type=int, default=None, help="first k (default floor(log10 2^m)) or m' (default m-1)")
+    p.add_argument("--stop", type=int, default=0, help="last k or m' (default 0)")
+    p.add_argument("--exponent", choices=("a1", "a2", "a3"), default=None, help="also cap exponents per layer by this method")
+    p.add_argument("--saliency", choices=("magnitude", "frequency"), default="magnitude")
+    p.add_argument("--index-bits", type=int, default=2, help="exponent cap: at most 2^N exponents per layer (default 2)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("approximate", help="exponent-based weight approximation A1/A2/A3 (Algorithms 1, 2) into a .pcz")
+    _common(p)
+    p.add_argument("--method", choices=("a1", "a2", "a3"), default="a2")
+    p.add_argument("--saliency", choices=("magnitude", "frequency"), default="magnitude")
+    p.add_argument("--max-iterations", type=int, default=16)
+    p.set_defaults(func=cmd_approximate)
+
+    p = sub.add_parser("mantissa", help="iterative mantissa approximation without retraining (decimal digits or bits)")
+    _common(p)
+    _constraint_options(p)
+    p.set_defaults(func=cmd_mantissa)
+
+    p = sub.add_parser("esart", help="exponent-share aware retraining (Algorithm 4) of the LeNet into a .pcz")
+    _common(p)
+    _constraint_options(p)
+    p.add_argument("--epochs", type=int, default=2, help="training epochs per iteration (default 2)")
+    p.add_argument("--projection", choices=("epoch", "ste"), default="epoch",
+                   help="constrain weights before each epoch (paper) or every step, straight-through (default epoch)")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_esart)
+
+    p = sub.add_parser("study", help="the whole lossy study on the default LeNet: Markdown report, PNG figures, JSON, models")
+    p.add_argument("-o", "--output", default="reports/lenet", help="report folder (default reports/lenet)")
+    p.add_argument("--model", default=None, help="LeNet state_dict (default: build/lenet.pt, trained if missing)")
+    p.add_argument("--build", default="build", help="where the default model lives (default build/)")
+    add_format_option(p)
+    p.add_argument("--epochs", type=int, default=2, help="ESART epochs per iteration (default 2)")
+    p.add_argument("--quick", action="store_true", help="reduced study (tests): 1 epoch on 1,000 digits, 2 ESART iterations")
+    p.set_defaults(func=cmd_study)

@@ -1,0 +1,150 @@
+"""CLI: `cluster`, `sensitivity`, `explore` (weight sharing by clustering, DDECS'20)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..errors import PycompressError
+
+
+def _progress(start: float):
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    return say
+
+
+def _k_arg(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"k must be an integer, not {value!r}") from None
+    if not 2 <= k <= 256:
+        raise argparse.ArgumentTypeError(f"k must be in 2..256, not {k}")
+    return k
+
+
+def _ks_arg(value: str) -> tuple[int, ...]:
+    ks = tuple(sorted({_k_arg(v) for v in value.split(",") if v.strip()}))
+    if not ks:
+        raise argparse.ArgumentTypeError("give at least one k, e.g. --ks 4,8,16")
+    return ks
+
+
+def _pcz_output(path: str) -> None:
+    if not path.endswith(".pcz"):
+        raise PycompressError(f"{path}: output must end in .pcz")
+
+
+def _load(path: str) -> dict:
+    from ..cli import load_any_state_dict
+
+    return load_any_state_dict(path)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from .. import container
+    from ..cluster import cluster_state_dict, sharing_stats
+    from ..report import table
+
+    _pcz_output(args.output)
+    sd = _load(args.model)
+    cm = cluster_state_dict(sd, args.k, args.codebook_format, method=args.method,
+                            info={"source": Path(args.model).name, "method": "weight sharing by clustering (DDECS'20)",
+                                  "k": args.k, "codebook_format": args.codebook_format})
+    container.save(cm, args.output)
+    st = sharing_stats(cm)
+    rows = [[s.name, s.n, s.k, s.index_bits, s.stored_bits, f"{s.rate(32):.2f}x", f"{s.rate(16):.2f}x"] for s in st.layers]
+    rows.append(["weights", st.n, "", "", st.stored_bits, f"{st.rate(32):.2f}x", f"{st.rate(16):.2f}x"])
+    print(table(["layer", "N", "k", "index bits", "stored bits", "vs FP32", "vs BF16"], rows))
+    print(f"{args.output}: {len(cm.tensors)} weight tensors clustered (k <= {args.k}, {args.codebook_format} codebook); "
+          f"whole model with biases {st.rate_all(32):.2f}x vs FP32")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from ..sensitivity import LayerCache, LenetEvaluator, run_sensitivity, sensitivity_files, sensitivity_markdown, write_dir_atomic
+
+    say = _progress(time.perf_counter())
+    sd = _load(args.model)
+    cache = LayerCache(sd, args.codebook_format, method=args.method, progress=say, k_max=max(args.ks))
+    sens = run_sensitivity(cache, LenetEvaluator(sd), args.ks, say)
+    write_dir_atomic(args.output, sensitivity_files(sens))
+    print(sensitivity_markdown(sens))
+    print(f"{args.output}: sensitivity.json, sensitivity.png, sensitivity.md")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from .. import container
+    from ..explore import ExploreConfig, chosen_model, explore, label, report_files, verify_written
+    from ..sensitivity import write_dir_atomic
+
+    _pcz_output(args.output)
+    start = time.perf_counter()
+    say = _progress(start)
+    storage = args.storage or f"sqlite:///{Path(args.output).with_suffix('.optuna.db')}"
+    if args.storage is None:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    cfg = ExploreConfig(max_drop=args.max_drop, trials=args.trials, population=args.population, seed=args.seed,
+                        ks=args.ks, codebook_format=args.codebook_format, allow_expshare=not args.no_expshare,
+                        storage=storage, study_name=args.study_name, method=args.method)
+    sd = _load(args.model)
+    result, cache = explore(sd, cfg, say)
+    container.save(chosen_model(result, cache), args.output)
+    verified = verify_written(args.output, result)
+    c = result.chosen
+    if args.report:
+        command = args.report_command or "pycompress " + " ".join(sys.argv[1:])
+        write_dir_atomic(args.report, report_files(result, verified, command))
+    say(f"done: {len(result.points)} configurations evaluated")
+    print(f"{args.output}: {c.rate_fp32:.2f}x vs FP32 ({c.rate_bf16:.2f}x vs BF16) at {c.accuracy:.1f}% "
+          f"(original {result.baseline_accuracy:.1f}%, drop {result.baseline_accuracy - c.accuracy:.1f} <= {cfg.max_drop:g}; "
+          f"re-evaluated from the file: {verified:.1f}%)")
+    print("per layer: " + ", ".join(f"{n}={label(x)}" for n, x in zip(result.names, c.config)))
+    print(f"study {result.study_name!r} in {storage}" + (f"; report in {args.report}" if args.report else ""))
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help=".pt/.pth/.safetensors state_dict or .pcz")
+    p.add_argument("--codebook-format", choices=("fp32", "bf16"), default="fp32", help="codebook storage (default fp32)")
+    p.add_argument("--method", choices=("auto", "dp", "kmeans"), default="auto",
+                   help="exact DP (auto: where the table fits) or k-means++ with a fixed seed")
+
+
+def register(sub) -> None:
+    from ..explore import ExploreConfig
+    from ..sensitivity import DEFAULT_KS
+
+    grid = ",".join(map(str, DEFAULT_KS))
+    p = sub.add_parser("cluster", help="weight sharing: cluster every weight tensor into k shared values (.pcz)")
+    _common(p)
+    p.add_argument("--k", type=_k_arg, required=True, help="shared values per layer, 2..256")
+    p.add_argument("-o", "--output", required=True, help="output .pcz")
+    p.set_defaults(func=cmd_cluster)
+
+    p = sub.add_parser("sensitivity", help="per-layer accuracy vs k, one layer clustered at a time (JSON + PNG)")
+    _common(p)
+    p.add_argument("--ks", type=_ks_arg, default=DEFAULT_KS, help=f"comma-separated k grid (default {grid})")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("explore", help="choose k (or exponent sharing) per layer: max compression within an accuracy bound")
+    _common(p)
+    p.add_argument("--max-drop", type=float, default=0.5, help="accuracy loss bound in points (default 0.5)")
+    p.add_argument("--trials", type=int, default=ExploreConfig.trials,
+                   help=f"NSGA-II trials added by this run (default {ExploreConfig.trials}; 0: greedy only)")
+    p.add_argument("--population", type=int, default=ExploreConfig.population,
+                   help=f"NSGA-II population size (default {ExploreConfig.population})")
+    p.add_argument("--seed", type=int, default=ExploreConfig.seed, help="NSGA-II seed")
+    p.add_argument("--ks", type=_ks_arg, default=DEFAULT_KS, help=f"comma-separated k grid (default {grid})")
+    p.add_argument("--no-expshare", action="store_true", help="clustering only (no lossless exponent sharing per layer)")
+    p.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT.optuna.db beside the output); "
+                                     "e.g. postgresql://user:pass@host/db to share one study between machines")
+    p.add_argument("--study-name", help="study name (default derived from the model and settings)")
+    p.add_argument("-o", "--output", required=True, help="output .pcz of the chosen configuration")
+    p.add_argument("--report", help="write the report folder (Markdown, PNG, JSON)")
+    p.add_argument("--report-command", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_explore)

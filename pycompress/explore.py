@@ -1,0 +1,439 @@
+"""Design-space exploration of per-layer sharing under an accuracy-loss bound (DDECS'20).
+
+Each weight tensor gets one choice: clustering into k values (k from the grid) or lossless
+exponent sharing. Two searches over the same cached layers (`sensitivity.LayerCache`):
+a greedy one driven by the sensitivity curves, then Optuna's NSGA-II over
+(compression, accuracy) with the bound as a constraint, seeded with the greedy answer,
+then a hill-climbing polish of the best point within the bound.
+The study lives in an Optuna storage (default a local SQLite file; any database URL such
+as postgresql://... lets several machines add trials to one study). The chosen point is the
+most compressed evaluated configuration within the bound.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .cluster import EXPSHARE, cluster_state_dict
+from .container import CompressedModel
+from .errors import PycompressError
+from .sensitivity import DEFAULT_KS, LayerCache, LenetEvaluator, Sensitivity
+
+Choice = int | str
+Progress = Callable[[str], None] | None
+
+
+@dataclass(frozen=True)
+class ExploreConfig:
+    max_drop: float = 0.5  # accuracy points
+    trials: int = 300  # NSGA-II trials added by this run (0: greedy only)
+    population: int = 24
+    seed: int = 0
+    ks: tuple[int, ...] = DEFAULT_KS
+    codebook_format: str = "fp32"
+    allow_expshare: bool = True  # second axis: lossless exponent sharing per layer
+    method: str = "auto"  # clustering: exact DP where it fits, else k-means++ ("dp", "kmeans" to force)
+    storage: str | None = None  # Optuna storage URL; None: in memory
+    study_name: str | None = None  # None: derived from the model and these settings
+
+    def __post_init__(self) -> None:
+        if not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
+            raise PycompressError(f"--max-drop must be a finite number >= 0, not {self.max_drop}")
+        if self.trials < 0 or self.population < 2:
+            raise PycompressError("--trials must be >= 0 and the population >= 2")
+        if not self.ks or any(not 2 <= k <= 256 for k in self.ks):
+            raise PycompressError("every k must be in 2..256")
+
+    @property
+    def options(self) -> tuple[Choice, ...]:
+        return ((EXPSHARE,) if self.allow_expshare else ()) + tuple(sorted(set(self.ks), reverse=True))
+
+
+@dataclass(frozen=True)
+class Point:
+    config: tuple[Choice, ...]  # one choice per weight tensor, in model order
+    correct: int
+    accuracy: float
+    bits: int  # stored bits of the weight tensors (codebooks / exponent tables included)
+    rate_fp32: float
+    rate_bf16: float
+    source: str
+
+    def to_dict(self, names: tuple[str, ...]) -> dict:
+        return {"config": dict(zip(names, self.config)), "accuracy": self.accuracy, "correct": self.correct,
+                "bits": self.bits, "rate_fp32": self.rate_fp32, "rate_bf16": self.rate_bf16, "source": self.source}
+
+
+def label(choice: Choice) -> str:
+    return EXPSHARE if choice == EXPSHARE else f"k{int(choice)}"
+
+
+def parse_label(text: str) -> Choice:
+    return EXPSHARE if text == EXPSHARE else int(text[1:])
+
+
+class Explorer:
+    """Evaluates configurations (memoised) and remembers every point seen."""
+
+    def __init__(self, cache: LayerCache, evaluator: LenetEvaluator, config: ExploreConfig) -> None:
+        self.cache, self.evaluator, self.config = cache, evaluator, config
+        self.names = cache.weights
+        self.n = sum(cache.numel(name) for name in self.names)
+        allowed = math.floor(config.max_drop * evaluator.n / 100 + 1e-9)
+        self.min_correct = evaluator.baseline_correct - allowed
+        self.points: dict[tuple[Choice, ...], Point] = {}
+
+    def feasible(self, p: Point) -> bool:
+        return p.correct >= self.min_correct
+
+    def evaluate(self, config: tuple[Choice, ...], source: str) -> Point:
+        if config not in self.points:
+            replaced = {name: self.cache.decoded(name, c) for name, c in zip(self.names, config)}
+            correct = self.evaluator.correct(replaced)
+            bits = sum(self.cache.bits(name, c) for name, c in zip(self.names, config))
+            self.points[config] = Point(config, correct, self.evaluator.accuracy(correct), bits,
+                                        32 * self.n / bits, 16 * self.n / bits, source)
+        return self.points[config]
+
+    def record(self, p: Point) -> None:
+        """A point evaluated elsewhere (another worker of a shared study)."""
+        self.points.setdefault(p.config, p)
+
+
+def greedy(ex: Explorer, sens: Sensitivity, progress: Progress = None) -> Point:
+    """From the lossless point, repeatedly take the move (one layer to a smaller choice) that saves
+    the most bits per point of accuracy the sensitivity curves predict it costs; keep it if the
+    whole model stays within the bound, else rule out that choice and smaller ones for the layer."""
+    options = ex.config.options
+    base_acc = sens.baseline_accuracy
+    eps = 50.0 / ex.evaluator.n  # half a test image: moves predicted free are ranked by bits saved
+
+    def predicted(name: str, c: Choice) -> float:
+        if c == EXPSHARE:
+            return 0.0
+        curve = sens.curve(name)
+        return max(0.0, base_acc - curve.accuracy[curve.ks.index(c)]) if c in curve.ks else 0.0
+
+    start = tuple(options[0] for _ in ex.names)
+    best = ex.evaluate(start, "greedy")
+    banned = {name: len(options) for name in ex.names}  # position from which choices are ruled out
+    while True:
+        moves = []
+        for li, name in enumerate(ex.names):
+            here = options.index(best.config[li])
+            for pos in range(here + 1, banned[name]):
+                c = options[pos]
+                saved = ex.cache.bits(name, best.config[li]) - ex.cache.bits(name, c)
+                if saved > 0:
+                    cost = max(0.0, predicted(name, c) - predicted(name, best.config[li]))
+                    moves.append((-saved / (cost + eps), li, pos))
+        if not moves:
+            return best
+        _, li, pos = min(moves)
+        trial = best.config[:li] + (options[pos],) + best.config[li + 1:]
+        p = ex.evaluate(trial, "greedy")
+        name = ex.names[li]
+        if ex.feasible(p):
+            best = p
+        else:
+            banned[name] = pos
+        if progress:
+            progress(f"greedy: {name} -> {label(options[pos])}: {p.accuracy:.1f}% {p.rate_fp32:.2f}x "
+                     f"({'kept' if ex.feasible(p) else 'over the bound'})")
+
+
+def polish(ex: Explorer, start: Point, progress: Progress = None) -> Point:
+    """Hill-climb from a point within the bound: take the single-layer change that saves the most
+    bits and stays within the bound, until none does (a few dozen cheap evaluations)."""
+    options, best = ex.config.options, start
+    while True:
+        moves = []
+        for li, name in enumerate(ex.names):
+            for c in options:
+                if ex.cache.bits(name, c) < ex.cache.bits(name, best.config[li]):
+                    p = ex.evaluate(best.config[:li] + (c,) + best.config[li + 1:], "polish")
+                    if ex.feasible(p):
+                        moves.append((p.bits, -p.correct, tuple(map(label, p.config)), p))
+        if not moves:
+            return best
+        best = min(moves)[-1]
+        if progress:
+            progress(f"polish: {best.rate_fp32:.2f}x at {best.accuracy:.1f}%")
+
+
+def default_study_name(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig) -> str:
+    """Same model and settings -> same study, so workers sharing a storage URL meet in one study."""
+    h = hashlib.sha256()
+    for name, t in state_dict.items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    h.update(repr((cfg.max_drop, cfg.ks, cfg.codebook_format, cfg.allow_expshare)).encode())
+    return f"pycompress-explore-{h.hexdigest()[:16]}"
+
+
+def open_study(cfg: ExploreConfig, study_name: str):
+    """Create or load the study (opened before any work, so a bad storage URL fails fast)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.NSGAIISampler(population_size=cfg.population, seed=cfg.seed)
+    try:
+        return optuna.create_study(storage=cfg.storage, sampler=sampler, study_name=study_name,
+                                   directions=["maximize", "maximize"], load_if_exists=True)
+    except Exception as exc:  # bad URL, missing driver, unreachable server
+        raise PycompressError(f"cannot open the Optuna storage {cfg.storage!r}: {str(exc).splitlines()[0]}") from None
+
+
+def nsga(ex: Explorer, seeds: list[tuple[Choice, ...]], study, progress: Progress = None) -> None:
+    """Optuna NSGA-II over per-layer choices, maximising (compression vs FP32, accuracy), with the
+    accuracy bound as a constraint. Adds `trials` trials to the (possibly shared) study, then
+    records every completed trial of the study, other workers' included."""
+    import optuna
+
+    cfg, study_name = ex.config, study.study_name
+    labels = [label(c) for c in cfg.options]
+    if not study.trials:
+        for config in seeds:
+            study.enqueue_trial({f"layer{li}": label(c) for li, c in enumerate(config)})
+    done = [0]
+
+    def objective(trial) -> tuple[float, float]:
+        config = tuple(parse_label(trial.suggest_categorical(f"layer{li}", labels)) for li in range(len(ex.names)))
+        p = ex.evaluate(config, "nsga")
+        trial.set_user_attr("correct", p.correct)
+        trial.set_user_attr("bits", p.bits)
+        trial.set_constraint("accuracy_bound", float(ex.min_correct - p.correct))  # <= 0: within the bound
+        done[0] += 1
+        if progress and (done[0] % 10 == 0 or done[0] == cfg.trials):
+            feas = [q for q in ex.points.values() if ex.feasible(q)]
+            top = max(feas, key=lambda q: q.rate_fp32) if feas else None
+            progress(f"nsga-ii: trial {done[0]}/{cfg.trials}, best within bound so far "
+                     + (f"{top.rate_fp32:.2f}x at {top.accuracy:.1f}%" if top else "none"))
+        return p.rate_fp32, p.accuracy
+
+    try:
+        study.optimize(objective, n_trials=cfg.trials)
+    except ValueError as exc:  # e.g. a shared study created with another k grid
+        raise PycompressError(f"study {study_name!r}: {str(exc).splitlines()[0]}") from None
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        config = tuple(parse_label(t.params[f"layer{li}"]) for li in range(len(ex.names)))
+        if config not in ex.points:  # another worker's trial: values from its attributes
+            bits, correct = int(t.user_attrs["bits"]), int(t.user_attrs["correct"])
+            ex.record(Point(config, correct, ex.evaluator.accuracy(correct), bits, 32 * ex.n / bits,
+                            16 * ex.n / bits, "nsga"))
+
+
+def pareto_front(points: list[Point]) -> list[Point]:
+    """Points no other point beats on both compression and accuracy, by compression ascending."""
+    ordered = sorted(points, key=lambda p: (-p.rate_fp32, -p.correct))
+    front, best_correct = [], -1
+    for p in ordered:
+        if p.correct > best_correct:
+            front.append(p)
+            best_correct = p.correct
+    return front[::-1]
+
+
+def choose(ex: Explorer) -> Point:
+    feasible = [p for p in ex.points.values() if ex.feasible(p)]
+    if not feasible:
+        raise PycompressError("no configuration within the accuracy bound was found")
+    return max(feasible, key=lambda p: (p.rate_fp32, p.correct, tuple(map(label, p.config))))
+
+
+@dataclass(frozen=True)
+class ExploreResult:
+    config: ExploreConfig
+    names: tuple[str, ...]
+    numel: tuple[int, ...]
+    baseline_accuracy: float
+    test_images: int
+    sensitivity: Sensitivity
+    greedy: Point
+    chosen: Point
+    points: tuple[Point, ...]  # every evaluated configuration, in evaluation order
+    front: tuple[Point, ...]
+    study_name: str
+    chosen_bits: tuple[int, ...]  # stored bits of each layer in the chosen configuration
+    chosen_sizes: tuple[int, ...]  # codebook (or exponent table) size of each layer as stored
+
+
+def explore(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig,
+            progress: Progress = None) -> tuple[ExploreResult, LayerCache]:
+    from .sensitivity import run_sensitivity
+
+    name = cfg.study_name or default_study_name(state_dict, cfg)
+    study = open_study(cfg, name) if cfg.trials else None
+    cache = LayerCache(state_dict, cfg.codebook_format, "fp32", cfg.method, progress, k_max=max(cfg.ks))
+    evaluator = LenetEvaluator(state_dict)
+    sens = run_sensitivity(cache, evaluator, cfg.ks, progress)
+    ex = Explorer(cache, evaluator, cfg)
+    for k in cfg.ks:  # uniform reference points: every layer with the same k
+        ex.evaluate(tuple(k for _ in ex.names), "uniform")
+    g = greedy(ex, sens, progress)
+    if progress:
+        progress(f"greedy: {g.rate_fp32:.2f}x vs FP32 at {g.accuracy:.1f}% ({len(ex.points)} evaluations)")
+    if study is not None:
+        uniform = [tuple(k for _ in ex.names) for k in sorted(cfg.ks) if ex.feasible(ex.points[tuple(k for _ in ex.names)])]
+        nsga(ex, [g.config] + uniform[:2], study, progress)
+    polish(ex, choose(ex), progress)
+    points = tuple(ex.points.values())
+    result = ExploreResult(cfg, ex.names, tuple(cache.numel(n) for n in ex.names),
+                           evaluator.accuracy(evaluator.baseline_correct), evaluator.n, sens, g, choose(ex),
+                           points, tuple(pareto_front(list(points))), name,
+                           tuple(cache.bits(n, ch) for n, ch in zip(ex.names, choose(ex).config)),
+                           tuple(_size(cache.encoded(n, ch)) for n, ch in zip(ex.names, choose(ex).config)))
+    return result, cache
+
+
+def _size(st) -> int:
+    return st.k if st.scheme == "cluster" else st.distinct_exponents
+
+
+def chosen_model(result: ExploreResult, cache: LayerCache) -> CompressedModel:
+    """The chosen configuration as a container (clustered and exponent-shared layers, biases raw)."""
+    plan = dict(zip(result.names, result.chosen.config))
+    prebuilt = {name: cache.encoded(name, c) for name, c in plan.items()}
+    info = {"method": "weight sharing by clustering (DDECS'20), per-layer exploration",
+            "codebook_format": result.config.codebook_format, "plan": {k: label(v) for k, v in plan.items()},
+            "baseline_accuracy": result.baseline_accuracy, "accuracy": result.chosen.accuracy,
+            "max_drop": result.config.max_drop, "rate_fp32": result.chosen.rate_fp32, "test_images": result.test_images}
+    return cluster_state_dict(cache.state_dict, plan, result.config.codebook_format, cache.base_format,
+                              info=info, prebuilt=prebuilt)
+
+
+def verify_written(path: str | Path, result: ExploreResult) -> float:
+    """Re-read the written container, evaluate it from scratch, and check the bound."""
+    from . import container
+
+    reread = container.load(path).state_dict()
+    ev = LenetEvaluator(reread)
+    acc = ev.accuracy(ev.baseline_correct)
+    if ev.baseline_correct != result.chosen.correct:
+        raise PycompressError(f"internal error: {path} evaluates to {acc:.2f}%, the search measured {result.chosen.accuracy:.2f}%")
+    if result.baseline_accuracy - acc > result.config.max_drop + 1e-9:
+        raise PycompressError(f"internal error: {path} loses {result.baseline_accuracy - acc:.2f} points, over the bound")
+    return acc
+
+
+# ---- report (JSON + Markdown + PNG) ----
+
+PAPER = (("ResNet18 / ImageNet (DDECS'20)", "4.85x", "-0.14"), ("SqueezeNet / ImageNet (DDECS'20)", "4.91x", "-0.44"))
+
+
+def result_dict(result: ExploreResult, verified_accuracy: float) -> dict:
+    names = result.names
+    return {
+        "settings": {"max_drop": result.config.max_drop, "trials": result.config.trials,
+                     "population": result.config.population, "seed": result.config.seed, "ks": list(result.config.ks),
+                     "codebook_format": result.config.codebook_format, "allow_expshare": result.config.allow_expshare,
+                     "study_name": result.study_name},
+        "layers": [{"name": n, "n": c} for n, c in zip(names, result.numel)],
+        "baseline_accuracy": result.baseline_accuracy, "test_images": result.test_images,
+        "chosen": {**result.chosen.to_dict(names), "verified_accuracy": verified_accuracy},
+        "greedy": result.greedy.to_dict(names),
+        "pareto_front": [p.to_dict(names) for p in result.front],
+        "points": [p.to_dict(names) for p in result.points],
+    }
+
+
+def plot_pareto(result: ExploreResult) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .sensitivity import png_bytes
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    pts = result.points
+    ax.scatter([p.rate_fp32 for p in pts], [p.accuracy for p in pts], s=10, c="0.7", label="evaluated configurations")
+    uni = [p for p in pts if p.source == "uniform"]
+    ax.plot([p.rate_fp32 for p in uni], [p.accuracy for p in uni], "s:", color="tab:blue", ms=5, label="same k in every layer")
+    ax.step([p.rate_fp32 for p in result.front], [p.accuracy for p in result.front], "o-", where="pre",
+            color="tab:orange", ms=4, label="Pareto front")
+    bound = result.baseline_accuracy - result.config.max_drop
+    ax.axhline(bound, color="tab:red", ls="--", lw=1, label=f"bound: {result.config.max_drop:g} points below {result.baseline_accuracy:.1f}%")
+    c = result.chosen
+    ax.plot([c.rate_fp32], [c.accuracy], "*", color="tab:green", ms=14, label=f"chosen: {c.rate_fp32:.2f}x, {c.accuracy:.1f}%")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("compression rate vs FP32 (weights, codebooks included)")
+    ax.set_ylabel(f"top-1 accuracy, % of {result.test_images:,} test digits")
+    ax.set_ylim(max(min(p.accuracy for p in pts), bound - 3) - 0.5, result.baseline_accuracy + 0.5)
+    ax.set_title("Per-layer weight sharing: design space")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def report_markdown(result: ExploreResult, verified_accuracy: float, command: str) -> str:
+    from .report import table
+    from .sensitivity import sensitivity_markdown
+
+    c, names = result.chosen, result.names
+    drop = result.baseline_accuracy - c.accuracy
+    rows = []
+    for name, n, choice, bits, size in zip(names, result.numel, c.config, result.chosen_bits, result.chosen_sizes):
+        kind = (f"exponent sharing (lossless, {size} exponents)" if choice == EXPSHARE
+                else f"cluster, k={size}" + (f" (asked {choice}: all distinct values)" if size < choice else ""))
+        rows.append([name, n, kind,
+                     bits, f"{32 * n / bits:.2f}x", f"{16 * n / bits:.2f}x"])
+    rows.append(["total", sum(result.numel), "", c.bits, f"{c.rate_fp32:.2f}x", f"{c.rate_bf16:.2f}x"])
+    front = [[f"{p.rate_fp32:.2f}x", f"{p.rate_bf16:.2f}x", f"{p.accuracy:.1f}", " ".join(label(x) for x in p.config), p.source]
+             for p in result.front]
+    paper = [[what, rate, loss] for what, rate, loss in PAPER]
+    paper.append(["LeNet-5 / MNIST, this report", f"{c.rate_fp32:.2f}x", f"{-drop:+.1f}"])
+    return "\n".join([
+        "# Weight sharing by clustering on the default LeNet-5",
+        "",
+        f"Regenerate: `{command}`",
+        "",
+        f"**Headline: {c.rate_fp32:.2f}x compression of the weights against FP32 ({c.rate_bf16:.2f}x against BF16), "
+        f"codebooks included, at {drop:.1f} accuracy points of loss ({result.baseline_accuracy:.1f}% -> "
+        f"{c.accuracy:.1f}% on {result.test_images:,} test digits), no retraining.** "
+        f"The written model was re-read and re-evaluated: {verified_accuracy:.1f}%.",
+        "",
+        table(["model", "compression vs FP32", "accuracy change (points)"], paper, markdown=True),
+        "",
+        f"## Chosen configuration (bound: {result.config.max_drop:g} points, codebook {result.config.codebook_format})",
+        "",
+        table(["layer", "N", "storage", "bits", "vs FP32", "vs BF16"], rows, markdown=True),
+        "",
+        f"Greedy search alone: {result.greedy.rate_fp32:.2f}x at {result.greedy.accuracy:.1f}%. "
+        f"Chosen point found by: {c.source}. Configurations evaluated: {len(result.points)} (uniform k, greedy, "
+        f"NSGA-II with {result.config.trials} trials, population {result.config.population}, seed {result.config.seed}, "
+        "then a hill-climbing polish of the best point within the bound).",
+        "",
+        "## Pareto front (compression vs accuracy)",
+        "",
+        "Choices per layer in the order " + ", ".join(names) + "; kN: clustering into N values (a layer with "
+        "fewer distinct values keeps them all), expshare: lossless exponent sharing.",
+        "",
+        table(["vs FP32", "vs BF16", "accuracy %", "choices", "found by"], front, markdown=True),
+        "",
+        "![Pareto front](pareto.png)",
+        "",
+        "## Per-layer sensitivity",
+        "",
+        sensitivity_markdown(result.sensitivity),
+        "![sensitivity](sensitivity.png)",
+        "",
+    ])
+
+
+def report_files(result: ExploreResult, verified_accuracy: float, command: str) -> dict[str, bytes]:
+    import json
+
+    from .sensitivity import sensitivity_files
+
+    files = sensitivity_files(result.sensitivity)
+    files["explore.json"] = (json.dumps(result_dict(result, verified_accuracy), indent=2) + "\n").encode()
+    files["pareto.png"] = plot_pareto(result)
+    files["README.md"] = report_markdown(result, verified_accuracy, command).encode()
+    return files

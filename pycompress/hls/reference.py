@@ -1,0 +1,87 @@
+"""Bit-accurate numpy model of the generated kernel: the golden reference for C simulation.
+
+Each layer performs the same float32 operations in the same order as the C++
+loops in hls_templates/kernel.cpp.j2: one sequential float32 accumulator per
+output, starting from the bias, adding product after product in (ic, ky, kx)
+or input order. It is vectorised across images and outputs, never across the
+reduction, so every intermediate rounding matches the C++.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import AvgPool2d, Conv2d, Flatten, Graph, Linear, MaxPool2d, ReLU
+
+F32 = np.float32
+
+
+def _conv(x: np.ndarray, layer: Conv2d, w: np.ndarray, b: np.ndarray | None, out_shape) -> np.ndarray:
+    n = x.shape[0]
+    oc, oh, ow = out_shape
+    (kh, kw), (ph, pw), s = layer.kernel, layer.padding, layer.stride
+    ih, iw = x.shape[2], x.shape[3]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    acc = np.broadcast_to((b if b is not None else np.zeros(oc, F32)).reshape(1, oc, 1, 1), (n, oc, oh, ow)).astype(F32)
+    oy = np.arange(oh)[:, None] * s
+    ox = np.arange(ow)[None, :] * s
+    for ic in range(layer.in_channels):
+        for ky in range(kh):
+            for kx in range(kw):
+                iy, ix = oy + ky - ph, ox + kx - pw
+                patch = xp[:, ic, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
+                prod = patch[:, None, :, :] * w[:, ic, ky, kx].reshape(1, oc, 1, 1)
+                if ph or pw:
+                    valid = (iy >= 0) & (iy < ih) & (ix >= 0) & (ix < iw)
+                    acc = np.where(valid, acc + prod, acc)
+                else:
+                    acc = acc + prod
+    return acc
+
+
+def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    out = w.shape[0]
+    acc = np.broadcast_to((b if b is not None else np.zeros(out, F32))[None, :], (x.shape[0], out)).astype(F32)
+    for i in range(w.shape[1]):
+        acc = acc + x[:, i:i + 1] * w[:, i][None, :]
+    return acc
+
+
+def _pool(x: np.ndarray, layer: MaxPool2d | AvgPool2d, out_shape) -> np.ndarray:
+    _, oh, ow = out_shape
+    k, s = layer.kernel, layer.stride
+
+    def window(ky: int, kx: int) -> np.ndarray:
+        return x[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
+
+    if isinstance(layer, MaxPool2d):
+        acc = window(0, 0).copy()
+        for ky in range(k):
+            for kx in range(k):
+                v = window(ky, kx)
+                acc = np.where(v > acc, v, acc)
+        return acc
+    acc = np.zeros((x.shape[0], x.shape[1], oh, ow), F32)
+    for ky in range(k):
+        for kx in range(k):
+            acc = acc + window(ky, kx)
+    return acc / F32(k * k)
+
+
+def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Kernel outputs (N, output_size) float32 for inputs x (N, *input_shape) float32."""
+    x = np.asarray(x, dtype=F32).reshape(-1, *graph.input_shape)
+    shapes = graph.shapes()
+    for layer, out_shape in zip(graph.layers, shapes[1:]):
+        if isinstance(layer, Conv2d):
+            x = _conv(x, layer, params[layer.weight].astype(F32), params[layer.bias].astype(F32) if layer.bias else None, out_shape)
+        elif isinstance(layer, Linear):
+            x = _linear(x, params[layer.weight].astype(F32), params[layer.bias].astype(F32) if layer.bias else None)
+        elif isinstance(layer, ReLU):
+            x = np.where(x > 0, x, F32(0)).astype(F32)
+        elif isinstance(layer, (MaxPool2d, AvgPool2d)):
+            x = _pool(x, layer, out_shape)
+        elif isinstance(layer, Flatten):
+            x = x.reshape(x.shape[0], -1)
+        else:  # pragma: no cover - Graph only holds the types above
+            raise TypeError(type(layer).__name__)
+    return np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=F32)

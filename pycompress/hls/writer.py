@@ -1,0 +1,116 @@
+"""Render the HLS project in memory ({relative path: text}) and write it atomically.
+
+Layout (stable, read by the Vivado flow): build_prj.tcl, project.json,
+firmware/ (kernel, weights, defines, C-simulation bridge), tb/, tb_data/,
+model.pcz (the container the project was generated from, for csim checks).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import kernel_interface as ki
+from ..container import CompressedModel, to_bytes
+from ..errors import PycompressError
+from ..fileio import atomic_directory
+from .context import kernel_model, template_values
+from .reference import reference_forward
+from .templates import AUTOGEN
+from .vectors import dataset_inputs
+
+TB_VECTORS = 10
+MANIFEST_VERSION = 1
+
+
+def _manifest(values: dict, km, baseline: bool) -> dict:
+    layers = []
+    by_tensor = {p["name"]: p for p in values["params"]}
+    for layer, glayer in zip(values["layers"], km.graph.layers):
+        entry = {"name": layer["name"], "op": layer["op"], "function": layer["fn"], "in_size": layer["in_size"],
+                 "out_size": layer["out_size"]}
+        for role in ("weight", "bias"):
+            tensor = getattr(glayer, role, None)
+            if tensor:
+                p = by_tensor[tensor]
+                entry[role] = {"tensor": tensor, "ident": p["ident"], "scheme": p["scheme"], "format": p["format"],
+                               "size": p["size"], **({"index_bits": p["index_bits"]} if "index_bits" in p else {}),
+                               **({"mantissa_bits": p["mantissa_bits"]} if "mantissa_bits" in p else {})}
+        layers.append(entry)
+    return {
+        "manifest_version": MANIFEST_VERSION, "generator": AUTOGEN, "top": values["top"], "baseline": baseline,
+        "format": km.format, "part": values["part"], "board": values["board"],
+        "clock_period_ns": float(values["clock_period_ns"]),
+        "ports": {**values["ports"], "axis_data_bits": values["axis_bits"]},
+        "ip": values["ip"], "input_shape": values["input_shape"], "input_size": values["input_size"],
+        "output_size": values["output_size"], "num_classes": values["output_size"], "dataset": km.graph.dataset,
+        "hls_project": values["hls_project"], "solution": values["solution"],
+        "ip_dir": f"{values['hls_project']}/{values['solution']}/impl/ip",
+        "report_dir": f"{values['hls_project']}/{values['solution']}/syn/report",
+        "params": [{"tensor": p["name"], "ident": p["ident"], "scheme": p["scheme"], "format": p["format"], "size": p["size"]}
+                   for p in values["params"]],
+        "layers": layers,
+        "files": {"tcl": "build_prj.tcl", "sources": [f"firmware/{values['top']}.cpp"],
+                  "headers": [f"firmware/{values['top']}.h", "firmware/weights.h", "firmware/pycompress_defines.h"],
+                  "csim_bridge": "firmware/csim_bridge.cpp", "testbench": f"tb/tb_{values['top']}.cpp",
+                  "tb_input": "tb_data/tb_input_features.dat", "tb_output": "tb_data/tb_output_predictions.dat",
+                  "model": "model.pcz"},
+    }
+
+
+def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS) -> dict[str, str | bytes]:
+    """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data)."""
+    from .templates import render
+
+    km = kernel_model(cm)
+    values = template_values(km, baseline)
+    top = values["top"]
+    x, _ = dataset_inputs(km.graph, tb_vectors)
+    y = reference_forward(km.graph, km.params, x)
+    files: dict[str, str | bytes] = {
+        "firmware/pycompress_defines.h": render("defines.h.j2", **values),
+        "firmware/weights.h": render("weights.h.j2", **values),
+        f"firmware/{top}.h": render("kernel.h.j2", **values),
+        f"firmware/{top}.cpp": render("kernel.cpp.j2", **values),
+        "firmware/csim_bridge.cpp": render("csim_bridge.cpp.j2", **values),
+        f"tb/tb_{top}.cpp": render("tb.cpp.j2", **values),
+        "tb_data/tb_input_features.dat": render("tb_data.dat.j2", what="inputs", width=values["input_size"],
+                                                rows=[r for r in x.reshape(len(x), -1).view(np.uint32)]),
+        "tb_data/tb_output_predictions.dat": render("tb_data.dat.j2", what="expected outputs (numpy reference)",
+                                                    width=values["output_size"], rows=[r for r in y.view(np.uint32)]),
+        "build_prj.tcl": render("build_prj.tcl.j2", sources=[f"firmware/{top}.cpp"], testbench=f"tb/tb_{top}.cpp", **values),
+        "project.json": json.dumps(_manifest(values, km, baseline), indent=2, sort_keys=True) + "\n",
+        "model.pcz": to_bytes(cm),
+    }
+    return files
+
+
+def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
+    """Build the tree in a temp dir beside `out`, then rename it into place (replacing an old project)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PycompressError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / "project.json").exists():
+        raise PycompressError(f"{out}: not empty and not a pycompress HLS project; refusing to replace it")
+    with atomic_directory(out) as tmp:
+        for rel, data in sorted(files.items()):
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                path.write_text(data, encoding="utf-8")
+    return out
+
+
+def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True) -> Path:
+    """Render and write the HLS project; nothing is written when the model is unsupported."""
+    kernel_model(cm)  # refuse an unsupported model before saying anything
+    if progress:
+        print(f"generating {'baseline ' if baseline else ''}HLS project ({ki.BASELINE_TOP_FUNCTION if baseline else ki.TOP_FUNCTION}) "
+              f"-> {out}", file=sys.stderr, flush=True)
+    files = render_project(cm, baseline)
+    return write_tree(files, out)

@@ -1,0 +1,192 @@
+"""C simulation with g++: generated decoders and kernels bit-exact against Python and the numpy reference.
+
+Each kernel is generated and compiled once per session (fixture `csim_runs`).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pycompress import container
+from pycompress.codebook import make_clustered
+from pycompress.codec import encode_bits
+from pycompress.compress import CompressConfig, compress, compress_state_dict
+from pycompress.container import CompressedModel
+from pycompress.formats import get_format, tensor_bits, to_format
+from pycompress.graph import infer_graph
+from pycompress.hls.csim import run_csim
+from pycompress.hls.project import CXXFLAGS, HLSProject, ap_types_dir
+from pycompress.hls.writer import generate
+
+pytestmark = [pytest.mark.csim, pytest.mark.slow]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def clustered_lenet(sd: dict[str, torch.Tensor], k: int = 16) -> CompressedModel:
+    """Every weight tensor shared over k values (quantiles; conv codebooks fp32, fc codebooks bf16), biases raw."""
+    tensors, raw = {}, {}
+    for name, t in sd.items():
+        if t.dim() < 2:
+            raw[name] = t.float()
+            continue
+        fmt = get_format("fp32" if name.startswith("conv") else "bf16")
+        w = t.float().reshape(-1).numpy()
+        book = np.unique(tensor_bits(to_format(torch.from_numpy(np.quantile(w, np.linspace(0, 1, k)).astype(np.float32)), fmt)))
+        values = to_format(torch.from_numpy(book.view(fmt.int_dtype).copy()).view(fmt.torch_dtype), get_format("fp32")).numpy()
+        idx = np.abs(w[:, None] - values[None, :]).argmin(1)
+        tensors[name] = make_clustered(book, idx, tuple(t.shape), fmt)
+    return CompressedModel("fp32", tuple(sd), tensors, raw, graph=infer_graph(sd), info={"method": "test-cluster-16"})
+
+
+def mantissa_truncated(sd: dict[str, torch.Tensor], keep: int) -> CompressedModel:
+    """BF16 weights rounded toward zero to `keep` mantissa bits and stored with only those bits."""
+    fmt = get_format("bf16")
+    cm = compress_state_dict(sd, CompressConfig("bf16"))
+    tensors = {}
+    for name, st in cm.tensors.items():
+        bits = st.decode_bits() & fmt.uint_dtype.type(~((1 << (fmt.mantissa_bits - keep)) - 1) & 0xFFFF)
+        tensors[name] = encode_bits(bits, fmt, mantissa_bits=keep)
+        assert tensors[name].mantissa_bits == keep
+    return replace(cm, tensors=tensors)
+
+
+def digits_model():
+    from pycompress.digits_cnn import DigitsCNN, train_digits
+    from pycompress.fileio import load_state_dict, save_state_dict
+
+    path = REPO / "build" / "test-cache" / "digits_cnn.pt"
+    model = DigitsCNN()
+    if path.exists():
+        model.load_state_dict(load_state_dict(path))
+    else:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            model = train_digits()
+        finally:
+            torch.set_num_threads(threads)
+        save_state_dict(model.state_dict(), path)
+    return model.eval()
+
+
+KINDS = ("fp32", "bf16", "fp16", "cluster16", "bf16-m4", "digits-bf16", "baseline-fp32")
+
+
+@pytest.fixture(scope="session")
+def csim_runs(lenet_state_dict, tmp_path_factory):
+    """kind -> (project path, CsimResult) on the whole test split, built on first use."""
+    cache: dict = {}
+
+    def get(kind: str):
+        if kind not in cache:
+            if kind == "cluster16":
+                cm = clustered_lenet(lenet_state_dict)
+            elif kind == "bf16-m4":  # lossy: 4 stored mantissa bits, the decoder appends 3 zero bits
+                cm = mantissa_truncated(lenet_state_dict, 4)
+            elif kind == "digits-bf16":
+                cm = compress(digits_model(), CompressConfig("bf16"))
+            else:
+                cm = compress_state_dict(lenet_state_dict, CompressConfig(kind.split("-")[-1]))
+            out = tmp_path_factory.mktemp("hls") / kind
+            generate(cm, out, baseline=kind.startswith("baseline"), progress=False)
+            cache[kind] = (out, run_csim(out, progress=False))
+        return cache[kind]
+
+    return get
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kernel_bit_exact_and_accurate(csim_runs, kind):
+    _, r = csim_runs(kind)
+    assert r.weights_bit_exact, r.first_difference
+    assert r.weights_checked == (44426 if not kind.startswith("digits") else 3658)
+    assert r.outputs_bit_exact, r.first_difference
+    assert r.images == (500 if kind.startswith("digits") else 1000)
+    assert r.top1_agreement_pct >= 99.9
+    assert r.kernel_accuracy_pct == r.torch_accuracy_pct
+    assert r.kernel_accuracy_pct > (90.0 if kind.startswith("digits") else 97.0)
+    assert r.compile_s + r.simulate_s < 120
+
+
+def test_baseline_equals_compressed_fp32(csim_runs):
+    (pc, _), (pb, _) = csim_runs("fp32"), csim_runs("baseline-fp32")
+    x = np.random.default_rng(1).random((20, 784), dtype=np.float32)
+    yc, yb = HLSProject(pc).predict(x), HLSProject(pb).predict(x)
+    assert np.array_equal(yc.view(np.uint32), yb.view(np.uint32))
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16"])
+def test_widening_exhaustive_matches_torch(csim_runs, fmt):
+    path, _ = csim_runs("fp16")
+    bits = np.arange(1 << 16, dtype=np.uint32)
+    got = HLSProject(path).widen(bits, fmt)
+    f = get_format(fmt)
+    want = tensor_bits(torch.from_numpy(bits.astype(np.uint16).view(np.int16).copy()).view(f.torch_dtype).float())
+    assert np.array_equal(got, want.view(np.uint32)), f"first difference at 0x{int(np.flatnonzero(got != want)[0]):04x}"
+
+
+def test_decoder_reaches_last_exponent_entry(csim_runs):
+    """The last entry of every exponent ROM is used, and decoded correctly (no index wrap-around)."""
+    path, r = csim_runs("bf16")
+    cm = container.load(path / "model.pcz")
+    for name, st in cm.tensors.items():
+        _, idx, _ = st.fields()
+        assert int(idx.max()) == len(st.exponent_table) - 1, name
+    assert r.weights_bit_exact
+
+
+def test_testbench_passes_with_gxx(csim_runs, tmp_path):
+    path, _ = csim_runs("fp16")
+    exe = tmp_path / "tb"
+    top = HLSProject(path).top
+    flags = [f for f in CXXFLAGS if f not in ("-shared", "-fPIC")]
+    subprocess.run(["g++", *flags, "-I", str(ap_types_dir()), "-I", str(path / "firmware"), str(path / f"firmware/{top}.cpp"),
+                    str(path / f"tb/tb_{top}.cpp"), "-o", str(exe)], check=True)
+    res = subprocess.run([str(exe)], cwd=path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
+    assert "10 vectors, 0 mismatches" in res.stdout
+    # a wrong expected value is caught
+    data = (path / "tb_data/tb_output_predictions.dat").read_text().splitlines()
+    row = data[2].split()
+    row[0] = f"{int(row[0], 16) ^ 1:08x}"
+    bad = tmp_path / "bad"
+    (bad / "tb_data").mkdir(parents=True)
+    (bad / "tb_data/tb_input_features.dat").write_text((path / "tb_data/tb_input_features.dat").read_text())
+    (bad / "tb_data/tb_output_predictions.dat").write_text("\n".join(data[:2] + [" ".join(row)] + data[3:]) + "\n")
+    res = subprocess.run([str(exe)], cwd=bad, capture_output=True, text=True)
+    assert res.returncode == 1 and "1 mismatches" in res.stdout
+
+
+def test_cli_compress_generate_csim(csim_runs, lenet_path, tmp_path):
+    from tests.conftest import run_cli
+
+    r = run_cli("compress", lenet_path, "--format", "fp16", "-o", tmp_path / "x.pcz")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("generate", tmp_path / "x.pcz", "-o", tmp_path / "hls")
+    assert r.returncode == 0, r.stderr
+    path, _ = csim_runs("fp16")  # same input -> byte-identical project; reuse its compiled library
+    assert (tmp_path / "hls/firmware/weights.h").read_bytes() == (path / "firmware/weights.h").read_bytes()
+    r = run_cli("csim", path, "--images", "50", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["images"] == 50 and data["outputs_bit_exact"] and data["weights_bit_exact"]
+
+
+def test_csim_catches_a_wrong_table_entry(csim_runs, tmp_path):
+    path, _ = csim_runs("bf16")
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad, ignore=shutil.ignore_patterns("csim_build"))
+    text = (bad / "firmware/weights.h").read_text()
+    head, sep, rest = text.partition("fc2_weight_mant[10080] = {\n")
+    first, comma, tail = rest.partition(",")
+    value = int(first.strip().rstrip("u"))
+    (bad / "firmware/weights.h").write_text(head + sep + f"        {value ^ 1}u" + comma + tail)
+    r = run_csim(bad, images=20, progress=False)
+    assert not r.weights_bit_exact and r.first_difference.startswith("fc2.weight: 1 of 10080 elements differ; first at (0,)")
