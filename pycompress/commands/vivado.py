@@ -40,7 +40,14 @@ def _variants(args: argparse.Namespace) -> list[tuple[str, bool]]:
 
 def cmd_bitstream(args: argparse.Namespace) -> int:
     from ..board import load_board
-    from ..vivado.build import assemble, generate_hls, model_test_set, run_tools, staged_dir, summarize
+    from ..fileio import atomic_directory
+    from ..vivado.build import (
+        assemble,
+        generate_hls,
+        model_test_set,
+        run_tools,
+        summarize,
+    )
     from ..vivado.flow import FlowConfig
     from ..vivado.toolcheck import check_tools
 
@@ -57,7 +64,7 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
     for name, baseline in _variants(args):
         final = Path(args.build) / name
         print(f"pycompress: writing {final} ({'baseline' if baseline else 'compressed'} kernel)", file=sys.stderr)
-        with staged_dir(final) as tmp:
+        with atomic_directory(final) as tmp:
             generate_hls(model, tmp / "hls", baseline=baseline)
             plan = assemble(tmp, name, board, tests, config)
         built.append((final, plan))
@@ -77,7 +84,13 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
 
 def cmd_vivado_report(args: argparse.Namespace) -> int:
     from ..vivado.build import summarize
-    from ..vivado.compare import PAPER_TABLE7, comparison_table, hls_figures, load_figures, vivado_figures
+    from ..vivado.compare import (
+        PAPER_TABLE7,
+        comparison_table,
+        hls_figures,
+        load_figures,
+        vivado_figures,
+    )
 
     build = Path(args.build)
     if not (build / "flow.json").is_file():
