@@ -10,6 +10,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -38,10 +39,10 @@ def sanitize_identifier(name: str, prefix: str = "t") -> str:
     return ident
 
 
-def unique_identifiers(names: list[str]) -> dict[str, str]:
-    """Sanitise a list of names, suffixing collisions deterministically."""
+def unique_identifiers(names: list[str], taken: Iterable[str] = ()) -> dict[str, str]:
+    """Sanitise a list of names, suffixing collisions (with each other or with `taken`) deterministically."""
     out: dict[str, str] = {}
-    used: set[str] = set()
+    used: set[str] = set(taken)
     for name in names:
         base = sanitize_identifier(name)
         ident, k = base, 1

@@ -66,12 +66,16 @@ def yosys_binary() -> str:
 
 
 def _tool_path(path: Path, work: Path) -> str:
-    """Paths inside the work folder are given relative: YoWASP's WebAssembly sandbox may not see /tmp by absolute path."""
+    """A work-relative path to the source: YoWASP's WebAssembly sandbox does not see every host folder
+    (e.g. /tmp) by absolute path, so sources from elsewhere are copied into the work folder first."""
     path = Path(path).resolve()
     try:
         return str(path.relative_to(work.resolve()))
     except ValueError:
-        return str(path)
+        local = work / "src" / path.name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, local)
+        return str(local.relative_to(work))
 
 
 def synthesise(design: str, top: str, work: Path, sources: list[Path], parameters: dict[str, object] | None = None) -> Resources:

@@ -173,3 +173,12 @@ def test_cli_cluster_errors(tmp_path, lenet_path):
         r = run_cli("cluster", lenet_path, *args)
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_clustered_lenet_carries_its_layer_graph(lenet_state_dict):
+    """The HLS and RTL generators need the graph: clustered containers of the default LeNet have it."""
+    from pycompress.graph import infer_graph
+
+    cm = cluster_state_dict(lenet_state_dict, 4)
+    assert cm.graph is not None and cm.graph == infer_graph(lenet_state_dict)
+    assert container.from_bytes(container.to_bytes(cm)).graph == cm.graph

@@ -76,7 +76,9 @@ def digits_model():
     return model.eval()
 
 
-KINDS = ("fp32", "bf16", "fp16", "cluster16", "bf16-m4", "digits-bf16", "baseline-fp32")
+KINDS = ("fp32", "bf16", "fp16", "cluster16", "bf16-m4", "esart-m0", "digits-bf16", "baseline-fp32")
+# esart-m0: the committed lossy study model (ESART, bit-level mantissa with 0 stored bits, A2 exponents)
+ESART_MODEL = REPO / "reports" / "lenet" / "models" / "esart-halfpoint.pcz"
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,9 @@ def csim_runs(lenet_state_dict, tmp_path_factory):
                 cm = clustered_lenet(lenet_state_dict)
             elif kind == "bf16-m4":  # lossy: 4 stored mantissa bits, the decoder appends 3 zero bits
                 cm = mantissa_truncated(lenet_state_dict, 4)
+            elif kind == "esart-m0":
+                cm = container.load(ESART_MODEL)
+                assert {st.mantissa_bits for st in cm.tensors.values()} == {0}
             elif kind == "digits-bf16":
                 cm = compress(digits_model(), CompressConfig("bf16"))
             else:

@@ -15,7 +15,7 @@ from ..container import CompressedModel
 from ..errors import PycompressError
 from ..formats import tensor_bits
 from ..graph import AvgPool2d, Conv2d, Flatten, Graph, Linear, MaxPool2d, ReLU, graph_of
-from ..hwlayout import ClusterTables, ExpShareTables, layer_tables, sanitize_identifier
+from ..hwlayout import ClusterTables, ExpShareTables, layer_tables, sanitize_identifier, unique_identifiers
 
 BRAM_MIN_BITS = 1024  # tables above this many bits are bound to BRAM, smaller ones to LUTs
 KERNEL_FORMATS = ("fp32", "bf16", "fp16")
@@ -71,17 +71,8 @@ def _param_values(name: str, ident: str, km: KernelModel, baseline: bool) -> dic
 def _identifiers(km: KernelModel) -> dict[str, str]:
     """hwlayout's identifiers for encoded tensors; sanitised, collision-free ones for the rest."""
     out = {name: t.ident for name, t in km.tables.items()}
-    used = set(out.values())
-    for name in km.graph.param_names():
-        if name in out:
-            continue
-        base = sanitize_identifier(name)
-        ident, k = base, 1
-        while ident in used:
-            k += 1
-            ident = f"{base}_{k}"
-        used.add(ident)
-        out[name] = ident
+    rest = [name for name in km.graph.param_names() if name not in out]
+    out.update(unique_identifiers(rest, taken=out.values()))
     return out
 
 
