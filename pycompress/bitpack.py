@@ -1,9 +1,10 @@
 """Vectorised fixed-width bit packing (MSB first), the stored form of every field.
 
 Value k occupies bits [k*w, (k+1)*w) of the stream, most significant bit first,
-and the last byte is zero-padded. Widths up to 8 take a fast path that packs
-eight values into `w` bytes through one uint64 word; wider fields go through
-a bit matrix. Both are whole-array numpy operations, never per-value loops.
+and the last byte is zero-padded. Eight values always fill exactly `w` bytes:
+widths up to 8 go through one uint64 word per group of eight (byte lanes),
+wider ones through ceil(w/8) big-endian words with fixed shifts. Both are
+whole-array numpy operations, never per-value loops.
 """
 from __future__ import annotations
 
@@ -42,12 +43,28 @@ def pack(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def _pack_wide(v: np.ndarray, width: int) -> np.ndarray:
-    """Bit-matrix packing for widths above 8; CHUNK is a multiple of 8 so chunks join on byte edges."""
+    """Eight values -> `width` bytes through ceil(width/8) big-endian uint64 words per group: a fixed
+    set of shifts per (word, value) pair, each a whole-array operation. CHUNK is a multiple of 8,
+    so chunks join on byte edges."""
     n = v.size
-    container = 8 if width > 32 else (4 if width > 16 else 2)
-    as_bytes = v.astype(f">u{container}").view(np.uint8).reshape(n, container)
-    bits = np.unpackbits(as_bytes, axis=1)[:, container * 8 - width:]
-    return np.packbits(bits.reshape(-1))
+    groups = -(-n // 8)
+    padded = np.zeros(groups * 8, np.uint64)
+    padded[:n] = v
+    cols = padded.reshape(groups, 8)
+    nwords = -(-width // 8)
+    words = np.zeros((groups, nwords), np.uint64)
+    for q in range(nwords):  # word q holds stream bits [64q, 64q + 64) of the group
+        for j in range(8):
+            lo, hi = j * width, (j + 1) * width  # value j's bits in the group's stream
+            if hi <= 64 * q or lo >= 64 * (q + 1):
+                continue
+            shift = 64 * (q + 1) - hi  # left shift placing value j's last bit in the word
+            if shift >= 0:
+                words[:, q] |= cols[:, j] << _U64(shift)
+            else:
+                words[:, q] |= cols[:, j] >> _U64(-shift)
+    out = words.astype(">u8").view(np.uint8).reshape(groups, 8 * nwords)[:, :width]
+    return np.ascontiguousarray(out).reshape(-1)[: (n * width + 7) // 8]
 
 
 def unpack(data: np.ndarray, width: int, n: int, dtype: np.dtype | type = np.uint64) -> np.ndarray:
@@ -74,23 +91,33 @@ def unpack(data: np.ndarray, width: int, n: int, dtype: np.dtype | type = np.uin
         for j in range(8):
             lanes |= ((word >> _U64(width * (7 - j) + 64 - 8 * width)) & mask) << _U64(8 * j)
         return lanes.view(np.uint8)[:n].astype(dtype)
-    padded = np.concatenate([data[:need], np.zeros(8, np.uint8)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 8)
     out = np.empty(n, dtype)
-    for i in range(0, n, CHUNK):
-        out[i:i + CHUNK] = _unpack_wide(windows, width, i, min(n, i + CHUNK))
+    step = CHUNK * width // 8  # bytes per chunk of CHUNK values
+    for k, i in enumerate(range(0, n, CHUNK)):
+        m = min(CHUNK, n - i)
+        out[i:i + m] = _unpack_wide(data[k * step:k * step + packed_nbytes(m, width)], width, m)
     return out
 
 
-def _unpack_wide(windows: np.ndarray, width: int, lo: int, hi: int) -> np.ndarray:
-    """Values lo..hi-1: gather the 8 bytes holding each value, shift it out of a big-endian word."""
-    start = np.arange(lo, hi, dtype=np.int64) * width
-    words = windows[start >> 3].view(">u8").reshape(-1).astype(np.uint64)
-    shift = (start & 7).astype(np.uint64)
-    if width <= 57:  # value fits in the 64-bit window after the sub-byte shift
-        return (words << shift) >> _U64(64 - width)
-    # widths 58..64 may straddle nine bytes: take the ninth byte's top bits too
-    extra = windows[(start >> 3) + 1][:, 7].astype(np.uint64)
-    hi_part = (words << shift) >> _U64(64 - width)
-    lo_part = np.where(shift + _U64(width) > 64, extra >> (_U64(72) - shift - _U64(width)), _U64(0))
-    return np.where(shift + _U64(width) > 64, hi_part | lo_part, hi_part)
+def _unpack_wide(data: np.ndarray, width: int, n: int) -> np.ndarray:
+    """Inverse of `_pack_wide`: each value gathered from the one or two words it spans."""
+    groups = -(-n // 8)
+    nwords = -(-width // 8)
+    flat = np.zeros(groups * width, np.uint8)
+    need = (n * width + 7) // 8
+    flat[:need] = data[:need]
+    buf = np.zeros((groups, 8 * nwords), np.uint8)
+    buf[:, :width] = flat.reshape(groups, width)
+    words = buf.view(">u8").astype(np.uint64)  # (groups, nwords)
+    mask = _U64((1 << width) - 1) if width < 64 else _U64(0xFFFFFFFFFFFFFFFF)
+    out = np.zeros((groups, 8), np.uint64)
+    for j in range(8):
+        lo, hi = j * width, (j + 1) * width
+        for q in range(lo // 64, (hi - 1) // 64 + 1):
+            shift = 64 * (q + 1) - hi
+            if shift >= 0:
+                out[:, j] |= words[:, q] >> _U64(shift)
+            else:
+                out[:, j] |= words[:, q] << _U64(-shift)
+        out[:, j] &= mask
+    return out.reshape(-1)[:n]

@@ -26,3 +26,16 @@ def test_layout_is_msb_first():
 def test_short_buffer_is_an_error():
     with pytest.raises(ValueError, match="needed"):
         unpack(np.zeros(1, np.uint8), 7, 3)
+
+
+@pytest.mark.parametrize("width", [10, 23, 52])
+def test_wide_fields_across_chunks(width):
+    """More values than one chunk of the wide path: chunks must join on the right bytes."""
+    from pycompress.bitpack import CHUNK
+
+    n = CHUNK + 13
+    values = np.random.default_rng(width).integers(0, 1 << width, size=n, dtype=np.uint64)
+    packed = pack(values, width)
+    np.testing.assert_array_equal(unpack(packed, width, n), values)
+    # the stream is the same as packing the two halves back to back (CHUNK values fill whole bytes)
+    assert packed.tobytes() == pack(values[:CHUNK], width).tobytes() + pack(values[CHUNK:], width).tobytes()
