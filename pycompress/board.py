@@ -5,11 +5,11 @@ on their own read the same JSON.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PycompressError
+from .fileio import read_json_object
 
 BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
 
@@ -37,7 +37,7 @@ def load_board(name: str = "zedboard") -> Board:
     path = BOARDS_DIR / name / "board.json"
     if not path.exists():
         raise PycompressError(f"unknown board {name!r}: no {path}")
-    data = json.loads(path.read_text())
+    data = read_json_object(path, "board description")
     try:
         return Board(**data)
     except TypeError as exc:

@@ -1,6 +1,7 @@
 """File I/O at the edges: safe model loading and atomic writes."""
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -96,6 +97,18 @@ def validate_state_dict(state_dict: dict, where: str = "model") -> dict[str, tor
             raise PycompressError(f"{where}: unsupported dtype {t.dtype} in tensor {name!r}; "
                                   "supported: float32, bfloat16, float16, float64, integer and bool tensors")
     return dict(state_dict)
+
+
+def read_json_object(path: str | os.PathLike, what: str) -> dict:
+    """A JSON object from a file the user (or an earlier run) left us: one clear error if it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PycompressError(f"{path}: unreadable {what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise PycompressError(f"{path}: {what} is not a JSON object")
+    return data
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:

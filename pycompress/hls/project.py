@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PycompressError
+from ..fileio import read_json_object
 
 CXXFLAGS = ("-O2", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-DPYC_STANDALONE_CSIM", "-w")
 BUILD_DIR = "csim_build"
@@ -45,12 +45,12 @@ class HLSProject:
         manifest = self.path / "project.json"
         if not manifest.exists():
             raise PycompressError(f"{self.path}: not a pycompress HLS project (no project.json)")
+        self.manifest = read_json_object(manifest, "manifest")
         try:
-            self.manifest = json.loads(manifest.read_text())
             self.top = self.manifest["top"]
             self.input_size = int(self.manifest["input_size"])
             self.output_size = int(self.manifest["output_size"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise PycompressError(f"{manifest}: unreadable manifest ({exc})") from None
         self._lib: ctypes.CDLL | None = None
 

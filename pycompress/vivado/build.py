@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..board import Board
 from ..errors import PycompressError
+from ..fileio import read_json_object
 from .flow import FlowConfig, FlowPlan, plan_flow, write_flow
 from .host import ImageSet, write_host
 from .manifest import load_manifest
@@ -85,7 +86,7 @@ def run_tools(build_dir: Path, plan: FlowPlan, tools: Toolchain) -> None:
 
 def summarize(build_dir: Path) -> dict:
     """Parse the build's reports into reports/summary.json and return it."""
-    plan = json.loads((build_dir / "flow.json").read_text())
+    plan = read_json_object(build_dir / "flow.json", "flow plan")
     parsed = read_reports(build_dir / "reports", plan["kernel_cell"])
     summary = {"build": plan["build_name"], "top": plan["top"], "part": plan["part"], "reports": parsed}
     out = build_dir / "reports" / "summary.json"

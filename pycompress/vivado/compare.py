@@ -6,10 +6,9 @@ generator's own estimates JSON and the RTL issue's Yosys report JSON.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..errors import PycompressError
+from ..fileio import read_json_object
 from ..report import table
 
 METRICS = ("cycles", "bram18k", "dsp", "ff", "lut", "power_w")
@@ -74,12 +73,7 @@ def load_figures(path: Path, variant: str | None = None) -> dict | None:
     """Figures from an estimates/report JSON (None if absent); `variant` picks e.g. 'baseline'."""
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise PycompressError(f"{path}: unreadable JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise PycompressError(f"{path}: expected a JSON object")
+    data = read_json_object(path, "figures JSON")
     if variant and isinstance(data.get(variant), dict):
         data = data[variant]
     return figures_from_json(data)

@@ -5,13 +5,13 @@ the flow writes into TCL or C is there and well-formed, and names the one that i
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import kernel_interface as ki
 from ..errors import PycompressError
+from ..fileio import read_json_object
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -92,12 +92,7 @@ def load_manifest(hls_dir: str | Path) -> KernelManifest:
     path = hls_dir / "project.json"
     if not path.is_file():
         raise PycompressError(f"{hls_dir}: no project.json; generate the HLS project first (pycompress generate)")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise PycompressError(f"{path}: unreadable manifest: {exc}") from None
-    if not isinstance(data, dict):
-        raise PycompressError(f"{path}: manifest is not a JSON object")
+    data = read_json_object(path, "manifest")
     top = _ident(_find(data, "top_function", "top", "interface.top_function"), "top function", path)
     in_shape = _find(data, "input_shape", "input.shape", "interface.input_shape", default=[])
     in_shape = tuple(int(v) for v in in_shape) if isinstance(in_shape, list) else ()
