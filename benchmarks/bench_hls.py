@@ -1,6 +1,6 @@
 """HLS C simulation figures: g++ compile time, time to simulate the test split, bit-exactness and accuracy.
 
-Run: .venv/bin/python benchmarks/bench_hls.py  (uses build/lenet.pt, trained if missing; the digits CNN is trained, ~10 s)
+Run: .venv/bin/python benchmarks/bench_hls.py  (uses the shipped default LeNet; and the shipped digits CNN)
 Target (issue 5): compiling and simulating 1,000 images under 2 minutes.
 """
 from __future__ import annotations
@@ -14,14 +14,16 @@ sys.path.insert(0, str(REPO))
 
 from pycompress.compress import CompressConfig, compress, compress_state_dict  # noqa: E402
 from pycompress.demo import default_model  # noqa: E402
-from pycompress.digits_cnn import train_digits  # noqa: E402
+from pycompress.digits_cnn import DigitsCNN  # noqa: E402
+from pycompress.shipped import default_digits_cnn  # noqa: E402
 from pycompress.hls.csim import run_csim  # noqa: E402
 from pycompress.hls.writer import generate  # noqa: E402
 
 
 def main() -> int:
-    sd = default_model(REPO / "build", progress=True)
-    digits = train_digits()
+    sd = default_model()
+    digits = DigitsCNN()
+    digits.load_state_dict(default_digits_cnn())
     models = {f"lenet-{f}": compress_state_dict(sd, CompressConfig(f)) for f in ("fp32", "bf16", "fp16")}
     models.update({f"digits-{f}": compress(digits, CompressConfig(f)) for f in ("fp32", "bf16", "fp16")})
     print(f"{'model':14} {'kernel':9} {'compile s':>9} {'sim s':>7} {'inputs':>6} {'weights':>8} {'exact':>5} {'agree %':>8} {'acc kernel':>10} {'acc torch':>9}")

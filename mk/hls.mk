@@ -6,8 +6,7 @@ HLS_FORMAT ?= bf16
 
 $(HLS_BUILD)/lenet-$(HLS_FORMAT).pcz: $(STAMP)
 	@mkdir -p $(HLS_BUILD)
-	$(PY) -c "from pathlib import Path; from pycompress.demo import default_model; default_model(Path('build'))"
-	$(BIN)/pycompress compress build/lenet.pt --format $(HLS_FORMAT) -o $@
+	$(BIN)/pycompress compress $(LENET) --format $(HLS_FORMAT) -o $@
 
 hls: $(HLS_BUILD)/lenet-$(HLS_FORMAT).pcz
 	$(BIN)/pycompress generate $< -o $(HLS_BUILD)/kernel

@@ -5,7 +5,8 @@
 #   make synth-report   Yosys synth_xilinx (xc7) LUT/FF/BRAM/DSP counts of the decoders, streamers, LeNet tables
 SIM_OUT     := build/sim
 SIM_FORMATS := fp32 bf16 fp16
-RTL_TESTS   := tests/test_rtl_images.py tests/test_rtl_refmodel.py tests/test_rtl_lint.py tests/test_rtl_sim.py
+RTL_TESTS   := tests/test_rtl_images.py tests/test_rtl_refmodel.py tests/test_rtl_lint.py tests/test_rtl_sim.py \
+               tests/test_huffman_rtl.py
 WAVES       ?= 0
 export WAVES
 
@@ -15,17 +16,15 @@ sim: $(STAMP)
 	@mkdir -p $(SIM_OUT)
 	@rm -rf $(SIM_OUT)/runs
 	@status=0; \
-	$(PY) -c "from pathlib import Path; from pycompress.demo import default_model; default_model(Path('build'))" || exit 1; \
 	for f in $(SIM_FORMATS); do \
-	  $(BIN)/pycompress compress build/lenet.pt -o $(SIM_OUT)/lenet-$$f.pcz --format $$f || exit 1; \
+	  $(BIN)/pycompress compress $(LENET) -o $(SIM_OUT)/lenet-$$f.pcz --format $$f || exit 1; \
 	done; \
-	$(PY) sim/models.py build/lenet.pt -o $(SIM_OUT)/lenet-cluster16.pcz --format fp32 -k 16 || exit 1; \
+	$(PY) sim/models.py $(LENET) -o $(SIM_OUT)/lenet-cluster16.pcz --format fp32 -k 16 || exit 1; \
 	for m in $(SIM_FORMATS) cluster16; do \
 	  $(BIN)/pycompress rtl $(SIM_OUT)/lenet-$$m.pcz -o $(SIM_OUT)/rtl-$$m || exit 1; \
 	  $(PY) sim/run_model.py $(SIM_OUT)/lenet-$$m.pcz --images $(SIM_OUT)/rtl-$$m --work $(SIM_OUT)/runs/$$m \
 	    --tests stream_layer,throughput || status=1; \
 	done; \
-	mkdir -p build/test-cache; [ -f build/test-cache/lenet.pt ] || cp build/lenet.pt build/test-cache/lenet.pt; \
 	$(PY) -m pytest -q -m sim $(RTL_TESTS) --junitxml=$(SIM_OUT)/pytest-rtl.xml -p no:cacheprovider || status=1; \
 	if $(BIN)/pycompress --help 2>/dev/null | grep -qw csim; then \
 	  for f in $(SIM_FORMATS); do \
@@ -39,4 +38,4 @@ sim: $(STAMP)
 	exit $$status
 
 synth-report: $(STAMP)
-	$(PY) -m pycompress.synth_report --build build --out build/synth
+	$(PY) -m pycompress.synth_report --out build/synth

@@ -27,8 +27,14 @@ class LayerStats:
     def savings_pct(self) -> float:
         return savings_pct(self.original_bits, self.compressed_bits)
 
+    @property
+    def eq1_bits(self) -> int:
+        """What lossless exponent sharing (Eq. 1) would store, for comparison with other schemes."""
+        return compressed_bits(self.n, self.distinct_exponents, get_format(self.format), self.mantissa_bits)
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "savings_pct": self.savings_pct}
+        extra = {"eq1_bits": self.eq1_bits} if self.scheme == "huffman" else {}
+        return {**asdict(self), "savings_pct": self.savings_pct, **extra}
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,12 @@ def int8_ptq(model: nn.Module, calibration: Iterable[torch.Tensor], example: tor
         raise PycompressError(f"no int8 quantisation engine available (supported here: {', '.join(engines)})")
     f = get_format(fmt)
     previous = torch.backends.quantized.engine
+    deterministic = torch.are_deterministic_algorithms_enabled()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            # quantized tensors have no "deterministic" resize; inference here is repeatable anyway
+            torch.use_deterministic_algorithms(False)
             torch.backends.quantized.engine = engine
             prepared = prepare_fx(copy.deepcopy(model).eval(), get_default_qconfig_mapping(engine), (example,))
             with torch.no_grad():
@@ -96,6 +99,7 @@ def int8_ptq(model: nn.Module, calibration: Iterable[torch.Tensor], example: tor
                     scales += (w.q_per_channel_scales().numel() if per_channel else 1)
         finally:
             torch.backends.quantized.engine = previous
+            torch.use_deterministic_algorithms(deterministic)
     n = sum(m.weight.numel() for m, _ in _weighted_modules(model))
     original = n * f.total_bits
     bits = 8 * n + 64 * scales

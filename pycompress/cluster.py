@@ -97,15 +97,10 @@ def optimal_partition(values: np.ndarray, counts: np.ndarray | None = None, k_ma
         while jl.size:
             mid = (jl + jr) // 2
             lo, hi = ol, np.minimum(orr, mid - 1)
-            lengths = hi - lo + 1
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            seg = np.repeat(np.arange(jl.size), lengths)
-            i = lo[seg] + (np.arange(seg.size) - starts[seg])
-            val = prev[i] + _cost(W, S, Q, i, mid[seg])
-            best_val = np.minimum.reduceat(val, starts)
-            first = np.minimum.reduceat(np.where(val == best_val[seg], np.arange(val.size), val.size), starts)
-            best = i[first]
-            cur[mid] = best_val
+            best = np.empty(jl.size, np.int64)
+            for a, b in _batches(hi - lo + 1):  # bounded temporaries: about DP_BATCH candidates at a time
+                best[a:b] = _best_split(prev, W, S, Q, lo[a:b], hi[a:b], mid[a:b])
+            cur[mid] = prev[best] + _cost(W, S, Q, best, mid)
             argmin[m - 1, mid] = best
             left, right = mid - 1 >= jl, mid + 1 <= jr
             jl, jr, ol, orr = (np.concatenate([jl[left], mid[right] + 1]), np.concatenate([mid[left] - 1, jr[right]]),
@@ -113,6 +108,33 @@ def optimal_partition(values: np.ndarray, counts: np.ndarray | None = None, k_ma
         sse[m - 1] = cur[n]
         prev = cur
     return Partition(x, w, sse, argmin)
+
+
+DP_BATCH = 1 << 20  # candidate splits evaluated together: the DP's temporaries stay near 50 MB
+
+
+def _batches(lengths: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive segment ranges [a, b) whose candidate counts sum to about DP_BATCH (at least one segment)."""
+    ends = np.cumsum(lengths)
+    out, a = [], 0
+    while a < lengths.size:
+        base = ends[a - 1] if a else 0
+        b = max(a + 1, int(np.searchsorted(ends, base + DP_BATCH, side="right")))
+        out.append((a, b))
+        a = b
+    return out
+
+
+def _best_split(prev, W, S, Q, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray) -> np.ndarray:
+    """For each segment, the first i in [lo, hi] minimising prev[i] + cost(i, mid)."""
+    lengths = hi - lo + 1
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    seg = np.repeat(np.arange(lo.size), lengths)
+    i = lo[seg] + (np.arange(seg.size) - starts[seg])
+    val = prev[i] + _cost(W, S, Q, i, mid[seg])
+    best_val = np.minimum.reduceat(val, starts)
+    first = np.minimum.reduceat(np.where(val == best_val[seg], np.arange(val.size), val.size), starts)
+    return i[first]
 
 
 def kmeans_centroids(values: np.ndarray, counts: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -124,10 +146,18 @@ def kmeans_centroids(values: np.ndarray, counts: np.ndarray, k: int, seed: int =
     return np.sort(km.cluster_centers_.reshape(-1).astype(np.float64))
 
 
+NEAREST_CHUNK = 1 << 20  # weights per slice in nearest_index: float64/int64 temporaries stay small
+
+
 def nearest_index(x: np.ndarray, book: np.ndarray) -> np.ndarray:
-    """Index of the nearest value of the ascending `book` for each x (ties to the lower value)."""
+    """Index of the nearest value of the ascending `book` for each x (ties to the lower value); sliced so the
+    float64 and int64 temporaries are bounded whatever the layer size."""
     mids = (book[:-1] + book[1:]) / 2
-    return np.searchsorted(mids, x, side="left").astype(np.uint16)
+    flat = np.asarray(x).reshape(-1)
+    out = np.empty(flat.size, np.uint16)
+    for i in range(0, flat.size, NEAREST_CHUNK):
+        out[i:i + NEAREST_CHUNK] = np.searchsorted(mids, flat[i:i + NEAREST_CHUNK].astype(np.float64), side="left")
+    return out
 
 
 def round_codebook(centroids: np.ndarray, fmt: str) -> np.ndarray:
@@ -145,15 +175,17 @@ class LayerClusterer:
     def __init__(self, tensor: torch.Tensor, method: str = "auto", k_max: int = K_MAX) -> None:
         if method not in ("auto", "dp", "kmeans"):
             raise PycompressError(f"unknown clustering method {method!r} (auto, dp, kmeans)")
-        x = tensor.detach().cpu().to(torch.float64).reshape(-1).numpy()
+        t = tensor.detach().cpu().reshape(-1)
+        # float32 holds fp32/bf16/fp16 values exactly at half the memory of float64; fp64 stays fp64
+        x = t.to(torch.float64 if t.dtype == torch.float64 else torch.float32).numpy()
         if x.size == 0:
             raise PycompressError("cannot cluster an empty tensor")
-        if not np.all(np.isfinite(x)):
+        if not np.isfinite(x).all():
             raise PycompressError("cannot cluster a tensor holding inf or NaN")
         self.shape = tuple(tensor.shape)
         self.x = x
-        self.values, self.counts = np.unique(x, return_counts=True)
-        self.counts = self.counts.astype(np.float64)
+        values, counts = np.unique(x, return_counts=True)
+        self.values, self.counts = values.astype(np.float64), counts.astype(np.float64)
         k_top = min(k_max, self.values.size)
         if method == "auto":
             method = "dp" if k_top * (self.values.size + 1) <= DP_CELL_LIMIT else "kmeans"

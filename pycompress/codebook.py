@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from . import bitpack
+from . import validate as v
 from .container import register_scheme
 from .errors import PycompressError
 from .formats import FloatFormat, bits_tensor, get_format
@@ -70,6 +71,23 @@ class ClusteredTensor:
 
     def meta(self) -> dict:
         return {"format": self.format, "shape": list(self.shape), "index_bits": self.index_bits, "k": self.k}
+
+    @classmethod
+    def validate_stored(cls, arrays: dict[str, np.ndarray], meta: dict, what: str) -> None:
+        """Container hook: codebook format, k, widths and byte lengths exact, every index inside the codebook."""
+        v.need_keys(meta, what, ("format", "shape", "index_bits", "k"))
+        fmt = v.need_format(meta["format"], f"{what}: codebook format", CODEBOOK_FORMATS)
+        n = math.prod(v.need_shape(meta["shape"], f"{what}: shape"))
+        k = v.need_int(meta["k"], f"{what}: k", 1, 256)
+        ibits = v.need_int(meta["index_bits"], f"{what}: index_bits", 1, 8)
+        if ibits != codebook_index_bits(k):
+            raise v.Invalid(f"{what}: index_bits {ibits} for a codebook of {k}, expected {codebook_index_bits(k)}")
+        v.need_fields(arrays, what, ("codebook", "index"))
+        v.need_array(arrays, "codebook", what, k * fmt.total_bits // 8)
+        v.need_array(arrays, "index", what, bitpack.packed_nbytes(n, ibits))
+        v.need_zero_padding(arrays["index"], n, ibits, f"{what}: index")
+        if k < 1 << ibits and v.packed_max(arrays["index"], ibits, n) >= k:
+            raise v.Invalid(f"{what}: an index points beyond the codebook of {k}")
 
     @classmethod
     def from_stored(cls, arrays: dict[str, np.ndarray], meta: dict) -> "ClusteredTensor":

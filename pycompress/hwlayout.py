@@ -7,51 +7,15 @@ receive these plain values; nothing else decides a width.
 """
 from __future__ import annotations
 
-import keyword
-import re
+import math
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
 from .container import CompressedModel
 from .errors import PycompressError
 from .formats import FloatFormat, get_format
-
-_CPP_RESERVED = {
-    "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case", "catch", "char", "class", "const", "continue",
-    "default", "delete", "do", "double", "else", "enum", "extern", "float", "for", "friend", "goto", "if", "inline",
-    "int", "long", "module", "namespace", "new", "not", "or", "private", "protected", "public", "register", "return",
-    "short", "signed", "sizeof", "static", "struct", "switch", "template", "this", "throw", "try", "typedef", "union",
-    "unsigned", "using", "virtual", "void", "volatile", "while", "wire", "reg", "logic", "input", "output", "begin",
-    "end", "assign", "always", "initial", "parameter", "localparam", "function", "task", "proc", "set", "top",
-}
-
-
-def sanitize_identifier(name: str, prefix: str = "t") -> str:
-    """A C, Verilog and TCL-safe identifier: [a-z0-9_], starts with a letter, not a keyword."""
-    ident = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_").lower()
-    ident = re.sub(r"_+", "_", ident)
-    if not ident or not ident[0].isalpha():
-        ident = f"{prefix}_{ident}" if ident else prefix
-    if ident in _CPP_RESERVED or keyword.iskeyword(ident):
-        ident = f"{prefix}_{ident}"
-    return ident
-
-
-def unique_identifiers(names: list[str], taken: Iterable[str] = ()) -> dict[str, str]:
-    """Sanitise a list of names, suffixing collisions (with each other or with `taken`) deterministically."""
-    out: dict[str, str] = {}
-    used: set[str] = set(taken)
-    for name in names:
-        base = sanitize_identifier(name)
-        ident, k = base, 1
-        while ident in used:
-            k += 1
-            ident = f"{base}_{k}"
-        used.add(ident)
-        out[name] = ident
-    return out
+from .hwnames import sanitize_identifier, unique_identifiers  # noqa: F401  (re-exported: the one sanitiser)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,3 +85,111 @@ def layer_tables(model: CompressedModel) -> list[LayerTables]:
         else:
             raise PycompressError(f"tensor {name!r}: storage scheme {st.scheme!r} has no hardware tables")
     return out
+
+
+# ---- packed weight streams ------------------------------------------------------------------------------
+
+STREAM_WORD_BITS = 36  # the widest RAMB18 aspect ratio (512 x 36): every stored bit lands in block RAM
+_PACK_CHUNK = STREAM_WORD_BITS * 8192  # weights per packing step: whole words, bounded temporary memory
+
+
+@dataclass(frozen=True, eq=False)
+class PackedStream:
+    """One layer's weights as fixed-width codes concatenated MSB first, cut into STREAM_WORD_BITS-bit words.
+
+    The code of a weight is sign|index|mantissa (exponent sharing), the codebook index
+    (clustering) or the raw bits in the storage format (baselines); `order` is the
+    position -> element map the stream was written in (None: C order). Reading P
+    consecutive codes never needs more than `window_words(P)` consecutive words.
+    """
+
+    code_bits: int
+    count: int
+    words: np.ndarray  # uint64, each < 2**STREAM_WORD_BITS, zero padded at the end
+    word_bits: int = STREAM_WORD_BITS
+
+    @property
+    def payload_bits(self) -> int:
+        return self.code_bits * self.count
+
+
+def window_words(code_bits: int, lanes: int, word_bits: int = STREAM_WORD_BITS) -> int:
+    """Words spanned by one group of `lanes` codes: groups start at multiples of gcd(group, word) bits in a word."""
+    group = code_bits * lanes
+    last_offset = word_bits - math.gcd(group, word_bits)
+    return (last_offset + group - 1) // word_bits + 1
+
+
+def stream_codes(t: LayerTables) -> tuple[np.ndarray, int]:
+    """(code per weight in C order, code width) of encoded tables."""
+    if isinstance(t, ExpShareTables):
+        m, i = t.mantissa_bits, t.index_bits
+        codes = ((t.sign.astype(np.uint64) << np.uint64(i + m)) | (t.index.astype(np.uint64) << np.uint64(m))
+                 | t.mantissa.astype(np.uint64))
+        return codes.reshape(-1), 1 + i + m
+    if isinstance(t, ClusterTables):
+        return t.index.astype(np.uint64).reshape(-1), t.index_bits
+    raise PycompressError(f"no stream codes for tables of type {type(t).__name__}")
+
+
+def raw_codes(t: LayerTables) -> tuple[np.ndarray, int]:
+    """(raw bits in the storage format per weight in C order, format width): the same-format baseline's codes."""
+    f = t.format
+    if isinstance(t, ExpShareTables):
+        e = t.exponent_rom.astype(np.uint64)[t.index.astype(np.int64)]
+        bits = ((t.sign.astype(np.uint64) << np.uint64(f.exponent_bits + f.mantissa_bits)) | (e << np.uint64(f.mantissa_bits))
+                | (t.mantissa.astype(np.uint64) << np.uint64(t.mantissa_shift)))
+        return bits.reshape(-1), f.total_bits
+    if isinstance(t, ClusterTables):
+        return t.codebook_rom.astype(np.uint64)[t.index.astype(np.int64)].reshape(-1), f.total_bits
+    raise PycompressError(f"no raw codes for tables of type {type(t).__name__}")
+
+
+def pack_stream(codes: np.ndarray, code_bits: int, order: np.ndarray | None = None, lanes: int = 1) -> PackedStream:
+    """Concatenate `codes[order]` at `code_bits` each, MSB first, into 36-bit words.
+
+    The tail is padded with zero words so that a window of `window_words(code_bits, lanes)`
+    words starting at any code stays inside the array.
+    """
+    if not 1 <= code_bits <= 32:
+        raise PycompressError(f"stream code width {code_bits} outside 1..32")
+    codes = np.asarray(codes, dtype=np.uint64).reshape(-1)
+    if order is not None:
+        codes = codes[np.asarray(order).reshape(-1)]
+    if codes.size and int(codes.max()) >> code_bits:
+        raise PycompressError(f"code {int(codes.max())} does not fit {code_bits} bits")
+    wb = STREAM_WORD_BITS
+    shifts = np.arange(code_bits - 1, -1, -1, dtype=np.uint64)
+    weights = np.uint64(1) << np.arange(wb - 1, -1, -1, dtype=np.uint64)
+    parts = []
+    for start in range(0, codes.size, _PACK_CHUNK):
+        bits = ((codes[start:start + _PACK_CHUNK, None] >> shifts) & np.uint64(1)).astype(np.uint8).reshape(-1)
+        bits = np.concatenate([bits, np.zeros(-bits.size % wb, np.uint8)])
+        parts.append((bits.reshape(-1, wb).astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64))
+    words = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+    pad = max(window_words(code_bits, lanes) - 1, 1 if words.size == 0 else 0)
+    words = np.concatenate([words, np.zeros(pad, np.uint64)])
+    return PackedStream(code_bits, int(codes.size), words)
+
+
+def unpack_stream(stream: PackedStream) -> np.ndarray:
+    """The codes back, in stream order (the inverse of `pack_stream`, for tests and tools)."""
+    wb = stream.word_bits
+    bits = ((stream.words[:, None] >> np.arange(wb - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+    bits = bits.reshape(-1)[:stream.payload_bits].reshape(stream.count, stream.code_bits)
+    return (bits.astype(np.uint64) << np.arange(stream.code_bits - 1, -1, -1, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+
+
+def lane_order(outputs: int, reduction: int, lanes: int) -> np.ndarray:
+    """Stream position -> element of an (outputs, reduction) weight in the HLS loop order.
+
+    The reduction is outermost; lane p of P handles outputs p*G .. p*G+G-1 (G = outputs / P),
+    so position (r, g, p) holds weight[(p*G + g), r].
+    """
+    if lanes < 1 or outputs % lanes:
+        raise PycompressError(f"{lanes} lanes do not divide {outputs} outputs")
+    g = outputs // lanes
+    r = np.arange(reduction)[:, None, None]
+    gg = np.arange(g)[None, :, None]
+    p = np.arange(lanes)[None, None, :]
+    return ((p * g + gg) * reduction + r).reshape(-1)

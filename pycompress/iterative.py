@@ -3,7 +3,9 @@
 A lossy run is a sequence of steps; each step yields the weights of one
 iteration (already in the storage format). The driver builds the container
 that will be exported, evaluates *its decoded weights* (so the recorded
-accuracy is that of the exported model), records memory by Eq. 1 from the
+accuracy is that of the exported model) with the selection function (validation
+data) and, when given, a report function (held-out test data, never used to
+stop or choose), records memory by Eq. 1 from the
 stored tables, and stops when memory saved <= m_s or accuracy drop > a_d.
 The result is the last successful iteration (iteration 0 = lossless sharing).
 """
@@ -43,6 +45,7 @@ class IterationRecord:
     original_bits: int
     seconds: float
     accepted: bool
+    test_accuracy: float | None = None  # on held-out data: reported, never used to stop or choose
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +60,7 @@ class RunResult:
     records: tuple[IterationRecord, ...]
     best: int  # position in `records` of the last successful iteration
     models: tuple[CompressedModel, ...] = field(repr=False, compare=False)  # one per record
+    baseline_test_accuracy: float | None = None
 
     @property
     def best_record(self) -> IterationRecord:
@@ -69,7 +73,8 @@ class RunResult:
 
     def to_dict(self) -> dict:
         return {"method": self.method, "params": self.params, "format": self.format,
-                "baseline_accuracy": self.baseline_accuracy, "best": self.best,
+                "baseline_accuracy": self.baseline_accuracy, "baseline_test_accuracy": self.baseline_test_accuracy,
+                "best": self.best,
                 "records": [r.to_dict() for r in self.records]}
 
 
@@ -124,8 +129,11 @@ Step = tuple[str, Callable[[], tuple[StateDict, int | None]]]
 
 def run_steps(method: str, params: dict, fmt: str, start: StateDict, baseline_accuracy: float, eval_fn: EvalFn,
               steps: Iterable[Step], thresholds: Thresholds = Thresholds(), show: bool = True,
-              stop_when_unchanged: bool = True) -> RunResult:
-    """Evaluate iteration 0 (lossless sharing of `start`) then each step until a threshold stops the run."""
+              stop_when_unchanged: bool = True, test_fn: EvalFn | None = None,
+              baseline_test_accuracy: float | None = None) -> RunResult:
+    """Evaluate iteration 0 (lossless sharing of `start`) then each step until a threshold stops the run.
+
+    `eval_fn` (validation data) decides; `test_fn` (held-out data) is only recorded."""
     f = get_format(fmt)
     start = cast_state_dict(start, f.name)
     reference = {k: tensor_bits(v) for k, v in start.items() if is_encoded(v, False)}
@@ -135,14 +143,17 @@ def run_steps(method: str, params: dict, fmt: str, start: StateDict, baseline_ac
 
     def evaluate(iteration: int, label: str, sd: StateDict, mbits: int | None, t0: float) -> tuple[IterationRecord, CompressedModel]:
         cm = build_container(sd, f.name, mbits)
-        acc = float(eval_fn(cm.state_dict()))
+        decoded = cm.state_dict()
+        acc = float(eval_fn(decoded))
+        test_acc = None if test_fn is None else float(test_fn(decoded))
         fig = measure(cm, reference)
         drop = baseline_accuracy - acc
         ok = iteration == 0 or (fig["savings_pct"] > thresholds.min_saving and drop <= thresholds.max_drop)
         rec = IterationRecord(iteration, label, acc, drop, fig["savings_pct"], fig["savings_fp32_pct"], fig["approximated_pct"],
                               fig["index_bits"], fig["distinct_exponents"], fig["mantissa_bits"], fig["compressed_bits"],
-                              fig["original_bits"], time.perf_counter() - t0, ok)
-        progress(f"  [{method}] iter {iteration} ({label}): acc {acc:.2f}% (drop {drop:+.2f}), saved {rec.savings_pct:.2f}% "
+                              fig["original_bits"], time.perf_counter() - t0, ok, test_acc)
+        shown = "" if test_acc is None else f", test {test_acc:.2f}%"
+        progress(f"  [{method}] iter {iteration} ({label}): acc {acc:.2f}% (drop {drop:+.2f}){shown}, saved {rec.savings_pct:.2f}% "
                  f"vs {f.name}, {rec.approximated_pct:.2f}% weights changed, i bits {list(rec.index_bits.values())}, "
                  f"m {rec.mantissa_bits}, {rec.seconds:.1f}s{'' if ok else '  -> stop'}", show)
         return rec, cm
@@ -166,7 +177,7 @@ def run_steps(method: str, params: dict, fmt: str, start: StateDict, baseline_ac
         if not rec.accepted:
             break
         best = len(records) - 1
-    return RunResult(method, params, f.name, baseline_accuracy, tuple(records), best, tuple(models))
+    return RunResult(method, params, f.name, baseline_accuracy, tuple(records), best, tuple(models), baseline_test_accuracy)
 
 
 def finalize(result: RunResult, source: str = "", position: int | None = None) -> CompressedModel:
@@ -175,6 +186,7 @@ def finalize(result: RunResult, source: str = "", position: int | None = None) -
     rec, model = result.records[position], result.models[position]
     info = {"source": source, "method": result.method, "params": result.params, "format": result.format,
             "baseline_accuracy": result.baseline_accuracy, "iteration": rec.iteration, "accuracy": rec.accuracy,
+            "baseline_test_accuracy": result.baseline_test_accuracy, "test_accuracy": rec.test_accuracy,
             "savings_pct": rec.savings_pct, "savings_fp32_pct": rec.savings_fp32_pct,
             "records": [r.to_dict() for r in result.records]}
     return replace(model, info={**model.info, **info})
@@ -199,11 +211,13 @@ def approximate_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str, met
 
 def iterative_approximation(state_dict: Mapping[str, torch.Tensor], fmt: str, method: str, saliency: str,
                             eval_fn: EvalFn, baseline_accuracy: float, thresholds: Thresholds = Thresholds(),
-                            max_iterations: int = 16, show: bool = True) -> RunResult:
+                            max_iterations: int = 16, show: bool = True, test_fn: EvalFn | None = None,
+                            baseline_test_accuracy: float | None = None) -> RunResult:
     """Algorithm 1 with substitute A1/A2/A3 (Algorithm 2); each iteration removes one index bit per layer."""
     check_method(method, saliency)
     base = cast_state_dict(state_dict, get_format(fmt).name)
     steps = ((f"i-{k}", (lambda k=k: (approximate_state_dict(base, fmt, method, saliency, k), None)))
              for k in range(1, max_iterations + 1))
     params = {"method": method, "saliency": saliency, "max_drop": thresholds.max_drop, "min_saving": thresholds.min_saving}
-    return run_steps(f"{method}-{saliency}", params, fmt, base, baseline_accuracy, eval_fn, steps, thresholds, show)
+    return run_steps(f"{method}-{saliency}", params, fmt, base, baseline_accuracy, eval_fn, steps, thresholds, show,
+                     test_fn=test_fn, baseline_test_accuracy=baseline_test_accuracy)

@@ -21,16 +21,21 @@ def _save(fig, path: Path) -> None:
 
 
 def iteration_plot(runs: Mapping[str, Sequence[dict]], path: Path, title: str, baseline: float) -> None:
-    """Memory saved and accuracy per iteration, one line per run (Fig. 9 / Fig. 10 style)."""
+    """Memory saved and accuracy per iteration, one line per run (Fig. 9 / Fig. 10 style).
+
+    Accuracy: validation (what selects, solid) and, where recorded, test (held out, dashed)."""
     fig, (ax_m, ax_a) = plt.subplots(1, 2, figsize=(11, 4))
     for name, recs in runs.items():
         it = [r["iteration"] for r in recs]
         ax_m.plot(it, [r["savings_pct"] for r in recs], marker="o", label=name)
-        ax_a.plot(it, [r["accuracy"] for r in recs], marker="o", label=name)
-    ax_a.axhline(baseline, color="grey", ls="--", lw=1, label="uncompressed")
+        line, = ax_a.plot(it, [r["accuracy"] for r in recs], marker="o", label=name)
+        if all(r.get("test_accuracy") is not None for r in recs):
+            ax_a.plot(it, [r["test_accuracy"] for r in recs], ls="--", marker=".", color=line.get_color(), lw=1)
+    ax_a.axhline(baseline, color="grey", ls="--", lw=1, label="uncompressed (validation)")
     ax_a.axhline(baseline - 0.5, color="grey", ls=":", lw=1, label="-0.5 pts")
     ax_m.set(xlabel="iteration (0 = lossless exponent sharing)", ylabel="memory saved (%)", title=f"{title}: memory")
-    ax_a.set(xlabel="iteration (0 = lossless exponent sharing)", ylabel="test accuracy (%)", title=f"{title}: accuracy")
+    ax_a.set(xlabel="iteration (0 = lossless exponent sharing)", ylabel="accuracy (%): validation solid, test dashed",
+             title=f"{title}: accuracy")
     ax_a.set_ylim(max(0.0, min([baseline - 12.0] + [r["accuracy"] for recs in runs.values() for r in recs])), 100.0)
     for ax in (ax_m, ax_a):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

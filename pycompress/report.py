@@ -28,9 +28,25 @@ def _fmt(value: object) -> str:
 
 
 def stats_table(stats: ModelStats, markdown: bool = False) -> str:
+    if any(s.scheme == "huffman" for s in stats.layers):
+        return entropy_stats_table(stats, markdown)
     headers = ["layer", "N", "distinct e", "i bits", "m bits", "orig bits", "comp bits", "saved %", "H(exp) bits"]
     rows = [[s.name, s.n, s.distinct_exponents, s.index_bits, s.mantissa_bits, s.original_bits,
              s.compressed_bits, s.savings_pct, s.exponent_entropy_bits] for s in stats.layers]
     rows.append(["total", sum(s.n for s in stats.layers), "", "", "", stats.original_bits, stats.compressed_bits,
                  stats.savings_pct, ""])
+    return table(headers, rows, markdown)
+
+
+def entropy_stats_table(stats: ModelStats, markdown: bool = False) -> str:
+    """Entropy-coded exponents: stored bits (code table and offsets included) beside Eq. 1 and the entropy bound."""
+    headers = ["layer", "N", "distinct e", "H(exp) bits", "Eq.1 bits", "stored bits", "bound bits", "Eq.1 saved %",
+               "saved %", "bound saved %"]
+    pct = lambda o, c: 100.0 * (o - c) / o if o else 0.0
+    rows = [[s.name, s.n, s.distinct_exponents, s.exponent_entropy_bits, s.eq1_bits, s.compressed_bits, s.entropy_bound_bits,
+             pct(s.original_bits, s.eq1_bits), s.savings_pct, pct(s.original_bits, s.entropy_bound_bits)] for s in stats.layers]
+    eq1 = sum(s.eq1_bits for s in stats.layers)
+    bound = sum(s.entropy_bound_bits for s in stats.layers)
+    rows.append(["total", sum(s.n for s in stats.layers), "", "", eq1, stats.compressed_bits, bound,
+                 pct(stats.original_bits, eq1), stats.savings_pct, pct(stats.original_bits, bound)])
     return table(headers, rows, markdown)

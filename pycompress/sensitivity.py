@@ -1,8 +1,9 @@
 """Per-layer sensitivity to weight sharing: accuracy vs k for one layer at a time, others intact.
 
 Also the pieces the exploration reuses: `LayerCache` (each layer's encoded variants per
-(layer, choice), built once) and `LenetEvaluator` (correct answers on the default
-1,000 test digits for a model with some layers replaced).
+(layer, choice), built once) and `LenetEvaluator` (correct answers on one part of the
+default split -- validation to select, test to report -- for a model with some layers
+replaced).
 """
 from __future__ import annotations
 
@@ -74,15 +75,16 @@ class LayerCache:
 
 
 class LenetEvaluator:
-    """Correct answers of the default LeNet on the 1,000 test digits, some weights replaced."""
+    """Correct answers of the default LeNet on one part of the split ("validation" selects,
+    "test" only reports), some weights replaced."""
 
-    def __init__(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+    def __init__(self, state_dict: Mapping[str, torch.Tensor], part: str = "validation") -> None:
         from .lenet import load_lenet, mnist_split
 
         self.model = load_lenet(dict(state_dict))
         self.base = {k: v.clone() for k, v in self.model.state_dict().items()}
-        split = mnist_split()
-        self.x, self.y = split.x_test, split.y_test
+        self.part = part
+        self.x, self.y = mnist_split().part(part)
         self.n = int(self.y.numel())
         self.baseline_correct = self.correct({})
 
@@ -109,15 +111,16 @@ class LayerCurve:
 @dataclass(frozen=True)
 class Sensitivity:
     baseline_accuracy: float
-    test_images: int
+    images: int
     codebook_format: str
     curves: tuple[LayerCurve, ...]
+    data: str = "validation"  # the part of the split the accuracies are measured on
 
     def curve(self, name: str) -> LayerCurve:
         return next(c for c in self.curves if c.name == name)
 
     def to_dict(self) -> dict:
-        return {"baseline_accuracy": self.baseline_accuracy, "test_images": self.test_images,
+        return {"baseline_accuracy": self.baseline_accuracy, "images": self.images, "data": self.data,
                 "codebook_format": self.codebook_format,
                 "layers": [{"name": c.name, "n": c.n, "k": list(c.ks), "codebook_size": list(c.codebook_sizes),
                             "accuracy": list(c.accuracy), "bits": list(c.bits)} for c in self.curves]}
@@ -126,7 +129,7 @@ class Sensitivity:
     def from_dict(cls, d: dict) -> "Sensitivity":
         curves = tuple(LayerCurve(c["name"], c["n"], tuple(c["k"]), tuple(c["codebook_size"]), tuple(c["accuracy"]),
                                   tuple(c["bits"])) for c in d["layers"])
-        return cls(d["baseline_accuracy"], d["test_images"], d["codebook_format"], curves)
+        return cls(d["baseline_accuracy"], d["images"], d["codebook_format"], curves, d.get("data", "validation"))
 
 
 def run_sensitivity(cache: LayerCache, evaluator: LenetEvaluator, ks: tuple[int, ...] = DEFAULT_KS,
@@ -143,7 +146,8 @@ def run_sensitivity(cache: LayerCache, evaluator: LenetEvaluator, ks: tuple[int,
         if progress:
             progress(f"sensitivity {li + 1}/{len(cache.weights)} {name}: "
                      + " ".join(f"k={k}:{a:.1f}" for k, a in zip(ks, accs)))
-    return Sensitivity(evaluator.accuracy(evaluator.baseline_correct), evaluator.n, cache.codebook_format, tuple(curves))
+    return Sensitivity(evaluator.accuracy(evaluator.baseline_correct), evaluator.n, cache.codebook_format, tuple(curves),
+                       evaluator.part)
 
 
 def png_bytes(fig) -> bytes:
@@ -169,7 +173,7 @@ def plot_sensitivity(sens: Sensitivity) -> bytes:
     ax.set_xscale("log", base=2)
     ax.set_xticks(sens.curves[0].ks, [str(k) for k in sens.curves[0].ks])
     ax.set_xlabel("shared values k in the layer (others intact)")
-    ax.set_ylabel(f"top-1 accuracy, % of {sens.test_images:,} test digits")
+    ax.set_ylabel(f"top-1 accuracy, % of {sens.images:,} {sens.data} digits")
     ax.set_title(f"Per-layer sensitivity to weight sharing ({sens.codebook_format} codebook)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -182,7 +186,7 @@ def sensitivity_markdown(sens: Sensitivity) -> str:
 
     ks = sens.curves[0].ks
     rows = [[c.name, c.n, *[f"{a:.1f}" for a in c.accuracy]] for c in sens.curves]
-    return (f"Top-1 accuracy (%) on {sens.test_images:,} test digits with one layer clustered into k values, "
+    return (f"Top-1 accuracy (%) on {sens.images:,} {sens.data} digits with one layer clustered into k values, "
             f"the others intact (original: {sens.baseline_accuracy:.1f}%, codebook {sens.codebook_format}).\n\n"
             + table(["layer", "N", *[f"k={k}" for k in ks]], rows, markdown=True) + "\n")
 

@@ -54,7 +54,8 @@ def headline(result: StudyResult) -> list[dict]:
                     continue
                 rec = result.runs[hit[0]].records[hit[1]]
                 rows.append({"family": family, "format": fmt, "budget": label, "run": hit[0], "iteration": rec.iteration,
-                             "label": rec.label, "accuracy": rec.accuracy, "drop": rec.drop, "savings_pct": rec.savings_pct,
+                             "label": rec.label, "accuracy": rec.accuracy, "test_accuracy": rec.test_accuracy,
+                             "drop": rec.drop, "savings_pct": rec.savings_pct,
                              "savings_fp32_pct": rec.savings_fp32_pct, "position": hit[1]})
     return rows
 
@@ -62,14 +63,20 @@ def headline(result: StudyResult) -> list[dict]:
 def _cell(row: dict | None) -> str:
     if row is None:
         return "-"
-    return f"**{row['savings_pct']:.2f}%** ({row['accuracy']:.2f}%, {row['run']} it. {row['iteration']}: {row['label']})"
+    return (f"**{row['savings_pct']:.2f}%** (test {_pct(row['test_accuracy'])}, validation {row['accuracy']:.2f}%; "
+            f"{row['run']} it. {row['iteration']}: {row['label']})")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}%"
 
 
 def _run_table(run) -> str:
-    rows = [[r.iteration, r.label, f"{r.accuracy:.2f}", f"{r.drop:+.2f}", f"{r.savings_pct:.2f}", f"{r.savings_fp32_pct:.2f}",
+    rows = [[r.iteration, r.label, f"{r.accuracy:.2f}", f"{r.drop:+.2f}", _pct(r.test_accuracy).rstrip("%"),
+             f"{r.savings_pct:.2f}", f"{r.savings_fp32_pct:.2f}",
              f"{r.approximated_pct:.2f}", " ".join(map(str, r.index_bits.values())), r.mantissa_bits, f"{r.seconds:.1f}",
              "yes" if r.accepted else "stop"] for r in run.records]
-    return table(["it.", "step", "acc %", "drop", f"saved % vs {run.format}", "saved % vs fp32", "% weights changed",
+    return table(["it.", "step", "val. acc %", "val. drop", "test acc %", f"saved % vs {run.format}", "saved % vs fp32", "% weights changed",
                   "i bits per layer", "m bits", "s", "ok"], rows, markdown=True)
 
 
@@ -81,10 +88,11 @@ def _table2(result: StudyResult) -> str:
         b = freq[j] if j < len(freq) else None
         ref = a or b
         rows.append(["original (lossless sharing)" if j == 0 else f"iteration {j}",
-                     f"{a.accuracy:.2f}" if a else "NA", f"{a.approximated_pct:.2f}" if a else "NA",
-                     f"{b.accuracy:.2f}" if b else "NA", f"{b.approximated_pct:.2f}" if b else "NA", f"{ref.savings_pct:.2f}"])
-    return table(["case", "magnitude: acc %", "magnitude: % approximated", "frequency: acc %", "frequency: % approximated",
-                  "% memory saved"], rows, markdown=True)
+                     f"{a.accuracy:.2f} / {_pct(a.test_accuracy)}" if a else "NA", f"{a.approximated_pct:.2f}" if a else "NA",
+                     f"{b.accuracy:.2f} / {_pct(b.test_accuracy)}" if b else "NA", f"{b.approximated_pct:.2f}" if b else "NA",
+                     f"{ref.savings_pct:.2f}"])
+    return table(["case", "magnitude: val. / test acc %", "magnitude: % approximated", "frequency: val. / test acc %",
+                  "frequency: % approximated", "% memory saved"], rows, markdown=True)
 
 
 def _histograms(result: StudyResult, picks: dict, path: Path) -> None:
@@ -98,7 +106,7 @@ def _histograms(result: StudyResult, picks: dict, path: Path) -> None:
     exponent_histograms(hists, fmt.bias, path, f"exponent fields per layer ({fmt.name})")
 
 
-def write_study(result: StudyResult, out: Path, source: str = "lenet.pt") -> Path:
+def write_study(result: StudyResult, out: Path, source: str = "lenet5_mnist.safetensors") -> Path:
     out = Path(out)
     with atomic_directory(out) as tmp:
         _write(result, tmp, source)
@@ -106,7 +114,7 @@ def write_study(result: StudyResult, out: Path, source: str = "lenet.pt") -> Pat
 
 
 def _write(result: StudyResult, out: Path, source: str) -> None:
-    cfg, fmt, base = result.config, result.config.format, result.baseline_accuracy
+    cfg, fmt, base, base_test = result.config, result.config.format, result.baseline_accuracy, result.baseline_test_accuracy
     head = headline(result)
     lookup = {(r["family"], r["format"], r["budget"]): r for r in head}
     (out / "models").mkdir()
@@ -123,7 +131,7 @@ def _write(result: StudyResult, out: Path, source: str) -> None:
             cm = finalize(result.runs[row["run"]], source, row["position"])
             container.save(cm, out / "models" / f"{stem}.pcz")
             models.append([f"models/{stem}.pcz", family, label, row["run"], row["label"], f"{row['accuracy']:.2f}",
-                           f"{row['savings_pct']:.2f}"])
+                           _pct(row["test_accuracy"]).rstrip("%"), f"{row['savings_pct']:.2f}"])
 
     alg1 = {n: [r.to_dict() for r in result.runs[n].records] for n in result.families["exponent approximation (Alg. 1)"]
             if result.runs[n].format == fmt}
@@ -134,27 +142,31 @@ def _write(result: StudyResult, out: Path, source: str) -> None:
     fp32 = {n: [r.to_dict() for r in result.runs[n].records] for n in result.runs if result.runs[n].format == "fp32"}
     if fp32:
         iteration_plot(fp32, out / "fig10_fp32.png", "fp32 storage", base)
-    bars = [("uncompressed", 0.0, base)]
-    bars += [(f"{r['run']} ({r['budget']})", r["savings_pct"], r["accuracy"]) for r in head if r["format"] == fmt]
+    bars = [("uncompressed", 0.0, base_test)]
+    bars += [(f"{r['run']} ({r['budget']})", r["savings_pct"], r["test_accuracy"]) for r in head if r["format"] == fmt]
     bars += [(b.method.replace("magnitude pruning (= ESART saving at", "pruning at ESART saving,").rstrip(")"), b.savings_pct, b.accuracy)
              for b in result.baselines]
-    comparison_plot(bars, out / "fig11_comparison.png", f"best results vs baselines ({fmt})")
+    comparison_plot(bars, out / "fig11_comparison.png", f"best results vs baselines ({fmt}, test accuracy)")
     _histograms(result, picks, out / "exponent_histograms.png")
 
     n_weights = result.runs["a2-magnitude"].records[0].original_bits // get_format(fmt).total_bits
     lines = [f"# Lossy compression study: default LeNet-5 on MNIST ({fmt})", "",
              "Regenerate with `make study` (or `pycompress study -o reports/lenet`). Kashikar et al., TECS 2024, "
              "Algorithms 1, 2, 4 and Section 4.1.3 with the choices of REFERENCE.md. Memory is Eq. 1/2 over the "
-             f"{n_weights:,} weights of the five weight tensors (biases stay raw, as in the paper). Accuracy: top-1 on the "
-             "1,000 test digits, of the decoded container that is exported (`pycompress evaluate MODEL.pcz` "
-             "gives the same figure).", "",
-             f"Uncompressed (float32) accuracy: **{base:.2f}%**. Thresholds: a_d = {cfg.max_drop} pts, m_s = 0. "
+             f"{n_weights:,} weights of the five weight tensors (biases stay raw, as in the paper). Accuracy: top-1 of the "
+             "decoded container that is exported. Every stop and every choice (Algorithm 1's a_d, the best iteration "
+             "within a budget) is made on the 500 **validation** digits; the 1,000 **test** digits are untouched by "
+             "selection and reported beside (`pycompress evaluate MODEL.pcz` gives the test figure). The paper selects "
+             "and reports on one test set.", "",
+             f"Uncompressed (float32) accuracy: **{base_test:.2f}% test**, {base:.2f}% validation. "
+             f"Thresholds: a_d = {cfg.max_drop} pts (validation), m_s = 0. "
              f"ESART: {cfg.epochs} epoch(s) per iteration, Adam lr {cfg.lr}, batch {cfg.batch}. "
              f"Study wall time: {result.seconds:.0f} s{' (quick mode)' if cfg.quick else ''}.", "",
              "## Headline: memory saved", "",
-             f"Best saving per family among accepted iterations, 'no loss' = accuracy >= the uncompressed {base:.2f}%, "
-             f"'<= {LOSS_BUDGET:g} pts' = at most {LOSS_BUDGET:g} points below it. Cell: saving (accuracy, run, iteration: step). "
-             "Iterations are chosen on the same 1,000 test digits that report the accuracy, as in the paper.", "",
+             f"Best saving per family among accepted iterations, chosen on validation: 'no loss' = validation accuracy >= "
+             f"the uncompressed {base:.2f}%, '<= {LOSS_BUDGET:g} pts' = at most {LOSS_BUDGET:g} points below it. "
+             "Cell: saving (test accuracy of the chosen model, its validation accuracy; run, iteration: step). "
+             f"The uncompressed model scores {base_test:.2f}% on the test digits.", "",
              table(["method", f"vs {fmt.upper()}, no loss", f"vs {fmt.upper()}, <= {LOSS_BUDGET:g} pts",
                     "vs FP32 (fp32 storage), no loss", f"vs FP32 (fp32 storage), <= {LOSS_BUDGET:g} pts"],
                    [[fam] + [_cell(lookup.get((fam, f, b))) for f in (fmt, "fp32") for b, _ in BUDGETS]
@@ -166,30 +178,31 @@ def _write(result: StudyResult, out: Path, source: str) -> None:
              "The paper's figures for comparison:", "",
              table(["source", "what", "memory saved"], PAPER, markdown=True), "",
              "Headline models written here (each carries method, parameters, records and the recorded accuracy in its `info`):", "",
-             table(["file", "family", "budget", "run", "step", "acc %", "saved %"], models, markdown=True), "",
+             table(["file", "family", "budget", "run", "step", "val. acc %", "test acc %", "saved %"], models, markdown=True), "",
              "## Table 2: A2 by exponent magnitude vs frequency", "", _table2(result), "",
              "## Figure 9: iterative weight approximation (Algorithm 1)", "", "![fig9](fig9_approximation.png)", "",
              "## Figure 10: mantissa approximation and ESART", "", "![fig10](fig10_mantissa_esart.png)", "",
              *(["![fig10 fp32](fig10_fp32.png)", ""] if fp32 else []),
              "## Figure 11 / Table 3: best results against magnitude pruning and int8 PTQ", "", "![fig11](fig11_comparison.png)", "",
-             table(["method", "acc %", f"saved % vs {fmt}", "weight bits", "detail"],
+             table(["method", "test acc %", f"saved % vs {fmt}", "weight bits", "detail"],
                    [[b.method, f"{b.accuracy:.2f}", f"{b.savings_pct:.2f}", b.weight_bits, b.detail] for b in result.baselines],
                    markdown=True), "",
              "## Table 4: model sizes (weight tensors)", "",
-             table(["model", "bits", "KiB", "acc %"],
+             table(["model", "bits", "KiB", "test acc %"],
                    [[f"uncompressed {fmt}", result.runs["a2-magnitude"].records[0].original_bits,
-                     f"{result.runs['a2-magnitude'].records[0].original_bits / 8192:.2f}", f"{base:.2f}"],
-                    ["uncompressed fp32", n_weights * 32, f"{n_weights * 32 / 8192:.2f}", f"{base:.2f}"]]
+                     f"{result.runs['a2-magnitude'].records[0].original_bits / 8192:.2f}", f"{base_test:.2f}"],
+                    ["uncompressed fp32", n_weights * 32, f"{n_weights * 32 / 8192:.2f}", f"{base_test:.2f}"]]
                    + [[f"{r['run']} ({r['budget']}, {r['format']})",
                        result.runs[r["run"]].records[r["position"]].compressed_bits,
-                       f"{result.runs[r['run']].records[r['position']].compressed_bits / 8192:.2f}", f"{r['accuracy']:.2f}"]
+                       f"{result.runs[r['run']].records[r['position']].compressed_bits / 8192:.2f}", _pct(r["test_accuracy"]).rstrip("%")]
                       for r in head if r["family"] in MODEL_FAMILIES], markdown=True), "",
              "## Exponent histograms per layer (Fig. 2 / Fig. 8 style)", "", "![histograms](exponent_histograms.png)", "",
              "## Every run, every iteration", ""]
     for name, run in result.runs.items():
         lines += [f"### {name} ({run.format})", "", _run_table(run), ""]
     (out / "report.md").write_text("\n".join(lines))
-    doc = {"config": cfg.to_dict(), "baseline_accuracy": base, "seconds": result.seconds, "headline": head,
+    doc = {"config": cfg.to_dict(), "baseline_accuracy": base, "baseline_test_accuracy": base_test,
+           "selection": "validation (500 digits)", "report": "test (1,000 digits)", "seconds": result.seconds, "headline": head,
            "runs": {n: r.to_dict() for n, r in result.runs.items()}, "baselines": [b.to_dict() for b in result.baselines]}
     (out / "study.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=_json_default))
 

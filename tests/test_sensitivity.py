@@ -19,17 +19,31 @@ def sens(lenet_state_dict):
 
 def test_curves_match_independent_evaluation(lenet_state_dict, sens):
     result, _ = sens
-    assert result.baseline_accuracy == pytest.approx(accuracy(load_lenet(lenet_state_dict)))
+    assert result.data == "validation" and result.images == 500
+    assert result.baseline_accuracy == accuracy(load_lenet(lenet_state_dict), part="validation")
     assert [c.name for c in result.curves] == ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight"]
     # one point rebuilt from scratch: fc1 clustered into 2 values, every other weight lossless
     plan = {name: EXPSHARE for name in lenet_state_dict if lenet_state_dict[name].dim() >= 2}
     plan["fc1.weight"] = 2
     cm = cluster_state_dict(lenet_state_dict, plan)
     fc1 = result.curve("fc1.weight")
-    assert fc1.accuracy[0] == pytest.approx(accuracy(load_lenet(cm.state_dict())))
+    assert fc1.accuracy[0] == accuracy(load_lenet(cm.state_dict()), part="validation")
     assert fc1.bits == (30720 * 1 + 2 * 32, 30720 * 4 + 16 * 32)
-    # clustering into 2 values hurts more than into 16, for every layer of this model
-    assert all(c.accuracy[0] < c.accuracy[1] for c in result.curves)
+    # fewer shared values never cost more bits (k=2 uses 1 index bit and 2 codebook entries)
+    assert all(c.bits[0] < c.bits[1] for c in result.curves)
+
+
+def test_k_at_least_the_distinct_values_is_lossless(lenet_state_dict):
+    """With k >= the number of distinct values every weight is its own cluster: the layer is unchanged,
+    so the sensitivity point equals the uncompressed accuracy (a guarantee, whatever the model)."""
+    conv1 = lenet_state_dict["conv1.weight"]
+    distinct = int(torch.unique(conv1).numel())
+    cache = LayerCache({"conv1.weight": conv1}, k_max=256)
+    assert distinct <= 256
+    decoded = cache.decoded("conv1.weight", 256)
+    assert torch.equal(decoded.view(torch.int32), conv1.view(torch.int32))
+    ev = LenetEvaluator(lenet_state_dict)
+    assert ev.correct({"conv1.weight": decoded}) == ev.baseline_correct
 
 
 def test_files_json_and_png(tmp_path, sens):

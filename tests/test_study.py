@@ -42,10 +42,27 @@ def test_evaluate_reproduces_recorded_accuracy(quick_study):
     assert len(models) >= 2
     for path in models:
         cm = container.load(path)
-        recorded = cm.info["accuracy"]
+        recorded, recorded_test = cm.info["accuracy"], cm.info["test_accuracy"]
         with torch_threads(1):
-            assert accuracy(load_lenet(cm.state_dict())) == recorded
+            assert accuracy(load_lenet(cm.state_dict()), part="validation") == recorded  # what selected it
+            assert accuracy(load_lenet(cm.state_dict()), part="test") == recorded_test  # what is reported
         assert cm.info["records"][cm.info["iteration"]]["accuracy"] == recorded
+        assert cm.info["records"][cm.info["iteration"]]["test_accuracy"] == recorded_test
     proc = run_cli("evaluate", models[0], "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["accuracy"] == container.load(models[0]).info["accuracy"]
+    out = json.loads(proc.stdout)
+    info = container.load(models[0]).info
+    assert out["accuracy"] == info["test_accuracy"] and out["validation_accuracy"] == info["accuracy"]
+
+
+@pytest.mark.slow
+def test_headline_choices_use_validation_only(quick_study):
+    """The headline picks the most saving within the budget judged on validation; test accuracy is beside it."""
+    doc = json.loads((quick_study / "study.json").read_text())
+    assert doc["selection"].startswith("validation") and doc["report"].startswith("test")
+    for row in doc["headline"]:
+        run = doc["runs"][row["run"]]
+        budget = 0.0 if row["budget"] == "no loss" else 0.5
+        eligible = [r for r in run["records"] if r["accepted"] and r["drop"] <= budget + 1e-9]
+        assert row["savings_pct"] == max(r["savings_pct"] for r in eligible)
+        assert row["test_accuracy"] == run["records"][row["position"]]["test_accuracy"]

@@ -17,9 +17,14 @@ def _load(path: str):
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ..hls.writer import generate
+    from ..fileio import check_output
+    from ..hls.writer import HLS_FOLDER, generate
 
-    out = generate(_load(args.pcz), args.output, baseline=args.baseline)
+    from ..hls.allocate import parse_parallel
+
+    check_output(args.output, inputs=[args.pcz], folder=HLS_FOLDER)
+    kernel = args.baseline or "compressed"
+    out = generate(_load(args.pcz), args.output, kernel=kernel, parallel=parse_parallel(args.parallel))
     print(f"{out}: HLS project written (vitis_hls -f build_prj.tcl; pycompress csim {out})")
     return 0
 
@@ -43,10 +48,13 @@ def cmd_csim(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from ..fileio import write_bytes_atomic
+    from ..fileio import check_output, write_bytes_atomic
+    from ..hls.allocate import parse_parallel
     from ..hls.estimates import estimate_report, format_report
 
-    report = estimate_report(_load(args.pcz))
+    if args.output:
+        check_output(args.output, inputs=[args.pcz])
+    report = estimate_report(_load(args.pcz), parse_parallel(args.parallel))
     if args.output:
         write_bytes_atomic(args.output, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
         print(f"estimates written to {args.output}", file=sys.stderr)
@@ -54,11 +62,18 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+PARALLEL_HELP = ("outputs per cycle (lanes) of conv/linear layers, e.g. conv1=3,fc1=8, or a JSON file "
+                 "{\"conv1\": 3}; each must divide the layer's outputs; the other layers are allocated to fit the board")
+
+
 def register(sub) -> None:
     p = sub.add_parser("generate", help="write the Vitis/Vivado HLS project of a compressed model")
     p.add_argument("pcz", help="compressed model (.pcz) with a layer graph")
     p.add_argument("-o", "--output", required=True, help="project folder (replaced atomically)")
-    p.add_argument("--baseline", action="store_true", help="the uncompressed baseline kernel (plain float weight arrays)")
+    p.add_argument("--baseline", nargs="?", const="float", choices=("float", "raw"), default=None,
+                   help="an uncompressed baseline kernel: float (float32 weights; the default) or raw "
+                        "(raw weight bits in the model's storage format, the like-for-like baseline)")
+    p.add_argument("--parallel", metavar="SPEC", help=PARALLEL_HELP)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("csim", help="compile a generated project with g++ and check it bit for bit")
@@ -71,4 +86,5 @@ def register(sub) -> None:
     p.add_argument("pcz")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("-o", "--output", help="also write the JSON report to this file")
+    p.add_argument("--parallel", metavar="SPEC", help=PARALLEL_HELP)
     p.set_defaults(func=cmd_estimate)

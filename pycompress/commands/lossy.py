@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import add_format_option, load_any_state_dict
+from ..cli import add_format_option, load_any_state_dict, nonnegative_int, positive_float, positive_int
 from ..errors import PycompressError
 
 
-def _output(path: str) -> str:
+def _output(path: str, args: argparse.Namespace | None = None) -> str:
+    from ..fileio import check_output
+
     if not path.endswith(".pcz"):
         raise PycompressError(f"{path}: output must end in .pcz")
+    if args is not None:
+        check_output(path, inputs=[args.model], force=args.force)
     return path
 
 
@@ -23,13 +27,13 @@ def _thresholds(args):
 
 
 def _lenet(args):
-    """The state_dict and its float32 accuracy (the model must be LeNet-shaped to be evaluated)."""
+    """The state_dict, its float32 validation accuracy (selects) and the test-accuracy arguments (reported)."""
     from ..lenet import load_lenet
-    from ..study import lenet_eval
+    from ..study import lenet_eval, lenet_test
 
     sd = load_any_state_dict(args.model)
     load_lenet(sd)  # one-line error for another architecture
-    return sd, lenet_eval(sd)
+    return sd, lenet_eval(sd), {"test_fn": lenet_test, "baseline_test_accuracy": lenet_test(sd)}
 
 
 def _schedule(args):
@@ -50,36 +54,40 @@ def _save(result, args) -> int:
     cm = finalize(result, Path(args.model).name)
     container.save(cm, args.output)
     rec = result.best_record
-    print(f"{args.output}: {result.method} iteration {rec.iteration} ({rec.label}): accuracy {rec.accuracy:.2f}% "
-          f"(uncompressed {result.baseline_accuracy:.2f}%), {rec.savings_pct:.2f}% memory saved vs {result.format} "
-          f"({rec.savings_fp32_pct:.2f}% vs fp32)")
+    test = "" if rec.test_accuracy is None else (f"; test accuracy {rec.test_accuracy:.2f}% "
+                                                 f"(uncompressed {result.baseline_test_accuracy:.2f}%)")
+    print(f"{args.output}: {result.method} iteration {rec.iteration} ({rec.label}), chosen on validation: accuracy "
+          f"{rec.accuracy:.2f}% (uncompressed {result.baseline_accuracy:.2f}%){test}, {rec.savings_pct:.2f}% memory saved "
+          f"vs {result.format} ({rec.savings_fp32_pct:.2f}% vs fp32)")
     return 0
 
 
 def cmd_approximate(args: argparse.Namespace) -> int:
     from ..iterative import iterative_approximation
-    from ..study import lenet_eval, torch_threads
+    from ..lenet import torch_threads
+    from ..study import lenet_eval
 
-    _output(args.output)
+    _output(args.output, args)
     if args.max_iterations < 1:
         raise PycompressError(f"--max-iterations must be >= 1, got {args.max_iterations}")
     thresholds = _thresholds(args)
-    sd, base = _lenet(args)
+    sd, base, judged = _lenet(args)
     with torch_threads(1):
         result = iterative_approximation(sd, args.format, args.method, args.saliency, lenet_eval, base, thresholds,
-                                         args.max_iterations)
+                                         args.max_iterations, **judged)
     return _save(result, args)
 
 
 def cmd_mantissa(args: argparse.Namespace) -> int:
     from ..mantissa import mantissa_approximation
-    from ..study import lenet_eval, torch_threads
+    from ..lenet import torch_threads
+    from ..study import lenet_eval
 
-    _output(args.output)
+    _output(args.output, args)
     schedule, thresholds = _schedule(args), _thresholds(args)
-    sd, base = _lenet(args)
+    sd, base, judged = _lenet(args)
     with torch_threads(1):
-        result = mantissa_approximation(sd, args.format, schedule, lenet_eval, base, thresholds)
+        result = mantissa_approximation(sd, args.format, schedule, lenet_eval, base, thresholds, **judged)
     return _save(result, args)
 
 
@@ -88,35 +96,40 @@ def cmd_esart(args: argparse.Namespace) -> int:
 
     from ..esart import EsartConfig, esart
     from ..lenet import load_lenet
-    from ..study import lenet_training, torch_threads
+    from ..lenet import torch_threads
+    from ..study import lenet_training
 
-    _output(args.output)
+    _output(args.output, args)
     schedule = _schedule(args)
     config = EsartConfig(format=args.format, epochs=args.epochs, projection=args.projection, thresholds=_thresholds(args))
-    sd, _ = _lenet(args)
+    sd, _, _ = _lenet(args)
     train = lenet_training(args.seed, args.batch, args.lr)
     torch.manual_seed(args.seed)
-    with torch_threads(1):
-        result = esart(load_lenet(sd), train.loader, train.evaluate, train.optimizer_factory, schedule, config)
+    with torch_threads(1, deterministic=True):
+        result = esart(load_lenet(sd), train.loader, train.evaluate, train.optimizer_factory, schedule, config,
+                       report=train.report)
     return _save(result, args)
 
 
 def cmd_study(args: argparse.Namespace) -> int:
     from ..demo import default_model
+    from ..shipped import LENET_WEIGHTS
     from ..study import StudyConfig, run_study
     from ..study_report import write_study
 
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise PycompressError(f"{out}: exists and is not a folder")
+    from ..fileio import OutputFolder, check_output
+
+    out = check_output(args.output, inputs=[args.model] if args.model else [],
+                       folder=OutputFolder("study report", key_file="report.md",
+                                           names=("report.md", "study.json", "models", "*.png")))
     try:  # fail before the study runs, not after
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PycompressError(f"{out}: cannot create its folder ({exc.strerror})") from None
-    sd = load_any_state_dict(args.model) if args.model else default_model(Path(args.build))
+    sd = load_any_state_dict(args.model) if args.model else default_model()
     result = run_study(sd, StudyConfig(format=args.format, epochs=args.epochs, quick=args.quick))
     try:
-        out = write_study(result, out, Path(args.model).name if args.model else "lenet.pt")
+        out = write_study(result, out, Path(args.model).name if args.model else LENET_WEIGHTS.name)
     except OSError as exc:
         raise PycompressError(f"{out}: cannot write the report ({exc.strerror})") from None
     print(f"{out}/report.md written ({result.seconds:.0f} s)")
@@ -129,6 +142,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     add_format_option(p)
     p.add_argument("--max-drop", type=float, default=10.0, help="a_d: stop when accuracy drops by more (points, default 10)")
     p.add_argument("--min-saving", type=float, default=0.0, help="m_s: stop when memory saved is <= this (%%, default 0)")
+    p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
 
 
 def _constraint_options(p: argparse.ArgumentParser) -> None:
@@ -146,7 +160,7 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--method", choices=("a1", "a2", "a3"), default="a2")
     p.add_argument("--saliency", choices=("magnitude", "frequency"), default="magnitude")
-    p.add_argument("--max-iterations", type=int, default=16)
+    p.add_argument("--max-iterations", type=positive_int, default=16)
     p.set_defaults(func=cmd_approximate)
 
     p = sub.add_parser("mantissa", help="iterative mantissa approximation without retraining (decimal digits or bits)")
@@ -157,19 +171,18 @@ def register(sub) -> None:
     p = sub.add_parser("esart", help="exponent-share aware retraining (Algorithm 4) of the LeNet into a .pcz")
     _common(p)
     _constraint_options(p)
-    p.add_argument("--epochs", type=int, default=2, help="training epochs per iteration (default 2)")
+    p.add_argument("--epochs", type=positive_int, default=2, help="training epochs per iteration (default 2)")
     p.add_argument("--projection", choices=("epoch", "ste"), default="epoch",
                    help="constrain weights before each epoch (paper) or every step, straight-through (default epoch)")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=positive_float, default=1e-4)
+    p.add_argument("--batch", type=positive_int, default=64)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.set_defaults(func=cmd_esart)
 
     p = sub.add_parser("study", help="the whole lossy study on the default LeNet: Markdown report, PNG figures, JSON, models")
     p.add_argument("-o", "--output", default="reports/lenet", help="report folder (default reports/lenet)")
-    p.add_argument("--model", default=None, help="LeNet state_dict (default: build/lenet.pt, trained if missing)")
-    p.add_argument("--build", default="build", help="where the default model lives (default build/)")
+    p.add_argument("--model", default=None, help="LeNet state_dict (default: the shipped pycompress/models/lenet5_mnist.safetensors)")
     add_format_option(p)
-    p.add_argument("--epochs", type=int, default=2, help="ESART epochs per iteration (default 2)")
+    p.add_argument("--epochs", type=positive_int, default=2, help="ESART epochs per iteration (default 2)")
     p.add_argument("--quick", action="store_true", help="reduced study (tests): 1 epoch on 1,000 digits, 2 ESART iterations")
     p.set_defaults(func=cmd_study)

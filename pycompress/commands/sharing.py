@@ -32,9 +32,22 @@ def _ks_arg(value: str) -> tuple[int, ...]:
     return ks
 
 
-def _pcz_output(path: str) -> None:
+SENSITIVITY_NAMES = ("sensitivity.json", "sensitivity.png", "sensitivity.md")
+EXPLORE_NAMES = SENSITIVITY_NAMES + ("explore.json", "pareto.png", "README.md")
+
+
+def _pcz_output(path: str, args: argparse.Namespace) -> None:
+    from ..fileio import check_output
+
     if not path.endswith(".pcz"):
         raise PycompressError(f"{path}: output must end in .pcz")
+    check_output(path, inputs=[args.model], force=args.force)
+
+
+def _report_folder(path: str, args: argparse.Namespace, what: str, names: tuple[str, ...]) -> None:
+    from ..fileio import OutputFolder, check_output
+
+    check_output(path, inputs=[args.model], folder=OutputFolder(what, key_file=names[0], names=names))
 
 
 def _load(path: str) -> dict:
@@ -48,7 +61,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from ..cluster import cluster_state_dict, sharing_stats
     from ..report import table
 
-    _pcz_output(args.output)
+    _pcz_output(args.output, args)
     sd = _load(args.model)
     cm = cluster_state_dict(sd, args.k, args.codebook_format, method=args.method,
                             info={"source": Path(args.model).name, "method": "weight sharing by clustering (DDECS'20)",
@@ -66,10 +79,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from ..sensitivity import LayerCache, LenetEvaluator, run_sensitivity, sensitivity_files, sensitivity_markdown, write_dir_atomic
 
+    _report_folder(args.output, args, "sensitivity report", SENSITIVITY_NAMES)
     say = _progress(time.perf_counter())
     sd = _load(args.model)
     cache = LayerCache(sd, args.codebook_format, method=args.method, progress=say, k_max=max(args.ks))
-    sens = run_sensitivity(cache, LenetEvaluator(sd), args.ks, say)
+    sens = run_sensitivity(cache, LenetEvaluator(sd, args.data), args.ks, say)
     write_dir_atomic(args.output, sensitivity_files(sens))
     print(sensitivity_markdown(sens))
     print(f"{args.output}: sensitivity.json, sensitivity.png, sensitivity.md")
@@ -78,20 +92,29 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_explore(args: argparse.Namespace) -> int:
     from .. import container
-    from ..explore import ExploreConfig, chosen_model, explore, label, report_files, verify_written
+    from ..explore import ExploreConfig, chosen_model, explore, label, verify_written
+    from ..explore_report import report_files
     from ..sensitivity import write_dir_atomic
 
-    _pcz_output(args.output)
+    from ..fileio import check_output
+
+    _pcz_output(args.output, args)
+    if args.report:
+        _report_folder(args.report, args, "explore report", EXPLORE_NAMES)
     start = time.perf_counter()
     say = _progress(start)
     storage = args.storage or f"sqlite:///{Path(args.output).with_suffix('.optuna.db')}"
     if args.storage is None:
+        check_output(Path(args.output).with_suffix(".optuna.db"), inputs=[args.model])  # an earlier study resumes
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     cfg = ExploreConfig(max_drop=args.max_drop, trials=args.trials, population=args.population, seed=args.seed,
                         ks=args.ks, codebook_format=args.codebook_format, allow_expshare=not args.no_expshare,
                         storage=storage, study_name=args.study_name, method=args.method)
+    from ..explore_storage import WorkerConfig
+
+    workers = WorkerConfig(jobs=args.jobs, worker=args.worker, heartbeat=args.heartbeat)
     sd = _load(args.model)
-    result, cache = explore(sd, cfg, say)
+    result, cache = explore(sd, cfg, say, workers)
     container.save(chosen_model(result, cache), args.output)
     verified = verify_written(args.output, result)
     c = result.chosen
@@ -99,9 +122,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         command = args.report_command or "pycompress " + " ".join(sys.argv[1:])
         write_dir_atomic(args.report, report_files(result, verified, command))
     say(f"done: {len(result.points)} configurations evaluated")
-    print(f"{args.output}: {c.rate_fp32:.2f}x vs FP32 ({c.rate_bf16:.2f}x vs BF16) at {c.accuracy:.1f}% "
-          f"(original {result.baseline_accuracy:.1f}%, drop {result.baseline_accuracy - c.accuracy:.1f} <= {cfg.max_drop:g}; "
-          f"re-evaluated from the file: {verified:.1f}%)")
+    print(f"{args.output}: {c.rate_fp32:.2f}x vs FP32 ({c.rate_bf16:.2f}x vs BF16); test digits "
+          f"{result.baseline_test_accuracy:.2f}% -> {result.test_of(c):.2f}%; chosen on validation "
+          f"{result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {result.baseline_accuracy - c.accuracy:.2f} <= "
+          f"{cfg.max_drop:g}; re-evaluated from the file: {verified:.2f}%)")
     print("per layer: " + ", ".join(f"{n}={label(x)}" for n, x in zip(result.names, c.config)))
     print(f"study {result.study_name!r} in {storage}" + (f"; report in {args.report}" if args.report else ""))
     return 0
@@ -123,11 +147,14 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--k", type=_k_arg, required=True, help="shared values per layer, 2..256")
     p.add_argument("-o", "--output", required=True, help="output .pcz")
+    p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
     p.set_defaults(func=cmd_cluster)
 
     p = sub.add_parser("sensitivity", help="per-layer accuracy vs k, one layer clustered at a time (JSON + PNG)")
     _common(p)
     p.add_argument("--ks", type=_ks_arg, default=DEFAULT_KS, help=f"comma-separated k grid (default {grid})")
+    p.add_argument("--data", choices=("validation", "test"), default="validation",
+                   help="digits to measure on (default validation, what exploration selects on)")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_sensitivity)
 
@@ -144,7 +171,12 @@ def register(sub) -> None:
     p.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT.optuna.db beside the output); "
                                      "e.g. postgresql://user:pass@host/db to share one study between machines")
     p.add_argument("--study-name", help="study name (default derived from the model and settings)")
+    p.add_argument("--jobs", type=int, default=1, help="run the trials in N worker processes forked after loading (default 1)")
+    p.add_argument("--worker", help="this worker's name in the study's trials (default host:pid)")
+    p.add_argument("--heartbeat", type=int, default=30,
+                   help="seconds between trial heartbeats; a trial silent for 3x this is failed and retried once (default 30)")
     p.add_argument("-o", "--output", required=True, help="output .pcz of the chosen configuration")
+    p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
     p.add_argument("--report", help="write the report folder (Markdown, PNG, JSON)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_explore)

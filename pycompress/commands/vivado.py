@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _variants(args: argparse.Namespace) -> list[tuple[str, bool]]:
-    from ..hwlayout import sanitize_identifier
+    from ..hwnames import sanitize_identifier
 
     name = sanitize_identifier(args.name or Path(args.model).stem, prefix="build")
     return [(name, False)] + ([(f"{name}_baseline", True)] if args.baseline else [])
@@ -40,7 +40,7 @@ def _variants(args: argparse.Namespace) -> list[tuple[str, bool]]:
 
 def cmd_bitstream(args: argparse.Namespace) -> int:
     from ..board import load_board
-    from ..fileio import atomic_directory
+    from ..fileio import OutputFolder, atomic_directory, check_output
     from ..vivado.build import (
         assemble,
         generate_hls,
@@ -57,6 +57,9 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
         raise PycompressError(f"{model}: no such model file (`make demo` writes build/lenet-bf16.pcz)")
     if args.jobs < 1:
         raise PycompressError(f"--jobs must be at least 1, got {args.jobs}")
+    build_folder = OutputFolder("build folder", key_file="hls/project.json")
+    for name, _ in _variants(args):  # every folder is checked before any is written
+        check_output(Path(args.build) / name, inputs=[model], folder=build_folder)
     board = load_board(args.board)
     config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls")
     tests = model_test_set(model)

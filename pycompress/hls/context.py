@@ -1,7 +1,10 @@
 """Plain values for the HLS templates, built from a CompressedModel and its layer graph.
 
-Widths, depths and table contents come from `hwlayout.layer_tables` (the one
-packer, shared with the RTL memory images); this module only arranges them.
+Widths, depths and table contents come from `hwlayout` (the one packer, shared
+with the RTL memory images); this module only arranges them. Each conv2d/linear
+weight becomes one packed stream in the loop order of its layer, read P codes
+per cycle, with P from `allocate` (or fixed by the user); biases keep
+per-element tables.
 """
 from __future__ import annotations
 
@@ -13,12 +16,18 @@ from .. import kernel_interface as ki
 from ..board import load_board
 from ..container import CompressedModel
 from ..errors import PycompressError
-from ..formats import tensor_bits
+from ..formats import get_format, tensor_bits
 from ..graph import AvgPool2d, Conv2d, Flatten, Graph, Linear, MaxPool2d, ReLU, graph_of
-from ..hwlayout import ClusterTables, ExpShareTables, layer_tables, sanitize_identifier, unique_identifiers
+from ..hwlayout import (ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, layer_tables, pack_stream,
+                        raw_codes, stream_codes, window_words)
+from ..hwnames import ModelName, sanitize_identifier, unique_identifiers
+from .allocate import Budget, allocate
+from .plan import KernelPlan
+from .resources import Memory, StreamShape
+from .schedule import ACC_CHAIN, mac_shape, pool_nest
 
-BRAM_MIN_BITS = 1024  # tables above this many bits are bound to BRAM, smaller ones to LUTs
 KERNEL_FORMATS = ("fp32", "bf16", "fp16")
+KERNELS = ("compressed", "raw", "float")  # exponent-shared/clustered; raw bits in the storage format; float32 (old baseline)
 
 
 @dataclass(frozen=True)
@@ -48,10 +57,12 @@ def kernel_model(cm: CompressedModel) -> KernelModel:
     return KernelModel(graph, params, tables, cm.format)
 
 
-def _param_values(name: str, ident: str, km: KernelModel, baseline: bool) -> dict:
+def _param_values(name: str, ident: str, km: KernelModel, baseline: bool, lanes: int = 1) -> dict:
+    """A per-element table (biases): random access, block-partitioned over the layer's lanes."""
     values = km.params[name]
     t = None if baseline else km.tables.get(name)
-    base = {"name": name, "ident": ident, "size": int(values.size), "shape": list(values.shape)}
+    base = {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
+            "role": "table", "lanes": lanes}
     if isinstance(t, ExpShareTables):
         f = t.format
         return {**base, "scheme": "expshare", "format": f.name, "index_bits": t.index_bits,
@@ -60,12 +71,12 @@ def _param_values(name: str, ident: str, km: KernelModel, baseline: bool) -> dic
                 "exp_depth": int(t.exponent_rom.size), "exponent_rom": t.exponent_rom, "sign": t.sign, "index": t.index,
                 "mantissa": t.mantissa, "index_mask": (1 << t.index_bits) - 1, "mantissa_mask": (1 << t.mantissa_bits) - 1,
                 "exponent_mask": (1 << f.exponent_bits) - 1,
-                "big": t.depth * (1 + t.index_bits + t.mantissa_bits) > BRAM_MIN_BITS}
+                "big": Memory(1 + t.index_bits + t.mantissa_bits, t.depth, lanes).in_bram}
     if isinstance(t, ClusterTables):
         return {**base, "scheme": "cluster", "format": t.format.name, "index_bits": t.index_bits, "k": int(t.codebook_rom.size),
                 "format_bits": t.format.total_bits, "codebook": t.codebook_rom, "index": t.index,
-                "index_mask": (1 << t.index_bits) - 1, "big": t.depth * t.index_bits > BRAM_MIN_BITS}
-    return {**base, "scheme": "float", "format": "fp32", "floats": values, "big": values.size * 32 > BRAM_MIN_BITS}
+                "index_mask": (1 << t.index_bits) - 1, "big": Memory(t.index_bits, t.depth, lanes).in_bram}
+    return {**base, "scheme": "float", "format": "fp32", "floats": values, "big": Memory(32, values.size, lanes).in_bram}
 
 
 def _identifiers(km: KernelModel) -> dict[str, str]:
@@ -84,7 +95,7 @@ def _layers(graph: Graph, idents: dict[str, str]) -> tuple[list[dict], list[dict
     for k, (layer, sin, sout) in enumerate(zip(graph.layers, shapes, shapes[1:])):
         fn = f"l{k}_{sanitize_identifier(layer.name)}"
         nin, nout = int(np.prod(sin)), int(np.prod(sout))
-        d = {"name": layer.name, "op": layer.op, "fn": fn, "in_size": nin, "out_size": nout, "src": cur, "dst": cur}
+        d = {"name": ModelName(layer.name), "layer": layer.name, "op": layer.op, "fn": fn, "in_size": nin, "out_size": nout, "src": cur, "dst": cur}
         if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear)):
             d["dst"] = f"a{len(buffers)}"
             buffers.append({"name": d["dst"], "size": nout})
@@ -102,16 +113,120 @@ def _layers(graph: Graph, idents: dict[str, str]) -> tuple[list[dict], list[dict
     return layers, buffers, "a0", cur
 
 
-def template_values(km: KernelModel, baseline: bool = False, board: str = "zedboard") -> dict:
-    """Everything the templates render from, as plain values."""
+def _stream_codes(name: str, km: KernelModel, kernel: str) -> tuple[np.ndarray, int, str, str, object]:
+    """(codes in C order, code bits, scheme, format, tables) of one weight for the chosen kernel."""
+    t = km.tables.get(name)
+    if kernel == "compressed" and t is not None:
+        codes, bits = stream_codes(t)
+        return codes, bits, t.scheme, t.format.name, t
+    if kernel == "raw" and t is not None:
+        codes, bits = raw_codes(t)
+        return codes, bits, "raw", t.format.name, None
+    return km.params[name].view(np.uint32).reshape(-1).astype(np.uint64), 32, "float", "fp32", None
+
+
+def _stream_shape(codes: np.ndarray, bits: int, scheme: str, fmt: str, t) -> StreamShape:
+    rom = 0
+    if isinstance(t, ExpShareTables):
+        rom = t.exponent_rom.size * t.format.exponent_bits
+    elif isinstance(t, ClusterTables):
+        rom = t.codebook_rom.size * t.format.total_bits
+    return StreamShape(scheme, fmt, bits, int(codes.size), rom)
+
+
+def _stream_values(layer: dict, name: str, ident: str, km: KernelModel, kernel: str, lanes: int) -> dict:
+    """A weight as one packed stream in its layer's loop order, P = `lanes` codes per read."""
+    codes, bits, scheme, fmt, t = _stream_codes(name, km, kernel)
+    outputs, reduction, _ = mac_shape(layer)
+    stream = pack_stream(codes, bits, lane_order(outputs, reduction, lanes), lanes)
+    mem = _stream_shape(codes, bits, scheme, fmt, t).memory(lanes)
+    values = km.params[name]
+    f = get_format(fmt)
+    d = {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
+         "role": "stream", "scheme": scheme, "format": fmt, "code_bits": bits, "code_mask": (1 << bits) - 1,
+         "lanes": lanes, "groups": outputs // lanes, "reduction": reduction, "group_bits": bits * lanes,
+         "word_bits": STREAM_WORD_BITS, "word_mask": (1 << STREAM_WORD_BITS) - 1, "words": stream.words,
+         "nwords": int(stream.words.size), "banks": window_words(bits, lanes), "big": mem.in_bram,
+         "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits}
+    if isinstance(t, ExpShareTables):
+        d.update(index_bits=t.index_bits, mantissa_bits=t.mantissa_bits, mantissa_shift=t.mantissa_shift,
+                 exponent_bits=f.exponent_bits, exp_depth=int(t.exponent_rom.size), exponent_rom=t.exponent_rom,
+                 index_mask=(1 << t.index_bits) - 1, mantissa_mask=(1 << t.mantissa_bits) - 1,
+                 exponent_mask=(1 << f.exponent_bits) - 1)
+    elif isinstance(t, ClusterTables):
+        d.update(index_bits=t.index_bits, k=int(t.codebook_rom.size), codebook=t.codebook_rom, format_bits=f.total_bits)
+    return d
+
+
+def _bias_bits(p: dict) -> int:
+    if p["scheme"] == "expshare":
+        return 1 + p["index_bits"] + p["mantissa_bits"]
+    return p["index_bits"] if p["scheme"] == "cluster" else 32
+
+
+def kernel_plan(km: KernelModel, kernel: str = "compressed") -> tuple[KernelPlan, dict, list[dict], list[dict]]:
+    """(plan, identifiers, layer dicts, buffers) of the kernel: what the allocator and the estimate see."""
+    if kernel not in KERNELS:
+        raise PycompressError(f"unknown kernel {kernel!r} (choose from {', '.join(KERNELS)})")
     idents = _identifiers(km)
-    layers, buffers, inbuf, outbuf = _layers(km.graph, idents)
-    params = [_param_values(name, idents[name], km, baseline) for name in km.graph.param_names()]
+    layers, buffers, _, _ = _layers(km.graph, idents)
+    by_ident = {v: k for k, v in idents.items()}
+    streams, bias_bits = {}, {}
+    for l in layers:
+        if l["op"] not in ("conv2d", "linear"):
+            continue
+        streams[l["fn"]] = _stream_shape(*_stream_codes(by_ident[l["weight"]], km, kernel))
+        if l["bias"]:
+            bias_bits[l["fn"]] = _bias_bits(_param_values(by_ident[l["bias"]], l["bias"], km, kernel != "compressed"))
+    top = ki.TOP_FUNCTION if kernel == "compressed" else ki.BASELINE_TOP_FUNCTION
+    plan = KernelPlan(top, tuple(layers), streams, bias_bits, tuple((b["name"], b["size"]) for b in buffers),
+                      km.graph.input_size, km.graph.output_size)
+    return plan, idents, layers, buffers
+
+
+def kernel_lanes(km: KernelModel, board: str = "zedboard", parallel: dict[str, int] | None = None) -> dict[str, int]:
+    """Layer fn -> lanes, allocated on the compressed kernel: the baselines reuse them, so comparisons are like for like."""
+    return allocate(kernel_plan(km, "compressed")[0], Budget.for_board(load_board(board)), parallel)
+
+
+def template_values(km: KernelModel, baseline: bool = False, board: str = "zedboard", kernel: str | None = None,
+                    parallel: dict[str, int] | None = None) -> dict:
+    """Everything the templates render from: numbers, sanitised identifiers, and names as `ModelName`.
+
+    `kernel` is compressed (default), raw (the same-format baseline) or float (float32
+    arrays; `baseline=True`); `parallel` fixes lanes for model layer names.
+    """
+    kernel = kernel or ("float" if baseline else "compressed")
+    baseline = kernel != "compressed"
+    plan, idents, layers, buffers = kernel_plan(km, kernel)
+    lanes = kernel_lanes(km, board, parallel)
+    by_ident = {v: k for k, v in idents.items()}
+    params = []
+    for l in layers:
+        if l["op"] not in ("conv2d", "linear"):
+            continue
+        p = lanes[l["fn"]]
+        outputs, reduction, pixels = mac_shape(l)
+        l.update(lanes=p, groups=outputs // p, reduction=reduction, pixels=pixels, distance=outputs // p * pixels,
+                 dependence_free=outputs // p * pixels >= ACC_CHAIN)
+        params.append(_stream_values(l, by_ident[l["weight"]], l["weight"], km, kernel, p))
+        if l["bias"]:
+            params.append(_param_values(by_ident[l["bias"]], l["bias"], km, baseline, p))
+    for l in layers:
+        if l["op"] in ("maxpool2d", "avgpool2d"):
+            l["ii"] = pool_nest(l).ii
+    banks = {l["dst"]: l["lanes"] for l in layers if l["op"] in ("conv2d", "linear")}
+    for b in buffers:
+        b["banks"] = banks.get(b["name"], 1)
+        b["big"] = Memory(32, b["size"], b["banks"]).in_bram
+    _, _, inbuf, outbuf = _layers(km.graph, idents)
     b = load_board(board)
-    top = ki.BASELINE_TOP_FUNCTION if baseline else ki.TOP_FUNCTION
-    kind = "uncompressed baseline (plain float weight arrays)" if baseline else f"compressed weights ({km.format} storage)"
+    top = plan.top
+    kind = {"compressed": f"compressed weights ({km.format} storage)", "raw": "same-format baseline (raw weight bits in packed streams)",
+            "float": "float32 baseline (raw float32 weight bits in packed streams)"}[kernel]
     return {
-        "top": top, "baseline": baseline, "hls_project": f"prj_{top}", "solution": "solution1", "description": f"{top}: {kind}",
+        "top": top, "baseline": baseline, "kernel": kernel,
+        "lanes": {l["layer"]: l["lanes"] for l in layers if "lanes" in l}, "hls_project": f"prj_{top}", "solution": "solution1", "description": f"{top}: {kind}",
         "ports": {"input": ki.INPUT_PORT, "output": ki.OUTPUT_PORT, "control": ki.CONTROL_BUNDLE},
         "axis_bits": ki.AXIS_DATA_BITS, "input_size": km.graph.input_size, "output_size": km.graph.output_size,
         "input_shape": list(km.graph.input_shape), "layers": layers, "buffers": buffers, "params": params,

@@ -15,8 +15,7 @@ import numpy as np
 
 from .. import kernel_interface as ki
 from ..container import CompressedModel, to_bytes
-from ..errors import PycompressError
-from ..fileio import atomic_directory
+from ..fileio import OutputFolder, atomic_directory, check_output
 from .context import kernel_model, template_values
 from .reference import reference_forward
 from .templates import AUTOGEN
@@ -24,13 +23,14 @@ from .vectors import dataset_inputs
 
 TB_VECTORS = 10
 MANIFEST_VERSION = 1
+HLS_FOLDER = OutputFolder("HLS project", key_file="project.json")  # its generator field names pycompress
 
 
 def _manifest(values: dict, km, baseline: bool) -> dict:
     layers = []
-    by_tensor = {p["name"]: p for p in values["params"]}
+    by_tensor = {p["tensor"]: p for p in values["params"]}
     for layer, glayer in zip(values["layers"], km.graph.layers):
-        entry = {"name": layer["name"], "op": layer["op"], "function": layer["fn"], "in_size": layer["in_size"],
+        entry = {"name": layer["layer"], "op": layer["op"], "function": layer["fn"], "in_size": layer["in_size"],
                  "out_size": layer["out_size"]}
         for role in ("weight", "bias"):
             tensor = getattr(glayer, role, None)
@@ -42,6 +42,7 @@ def _manifest(values: dict, km, baseline: bool) -> dict:
         layers.append(entry)
     return {
         "manifest_version": MANIFEST_VERSION, "generator": AUTOGEN, "top": values["top"], "baseline": baseline,
+        "kernel": values["kernel"], "lanes": values["lanes"],
         "format": km.format, "part": values["part"], "board": values["board"],
         "clock_period_ns": float(values["clock_period_ns"]),
         "ports": {**values["ports"], "axis_data_bits": values["axis_bits"]},
@@ -50,7 +51,8 @@ def _manifest(values: dict, km, baseline: bool) -> dict:
         "hls_project": values["hls_project"], "solution": values["solution"],
         "ip_dir": f"{values['hls_project']}/{values['solution']}/impl/ip",
         "report_dir": f"{values['hls_project']}/{values['solution']}/syn/report",
-        "params": [{"tensor": p["name"], "ident": p["ident"], "scheme": p["scheme"], "format": p["format"], "size": p["size"]}
+        "params": [{"tensor": p["tensor"], "ident": p["ident"], "scheme": p["scheme"], "format": p["format"], "size": p["size"],
+                    "role": p["role"], "lanes": p["lanes"]}
                    for p in values["params"]],
         "layers": layers,
         "files": {"tcl": "build_prj.tcl", "sources": [f"firmware/{values['top']}.cpp"],
@@ -61,12 +63,18 @@ def _manifest(values: dict, km, baseline: bool) -> dict:
     }
 
 
-def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS) -> dict[str, str | bytes]:
-    """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data)."""
+def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
+                   parallel: dict[str, int] | None = None) -> dict[str, str | bytes]:
+    """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data).
+
+    `kernel`: compressed (default), raw (same-format baseline) or float (float32 baseline, `baseline=True`);
+    `parallel`: lanes fixed per model layer name (the rest are allocated to the board's budget).
+    """
     from .templates import render
 
     km = kernel_model(cm)
-    values = template_values(km, baseline)
+    values = template_values(km, baseline, kernel=kernel, parallel=parallel)
+    baseline = values["baseline"]
     top = values["top"]
     x, _ = dataset_inputs(km.graph, tb_vectors)
     y = reference_forward(km.graph, km.params, x)
@@ -90,11 +98,7 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
 
 def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
     """Build the tree in a temp dir beside `out`, then rename it into place (replacing an old project)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise PycompressError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "project.json").exists():
-        raise PycompressError(f"{out}: not empty and not a pycompress HLS project; refusing to replace it")
+    out = check_output(out, folder=HLS_FOLDER)
     with atomic_directory(out) as tmp:
         for rel, data in sorted(files.items()):
             path = tmp / rel
@@ -106,11 +110,13 @@ def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
     return out
 
 
-def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True) -> Path:
+def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True,
+             kernel: str | None = None, parallel: dict[str, int] | None = None) -> Path:
     """Render and write the HLS project; nothing is written when the model is unsupported."""
     kernel_model(cm)  # refuse an unsupported model before saying anything
+    kernel = kernel or ("float" if baseline else "compressed")
     if progress:
-        print(f"generating {'baseline ' if baseline else ''}HLS project ({ki.BASELINE_TOP_FUNCTION if baseline else ki.TOP_FUNCTION}) "
-              f"-> {out}", file=sys.stderr, flush=True)
-    files = render_project(cm, baseline)
+        print(f"generating {'' if kernel == 'compressed' else kernel + ' baseline '}HLS project "
+              f"({ki.TOP_FUNCTION if kernel == 'compressed' else ki.BASELINE_TOP_FUNCTION}) -> {out}", file=sys.stderr, flush=True)
+    files = render_project(cm, kernel=kernel, parallel=parallel)
     return write_tree(files, out)

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import kernel_interface as ki
 from ..board import BOARDS_DIR, Board
 from ..errors import PycompressError
-from ..hwlayout import sanitize_identifier
+from ..hwnames import sanitize_identifier
 from .manifest import KernelManifest
 from .templating import render, tcl_environment
 

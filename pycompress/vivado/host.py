@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import PycompressError
 from .flow import EMIO_FIRST_PIN, FlowPlan
 from .manifest import KernelManifest
+from ..hwnames import Code
 from .templating import c_environment, render
 
 HOST_SOURCES = ("host_config.h", "host_logic.h", "host_logic.c", "test_data.c", "main.c")
@@ -58,7 +59,8 @@ def _host_values(plan: FlowPlan, manifest: KernelManifest, tests: ImageSet) -> d
 
 def _environment():
     env = c_environment()
-    env.filters["u32_list"] = lambda row: ", ".join(f"0x{v:08X}u" for v in row)
+    env.filters["u32_list"] = lambda row: Code(", ".join(f"0x{int(v):08X}u" for v in row))
+    env.filters["int_list"] = lambda row: Code(", ".join(str(int(v)) for v in row))
     return env
 
 

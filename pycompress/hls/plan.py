@@ -1,0 +1,130 @@
+"""A kernel plan (loop nests, weight streams, buffers) and its estimate for a choice of lanes per layer.
+
+The generator and the allocator share this: context.py describes the kernel as
+a KernelPlan, the allocator tries lane counts on it, and `estimate_plan` gives
+cycles (schedule.py) and resources (resources.py) of exactly the loops and
+memories the templates write.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Mapping
+
+from .resources import Memory, StreamShape, mac_dsp, mac_lut_ff, pool_dsp, pool_lut_ff
+from .schedule import LoopNest, elementwise_nest, layer_nest
+
+MAC_OPS = ("conv2d", "linear")
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    """Everything the estimate needs, independent of the lane counts."""
+
+    top: str
+    layers: tuple[dict, ...]  # template layer dicts (fn, layer, op, sizes, dst)
+    streams: Mapping[str, StreamShape]  # layer fn -> weight stream (MAC layers)
+    bias_bits: Mapping[str, int]  # layer fn -> bits per bias value (MAC layers with a bias)
+    buffers: tuple[tuple[str, int], ...]  # activation buffers (name, floats)
+    input_size: int
+    output_size: int
+
+    def mac_layers(self) -> list[dict]:
+        return [l for l in self.layers if l["op"] in MAC_OPS]
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    name: str
+    op: str
+    trip_counts: tuple[int, ...]  # flattened pipeline, outermost first
+    lanes: int
+    ii: int
+    pipeline_depth: int
+    cycles: int
+    weight_bits: int  # payload bits of the weight stream
+    bram18k: int  # weight stream (+ bias) block RAM
+    dsp: int
+    lut: int
+    ff: int
+
+
+@dataclass(frozen=True)
+class KernelEstimate:
+    top: str
+    layers: tuple[LayerEstimate, ...]
+    io_cycles: int
+    buffer_bram18k: int
+    buffer_lut: int
+    lanes: Mapping[str, int] = field(default_factory=dict)  # layer name -> P
+
+    @property
+    def cycles(self) -> int:
+        return self.io_cycles + sum(l.cycles for l in self.layers)
+
+    @property
+    def weight_bram18k(self) -> int:
+        return sum(l.bram18k for l in self.layers)
+
+    @property
+    def bram18k(self) -> int:
+        return self.buffer_bram18k + self.weight_bram18k
+
+    @property
+    def dsp(self) -> int:
+        return sum(l.dsp for l in self.layers)
+
+    @property
+    def lut(self) -> int:
+        return self.buffer_lut + sum(l.lut for l in self.layers)
+
+    @property
+    def ff(self) -> int:
+        return sum(l.ff for l in self.layers)
+
+    @property
+    def weight_bits(self) -> int:
+        return sum(l.weight_bits for l in self.layers)
+
+    def to_dict(self) -> dict:
+        return {"top": self.top, "cycles": self.cycles, "bram18k": self.bram18k, "weight_bram18k": self.weight_bram18k,
+                "buffer_bram18k": self.buffer_bram18k, "dsp": self.dsp, "lut": self.lut, "ff": self.ff,
+                "weight_bits": self.weight_bits, "io_cycles": self.io_cycles, "lanes": dict(self.lanes),
+                "layers": [{**asdict(l), "trip_counts": list(l.trip_counts)} for l in self.layers]}
+
+
+def buffer_banks(plan: KernelPlan, lanes: Mapping[str, int]) -> dict[str, int]:
+    """A MAC layer's output buffer is block-partitioned into one bank per lane."""
+    banks = {name: 1 for name, _ in plan.buffers}
+    for l in plan.mac_layers():
+        banks[l["dst"]] = lanes.get(l["fn"], 1)
+    return banks
+
+
+def _layer(plan: KernelPlan, l: dict, lanes: int) -> LayerEstimate:
+    if l["op"] in MAC_OPS:
+        s = plan.streams[l["fn"]]
+        nest = layer_nest(l, lanes, s.scheme, s.format)
+        mem = s.memory(lanes)
+        bias = Memory(plan.bias_bits[l["fn"]], nest.trips[1] * lanes, lanes) if l["fn"] in plan.bias_bits else None
+        brams = mem.bram18k + (bias.bram18k if bias else 0)
+        lut, ff = mac_lut_ff(lanes, s)
+        lut += mem.luts + (bias.luts if bias else 0)
+        return LayerEstimate(l["layer"], l["op"], nest.trips, lanes, nest.ii, nest.depth, nest.cycles,
+                             s.code_bits * s.count, brams, mac_dsp(lanes), lut, ff)
+    nest = layer_nest(l)
+    if l["op"] in ("maxpool2d", "avgpool2d"):
+        lut, ff = pool_lut_ff(l)
+        return LayerEstimate(l["layer"], l["op"], nest.trips, 1, nest.ii, nest.depth, nest.cycles, 0, 0, pool_dsp(l), lut, ff)
+    lut, ff = (100, 100) if nest.trips else (0, 0)
+    return LayerEstimate(l["layer"], l["op"], nest.trips, 1, nest.ii, nest.depth, nest.cycles, 0, 0, 0, lut, ff)
+
+
+def estimate_plan(plan: KernelPlan, lanes: Mapping[str, int]) -> KernelEstimate:
+    """Estimate of the kernel with `lanes[fn]` outputs per cycle in each MAC layer (default 1)."""
+    layers = tuple(_layer(plan, l, lanes.get(l["fn"], 1)) for l in plan.layers)
+    io: list[LoopNest] = [elementwise_nest("read_input", "io", plan.input_size), elementwise_nest("write_output", "io", plan.output_size)]
+    banks = buffer_banks(plan, lanes)
+    mems = [Memory(32, size, banks[name]) for name, size in plan.buffers]
+    names = {l["fn"]: l["layer"] for l in plan.mac_layers()}
+    return KernelEstimate(plan.top, layers, sum(n.cycles for n in io), sum(m.bram18k for m in mems),
+                          sum(m.luts for m in mems), {names[k]: v for k, v in lanes.items() if k in names})
