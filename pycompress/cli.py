@@ -76,13 +76,19 @@ def add_scheme_option(p: argparse.ArgumentParser) -> None:
 
 
 def load_any_state_dict(path: str) -> dict:
-    """A state_dict from a model file or a .pcz (decoded)."""
-    from . import container
-    from .fileio import load_state_dict
+    """A state_dict from a model file (.pt/.pth/.safetensors, a .pt2 program) or a .pcz (decoded)."""
+    from .frontends import load_weights
 
-    if Path(path).suffix.lower() == ".pcz":
-        return container.load(path).state_dict()
-    return load_state_dict(path)
+    return load_weights(path)
+
+
+MODEL_HELP = ".pt2 torch.export program, .pt/.pth/.safetensors state_dict, or .pcz"
+DATA_HELP = ("labelled data: an .npz with x, y (optional x_val/y_val, x_test/y_test; missing parts carved from x/y, "
+             "seed 0) or mnist5k (default for the built-in LeNet-5) or digits")
+
+
+def add_data_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=None, metavar="DATA", help=DATA_HELP)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -126,13 +132,23 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_compress(args: argparse.Namespace) -> int:
     from . import container
     from .compress import CompressConfig, compress_state_dict, compressed_stats
-    from .fileio import check_output, load_state_dict
+    from .fileio import check_output
 
     if not args.output.endswith(".pcz"):
         raise PycompressError(f"{args.output}: output must end in .pcz")
     check_output(args.output, inputs=[args.model])
-    sd = load_state_dict(args.model)
-    cm = compress_state_dict(sd, CompressConfig(format=args.format, include_all=args.all, scheme=args.scheme), info={"source": Path(args.model).name})
+    from .frontends import load_model
+
+    model = load_model(args.model)
+    sd, info = model.state_dict, {"source": Path(args.model).name}
+    for note in model.notes:
+        print(f"pycompress: {args.model}: {note}", file=sys.stderr)
+    if model.kind == "export" and model.graph is None:
+        info["no_graph"] = model.graph_note
+        print(f"pycompress: {args.model}: compressed without a layer graph (no hardware can be generated): "
+              f"{model.graph_note}", file=sys.stderr)
+    cm = compress_state_dict(sd, CompressConfig(format=args.format, include_all=args.all, scheme=args.scheme),
+                             graph=model.graph if model.kind == "export" else None, info=info)
     _verify_round_trip(sd, cm)
     stats = compressed_stats(cm)  # raises on a model with nothing to compress: before anything is written
     container.save(cm, args.output)
@@ -167,16 +183,21 @@ def cmd_decompress(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .lenet import TEST_SIZE, VALIDATION_SIZE, accuracy, load_lenet
+    from .evaluator import task_for
+    from .frontends import load_model
 
-    model = load_lenet(load_any_state_dict(args.model))
-    acc, val = accuracy(model), accuracy(model, part="validation")
+    model = load_model(args.model)
+    task = task_for(model, args.data, "evaluate")
+    net = task.build(model.state_dict)
+    acc, val = task.module_accuracy(net, "test"), task.module_accuracy(net, "validation")
+    n_test, n_val = len(task.data.y_test), len(task.data.y_val)
     if args.json:
-        print(json.dumps({"model": args.model, "accuracy": acc, "test_images": TEST_SIZE,
-                          "validation_accuracy": val, "validation_images": VALIDATION_SIZE}))
+        print(json.dumps({"model": args.model, "data": task.data.name, "accuracy": acc, "test_images": n_test,
+                          "validation_accuracy": val, "validation_images": n_val}))
     else:
-        print(f"{args.model}: top-1 accuracy {acc:.2f}% on the {TEST_SIZE:,} test digits "
-              f"({val:.2f}% on the {VALIDATION_SIZE:,} validation digits)")
+        unit = "digits" if task.data.name in ("mnist5k", "digits") else f"items of {task.data.name}"
+        print(f"{args.model}: top-1 accuracy {acc:.2f}% on the {n_test:,} test {unit} "
+              f"({val:.2f}% on the {n_val:,} validation {unit})")
     return 0
 
 
@@ -198,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("stats", help="per-layer exponent-sharing figures (Eq. 1-4) and exponent entropy")
-    p.add_argument("model", help=".pt/.pth/.safetensors state_dict, or a .pcz (its stored format and widths; --format ignored)")
+    p.add_argument("model", help=".pt2 torch.export program (BN folded, as compress stores it), .pt/.pth/.safetensors "
+                                 "state_dict, or a .pcz (its stored format and widths; --format ignored)")
     add_format_option(p)
     p.add_argument("--all", action="store_true", help="also count 1-D float tensors (biases)")
     add_scheme_option(p)
@@ -206,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("compress", help="lossless exponent sharing into a .pcz container")
-    p.add_argument("model", help=".pt/.pth/.safetensors state_dict")
+    p.add_argument("model", help=".pt2 torch.export program (its layer graph is attached for `generate`) or "
+                                 ".pt/.pth/.safetensors state_dict (weights only)")
     p.add_argument("-o", "--output", required=True, help="output .pcz")
     add_format_option(p)
     p.add_argument("--all", action="store_true", help="also encode 1-D float tensors (biases)")
@@ -218,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .safetensors (or .pt)")
     p.set_defaults(func=cmd_decompress)
 
-    p = sub.add_parser("evaluate", help="top-1 accuracy of a LeNet-shaped model on the default test split")
-    p.add_argument("model", help=".pt/.pth/.safetensors or .pcz")
+    p = sub.add_parser("evaluate", help="top-1 accuracy on the validation and test parts of the data (default: LeNet on mnist5k)")
+    p.add_argument("model", help=MODEL_HELP + " (a state_dict only if it is LeNet-shaped; a .pcz needs a layer graph)")
+    add_data_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -225,11 +225,13 @@ def _check_codebook_format(fmt: str) -> None:
 
 def cluster_state_dict(state_dict: Mapping[str, torch.Tensor], plan: Mapping[str, int | str] | int,
                        codebook_format: str = "fp32", base_format: str = "fp32", method: str = "auto",
-                       info: dict | None = None, prebuilt: Mapping[str, object] | None = None) -> CompressedModel:
+                       info: dict | None = None, prebuilt: Mapping[str, object] | None = None,
+                       graph: dict | None = None) -> CompressedModel:
     """A container mixing, per weight tensor, clustering (plan value k) and lossless exponent
     sharing in `base_format` (plan value "expshare"); an int plan clusters every weight tensor.
     Tensors that are not weights (biases, integers) are kept raw in `base_format`, as
-    `compress_state_dict` does. `prebuilt` supplies already encoded tensors by name (a cache)."""
+    `compress_state_dict` does. `prebuilt` supplies already encoded tensors by name (a cache).
+    `graph`: the layer graph of the input (a .pcz's); else the shipped built-in's, by weights digest."""
     _check_codebook_format(codebook_format)
     cast = cast_state_dict(state_dict, base_format)
     weights = [name for name, t in state_dict.items() if is_encoded(t, False)]
@@ -249,9 +251,9 @@ def cluster_state_dict(state_dict: Mapping[str, torch.Tensor], plan: Mapping[str
             tensors[name] = encode_bits(tensor_bits(t), base_format)
         else:
             tensors[name] = cluster_tensor(state_dict[name], int(choice), codebook_format, method)
-    from .graph import infer_graph  # known models carry their layer graph for the hardware generators
+    from .graph import infer_graph  # the input's graph, or a shipped built-in's (weights digest): never guessed
 
-    return CompressedModel(get_format(base_format).name, tuple(cast), tensors, raw, graph=infer_graph(state_dict),
+    return CompressedModel(get_format(base_format).name, tuple(cast), tensors, raw, graph=graph or infer_graph(state_dict),
                            info=dict(info or {}))
 
 

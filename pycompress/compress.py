@@ -80,20 +80,32 @@ def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: Compress
             tensors[name] = config.encode(t)
         else:
             raw[name] = t
-    if graph is None:  # known models (default LeNet-5, digits CNN) get their layer graph for the HLS generator
-        from .graph import infer_graph
+    info = dict(info or {})
+    if graph is None:  # the shipped built-ins (by weights digest) get their layer graph for the HLS generator
+        from .graph import infer_graph, no_graph_reason
         graph = infer_graph(state_dict)
-    return CompressedModel(fmt.name, tuple(cast), tensors, raw, graph=graph, info=dict(info or {}))
+        if graph is None and "no_graph" not in info:
+            info["no_graph"] = no_graph_reason(state_dict)
+    return CompressedModel(fmt.name, tuple(cast), tensors, raw, graph=graph, info=info)
 
 
 def compress(model: ModelLike, config: CompressConfig = CompressConfig(), graph: dict | None = None) -> CompressedModel:
-    """Compress a module, a state_dict, or a model file losslessly."""
+    """Compress a module, a state_dict, or a model file losslessly.
+
+    A module is BN-folded and traced for its layer graph; when that fails, the model is compressed
+    without one, the reason is printed on stderr and kept in `info["no_graph"]` for `generate`.
+    """
+    info = {}
     if isinstance(model, nn.Module) and graph is None:  # supported CNNs: fold BN, attach the layer graph
-        from .graph import module_graph
-        found = module_graph(model)
-        if found is not None:
-            model, graph = found
-    return compress_state_dict(as_state_dict(model), config, graph=graph)
+        from .graph_builtin import module_graph_or_reason, warn
+        found = module_graph_or_reason(model)
+        model, graph = found.module, found.graph
+        for note in found.notes:
+            warn(note)
+        if graph is None:
+            info["no_graph"] = found.reason
+            warn(f"compressed without a layer graph (no hardware can be generated): {found.reason}")
+    return compress_state_dict(as_state_dict(model), config, graph=graph, info=info)
 
 
 def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", include_all: bool = False,

@@ -28,7 +28,7 @@ from .errors import PycompressError
 from .explore_storage import (WorkerConfig, check_evaluation, merge_stored, open_shared_study, store_local_points,
                               store_trial, storage_errors)
 from .explore_workers import run_trials
-from .sensitivity import DEFAULT_KS, LayerCache, LenetEvaluator, Sensitivity
+from .sensitivity import DEFAULT_KS, LayerCache, ModelEvaluator, Sensitivity
 
 Choice = int | str
 Progress = Callable[[str], None] | None
@@ -86,7 +86,7 @@ def parse_label(text: str) -> Choice:
 class Explorer:
     """Evaluates configurations (memoised) and remembers every point seen."""
 
-    def __init__(self, cache: LayerCache, evaluator: LenetEvaluator, config: ExploreConfig) -> None:
+    def __init__(self, cache: LayerCache, evaluator: ModelEvaluator, config: ExploreConfig) -> None:
         self.cache, self.evaluator, self.config = cache, evaluator, config
         self.names = cache.weights
         self.n = sum(cache.numel(name) for name in self.names)
@@ -264,14 +264,15 @@ class ExploreResult:
 
 
 def explore(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig, progress: Progress = None,
-            workers: WorkerConfig | None = None) -> tuple[ExploreResult, LayerCache]:
+            workers: WorkerConfig | None = None, task=None) -> tuple[ExploreResult, LayerCache]:
+    """`task` (evaluator.Task): the model and its data; None is the built-in LeNet-5 on mnist5k."""
     from .sensitivity import run_sensitivity
 
     workers = workers or WorkerConfig()
     name = cfg.study_name or default_study_name(state_dict, cfg)
     study = open_study(cfg, name, state_dict, workers) if cfg.trials else None
     cache = LayerCache(state_dict, cfg.codebook_format, "fp32", cfg.method, progress, k_max=max(cfg.ks))
-    evaluator = LenetEvaluator(state_dict)
+    evaluator = ModelEvaluator(state_dict, "validation", task)
     sens = run_sensitivity(cache, evaluator, cfg.ks, progress)
     ex = Explorer(cache, evaluator, cfg)
     check_evaluation(study, ex)
@@ -287,7 +288,7 @@ def explore(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig, progress: P
     store_local_points(study, ex, workers.name)
     points = tuple(ex.points.values())
     front, chosen = tuple(pareto_front(list(points))), choose(ex)
-    tester = LenetEvaluator(state_dict, "test")
+    tester = ModelEvaluator(state_dict, "test", task)
     tested = {p.config: tester.accuracy(tester.correct({n: cache.decoded(n, c) for n, c in zip(ex.names, p.config)}))
               for p in (g, chosen, *front)}
     result = ExploreResult(cfg, ex.names, tuple(cache.numel(n) for n in ex.names),
@@ -318,19 +319,19 @@ def chosen_model(result: ExploreResult, cache: LayerCache) -> CompressedModel:
                               info=info, prebuilt=prebuilt)
 
 
-def verify_written(path: str | Path, result: ExploreResult) -> float:
+def verify_written(path: str | Path, result: ExploreResult, task=None) -> float:
     """Re-read the written container, evaluate it from scratch on validation (equal to the search,
     within the bound) and on test (equal to the reported figure); returns the validation accuracy."""
     from . import container
 
     reread = container.load(path).state_dict()
-    ev = LenetEvaluator(reread, "validation")
+    ev = ModelEvaluator(reread, "validation", task)
     acc = ev.accuracy(ev.baseline_correct)
     if ev.baseline_correct != result.chosen.correct:
         raise PycompressError(f"internal error: {path} evaluates to {acc:.2f}%, the search measured {result.chosen.accuracy:.2f}%")
     if result.baseline_accuracy - acc > result.config.max_drop + 1e-9:
         raise PycompressError(f"internal error: {path} loses {result.baseline_accuracy - acc:.2f} points, over the bound")
-    test = LenetEvaluator(reread, "test")
+    test = ModelEvaluator(reread, "test", task)
     if test.accuracy(test.baseline_correct) != result.test_of(result.chosen):
         raise PycompressError(f"internal error: {path} scores {test.accuracy(test.baseline_correct):.2f}% on the test digits, "
                               f"the report says {result.test_of(result.chosen):.2f}%")

@@ -82,3 +82,19 @@ class FpUnits:
         for i in range(w.shape[-1]):
             acc = self.add(acc, self.mul(w[..., i], x[..., i]))
         return acc
+
+    def linear(self, x, w, b=None, relu: bool = False) -> np.ndarray:
+        """What rtl/fc_engine.sv computes: x (N, in), w (out, in), b (out,) -> (N, out) bit patterns.
+
+        Per output: acc = +0 + b*1.0 (the bias enters as the sum's first term: exactly b, but -0 gives +0),
+        then acc + w[o, i]*x[i] for i in input order, every product and sum rounded (pycompress/hls/reference.py
+        _linear's order); then the fused ReLU as the reference has it: y > 0 ? y : +0 (NaN gives +0)."""
+        x, w = as_bits(x), as_bits(w)
+        n, out = x.shape[0], w.shape[0]
+        b = np.zeros(out, np.uint32) if b is None else as_bits(b)
+        acc = np.broadcast_to(self.add(np.uint32(0), self.mul(b, np.float32(1.0).view(np.uint32))), (n, out)).copy()
+        for i in range(w.shape[1]):
+            acc = self.add(acc, self.mul(w[None, :, i], x[:, i:i + 1]))
+        if relu:
+            acc = np.where(((acc >> np.uint32(31)) == 0) & ~is_nan(acc), acc, np.uint32(0)).astype(np.uint32)
+        return acc

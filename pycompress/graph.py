@@ -1,23 +1,23 @@
-"""The layer graph the hardware generator needs: typed layers, shapes, JSON, and extraction from nn.Module.
+"""The layer graph the hardware generator needs: typed layers, shapes and JSON.
 
-Only sequential CNNs are supported (Conv2d, BatchNorm2d folded into the conv
-before compression, ReLU, MaxPool2d, AvgPool2d, Flatten, Linear). Anything
-else is refused with the layer's name and type, before anything is written.
+Layers are listed in execution order. A layer reads the output of the layer
+before it unless its `inputs` name earlier layers (or INPUT, the graph input):
+that is how residual networks are written (a two-input `add`, a shortcut conv
+reading an earlier activation). Graphs without any `inputs` and without the
+version-2 ops are written as version 1, so older readers keep reading them.
+Extraction from nn.Module lives in graph_extract.py, the built-in models in
+graph_builtin.py (re-exported here).
 """
 from __future__ import annotations
 
-import copy
-import functools
-import operator
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Union
 
-import torch
-from torch import nn
-
 from .errors import PycompressError
 
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+INPUT = "@input"  # the graph input, as a name in `inputs` (no module or fx node name holds '@')
 # Limits on a graph read from a file, so a small file cannot claim a huge kernel. The whole ZedBoard
 # holds 4.9 Mbit of block RAM; one activation of MAX_ACTIVATION floats is 8 MiB.
 MAX_LAYERS = 256
@@ -37,6 +37,7 @@ class Conv2d:
     stride: int = 1
     padding: tuple[int, int] = (0, 0)
     op: str = field(default="conv2d", init=False)
+    inputs: tuple[str, ...] = ()  # () = the previous layer's output
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ class Linear:
     in_features: int
     out_features: int
     op: str = field(default="linear", init=False)
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ReLU:
     name: str
     op: str = field(default="relu", init=False)
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class MaxPool2d:
     kernel: int
     stride: int
     op: str = field(default="maxpool2d", init=False)
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,16 +73,38 @@ class AvgPool2d:
     kernel: int
     stride: int
     op: str = field(default="avgpool2d", init=False)
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Flatten:
     name: str
     op: str = field(default="flatten", init=False)
+    inputs: tuple[str, ...] = ()
 
 
-Layer = Union[Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten]
-_LAYER_TYPES = {cls.__dataclass_fields__["op"].default: cls for cls in (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten)}
+@dataclass(frozen=True)
+class GlobalAvgPool:
+    """AdaptiveAvgPool2d(1): (C, H, W) -> (C, 1, 1), each channel summed in order then divided by H*W."""
+
+    name: str
+    op: str = field(default="globalavgpool", init=False)
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Add:
+    """Element-wise sum of two earlier activations of the same shape (a residual connection)."""
+
+    name: str
+    inputs: tuple[str, ...] = ()  # exactly two names
+    op: str = field(default="add", init=False)
+
+
+Layer = Union[Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten, GlobalAvgPool, Add]
+_ALL = (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten, GlobalAvgPool, Add)
+_LAYER_TYPES = {cls.__dataclass_fields__["op"].default: cls for cls in _ALL}
+_V2_OPS = ("globalavgpool", "add")
 
 
 @dataclass(frozen=True)
@@ -89,16 +115,48 @@ class Graph:
     layers: tuple[Layer, ...]
     dataset: str | None = None
 
+    def sources(self) -> list[tuple[int, ...]]:
+        """Per layer, the indices into shapes() it reads: 0 is the graph input, k + 1 the output of layer k."""
+        seen: dict[str, int] = {}
+        dup: set[str] = set()
+        out = []
+        for k, layer in enumerate(self.layers):
+            if not layer.inputs:
+                if isinstance(layer, Add):
+                    raise PycompressError(f"layer {layer.name}: add needs two inputs")
+                out.append((k,))
+            else:
+                if isinstance(layer, Add) != (len(layer.inputs) == 2) or len(layer.inputs) > 2:
+                    raise PycompressError(f"layer {layer.name}: {layer.op} takes {2 if isinstance(layer, Add) else 1} input(s), "
+                                          f"the graph gives {len(layer.inputs)}")
+                idx = []
+                for name in layer.inputs:
+                    if name == INPUT:
+                        idx.append(0)
+                    elif name in dup:
+                        raise PycompressError(f"layer {layer.name}: input {name!r} names more than one earlier layer")
+                    elif name not in seen:
+                        raise PycompressError(f"layer {layer.name}: input {name!r} is not an earlier layer")
+                    else:
+                        idx.append(seen[name])
+                out.append(tuple(idx))
+            if layer.name in seen:
+                dup.add(layer.name)
+            seen[layer.name] = k + 1
+        return out
+
     def shapes(self) -> list[tuple[int, ...]]:
-        """Activation shape before the first layer and after every layer; raises on a mismatch."""
+        """Activation shape of the input and after every layer; raises on a mismatch."""
         shape = tuple(self.input_shape)
         if _size(shape) > MAX_ACTIVATION:
             raise PycompressError(f"layer graph: input {shape} has {_size(shape)} values, "
                                   f"more than the {MAX_ACTIVATION} the hardware generator accepts")
         out = [shape]
-        for layer in self.layers:
-            shape = _out_shape(layer, shape)
-            out.append(shape)
+        for layer, src in zip(self.layers, self.sources()):
+            ins = [out[i] for i in src]
+            if isinstance(layer, Add) and ins[0] != ins[1]:
+                raise PycompressError(f"layer {layer.name}: add of shapes {ins[0]} and {ins[1]}")
+            out.append(_out_shape(layer, ins[0]))
         return out
 
     @property
@@ -117,8 +175,9 @@ class Graph:
         return names
 
     def to_dict(self) -> dict:
-        return {"version": GRAPH_VERSION, "input_shape": list(self.input_shape), "dataset": self.dataset,
-                "layers": [_layer_dict(l) for l in self.layers]}
+        v2 = any(l.inputs or l.op in _V2_OPS for l in self.layers)
+        return {"version": 2 if v2 else 1, "input_shape": list(self.input_shape), "dataset": self.dataset,
+                "layers": [_layer_dict(l, v2) for l in self.layers]}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Graph":
@@ -128,9 +187,12 @@ class Graph:
         try:
             v.need_dict(data, "layer graph")
             v.need_keys(data, "layer graph", ("input_shape", "layers"), ("version", "dataset"))
-            layers = tuple(_layer_from_dict(d, i) for i, d in enumerate(v.need_list(data["layers"], "layer graph: layers", MAX_LAYERS)))
-            if data.get("version", GRAPH_VERSION) != GRAPH_VERSION:
-                raise v.Invalid(f"layer graph: version {v._short(data['version'])}, this version reads {GRAPH_VERSION}")
+            version = data.get("version", 1)
+            if version not in READABLE_VERSIONS or isinstance(version, bool):
+                raise v.Invalid(f"layer graph: version {v._short(version)}, this version reads "
+                                f"{', '.join(map(str, READABLE_VERSIONS))}")
+            layers = tuple(_layer_from_dict(d, i, version)
+                           for i, d in enumerate(v.need_list(data["layers"], "layer graph: layers", MAX_LAYERS)))
             dims = v.need_list(data["input_shape"], "layer graph: input_shape", 3)
             if len(dims) not in (1, 3):
                 raise v.Invalid(f"layer graph: input_shape has {len(dims)} dimensions, expected (C, H, W) or (N,)")
@@ -164,23 +226,26 @@ class Graph:
                                           f"the layer needs {shape}")
 
 
-def _layer_from_dict(d: object, i: int) -> Layer:
+def _layer_from_dict(d: object, i: int, version: int) -> Layer:
     from . import validate as v
 
     what = f"layer graph: layer {i}"
     d = v.need_dict(d, what)
     op = d.get("op")
     kind = _LAYER_TYPES.get(op) if isinstance(op, str) else None
-    if kind is None:
+    if kind is None or (version < 2 and op in _V2_OPS):
         raise v.Invalid(f"layer graph: unknown layer op {v._short(op)}")
-    v.need_keys(d, f"{what} ({op})", kind.__dataclass_fields__)
+    fields = [k for k in kind.__dataclass_fields__ if k != "inputs" or version >= 2]
+    v.need_keys(d, f"{what} ({op})", [k for k in fields if k != "inputs"], ("inputs",) if version >= 2 else ())
     kw = {}
-    for key in kind.__dataclass_fields__:
-        if key == "op":
+    for key in fields:
+        if key == "op" or key not in d:
             continue
         value, where = d[key], f"{what} ({op}) {key}"
         if key in ("name", "weight"):
             kw[key] = v.need_str(value, where, 256)
+        elif key == "inputs":
+            kw[key] = tuple(v.need_str(x, where, 256) for x in v.need_list(value, where, 2))
         elif key == "bias":
             kw[key] = None if value is None else v.need_str(value, where, 256)
         elif key in ("in_channels", "out_channels", "in_features", "out_features"):
@@ -205,9 +270,11 @@ def _layer_from_dict(d: object, i: int) -> Layer:
     return layer
 
 
-def _layer_dict(layer: Layer) -> dict:
-    d = asdict(layer)
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+def _layer_dict(layer: Layer, v2: bool) -> dict:
+    d = {k: (list(x) if isinstance(x, tuple) else x) for k, x in asdict(layer).items()}
+    if not v2:
+        d.pop("inputs")
+    return d
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -226,7 +293,7 @@ def _out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
-    if isinstance(layer, (ReLU,)):
+    if isinstance(layer, (ReLU, Add)):
         return shape
     if isinstance(layer, Flatten):
         return (_size(shape),)
@@ -237,6 +304,8 @@ def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
     if len(shape) != 3:
         raise PycompressError(f"layer {layer.name}: expects a (C, H, W) input, gets {shape}")
     c, h, w = shape
+    if isinstance(layer, GlobalAvgPool):
+        return (c, 1, 1)
     if isinstance(layer, Conv2d):
         if c != layer.in_channels:
             raise PycompressError(f"layer {layer.name}: Conv2d expects {layer.in_channels} channels, gets {c}")
@@ -252,202 +321,14 @@ def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
     return (c, oh, ow)
 
 
-# ---------------------------------------------------------------- extraction from nn.Module
-
-def _pair(v) -> tuple[int, int]:
-    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
-
-
-def _unsupported(name: str, what: str) -> PycompressError:
-    return PycompressError(f"layer {name!r} of type {what} is not supported by the hardware generator "
-                           "(supported: Conv2d, BatchNorm2d before a conv, ReLU, MaxPool2d, AvgPool2d, Flatten, Linear)")
-
-
-def _module_layer(name: str, mod: nn.Module, prefix: str) -> Layer | None:
-    key = f"{prefix}{name}"
-    if isinstance(mod, nn.Conv2d):
-        stride = _pair(mod.stride)
-        if stride[0] != stride[1] or stride[0] not in (1, 2):
-            raise _unsupported(name, f"Conv2d with stride {mod.stride} (only 1 or 2)")
-        if _pair(mod.dilation) != (1, 1) or mod.groups != 1 or isinstance(mod.padding, str) or mod.padding_mode != "zeros":
-            raise _unsupported(name, "Conv2d with dilation, groups, string padding or non-zero padding mode")
-        return Conv2d(name, f"{key}.weight", f"{key}.bias" if mod.bias is not None else None, mod.in_channels,
-                      mod.out_channels, _pair(mod.kernel_size), stride[0], _pair(mod.padding))
-    if isinstance(mod, nn.Linear):
-        return Linear(name, f"{key}.weight", f"{key}.bias" if mod.bias is not None else None, mod.in_features, mod.out_features)
-    if isinstance(mod, nn.ReLU):
-        return ReLU(name)
-    if isinstance(mod, (nn.MaxPool2d, nn.AvgPool2d)):
-        k, s = _pair(mod.kernel_size), _pair(mod.stride if mod.stride is not None else mod.kernel_size)
-        if k[0] != k[1] or s[0] != s[1] or _pair(mod.padding) != (0, 0) or mod.ceil_mode:
-            raise _unsupported(name, f"{type(mod).__name__} with non-square kernel/stride, padding or ceil_mode")
-        if isinstance(mod, nn.MaxPool2d):
-            if _pair(mod.dilation) != (1, 1):
-                raise _unsupported(name, "MaxPool2d with dilation")
-            return MaxPool2d(name, k[0], s[0])
-        return AvgPool2d(name, k[0], s[0])
-    if isinstance(mod, nn.Flatten):
-        if mod.start_dim != 1 or mod.end_dim != -1:
-            raise _unsupported(name, "Flatten other than start_dim=1")
-        return Flatten(name)
-    if isinstance(mod, (nn.Identity, nn.Dropout)):
-        return None
-    if isinstance(mod, nn.BatchNorm2d):
-        raise PycompressError(f"layer {name!r} of type BatchNorm2d is not folded: call fold_batchnorm(module) first "
-                              "(it must follow a Conv2d)")
-    raise _unsupported(name, type(mod).__name__)
-
-
-_FUNCTIONS = {torch.relu: "relu", nn.functional.relu: "relu", torch.flatten: "flatten"}
-
-
-def _trace(module: nn.Module):
-    import torch.fx
-
-    try:
-        return torch.fx.symbolic_trace(module)
-    except Exception as exc:  # fx raises many kinds for untraceable control flow
-        raise PycompressError(f"cannot trace {type(module).__name__} with torch.fx: {str(exc).splitlines()[0]}") from None
-
-
-def extract_graph(module: nn.Module, input_shape: tuple[int, ...], dataset: str | None = None, prefix: str = "") -> Graph:
-    """The sequential layer graph of `module` (after fold_batchnorm), traced with torch.fx."""
-    gm = _trace(module)
-    layers: list[Layer] = []
-    previous = None
-    for node in gm.graph.nodes:
-        if node.op in ("placeholder", "output"):
-            continue
-        if node.op == "get_attr":
-            raise _unsupported(node.target, "parameter used in forward (get_attr)")
-        ins = [a for a in node.all_input_nodes]
-        if len(ins) != 1 or (previous is not None and ins[0] is not previous) or (previous is None and ins[0].op != "placeholder"):
-            what = "residual add" if node.target in (operator.add, torch.add) else str(getattr(node.target, "__name__", node.target))
-            raise _unsupported(node.name, f"{what} (not a sequential chain)")
-        if node.op == "call_module":
-            layer = _module_layer(node.target, gm.get_submodule(node.target), prefix)
-        elif node.op in ("call_function", "call_method"):
-            kind = _FUNCTIONS.get(node.target) or {"relu": "relu", "flatten": "flatten", "view": None}.get(node.target, "?")
-            if kind == "relu":
-                layer = ReLU(node.name)
-            elif kind == "flatten" and (node.args[1:] == (1,) or node.kwargs.get("start_dim") == 1):
-                layer = Flatten(node.name)
-            else:
-                raise _unsupported(node.name, f"function {getattr(node.target, '__name__', node.target)}")
-        else:
-            raise _unsupported(node.name, node.op)
-        previous = node
-        if layer is not None:
-            layers.append(layer)
-    graph = Graph(tuple(int(d) for d in input_shape), tuple(layers), dataset)
-    graph.shapes()
-    return graph
-
-
-@torch.no_grad()
-def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """A copy with every BatchNorm2d that follows a Conv2d folded into that conv (BN replaced by Identity).
-
-    w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta, in float64 then cast.
-    """
-    module = copy.deepcopy(module).eval()
-    gm = _trace(module)
-    for node in gm.graph.nodes:
-        if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), nn.BatchNorm2d):
-            continue
-        bn = gm.get_submodule(node.target)
-        src = node.args[0] if node.args else None
-        conv = gm.get_submodule(src.target) if getattr(src, "op", None) == "call_module" else None
-        if not isinstance(conv, nn.Conv2d) or len(src.users) != 1:
-            raise PycompressError(f"layer {node.target!r} of type BatchNorm2d does not follow a Conv2d: cannot fold it")
-        scale = (bn.weight.double() if bn.affine else 1.0) / torch.sqrt(bn.running_var.double() + bn.eps)
-        beta = bn.bias.double() if bn.affine else 0.0
-        bias = conv.bias.double() if conv.bias is not None else torch.zeros(conv.out_channels, dtype=torch.float64)
-        w = (conv.weight.double() * scale.reshape(-1, 1, 1, 1)).to(conv.weight.dtype)
-        b = ((bias - bn.running_mean.double()) * scale + beta).to(conv.weight.dtype)
-        conv.weight = nn.Parameter(w)
-        conv.bias = nn.Parameter(b)
-        _set_submodule(module, node.target, nn.Identity())
-    return module
-
-
-def _set_submodule(root: nn.Module, target: str, new: nn.Module) -> None:
-    parent, _, leaf = target.rpartition(".")
-    setattr(root.get_submodule(parent) if parent else root, leaf, new)
-
-
-# ---------------------------------------------------------------- known models from a plain state_dict
-
-@functools.lru_cache(maxsize=None)
-def _known_models() -> tuple[tuple[dict, Graph], ...]:
-    """(key -> shape signature, graph) of the built-in models, computed once per process."""
-    from .digits_cnn import DIGITS_INPUT_SHAPE, DigitsCNN
-    from .lenet import LeNet5
-
-    out = []
-    for cls, shape, dataset in ((LeNet5, (1, 28, 28), "mnist28"), (DigitsCNN, DIGITS_INPUT_SHAPE, "digits8")):
-        folded = fold_batchnorm(cls())
-        sig = {k: tuple(v.shape) for k, v in folded.state_dict().items()}
-        out.append((sig, extract_graph(folded, shape, dataset)))
-    return tuple(out)
-
-
-def _known_graph(state_dict: Mapping[str, torch.Tensor]) -> Graph | None:
-    for sig, graph in _known_models():
-        if set(sig) == set(state_dict) and all(tuple(state_dict[k].shape) == v for k, v in sig.items()):
-            return graph
-    return None
-
-
-def module_graph(module: nn.Module) -> tuple[nn.Module, dict] | None:
-    """(BN-folded copy, graph JSON) of a supported sequential CNN whose input shape is known, else None.
-
-    The input shape comes from a built-in model with the same parameters or a
-    `module.input_shape` attribute; None means "compress without a graph".
-    """
-    try:
-        folded = fold_batchnorm(module)
-        shape = getattr(module, "input_shape", None)
-        known = _known_graph(folded.state_dict())
-        if shape is None and known is None:
-            return None
-        if shape is None:
-            shape = known.input_shape
-        dataset = getattr(module, "dataset", None) or (known.dataset if known else None)
-        return folded, extract_graph(folded, tuple(shape), dataset).to_dict()
-    except PycompressError:
-        return None
-
-
-def infer_graph(state_dict: Mapping[str, torch.Tensor]) -> dict | None:
-    """The graph of a known model (default LeNet-5, digits CNN) whose keys and shapes match, else None."""
-    graph = _known_graph(state_dict)
-    return graph.to_dict() if graph is not None else None
-
-
-def graph_for(model: nn.Module | Mapping[str, torch.Tensor], input_shape: tuple[int, ...] | None = None,
-              dataset: str | None = None) -> dict:
-    """Graph JSON for a (BN-folded) module or a known-model state_dict; for writers of CompressedModel."""
-    if isinstance(model, nn.Module):
-        model = fold_batchnorm(model)  # the graph describes the folded model: compress its state_dict
-        dataset = dataset or getattr(model, "dataset", None)
-        if input_shape is None:
-            input_shape = getattr(model, "input_shape", None)
-        if input_shape is None:
-            known = _known_graph(model.state_dict())
-            if known is None:
-                raise PycompressError(f"graph_for({type(model).__name__}): pass input_shape=(C, H, W)")
-            input_shape, dataset = known.input_shape, dataset or known.dataset
-        return extract_graph(model, input_shape, dataset).to_dict()
-    graph = infer_graph(model)
-    if graph is None:
-        raise PycompressError("no layer graph: the state_dict matches no known model; compress the nn.Module instead")
-    return graph
-
-
-def graph_of(model_graph: dict | None) -> Graph:
-    """The typed graph of a container's `graph` field; a clear error when there is none."""
+def graph_of(model_graph: dict | None, reason: str | None = None) -> Graph:
+    """The typed graph of a container's `graph` field; a clear error (with why, when known) when there is none."""
     if not model_graph:
-        raise PycompressError("the compressed model has no layer graph: compress it from the nn.Module "
+        why = f": {reason}" if reason else ""
+        raise PycompressError(f"the compressed model has no layer graph{why}; compress it from the nn.Module "
                               "(pycompress.compress.compress(module)) or attach one with pycompress.graph.graph_for(...)")
     return Graph.from_dict(model_graph)
+
+
+from .graph_extract import extract_graph, fold_batchnorm  # noqa: E402  (re-exported: the public entry points)
+from .graph_builtin import graph_for, infer_graph, module_graph, no_graph_reason  # noqa: E402,F401

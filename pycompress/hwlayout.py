@@ -193,3 +193,15 @@ def lane_order(outputs: int, reduction: int, lanes: int) -> np.ndarray:
     gg = np.arange(g)[None, :, None]
     p = np.arange(lanes)[None, None, :]
     return ((p * g + gg) * reduction + r).reshape(-1)
+
+
+def lane_split_order(outputs: int, reduction: int, lanes: int) -> np.ndarray:
+    """(lanes, reduction * G) element indices of an (outputs, reduction) weight: lane p's own table in its loop order.
+
+    Row p is `lane_order` restricted to lane p: address r*G + g holds weight[p*G + g, r], the order in
+    which one lane of the RTL fc engine (rtl/fc_engine.sv, one weight_streamer per lane) consumes it.
+    """
+    g = outputs // lanes if lanes >= 1 and outputs % lanes == 0 else None
+    if g is None:
+        raise PycompressError(f"{lanes} lanes do not divide {outputs} outputs")
+    return lane_order(outputs, reduction, lanes).reshape(reduction, g, lanes).transpose(2, 0, 1).reshape(lanes, -1)

@@ -94,7 +94,9 @@ def progress(message: str, enabled: bool = True) -> None:
 def build_container(state_dict: Mapping[str, torch.Tensor], fmt: str, mantissa_bits: int | None = None,
                     info: dict | None = None) -> CompressedModel:
     """Exponent-share a model already in `fmt`; `mantissa_bits` stores only the top m' bits (Eq. 1 uses m')."""
-    cm = compress_state_dict(state_dict, CompressConfig(format=fmt), info=info)
+    from .graph import infer_graph  # the lossy commands evaluate the model as the built-in LeNet5: keep its graph
+
+    cm = compress_state_dict(state_dict, CompressConfig(format=fmt), graph=infer_graph(state_dict, confirm=True), info=info)
     f = get_format(fmt)
     if mantissa_bits is None or mantissa_bits == f.mantissa_bits:
         return cm

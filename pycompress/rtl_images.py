@@ -24,7 +24,8 @@ from .container import CompressedModel
 from .errors import PycompressError
 from .fileio import OutputFolder, atomic_directory
 from .formats import get_format
-from .hwlayout import ClusterTables, ExpShareTables, LayerTables, STREAM_WORD_BITS, layer_tables, pack_stream, stream_codes
+from .hwlayout import (ClusterTables, ExpShareTables, LayerTables, STREAM_WORD_BITS, lane_split_order, layer_tables,
+                       pack_stream, stream_codes)
 from .hwnames import FILTERS, Code, ModelName, finalize
 
 RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
@@ -243,3 +244,51 @@ def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> None:
     with atomic_directory(out_dir) as tmp:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
+
+FC_SOURCES = ("fp32_mul.sv", "fp32_add.sv", "fp32_mac_bank.sv", "fc_engine.sv")  # after RTL_SOURCES
+
+
+def fc_engine_sources() -> list[Path]:
+    return [*rtl_sources(), *(RTL_DIR / name for name in FC_SOURCES)]
+
+
+def fc_lane_images(t: LayerTables, lanes: int, bias_bits: np.ndarray | None = None,
+                   prefix: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Memory images of one Linear layer for rtl/fc_engine.sv with `lanes` lanes: (file name -> text, plusarg -> file name).
+
+    Lane p gets its own sign/index/mantissa tables in its loop order (`hwlayout.lane_split_order`:
+    address r*G + g holds weight[p*G + g, r]) and its G biases as float32 bit patterns; the exponent
+    ROM or codebook is shared. Names: `<prefix>_lNN_<field>.mem` and `<prefix>_rom.mem` (the
+    fc_engine IMAGE_PREFIX convention); plusargs `LNN_<FIELD>_MEM` and `ROM_MEM` (Verilator).
+    """
+    if len(t.shape) != 2:
+        raise PycompressError(f"{t.name}: fc engine images need a 2-D weight, got shape {t.shape}")
+    outputs, reduction = t.shape
+    order = lane_split_order(outputs, reduction, lanes)
+    g = outputs // lanes
+    prefix = prefix or t.ident
+    env = _env()
+    mem = env.get_template("table.mem.j2")
+    files: dict[str, str] = {}
+    plusargs: dict[str, str] = {}
+
+    def put(fname: str, label: str, values: np.ndarray, width: int, plusarg: str) -> None:
+        files[fname] = mem.render(ident=t.ident, table=label, depth=int(np.size(values)), width=width,
+                                  body=hex_lines(values, width))
+        plusargs[plusarg] = fname
+
+    if isinstance(t, ExpShareTables):
+        fields = [("sign", t.sign, 1), ("index", t.index, t.index_bits)]
+        if t.mantissa_bits:
+            fields.append(("mantissa", t.mantissa, t.mantissa_bits))
+        put(f"{prefix}_rom.mem", "exponent ROM", t.exponent_rom, t.format.exponent_bits, "ROM_MEM")
+    else:
+        fields = [("index", t.index, t.index_bits)]
+        put(f"{prefix}_rom.mem", "codebook ROM", t.codebook_rom, t.format.total_bits, "ROM_MEM")
+    for p in range(lanes):
+        for field, values, width in fields:
+            put(f"{prefix}_l{p:02d}_{field}.mem", f"lane {p} {field}", np.asarray(values).reshape(-1)[order[p]], width,
+                f"L{p:02d}_{field.upper()}_MEM")
+        b = np.zeros(g, np.uint32) if bias_bits is None else np.asarray(bias_bits, np.uint32).reshape(-1)[p * g:(p + 1) * g]
+        put(f"{prefix}_l{p:02d}_bias.mem", f"lane {p} bias", b, 32, f"L{p:02d}_BIAS_MEM")
+    return files, plusargs

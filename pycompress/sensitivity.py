@@ -1,9 +1,8 @@
 """Per-layer sensitivity to weight sharing: accuracy vs k for one layer at a time, others intact.
 
 Also the pieces the exploration reuses: `LayerCache` (each layer's encoded variants per
-(layer, choice), built once) and `LenetEvaluator` (correct answers on one part of the
-default split -- validation to select, test to report -- for a model with some layers
-replaced).
+(layer, choice), built once) and `ModelEvaluator` (correct answers on one part of a
+model's data -- validation to select, test to report -- with some layers replaced).
 """
 from __future__ import annotations
 
@@ -74,28 +73,32 @@ class LayerCache:
         return int(self.encoded(name, choice).stored_bits())
 
 
-class LenetEvaluator:
-    """Correct answers of the default LeNet on one part of the split ("validation" selects,
-    "test" only reports), some weights replaced."""
+class ModelEvaluator:
+    """Correct answers of a model on one part of its data ("validation" selects, "test" only
+    reports), some weights replaced. Without a `task`: the built-in LeNet-5 on mnist5k."""
 
-    def __init__(self, state_dict: Mapping[str, torch.Tensor], part: str = "validation") -> None:
-        from .lenet import load_lenet, mnist_split
+    def __init__(self, state_dict: Mapping[str, torch.Tensor], part: str = "validation", task=None) -> None:
+        from .evaluator import lenet_task
 
-        self.model = load_lenet(dict(state_dict))
+        self.task = task or lenet_task()
+        self.model = self.task.build(dict(state_dict))
         self.base = {k: v.clone() for k, v in self.model.state_dict().items()}
         self.part = part
-        self.x, self.y = mnist_split().part(part)
+        self.x, self.y = self.task.data.part(part)
         self.n = int(self.y.numel())
         self.baseline_correct = self.correct({})
 
     def correct(self, replaced: Mapping[str, torch.Tensor]) -> int:
         from .lenet import predict
 
-        self.model.load_state_dict({**self.base, **replaced})
+        self.model.load_state_dict({**self.base, **{k: v.to(self.base[k].dtype) for k, v in replaced.items()}})
         return int((predict(self.model, self.x) == self.y).sum())
 
     def accuracy(self, correct: int) -> float:
         return 100.0 * correct / self.n
+
+
+LenetEvaluator = ModelEvaluator  # the LeNet default, kept under its old name
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class Sensitivity:
         return cls(d["baseline_accuracy"], d["images"], d["codebook_format"], curves, d.get("data", "validation"))
 
 
-def run_sensitivity(cache: LayerCache, evaluator: LenetEvaluator, ks: tuple[int, ...] = DEFAULT_KS,
+def run_sensitivity(cache: LayerCache, evaluator: ModelEvaluator, ks: tuple[int, ...] = DEFAULT_KS,
                     progress: Progress = None) -> Sensitivity:
     """Accuracy with one layer clustered into k values, every other layer intact."""
     curves = []

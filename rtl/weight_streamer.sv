@@ -22,6 +22,11 @@ module weight_streamer #(
     parameter int SIGN_BLOCK = 1,
     parameter int INDEX_BLOCK = 1,
     parameter int MANTISSA_BLOCK = 1,
+    // plusarg names of the images under Verilator (several streamers in one build need distinct ones)
+    parameter SIGN_PLUSARG = "SIGN_MEM",
+    parameter INDEX_PLUSARG = "INDEX_MEM",
+    parameter MANTISSA_PLUSARG = "MANTISSA_MEM",
+    parameter ROM_PLUSARG = "ROM_MEM",
     localparam int W = 1 + EXP_BITS + MAN_BITS,
     localparam int SMB = (STORED_MAN_BITS > 0) ? STORED_MAN_BITS : 1
 ) (
@@ -79,19 +84,19 @@ module weight_streamer #(
       logic                  f_sign;
       logic [INDEX_BITS-1:0] f_index;
       logic [SMB-1:0]        f_mantissa;
-      table_rom #(.WIDTH(1), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(SIGN_FILE), .PLUSARG("SIGN_MEM"), .BLOCK(SIGN_BLOCK))
+      table_rom #(.WIDTH(1), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(SIGN_FILE), .PLUSARG(SIGN_PLUSARG), .BLOCK(SIGN_BLOCK))
           u_sign (.clk(clk), .en(fetch_en), .addr(addr), .data(f_sign));
-      table_rom #(.WIDTH(INDEX_BITS), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(INDEX_FILE), .PLUSARG("INDEX_MEM"), .BLOCK(INDEX_BLOCK))
+      table_rom #(.WIDTH(INDEX_BITS), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(INDEX_FILE), .PLUSARG(INDEX_PLUSARG), .BLOCK(INDEX_BLOCK))
           u_index (.clk(clk), .en(fetch_en), .addr(addr), .data(f_index));
       if (STORED_MAN_BITS > 0) begin : g_man
-        table_rom #(.WIDTH(SMB), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(MANTISSA_FILE), .PLUSARG("MANTISSA_MEM"), .BLOCK(MANTISSA_BLOCK))
+        table_rom #(.WIDTH(SMB), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(MANTISSA_FILE), .PLUSARG(MANTISSA_PLUSARG), .BLOCK(MANTISSA_BLOCK))
             u_mantissa (.clk(clk), .en(fetch_en), .addr(addr), .data(f_mantissa));
       end else begin : g_no_man
         assign f_mantissa = '0;
       end
       weight_decoder #(
           .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS), .STORED_MAN_BITS(STORED_MAN_BITS), .INDEX_BITS(INDEX_BITS),
-          .EXP_DEPTH(ROM_DEPTH), .EXP_ROM_FILE(ROM_FILE), .EXP_ROM_PLUSARG("ROM_MEM")
+          .EXP_DEPTH(ROM_DEPTH), .EXP_ROM_FILE(ROM_FILE), .EXP_ROM_PLUSARG(ROM_PLUSARG)
       ) u_decoder (
           .clk(clk), .rst_n(rst_n),
           .s_valid(fetch_valid), .s_ready(dec_ready), .s_sign(f_sign), .s_index(f_index), .s_mantissa(f_mantissa),
@@ -100,11 +105,11 @@ module weight_streamer #(
       );
     end else begin : g_cluster
       logic [INDEX_BITS-1:0] f_index;
-      table_rom #(.WIDTH(INDEX_BITS), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(INDEX_FILE), .PLUSARG("INDEX_MEM"), .BLOCK(INDEX_BLOCK))
+      table_rom #(.WIDTH(INDEX_BITS), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(INDEX_FILE), .PLUSARG(INDEX_PLUSARG), .BLOCK(INDEX_BLOCK))
           u_index (.clk(clk), .en(fetch_en), .addr(addr), .data(f_index));
       codebook_decoder #(
           .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS), .INDEX_BITS(INDEX_BITS), .BOOK_DEPTH(ROM_DEPTH),
-          .BOOK_FILE(ROM_FILE), .BOOK_PLUSARG("ROM_MEM")
+          .BOOK_FILE(ROM_FILE), .BOOK_PLUSARG(ROM_PLUSARG)
       ) u_decoder (
           .clk(clk), .rst_n(rst_n),
           .s_valid(fetch_valid), .s_ready(dec_ready), .s_index(f_index), .s_last(fetch_last),

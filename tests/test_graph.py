@@ -17,12 +17,13 @@ def test_lenet_graph_from_module_and_state_dict_agree():
     assert [l.op for l in g.layers] == ["conv2d", "relu", "maxpool2d", "conv2d", "relu", "maxpool2d", "flatten",
                                        "linear", "relu", "linear", "relu", "linear"]
     assert g.shapes()[-1] == (10,) and g.input_size == 784
-    assert infer_graph(LeNet5().state_dict()) == g.to_dict()
+    assert infer_graph(LeNet5().state_dict()) is None  # same keys, not the shipped weights: never guessed
+    assert infer_graph(LeNet5().state_dict(), confirm=True) == g.to_dict()
     assert Graph.from_dict(g.to_dict()) == g
 
 
-def test_compress_state_dict_attaches_lenet_graph_only_for_lenet():
-    cm = compress_state_dict(LeNet5().state_dict(), CompressConfig("bf16"))
+def test_compress_state_dict_attaches_lenet_graph_only_for_lenet(lenet_state_dict):
+    cm = compress_state_dict(lenet_state_dict, CompressConfig("bf16"))
     assert graph_of(cm.graph).dataset == "mnist28"
     other = {"w": torch.randn(4, 4)}
     assert compress_state_dict(other, CompressConfig("bf16")).graph is None
@@ -57,13 +58,13 @@ def test_compress_module_folds_bn_and_attaches_graph():
     assert graph_for(DigitsCNN()) == cm.graph
 
 
-class Residual(nn.Module):
+class Gated(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(1, 1, 3, padding=1)
 
     def forward(self, x):
-        return x + self.conv(x)
+        return x * self.conv(x)
 
 
 class WithLSTM(nn.Module):
@@ -76,12 +77,13 @@ class WithLSTM(nn.Module):
         return self.rnn(self.fc(x))
 
 
-@pytest.mark.parametrize("module,pattern", [(Residual(), r"'add' of type residual add"), (WithLSTM(), r"'rnn' of type LSTM")])
-def test_unsupported_layers_are_named(module, pattern):
+@pytest.mark.parametrize("module,shape,pattern", [(Gated(), (1, 8, 8), r"node 'mul': op mul"),
+                                                  (WithLSTM(), (4,), r"'rnn' of type LSTM")])
+def test_unsupported_layers_are_named(module, shape, pattern):
     with pytest.raises(PycompressError, match=pattern):
-        extract_graph(module, (1, 8, 8))
+        extract_graph(module, shape)
     with pytest.raises(PycompressError, match=pattern):
-        graph_for(module, input_shape=(1, 8, 8))
+        graph_for(module, input_shape=shape)
     assert compress(module, CompressConfig("fp32")).graph is None  # compression still works, without a graph
 
 

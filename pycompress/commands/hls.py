@@ -24,7 +24,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     check_output(args.output, inputs=[args.pcz], folder=HLS_FOLDER)
     kernel = args.baseline or "compressed"
-    out = generate(_load(args.pcz), args.output, kernel=kernel, parallel=parse_parallel(args.parallel))
+    out = generate(_load(args.pcz), args.output, kernel=kernel, parallel=parse_parallel(args.parallel), board=args.board,
+                   allow_over_budget=args.allow_over_budget)
     print(f"{out}: HLS project written (vitis_hls -f build_prj.tcl; pycompress csim {out})")
     return 0
 
@@ -74,6 +75,9 @@ def register(sub) -> None:
                    help="an uncompressed baseline kernel: float (float32 weights; the default) or raw "
                         "(raw weight bits in the model's storage format, the like-for-like baseline)")
     p.add_argument("--parallel", metavar="SPEC", help=PARALLEL_HELP)
+    p.add_argument("--board", default="zedboard", help="target board under boards/ (default zedboard)")
+    p.add_argument("--allow-over-budget", action="store_true",
+                   help="write the project even when the estimate exceeds the board's resources")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("csim", help="compile a generated project with g++ and check it bit for bit")

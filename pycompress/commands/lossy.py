@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import add_format_option, load_any_state_dict, nonnegative_int, positive_float, positive_int
+from ..cli import MODEL_HELP, add_data_option, add_format_option, load_any_state_dict, nonnegative_int, positive_float, positive_int
 from ..errors import PycompressError
 
 
@@ -26,14 +26,15 @@ def _thresholds(args):
     return Thresholds(max_drop=args.max_drop, min_saving=args.min_saving)
 
 
-def _lenet(args):
-    """The state_dict, its float32 validation accuracy (selects) and the test-accuracy arguments (reported)."""
-    from ..lenet import load_lenet
-    from ..study import lenet_eval, lenet_test
+def _task(args, command: str):
+    """(model, task, its validation accuracy (selects), the test-accuracy arguments (reported))."""
+    from ..evaluator import task_for
+    from ..frontends import load_model
 
-    sd = load_any_state_dict(args.model)
-    load_lenet(sd)  # one-line error for another architecture
-    return sd, lenet_eval(sd), {"test_fn": lenet_test, "baseline_test_accuracy": lenet_test(sd)}
+    model = load_model(args.model)
+    task = task_for(model, args.data, command)
+    sd = model.state_dict
+    return model, task, task.eval_fn(sd), {"test_fn": task.test_fn, "baseline_test_accuracy": task.test_fn(sd)}
 
 
 def _schedule(args):
@@ -47,11 +48,15 @@ def _schedule(args):
     return bits_schedule(args.format, args.start, args.stop, **extra)
 
 
-def _save(result, args) -> int:
+def _save(result, args, model) -> int:
+    from dataclasses import replace
+
     from .. import container
     from ..iterative import finalize
 
     cm = finalize(result, Path(args.model).name)
+    if cm.graph is None and model.graph is not None:  # same tensors as the input: its layer graph still holds
+        cm = replace(cm, graph=model.graph)
     container.save(cm, args.output)
     rec = result.best_record
     test = "" if rec.test_accuracy is None else (f"; test accuracy {rec.test_accuracy:.2f}% "
@@ -65,50 +70,49 @@ def _save(result, args) -> int:
 def cmd_approximate(args: argparse.Namespace) -> int:
     from ..iterative import iterative_approximation
     from ..lenet import torch_threads
-    from ..study import lenet_eval
 
     _output(args.output, args)
     if args.max_iterations < 1:
         raise PycompressError(f"--max-iterations must be >= 1, got {args.max_iterations}")
     thresholds = _thresholds(args)
-    sd, base, judged = _lenet(args)
+    model, task, base, judged = _task(args, "approximate")
     with torch_threads(1):
-        result = iterative_approximation(sd, args.format, args.method, args.saliency, lenet_eval, base, thresholds,
-                                         args.max_iterations, **judged)
-    return _save(result, args)
+        result = iterative_approximation(model.state_dict, args.format, args.method, args.saliency, task.eval_fn, base,
+                                         thresholds, args.max_iterations, **judged)
+    return _save(result, args, model)
 
 
 def cmd_mantissa(args: argparse.Namespace) -> int:
     from ..mantissa import mantissa_approximation
     from ..lenet import torch_threads
-    from ..study import lenet_eval
 
     _output(args.output, args)
     schedule, thresholds = _schedule(args), _thresholds(args)
-    sd, base, judged = _lenet(args)
+    model, task, base, judged = _task(args, "mantissa")
     with torch_threads(1):
-        result = mantissa_approximation(sd, args.format, schedule, lenet_eval, base, thresholds, **judged)
-    return _save(result, args)
+        result = mantissa_approximation(model.state_dict, args.format, schedule, task.eval_fn, base, thresholds, **judged)
+    return _save(result, args, model)
 
 
 def cmd_esart(args: argparse.Namespace) -> int:
     import torch
 
     from ..esart import EsartConfig, esart
-    from ..lenet import load_lenet
     from ..lenet import torch_threads
-    from ..study import lenet_training
 
     _output(args.output, args)
     schedule = _schedule(args)
     config = EsartConfig(format=args.format, epochs=args.epochs, projection=args.projection, thresholds=_thresholds(args))
-    sd, _, _ = _lenet(args)
-    train = lenet_training(args.seed, args.batch, args.lr)
+    model, task, _, _ = _task(args, "esart")
+    if not model.trainable:
+        raise PycompressError(f"{args.model}: `esart` fine-tunes the model itself: pass the torch.export program (.pt2) "
+                              "it came from (a .pcz graph has no training form)")
+    train = task.training(args.seed, args.batch, args.lr)
     torch.manual_seed(args.seed)
     with torch_threads(1, deterministic=True):
-        result = esart(load_lenet(sd), train.loader, train.evaluate, train.optimizer_factory, schedule, config,
-                       report=train.report)
-    return _save(result, args)
+        result = esart(task.build(model.state_dict), train.loader, train.evaluate, train.optimizer_factory, schedule,
+                       config, report=train.report)
+    return _save(result, args, model)
 
 
 def cmd_study(args: argparse.Namespace) -> int:
@@ -137,8 +141,9 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="LeNet-shaped .pt/.safetensors state_dict or .pcz")
+    p.add_argument("model", help=MODEL_HELP + " (a state_dict only if LeNet-shaped)")
     p.add_argument("-o", "--output", required=True, help="output .pcz (the last successful iteration)")
+    add_data_option(p)
     add_format_option(p)
     p.add_argument("--max-drop", type=float, default=10.0, help="a_d: stop when accuracy drops by more (points, default 10)")
     p.add_argument("--min-saving", type=float, default=0.0, help="m_s: stop when memory saved is <= this (%%, default 0)")
@@ -168,7 +173,7 @@ def register(sub) -> None:
     _constraint_options(p)
     p.set_defaults(func=cmd_mantissa)
 
-    p = sub.add_parser("esart", help="exponent-share aware retraining (Algorithm 4) of the LeNet into a .pcz")
+    p = sub.add_parser("esart", help="exponent-share aware retraining (Algorithm 4): fine-tunes the model (.pt2 or LeNet) on the training data")
     _common(p)
     _constraint_options(p)
     p.add_argument("--epochs", type=positive_int, default=2, help="training epochs per iteration (default 2)")

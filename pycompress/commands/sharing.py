@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli import MODEL_HELP
 from ..errors import PycompressError
 
 
@@ -50,6 +51,15 @@ def _report_folder(path: str, args: argparse.Namespace, what: str, names: tuple[
     check_output(path, inputs=[args.model], folder=OutputFolder(what, key_file=names[0], names=names))
 
 
+def _model_task(path: str, data: str | None, command: str):
+    """(frontends.LoadedModel, evaluator.Task): the model and what its accuracy is measured on."""
+    from ..evaluator import task_for
+    from ..frontends import load_model
+
+    model = load_model(path)
+    return model, task_for(model, data, command)
+
+
 def _load(path: str) -> dict:
     from ..cli import load_any_state_dict
 
@@ -62,8 +72,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from ..report import table
 
     _pcz_output(args.output, args)
-    sd = _load(args.model)
-    cm = cluster_state_dict(sd, args.k, args.codebook_format, method=args.method,
+    from ..frontends import load_model
+
+    loaded = load_model(args.model)  # a .pcz or .pt2 keeps its layer graph
+    sd, graph = loaded.state_dict, loaded.graph
+    cm = cluster_state_dict(sd, args.k, args.codebook_format, method=args.method, graph=graph,
                             info={"source": Path(args.model).name, "method": "weight sharing by clustering (DDECS'20)",
                                   "k": args.k, "codebook_format": args.codebook_format})
     container.save(cm, args.output)
@@ -77,13 +90,17 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from ..sensitivity import LayerCache, LenetEvaluator, run_sensitivity, sensitivity_files, sensitivity_markdown, write_dir_atomic
+    from ..sensitivity import LayerCache, ModelEvaluator, run_sensitivity, sensitivity_files, sensitivity_markdown, write_dir_atomic
 
     _report_folder(args.output, args, "sensitivity report", SENSITIVITY_NAMES)
     say = _progress(time.perf_counter())
-    sd = _load(args.model)
+    part, data = args.part, args.data
+    if data in ("validation", "test"):  # the former meaning of --data, kept
+        part, data = data, None
+    model, task = _model_task(args.model, data, "sensitivity")
+    sd = model.state_dict
     cache = LayerCache(sd, args.codebook_format, method=args.method, progress=say, k_max=max(args.ks))
-    sens = run_sensitivity(cache, LenetEvaluator(sd, args.data), args.ks, say)
+    sens = run_sensitivity(cache, ModelEvaluator(sd, part, task), args.ks, say)
     write_dir_atomic(args.output, sensitivity_files(sens))
     print(sensitivity_markdown(sens))
     print(f"{args.output}: sensitivity.json, sensitivity.png, sensitivity.md")
@@ -113,10 +130,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from ..explore_storage import WorkerConfig
 
     workers = WorkerConfig(jobs=args.jobs, worker=args.worker, heartbeat=args.heartbeat)
-    sd = _load(args.model)
-    result, cache = explore(sd, cfg, say, workers)
-    container.save(chosen_model(result, cache), args.output)
-    verified = verify_written(args.output, result)
+    model, task = _model_task(args.model, args.data, "explore")
+    sd = model.state_dict
+    from dataclasses import replace
+
+    if args.data is not None and args.study_name is None:  # a resumed study must have measured on the same data
+        from ..explore import default_study_name
+
+        cfg = replace(cfg, study_name=f"{default_study_name(sd, cfg)}-{task.data.name}")
+    result, cache = explore(sd, cfg, say, workers, task)
+    chosen = chosen_model(result, cache)
+    if chosen.graph is None and model.graph is not None:  # same tensors as the input: its layer graph still holds
+        chosen = replace(chosen, graph=model.graph)
+    container.save(chosen, args.output)
+    verified = verify_written(args.output, result, task)
     c = result.chosen
     if args.report:
         command = args.report_command or "pycompress " + " ".join(sys.argv[1:])
@@ -132,13 +159,14 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help=".pt/.pth/.safetensors state_dict or .pcz")
+    p.add_argument("model", help=MODEL_HELP + " (sensitivity and explore: a state_dict only if LeNet-shaped)")
     p.add_argument("--codebook-format", choices=("fp32", "bf16"), default="fp32", help="codebook storage (default fp32)")
     p.add_argument("--method", choices=("auto", "dp", "kmeans"), default="auto",
                    help="exact DP (auto: where the table fits) or k-means++ with a fixed seed")
 
 
 def register(sub) -> None:
+    from ..cli import add_data_option
     from ..explore import ExploreConfig
     from ..sensitivity import DEFAULT_KS
 
@@ -153,8 +181,9 @@ def register(sub) -> None:
     p = sub.add_parser("sensitivity", help="per-layer accuracy vs k, one layer clustered at a time (JSON + PNG)")
     _common(p)
     p.add_argument("--ks", type=_ks_arg, default=DEFAULT_KS, help=f"comma-separated k grid (default {grid})")
-    p.add_argument("--data", choices=("validation", "test"), default="validation",
-                   help="digits to measure on (default validation, what exploration selects on)")
+    p.add_argument("--part", choices=("validation", "test"), default="validation",
+                   help="part of the data to measure on (default validation, what exploration selects on)")
+    add_data_option(p)
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_sensitivity)
 
@@ -179,4 +208,5 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
     p.add_argument("--report", help="write the report folder (Markdown, PNG, JSON)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
+    add_data_option(p)
     p.set_defaults(func=cmd_explore)

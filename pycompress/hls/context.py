@@ -17,7 +17,7 @@ from ..board import load_board
 from ..container import CompressedModel
 from ..errors import PycompressError
 from ..formats import get_format, tensor_bits
-from ..graph import AvgPool2d, Conv2d, Flatten, Graph, Linear, MaxPool2d, ReLU, graph_of
+from ..graph import Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU, graph_of
 from ..hwlayout import (ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, layer_tables, pack_stream,
                         raw_codes, stream_codes, window_words)
 from ..hwnames import ModelName, sanitize_identifier, unique_identifiers
@@ -41,7 +41,7 @@ class KernelModel:
 
 
 def kernel_model(cm: CompressedModel) -> KernelModel:
-    graph = graph_of(cm.graph)
+    graph = graph_of(cm.graph, cm.info.get("no_graph")[:300] if isinstance(cm.info.get("no_graph"), str) else None)
     tables = {t.name: t for t in layer_tables(cm)}
     params = {}
     for name in graph.param_names():
@@ -88,29 +88,45 @@ def _identifiers(km: KernelModel) -> dict[str, str]:
 
 
 def _layers(graph: Graph, idents: dict[str, str]) -> tuple[list[dict], list[dict], str, str]:
-    shapes = graph.shapes()
+    """Layer dicts with source/destination buffers. Every activation gets its own buffer, except a flatten
+    (an alias) and a ReLU whose input nobody else reads (in place); an add reads two buffers."""
+    shapes, sources = graph.shapes(), graph.sources()
+    readers = [0] * len(shapes)
+    for src in sources:
+        for i in src:
+            readers[i] += 1
     buffers = [{"name": "a0", "size": graph.input_size}]
-    cur = "a0"
+    where = ["a0"]  # shapes index -> buffer holding that activation
     layers = []
-    for k, (layer, sin, sout) in enumerate(zip(graph.layers, shapes, shapes[1:])):
+    for k, (layer, src) in enumerate(zip(graph.layers, sources)):
+        sin, sout = shapes[src[0]], shapes[k + 1]
         fn = f"l{k}_{sanitize_identifier(layer.name)}"
         nin, nout = int(np.prod(sin)), int(np.prod(sout))
-        d = {"name": ModelName(layer.name), "layer": layer.name, "op": layer.op, "fn": fn, "in_size": nin, "out_size": nout, "src": cur, "dst": cur}
-        if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear)):
+        cur = where[src[0]]
+        d = {"name": ModelName(layer.name), "layer": layer.name, "op": layer.op, "fn": fn, "in_size": nin, "out_size": nout,
+             "src": cur, "dst": cur}
+        in_place = isinstance(layer, Flatten) or (isinstance(layer, ReLU) and readers[src[0]] == 1 and src[0] > 0
+                                                  and not isinstance(graph.layers[src[0] - 1], Flatten))
+        if not in_place:
             d["dst"] = f"a{len(buffers)}"
             buffers.append({"name": d["dst"], "size": nout})
+        d["in_place"] = in_place
+        if isinstance(layer, Add):
+            d["src2"] = where[src[1]]
+        if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool)):
+            d.update(ic=sin[0], ih=sin[1], iw=sin[2], oc=sout[0], oh=sout[1], ow=sout[2])
         if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d)):
-            d.update(ic=sin[0], ih=sin[1], iw=sin[2], oc=sout[0], oh=sout[1], ow=sout[2], stride=layer.stride)
+            d.update(stride=layer.stride)
         if isinstance(layer, Conv2d):
             d.update(kh=layer.kernel[0], kw=layer.kernel[1], ph=layer.padding[0], pw=layer.padding[1])
         if isinstance(layer, (MaxPool2d, AvgPool2d)):
             d.update(k=layer.kernel)
         if isinstance(layer, (Conv2d, Linear)):
             d.update(weight=idents[layer.weight], bias=idents[layer.bias] if layer.bias else None)
-        assert isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Flatten))
+        assert isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Flatten, Add, GlobalAvgPool))
         layers.append(d)
-        cur = d["dst"]
-    return layers, buffers, "a0", cur
+        where.append(d["dst"])
+    return layers, buffers, "a0", where[-1]
 
 
 def _stream_codes(name: str, km: KernelModel, kernel: str) -> tuple[np.ndarray, int, str, str, object]:

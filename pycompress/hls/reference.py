@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import AvgPool2d, Conv2d, Flatten, Graph, Linear, MaxPool2d, ReLU
+from ..graph import Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU
 
 F32 = np.float32
 
@@ -67,11 +67,21 @@ def _pool(x: np.ndarray, layer: MaxPool2d | AvgPool2d, out_shape) -> np.ndarray:
     return acc / F32(k * k)
 
 
+def _gap(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    flat = x.reshape(n, c, h * w)
+    acc = np.zeros((n, c), F32)
+    for i in range(h * w):  # the C++ order: one sequential float32 sum per channel
+        acc = acc + flat[:, :, i]
+    return (acc / F32(h * w)).reshape(n, c, 1, 1)
+
+
 def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Kernel outputs (N, output_size) float32 for inputs x (N, *input_shape) float32."""
-    x = np.asarray(x, dtype=F32).reshape(-1, *graph.input_shape)
+    acts = [np.asarray(x, dtype=F32).reshape(-1, *graph.input_shape)]
     shapes = graph.shapes()
-    for layer, out_shape in zip(graph.layers, shapes[1:]):
+    for layer, src, out_shape in zip(graph.layers, graph.sources(), shapes[1:]):
+        x = acts[src[0]]
         if isinstance(layer, Conv2d):
             x = _conv(x, layer, params[layer.weight].astype(F32), params[layer.bias].astype(F32) if layer.bias else None, out_shape)
         elif isinstance(layer, Linear):
@@ -82,6 +92,11 @@ def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray
             x = _pool(x, layer, out_shape)
         elif isinstance(layer, Flatten):
             x = x.reshape(x.shape[0], -1)
+        elif isinstance(layer, GlobalAvgPool):
+            x = _gap(x)
+        elif isinstance(layer, Add):
+            x = (x + acts[src[1]]).astype(F32)
         else:  # pragma: no cover - Graph only holds the types above
             raise TypeError(type(layer).__name__)
-    return np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=F32)
+        acts.append(x)
+    return np.ascontiguousarray(acts[-1].reshape(acts[-1].shape[0], -1), dtype=F32)

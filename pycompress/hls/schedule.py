@@ -83,6 +83,10 @@ def layer_nest(layer: dict, lanes: int = 1, scheme: str = "raw", fmt: str = "fp3
         return mac_nest(layer, lanes, scheme, fmt)
     if layer["op"] in ("maxpool2d", "avgpool2d"):
         return pool_nest(layer)
-    if layer["op"] == "relu":
-        return elementwise_nest(layer["layer"], "relu", layer["in_size"])
+    if layer["op"] in ("relu", "add"):
+        return elementwise_nest(layer["layer"], layer["op"], layer["out_size"])
+    if layer["op"] == "globalavgpool":  # one sequential float sum per channel: the add recurs every iteration
+        pixels = layer["ih"] * layer["iw"]
+        return LoopNest(layer["layer"], layer["op"], (layer["ic"], pixels), FADD_LATENCY,
+                        BRAM_READ_LATENCY + FADD_LATENCY + FDIV_LATENCY + 1)
     return LoopNest(layer["layer"], layer["op"], (), 1, 0)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import kernel_interface as ki
 from ..container import CompressedModel, to_bytes
+from ..errors import PycompressError
 from ..fileio import OutputFolder, atomic_directory, check_output
 from .context import kernel_model, template_values
 from .reference import reference_forward
@@ -64,7 +65,7 @@ def _manifest(values: dict, km, baseline: bool) -> dict:
 
 
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
-                   parallel: dict[str, int] | None = None) -> dict[str, str | bytes]:
+                   parallel: dict[str, int] | None = None, board: str = "zedboard") -> dict[str, str | bytes]:
     """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data).
 
     `kernel`: compressed (default), raw (same-format baseline) or float (float32 baseline, `baseline=True`);
@@ -73,7 +74,7 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
     from .templates import render
 
     km = kernel_model(cm)
-    values = template_values(km, baseline, kernel=kernel, parallel=parallel)
+    values = template_values(km, baseline, board=board, kernel=kernel, parallel=parallel)
     baseline = values["baseline"]
     top = values["top"]
     x, _ = dataset_inputs(km.graph, tb_vectors)
@@ -110,13 +111,29 @@ def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
     return out
 
 
+def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str, int] | None = None) -> None:
+    """One line when the compressed kernel's estimate exceeds the board's whole resources."""
+    from ..board import load_board
+    from .estimates import estimate
+
+    b, e = load_board(board), estimate(cm, parallel, board)["compressed"]
+    over = [f"{what} {need:,} > {have:,}" for what, need, have in (("BRAM18K", e.bram18k, b.bram18k), ("DSP48E1", e.dsp, b.dsp48e1),
+                                                                 ("LUT", e.lut, b.lut), ("FF", e.ff, b.ff)) if need > have]
+    if over:
+        raise PycompressError(f"the kernel does not fit {b.name} (estimate: {', '.join(over)}); pass --board for a larger "
+                              "board or --allow-over-budget to write it anyway")
+
+
 def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True,
-             kernel: str | None = None, parallel: dict[str, int] | None = None) -> Path:
-    """Render and write the HLS project; nothing is written when the model is unsupported."""
+             kernel: str | None = None, parallel: dict[str, int] | None = None, board: str = "zedboard",
+             allow_over_budget: bool = False) -> Path:
+    """Render and write the HLS project; nothing is written when the model is unsupported or does not fit."""
     kernel_model(cm)  # refuse an unsupported model before saying anything
+    if not allow_over_budget:
+        check_fits(cm, board, parallel)
     kernel = kernel or ("float" if baseline else "compressed")
     if progress:
         print(f"generating {'' if kernel == 'compressed' else kernel + ' baseline '}HLS project "
               f"({ki.TOP_FUNCTION if kernel == 'compressed' else ki.BASELINE_TOP_FUNCTION}) -> {out}", file=sys.stderr, flush=True)
-    files = render_project(cm, kernel=kernel, parallel=parallel)
+    files = render_project(cm, kernel=kernel, parallel=parallel, board=board)
     return write_tree(files, out)

@@ -1,0 +1,144 @@
+"""One loader for every model file a command accepts, with what it knows of the architecture.
+
+- `.pt2` (torch.export program): weights, a runnable module and the layer graph (BatchNorm2d
+  after a conv folded in first, so the weights are what the hardware computes with);
+- `.pcz`: the decoded weights, and a module rebuilt from its layer graph when it has one;
+- `.pt`/`.pth`/`.safetensors` state_dict: weights only; the built-in LeNet-5 when the keys and
+  shapes are exactly its own (the default model), otherwise no architecture.
+
+Commands that only need weights (stats, compress, decompress, cluster) take any of them; the
+others call `require_architecture` and fail with one line on a plain state_dict.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from ..errors import PycompressError
+
+ARCH_SUFFIXES = (".pt2",)
+Builder = Callable[[Mapping[str, torch.Tensor]], nn.Module]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """Weights, and when known: `build` (a float32 module in eval mode with given weights), input shape, graph."""
+
+    path: str
+    kind: str  # "export", "pcz", "state_dict"
+    state_dict: dict[str, torch.Tensor]
+    build: Builder | None = None
+    input_shape: tuple[int, ...] | None = None
+    graph: dict | None = None
+    graph_note: str = ""  # why there is no layer graph
+    trainable: bool = False  # build(sd) has parameters named as in sd (ESART can fine-tune it)
+    lenet: bool = False  # the built-in LeNet-5 (default data: mnist5k)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_model(path: str) -> LoadedModel:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".pt2":
+        return _load_export(path)
+    if suffix == ".onnx":
+        raise PycompressError(f"{path}: ONNX files are not supported yet; export the model with torch.export.save to .pt2")
+    if suffix == ".pcz":
+        return _load_pcz(path)
+    from ..fileio import load_state_dict
+
+    return _weights(path, "state_dict", load_state_dict(path))
+
+
+def require_architecture(model: LoadedModel, command: str) -> Builder:
+    """The model's builder, or one line saying this command needs the architecture."""
+    if model.build is None:
+        where = "a .pcz without a layer graph" if model.kind == "pcz" else "a plain state_dict"
+        raise PycompressError(f"{model.path}: not a LeNet-shaped model, and `{command}` needs the model's architecture, which {where} does not carry: "
+                              "pass the torch.export program (.pt2, written by torch.export.save); "
+                              "stats, compress, decompress and cluster need only weights")
+    return model.build
+
+
+def load_weights(path: str) -> dict[str, torch.Tensor]:
+    """The state_dict of any accepted model file (for the commands that need only weights)."""
+    return load_model(path).state_dict
+
+
+def _is_lenet(sd: Mapping[str, torch.Tensor]) -> bool:
+    from ..lenet import LeNet5
+
+    ref = LeNet5().state_dict()
+    return set(ref) == set(sd) and all(tuple(sd[k].shape) == tuple(v.shape) for k, v in ref.items())
+
+
+def _weights(path: str, kind: str, sd: dict, graph: dict | None = None, note: str = "") -> LoadedModel:
+    if _is_lenet(sd):
+        from ..lenet import load_lenet
+
+        return LoadedModel(path, kind, sd, lambda s: load_lenet(dict(s)), (1, 28, 28), graph, note, True, True)
+    return LoadedModel(path, kind, sd, None, None, graph, note or "the file holds weights only")
+
+
+def _load_pcz(path: str) -> LoadedModel:
+    from .. import container
+    from ..graph import Graph
+
+    cm = container.load(path)
+    sd = cm.state_dict()
+    if cm.graph is None or _is_lenet(sd):
+        return _weights(path, "pcz", sd, cm.graph, "" if cm.graph else "the container has no layer graph")
+    graph = Graph.from_dict(cm.graph)
+
+    def build(s: Mapping[str, torch.Tensor]) -> nn.Module:
+        from ..hls.torch_model import torch_model
+
+        return torch_model(graph, {k: v.detach().to(torch.float32).numpy() for k, v in s.items()}).eval()
+
+    try:
+        build(sd)
+    except (TypeError, KeyError) as exc:  # a layer the graph-to-torch rebuild does not know
+        return LoadedModel(path, "pcz", sd, None, None, cm.graph, f"cannot rebuild its graph in torch ({exc})")
+    return LoadedModel(path, "pcz", sd, build, tuple(graph.input_shape), cm.graph)
+
+
+def _load_export(path: str) -> LoadedModel:
+    from ..fileio import _check_readable
+    from ..graph import extract_graph, fold_batchnorm
+    from .export import rebuild, safe_load
+
+    p = Path(path)
+    _check_readable(p)
+    rebuilt = rebuild(safe_load(p), p)
+    notes = []
+    try:
+        module = fold_batchnorm(rebuilt.module)
+        if set(module.state_dict()) != set(rebuilt.module.state_dict()):
+            notes.append("batch norm folded into the preceding convolutions")
+    except PycompressError as exc:  # BN not after a conv: keep it (no hardware graph then)
+        module = rebuilt.module
+        notes.append(f"batch norm kept unfolded ({exc})")
+    try:
+        graph, note = extract_graph(module, rebuilt.input_shape).to_dict(), ""
+    except PycompressError as exc:
+        graph, note = None, str(exc)
+    template = module.eval()
+    sd = {k: v.detach().clone() for k, v in template.state_dict().items()}
+
+    def build(s: Mapping[str, torch.Tensor]) -> nn.Module:
+        m = copy.deepcopy(template)
+        ref = m.state_dict()
+        missing = sorted(set(ref) - set(s))
+        if missing:
+            raise PycompressError(f"{path}: the weights lack {', '.join(missing[:3])}")
+        for k, v in ref.items():
+            if tuple(s[k].shape) != tuple(v.shape):
+                raise PycompressError(f"{path}: tensor {k} has shape {tuple(s[k].shape)}, the program needs {tuple(v.shape)}")
+        m.load_state_dict({k: s[k].to(v.dtype) for k, v in ref.items()})
+        return m.eval()
+
+    return LoadedModel(path, "export", sd, build, rebuilt.input_shape, graph, note, True, False, tuple(notes))
