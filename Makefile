@@ -30,6 +30,7 @@ help:
 	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
 	@echo "make sharing-report  clustering sensitivity + exploration -> reports/lenet-sharing (issue 4)"
 	@echo "make explore-distributed  two explore workers on one study in a local PostgreSQL server, front from the storage (issue 16)"
+	@echo "make example-resnet  the shipped ResNet (.pt2) through stats, compress, approximate, esart, explore, generate, csim -> reports/resnet-mnist (issue 14)"
 	@echo "make hls       generate the HLS project of the default LeNet and run its C simulation (issue 5)"
 	@echo "make sim       all open-source verification: RTL under Verilator/cocotb + HLS C simulation (issue 6)"
 	@echo "make synth-report  Yosys resource counts of the RTL decoders and LeNet tables (issue 6)"

@@ -33,26 +33,24 @@ def _format_arg(value: str) -> str:
     return key
 
 
-def positive_int(value: str) -> int:
-    """argparse type for counts (epochs, batch sizes, iterations): an integer >= 1."""
+def _int_in(value: str, low: int, high: int, what: str) -> int:
     try:
         n = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, not {value!r}") from None
-    if not 1 <= n <= 1_000_000_000:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, not {n}")
+    if not low <= n <= high:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {n}")
     return n
+
+
+def positive_int(value: str) -> int:
+    """argparse type for counts (epochs, batch sizes, iterations): an integer >= 1."""
+    return _int_in(value, 1, 1_000_000_000, "an integer >= 1")
 
 
 def nonnegative_int(value: str) -> int:
     """argparse type for seeds: an integer in 0..2**32-1."""
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, not {value!r}") from None
-    if not 0 <= n < 1 << 32:
-        raise argparse.ArgumentTypeError(f"expected an integer in 0..{(1 << 32) - 1}, not {n}")
-    return n
+    return _int_in(value, 0, (1 << 32) - 1, f"an integer in 0..{(1 << 32) - 1}")
 
 
 def positive_float(value: str) -> float:

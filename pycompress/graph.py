@@ -330,5 +330,15 @@ def graph_of(model_graph: dict | None, reason: str | None = None) -> Graph:
     return Graph.from_dict(model_graph)
 
 
-from .graph_extract import extract_graph, fold_batchnorm  # noqa: E402  (re-exported: the public entry points)
-from .graph_builtin import graph_for, infer_graph, module_graph, no_graph_reason  # noqa: E402,F401
+_REEXPORTED = {"extract_graph": "graph_extract", "fold_batchnorm": "graph_extract", "graph_for": "graph_builtin",
+               "infer_graph": "graph_builtin", "module_graph": "graph_builtin", "no_graph_reason": "graph_builtin"}
+
+
+def __getattr__(name: str):
+    """The public entry points that live in graph_extract / graph_builtin, resolved on first use: those
+    modules import this one, so importing them here eagerly would be a cycle whichever is loaded first."""
+    if name in _REEXPORTED:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{_REEXPORTED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,16 +35,25 @@ def cmd_csim(args: argparse.Namespace) -> int:
 
     if args.images is not None and args.images < 1:
         raise PycompressError("--images must be at least 1")
-    r = run_csim(args.project, args.images)
+    if args.min_agreement is not None and not 0 <= args.min_agreement <= 100:
+        raise PycompressError(f"--min-agreement must be a percentage in [0, 100], got {args.min_agreement}")
+    r = run_csim(args.project, args.images, data=args.data, model=args.model)
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
     else:
+        who = "your model" if r.compared_with != "graph" else "PyTorch (network rebuilt from the layer graph)"
         acc = (f"; accuracy kernel {r.kernel_accuracy_pct:.2f}% / PyTorch {r.torch_accuracy_pct:.2f}%"
                if r.kernel_accuracy_pct is not None else "")
+        if r.model_accuracy_pct is not None:
+            acc += f" / your model with its own weights {r.model_accuracy_pct:.2f}%"
         print(f"{r.top}: compiled in {r.compile_s:.1f}s, {r.images} inputs simulated in {r.simulate_s:.2f}s; "
               f"{r.weights_checked:,} decoded weights bit-exact: {r.weights_bit_exact}; outputs bit-exact vs numpy "
-              f"reference: {r.outputs_bit_exact}; top-1 agreement with PyTorch {r.top1_agreement_pct:.2f}%{acc}")
+              f"reference: {r.outputs_bit_exact}; top-1 agreement with {who} {r.top1_agreement_pct:.2f}%{acc} "
+              f"({r.inputs})")
     require_exact(r)
+    if args.min_agreement is not None and r.top1_agreement_pct < args.min_agreement:
+        raise PycompressError(f"C simulation of {r.project}: top-1 agreement {r.top1_agreement_pct:.2f}% with "
+                              f"{r.compared_with} is below --min-agreement {args.min_agreement:g}%")
     return 0
 
 
@@ -83,6 +92,14 @@ def register(sub) -> None:
     p = sub.add_parser("csim", help="compile a generated project with g++ and check it bit for bit")
     p.add_argument("project", help="folder written by `pycompress generate`")
     p.add_argument("--images", type=int, default=None, help="number of test inputs (default: the whole test split)")
+    p.add_argument("--data", metavar="FILE.npz|NAME",
+                   help="inputs: the test part of an .npz (x_test/y_test, else carved from x/y) or of mnist5k/digits "
+                        "(default: the model's built-in dataset, else 100 seeded random inputs)")
+    p.add_argument("--model", metavar="MODEL.pt2",
+                   help="compare top-1 with this model (the user's own program, given the kernel's weights) "
+                        "instead of the network rebuilt from the layer graph")
+    p.add_argument("--min-agreement", type=float, metavar="PCT",
+                   help="fail when the top-1 agreement is below PCT percent")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_csim)
 
