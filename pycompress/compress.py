@@ -72,21 +72,27 @@ def cast_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str) -> dict[st
 
 def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: CompressConfig = CompressConfig(),
                         graph: dict | None = None, info: dict | None = None) -> CompressedModel:
+    from .progress import Ticker
+
     fmt = get_format(config.format)
-    cast = cast_state_dict(validate_state_dict(dict(state_dict)), fmt.name)
+    checked = validate_state_dict(dict(state_dict))
     tensors, raw = {}, {}
-    for name, t in cast.items():
+    ticker = Ticker(f"encoding in {fmt.name}", len(checked))
+    for i, (name, t) in enumerate(checked.items()):  # one tensor at a time: only its cast copy is alive
+        t = to_format(t, fmt) if t.is_floating_point() else t.detach().cpu()
         if is_encoded(t, config.include_all):
             tensors[name] = config.encode(t)
         else:
             raw[name] = t
+        del t
+        ticker.tick(i + 1, name)
     info = dict(info or {})
     if graph is None:  # the shipped built-ins (by weights digest) get their layer graph for the HLS generator
         from .graph import infer_graph, no_graph_reason
         graph = infer_graph(state_dict)
         if graph is None and "no_graph" not in info:
             info["no_graph"] = no_graph_reason(state_dict)
-    return CompressedModel(fmt.name, tuple(cast), tensors, raw, graph=graph, info=info)
+    return CompressedModel(fmt.name, tuple(checked), tensors, raw, graph=graph, info=info)
 
 
 def compress(model: ModelLike, config: CompressConfig = CompressConfig(), graph: dict | None = None) -> CompressedModel:
@@ -114,12 +120,18 @@ def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", inclu
     compressed_bits are the entropy-coded scheme's stored bits (code table and offsets included)."""
     f = get_format(fmt)
     layers: list[LayerStats] = []
-    for name, t in state_dict.items():
+    from .progress import Ticker
+
+    ticker = Ticker(f"statistics in {f.name}", len(state_dict))
+    for i, (name, t) in enumerate(state_dict.items()):
         if is_encoded(t, include_all):
-            stats = layer_stats(name, tensor_bits(to_format(t, f)), f)
+            bits = tensor_bits(to_format(t, f))
+            stats = layer_stats(name, bits, f)
             if scheme == "huffman":
-                stats = _huffman_stats(stats, tensor_bits(to_format(t, f)), config)
+                stats = _huffman_stats(stats, bits, config)
             layers.append(stats)
+            del bits
+        ticker.tick(i + 1, name)
     if not layers:
         raise PycompressError("the model has no floating tensors to compress")
     return ModelStats(f.name, tuple(layers))

@@ -7,6 +7,7 @@ mnist5k split).
 """
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass
 from typing import Mapping
@@ -18,6 +19,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from .datasets import Dataset, load_data
 from .errors import PycompressError
 from .frontends import Builder, LoadedModel, require_architecture
+
+LARGE_MODEL = 1_000_000  # weights; a model this large is garbage-collected right after each evaluation
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,14 @@ class Task:
 
     def accuracy(self, state_dict: Mapping[str, torch.Tensor], part: str = "validation") -> float:
         """Top-1 accuracy (%) of the model with these weights on one part."""
-        return self.module_accuracy(self.build(state_dict), part)
+        model = self.build(state_dict)
+        try:
+            return self.module_accuracy(model, part)
+        finally:  # a rebuilt fx module sits in reference cycles: free its weights now, not at some later gc
+            big = sum(p.numel() for p in model.parameters()) >= LARGE_MODEL
+            del model
+            if big:
+                gc.collect()
 
     def module_accuracy(self, model: nn.Module, part: str) -> float:
         return 100.0 * self.correct(model, part) / len(self.data.part(part)[1])

@@ -276,12 +276,13 @@ def extract_graph(module: nn.Module, input_shape: tuple[int, ...], dataset: str 
 
 
 @torch.no_grad()
-def fold_batchnorm(module: nn.Module) -> nn.Module:
+def fold_batchnorm(module: nn.Module, inplace: bool = False) -> nn.Module:
     """A copy with every BatchNorm2d after a Conv2d (and BatchNorm1d after a Linear) folded into it.
 
     w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta, in float64 then cast.
+    `inplace` folds `module` itself (no copy of a large model); on an error it may be half folded.
     """
-    module = copy.deepcopy(module).eval()
+    module = (module if inplace else copy.deepcopy(module)).eval()
     gm = _trace(module)
     for node in gm.graph.nodes:
         if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), (nn.BatchNorm2d, nn.BatchNorm1d)):

@@ -11,6 +11,7 @@ The result is the last successful iteration (iteration 0 = lossless sharing).
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -23,7 +24,7 @@ from .approx import approximate_bits, check_method, index_target
 from .codec import encode_bits, index_bits_for
 from .compress import CompressConfig, cast_state_dict, compress_state_dict, is_encoded
 from .container import CompressedModel
-from .formats import bits_tensor, get_format, split_fields, tensor_bits
+from .formats import bits_tensor, get_format, split_fields, tensor_bits, to_format
 
 StateDict = dict[str, torch.Tensor]
 EvalFn = Callable[[StateDict], float]
@@ -132,10 +133,14 @@ Step = tuple[str, Callable[[], tuple[StateDict, int | None]]]
 def run_steps(method: str, params: dict, fmt: str, start: StateDict, baseline_accuracy: float, eval_fn: EvalFn,
               steps: Iterable[Step], thresholds: Thresholds = Thresholds(), show: bool = True,
               stop_when_unchanged: bool = True, test_fn: EvalFn | None = None,
-              baseline_test_accuracy: float | None = None) -> RunResult:
+              baseline_test_accuracy: float | None = None, keep_models: str = "all") -> RunResult:
     """Evaluate iteration 0 (lossless sharing of `start`) then each step until a threshold stops the run.
 
-    `eval_fn` (validation data) decides; `test_fn` (held-out data) is only recorded."""
+    `eval_fn` (validation data) decides; `test_fn` (held-out data) is only recorded. `keep_models`
+    "best" keeps only the container of the last successful iteration (the others are None in
+    `models`): a large model then costs one container, not one per iteration."""
+    if keep_models not in ("all", "best"):
+        raise ValueError(f"keep_models must be 'all' or 'best', got {keep_models!r}")
     f = get_format(fmt)
     start = cast_state_dict(start, f.name)
     reference = {k: tensor_bits(v) for k, v in start.items() if is_encoded(v, False)}
@@ -148,6 +153,7 @@ def run_steps(method: str, params: dict, fmt: str, start: StateDict, baseline_ac
         decoded = cm.state_dict()
         acc = float(eval_fn(decoded))
         test_acc = None if test_fn is None else float(test_fn(decoded))
+        del decoded
         fig = measure(cm, reference)
         drop = baseline_accuracy - acc
         ok = iteration == 0 or (fig["savings_pct"] > thresholds.min_saving and drop <= thresholds.max_drop)
@@ -168,18 +174,35 @@ def run_steps(method: str, params: dict, fmt: str, start: StateDict, baseline_ac
     for iteration, (label, make) in enumerate(steps, start=1):
         t0 = time.perf_counter()
         sd, mbits = make()
-        key = (tuple(tensor_bits(cast_state_dict({k: v}, f.name)[k]).tobytes() for k, v in sd.items() if is_encoded(v, False)), mbits)
+        sd = cast_state_dict(sd, f.name)
+        key = (_digest(sd), mbits)  # a hash, not a copy of every weight's bytes
         if stop_when_unchanged and key == previous:
             progress(f"  [{method}] iter {iteration} ({label}): no further change, stopping", show)
             break
         previous = key
-        rec, cm = evaluate(iteration, label, cast_state_dict(sd, f.name), mbits, t0)
+        rec, cm = evaluate(iteration, label, sd, mbits, t0)
+        del sd
         records.append(rec)
         models.append(cm)
         if not rec.accepted:
+            if keep_models == "best":
+                models[-1] = None
             break
+        if keep_models == "best":
+            models[best] = None
         best = len(records) - 1
+        del cm
     return RunResult(method, params, f.name, baseline_accuracy, tuple(records), best, tuple(models), baseline_test_accuracy)
+
+
+def _digest(sd: Mapping[str, torch.Tensor]) -> bytes:
+    """SHA-256 over the raw bits of every encoded tensor (name, shape and bits), one tensor at a time."""
+    h = hashlib.sha256()
+    for k, v in sd.items():
+        if is_encoded(v, False):
+            h.update(k.encode() + b"\0" + repr(tuple(v.shape)).encode())
+            h.update(memoryview(np.ascontiguousarray(tensor_bits(v)).reshape(-1).view(np.uint8)))
+    return h.digest()
 
 
 def finalize(result: RunResult, source: str = "", position: int | None = None) -> CompressedModel:
@@ -197,9 +220,14 @@ def finalize(result: RunResult, source: str = "", position: int | None = None) -
 def approximate_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str, method: str, saliency: str,
                            k: int, floor_bits: int = 2) -> StateDict:
     """Iteration k of Algorithm 1: every encoded layer with i >= 3 index bits reduced to max(floor, i - k) bits."""
+    from .progress import Ticker
+
     f = get_format(fmt)
     out = {}
-    for name, t in cast_state_dict(state_dict, f.name).items():
+    ticker = Ticker(f"approximating (iteration {k})", len(state_dict))
+    for j, (name, t) in enumerate(state_dict.items()):  # one tensor at a time
+        ticker.tick(j, name)
+        t = to_format(t, f) if t.is_floating_point() else t
         if not is_encoded(t, False):
             out[name] = t
             continue
@@ -214,7 +242,7 @@ def approximate_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str, met
 def iterative_approximation(state_dict: Mapping[str, torch.Tensor], fmt: str, method: str, saliency: str,
                             eval_fn: EvalFn, baseline_accuracy: float, thresholds: Thresholds = Thresholds(),
                             max_iterations: int = 16, show: bool = True, test_fn: EvalFn | None = None,
-                            baseline_test_accuracy: float | None = None) -> RunResult:
+                            baseline_test_accuracy: float | None = None, keep_models: str = "all") -> RunResult:
     """Algorithm 1 with substitute A1/A2/A3 (Algorithm 2); each iteration removes one index bit per layer."""
     check_method(method, saliency)
     base = cast_state_dict(state_dict, get_format(fmt).name)
@@ -222,4 +250,4 @@ def iterative_approximation(state_dict: Mapping[str, torch.Tensor], fmt: str, me
              for k in range(1, max_iterations + 1))
     params = {"method": method, "saliency": saliency, "max_drop": thresholds.max_drop, "min_saving": thresholds.min_saving}
     return run_steps(f"{method}-{saliency}", params, fmt, base, baseline_accuracy, eval_fn, steps, thresholds, show,
-                     test_fn=test_fn, baseline_test_accuracy=baseline_test_accuracy)
+                     test_fn=test_fn, baseline_test_accuracy=baseline_test_accuracy, keep_models=keep_models)

@@ -14,6 +14,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -136,9 +137,18 @@ def train(epochs: int = 30, seed: int = 0, max_lr: float = 3e-3, batch: int = 64
 
 
 def _train(epochs: int, seed: int, max_lr: float, batch: int, progress: bool) -> LeNet5:
+    return train_model(LeNet5, epochs, seed, max_lr, batch, progress)
+
+
+def train_model(factory: Callable[[], nn.Module], epochs: int, seed: int = 0, max_lr: float = 3e-3, batch: int = 64,
+                progress: bool = True, report_every: int = 5) -> nn.Module:
+    """Train `factory()` on the training digits: Adam, one-cycle LR, +-2 px shifts, cross-entropy.
+
+    The model is built after seeding, so the same arguments give the same weights (inside
+    `torch_threads(1, deterministic=True)`); the example networks in examples/ train through here too."""
     torch.manual_seed(seed)
     split = mnist_split()
-    model = LeNet5()
+    model = factory()
     opt = torch.optim.Adam(model.parameters(), lr=max_lr)
     steps_per_epoch = -(-len(split.y_train) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * steps_per_epoch)
@@ -157,7 +167,7 @@ def _train(epochs: int, seed: int, max_lr: float, batch: int, progress: bool) ->
             opt.step()
             sched.step()
             total += float(loss.detach()) * len(idx)
-        if progress and (epoch % 5 == 4 or epoch == epochs - 1):
+        if progress and ((epoch + 1) % report_every == 0 or epoch == epochs - 1):
             print(f"  epoch {epoch + 1}/{epochs}  loss {total / len(perm):.4f}  "
                   f"validation acc {accuracy(model, split, 'validation'):.2f}%  ({time.perf_counter() - start:.1f}s)", file=sys.stderr, flush=True)
     model.eval()

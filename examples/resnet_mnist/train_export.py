@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pycompress.lenet import accuracy, mnist_split, shift_batch, torch_threads
+from pycompress.lenet import accuracy, mnist_split, torch_threads, train_model
 
 
 class Block(nn.Module):
@@ -65,31 +65,9 @@ class ResNetMNIST(nn.Module):
 
 
 def train(epochs: int, seed: int, max_lr: float, batch: int) -> tuple[ResNetMNIST, float]:
-    torch.manual_seed(seed)
-    split = mnist_split()
-    model = ResNetMNIST()
-    opt = torch.optim.Adam(model.parameters(), lr=max_lr)
-    steps = -(-len(split.y_train) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * steps)
-    gen = torch.Generator().manual_seed(seed)
-    loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(len(split.y_train), generator=gen)
-        total = 0.0
-        for i in range(0, len(perm), batch):
-            idx = perm[i:i + batch]
-            opt.zero_grad()
-            loss = loss_fn(model(shift_batch(split.x_train[idx], gen)), split.y_train[idx])
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        model.eval()
-        print(f"  epoch {epoch + 1}/{epochs}  loss {total / len(perm):.4f}  validation "
-              f"{accuracy(model, split, 'validation'):.2f}%  ({time.perf_counter() - start:.1f}s)", file=sys.stderr, flush=True)
-    return model.eval(), time.perf_counter() - start
+    model = train_model(ResNetMNIST, epochs, seed, max_lr, batch, report_every=1)
+    return model, time.perf_counter() - start
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=[args.pcz], folder=HLS_FOLDER)
     kernel = args.baseline or "compressed"
     out = generate(_load(args.pcz), args.output, kernel=kernel, parallel=parse_parallel(args.parallel), board=args.board,
-                   allow_over_budget=args.allow_over_budget)
+                   allow_over_budget=args.allow_over_budget, ftz_reference=args.ftz_reference)
     print(f"{out}: HLS project written (vitis_hls -f build_prj.tcl; pycompress csim {out})")
     return 0
 
@@ -87,6 +87,9 @@ def register(sub) -> None:
     p.add_argument("--board", default="zedboard", help="target board under boards/ (default zedboard)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="write the project even when the estimate exceeds the board's resources")
+    p.add_argument("--ftz-reference", action="store_true",
+                   help="testbench expected outputs from the reference that flushes subnormal operands and results "
+                        "to zero as the Xilinx floating-point cores do (for bit-exact C/RTL co-simulation, cosim=1)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("csim", help="compile a generated project with g++ and check it bit for bit")

@@ -78,7 +78,7 @@ def cmd_approximate(args: argparse.Namespace) -> int:
     model, task, base, judged = _task(args, "approximate")
     with torch_threads(1):
         result = iterative_approximation(model.state_dict, args.format, args.method, args.saliency, task.eval_fn, base,
-                                         thresholds, args.max_iterations, **judged)
+                                         thresholds, args.max_iterations, keep_models="best", **judged)
     return _save(result, args, model)
 
 

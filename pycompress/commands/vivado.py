@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="store_true", help="also build the uncompressed float baseline kernel")
     p.add_argument("--board", default="zedboard")
     p.add_argument("--jobs", type=int, default=4, help="parallel Vivado jobs (default 4)")
+    p.add_argument("--cosim", action="store_true",
+                   help="also run C/RTL co-simulation after C synthesis, on the testbench vectors, compared bit for bit "
+                        "with the reference that flushes subnormals as the Xilinx floating-point cores do")
     p.add_argument("--scripts-only", action="store_true",
                    help="write the build folders (HLS project, TCL, host program) without running any tool")
     p.set_defaults(func=cmd_bitstream)
@@ -61,14 +64,14 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
     for name, _ in _variants(args):  # every folder is checked before any is written
         check_output(Path(args.build) / name, inputs=[model], folder=build_folder)
     board = load_board(args.board)
-    config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls")
+    config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls", cosim=args.cosim)
     tests = model_test_set(model)
     built = []
     for name, baseline in _variants(args):
         final = Path(args.build) / name
         print(f"pycompress: writing {final} ({'baseline' if baseline else 'compressed'} kernel)", file=sys.stderr)
         with atomic_directory(final) as tmp:
-            generate_hls(model, tmp / "hls", baseline=baseline)
+            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim)
             plan = assemble(tmp, name, board, tests, config)
         built.append((final, plan))
     if tools is None:

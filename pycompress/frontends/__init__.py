@@ -54,6 +54,19 @@ def load_model(path: str) -> LoadedModel:
     return _weights(path, "state_dict", load_state_dict(path))
 
 
+def _weightless(module: nn.Module) -> nn.Module | None:
+    """A copy of `module` with its tensors on the meta device (no memory), or None when it has a tensor
+    that its state_dict does not hold (a non-persistent buffer), which to_empty could not restore."""
+    keys = set(module.state_dict())
+    names = [n for n, _ in module.named_parameters()] + [n for n, _ in module.named_buffers()]
+    if any(n not in keys for n in names):
+        return None
+    memo: dict = {id(p): nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad)
+                  for p in module.parameters()}
+    memo.update({id(b): torch.empty_like(b, device="meta") for b in module.buffers()})
+    return copy.deepcopy(module, memo)
+
+
 def require_architecture(model: LoadedModel, command: str) -> Builder:
     """The model's builder, or one line saying this command needs the architecture."""
     if model.build is None:
@@ -113,13 +126,18 @@ def _load_export(path: str) -> LoadedModel:
 
     p = Path(path)
     _check_readable(p)
+    from ..progress import release_memory
+
     rebuilt = rebuild(safe_load(p), p)
+    release_memory()  # the ExportedProgram: the rebuilt module holds the weights now
     notes = []
-    try:
-        module = fold_batchnorm(rebuilt.module)
-        if set(module.state_dict()) != set(rebuilt.module.state_dict()):
+    keys = set(rebuilt.module.state_dict())
+    try:  # folded in place: no second copy of a large model
+        module = fold_batchnorm(rebuilt.module, inplace=True)
+        if set(module.state_dict()) != keys:
             notes.append("batch norm folded into the preceding convolutions")
     except PycompressError as exc:  # BN not after a conv: keep it (no hardware graph then)
+        rebuilt = rebuild(safe_load(p), p)  # the failed fold may have folded some layers: start again
         module = rebuilt.module
         notes.append(f"batch norm kept unfolded ({exc})")
     try:
@@ -128,9 +146,17 @@ def _load_export(path: str) -> LoadedModel:
         graph, note = None, str(exc)
     template = module.eval()
     sd = {k: v.detach().clone() for k, v in template.state_dict().items()}
+    weightless = _weightless(template)  # the weights live once, in sd (issue 14, item 5)
+    if weightless is not None:
+        template = weightless
+    input_shape = rebuilt.input_shape
+    del module, rebuilt
+    release_memory()  # the exported program and its copies are in reference cycles
 
     def build(s: Mapping[str, torch.Tensor]) -> nn.Module:
         m = copy.deepcopy(template)
+        if weightless is not None:
+            m = m.to_empty(device="cpu")  # every tensor is in the state_dict: load_state_dict fills them all
         ref = m.state_dict()
         missing = sorted(set(ref) - set(s))
         if missing:
@@ -141,4 +167,4 @@ def _load_export(path: str) -> LoadedModel:
         m.load_state_dict({k: s[k].to(v.dtype) for k, v in ref.items()})
         return m.eval()
 
-    return LoadedModel(path, "export", sd, build, rebuilt.input_shape, graph, note, True, False, tuple(notes))
+    return LoadedModel(path, "export", sd, build, input_shape, graph, note, True, False, tuple(notes))

@@ -27,7 +27,7 @@ MANIFEST_VERSION = 1
 HLS_FOLDER = OutputFolder("HLS project", key_file="project.json")  # its generator field names pycompress
 
 
-def _manifest(values: dict, km, baseline: bool) -> dict:
+def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> dict:
     layers = []
     by_tensor = {p["tensor"]: p for p in values["params"]}
     for layer, glayer in zip(values["layers"], km.graph.layers):
@@ -56,6 +56,7 @@ def _manifest(values: dict, km, baseline: bool) -> dict:
                     "role": p["role"], "lanes": p["lanes"]}
                    for p in values["params"]],
         "layers": layers,
+        "tb_reference": "ftz" if ftz_reference else "ieee",
         "files": {"tcl": "build_prj.tcl", "sources": [f"firmware/{values['top']}.cpp"],
                   "headers": [f"firmware/{values['top']}.h", "firmware/weights.h", "firmware/pycompress_defines.h"],
                   "csim_bridge": "firmware/csim_bridge.cpp", "testbench": f"tb/tb_{values['top']}.cpp",
@@ -65,11 +66,14 @@ def _manifest(values: dict, km, baseline: bool) -> dict:
 
 
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
-                   parallel: dict[str, int] | None = None, board: str = "zedboard") -> dict[str, str | bytes]:
+                   parallel: dict[str, int] | None = None, board: str = "zedboard",
+                   ftz_reference: bool = False) -> dict[str, str | bytes]:
     """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data).
 
     `kernel`: compressed (default), raw (same-format baseline) or float (float32 baseline, `baseline=True`);
-    `parallel`: lanes fixed per model layer name (the rest are allocated to the board's budget).
+    `parallel`: lanes fixed per model layer name (the rest are allocated to the board's budget);
+    `ftz_reference`: expected tb outputs from the reference that flushes subnormals to zero as the Xilinx
+    floating-point cores do (for C/RTL co-simulation; g++ C simulation follows IEEE gradual underflow).
     """
     from .templates import render
 
@@ -78,7 +82,9 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
     baseline = values["baseline"]
     top = values["top"]
     x, _ = dataset_inputs(km.graph, tb_vectors)
-    y = reference_forward(km.graph, km.params, x)
+    y = reference_forward(km.graph, km.params, x, subnormals=not ftz_reference)
+    what = ("expected outputs (numpy reference, subnormals flushed to zero as the Xilinx cores)" if ftz_reference
+            else "expected outputs (numpy reference)")
     files: dict[str, str | bytes] = {
         "firmware/pycompress_defines.h": render("defines.h.j2", **values),
         "firmware/weights.h": render("weights.h.j2", **values),
@@ -88,10 +94,10 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
         f"tb/tb_{top}.cpp": render("tb.cpp.j2", **values),
         "tb_data/tb_input_features.dat": render("tb_data.dat.j2", what="inputs", width=values["input_size"],
                                                 rows=[r for r in x.reshape(len(x), -1).view(np.uint32)]),
-        "tb_data/tb_output_predictions.dat": render("tb_data.dat.j2", what="expected outputs (numpy reference)",
+        "tb_data/tb_output_predictions.dat": render("tb_data.dat.j2", what=what,
                                                     width=values["output_size"], rows=[r for r in y.view(np.uint32)]),
         "build_prj.tcl": render("build_prj.tcl.j2", sources=[f"firmware/{top}.cpp"], testbench=f"tb/tb_{top}.cpp", **values),
-        "project.json": json.dumps(_manifest(values, km, baseline), indent=2, sort_keys=True) + "\n",
+        "project.json": json.dumps(_manifest(values, km, baseline, ftz_reference), indent=2, sort_keys=True) + "\n",
         "model.pcz": to_bytes(cm),
     }
     return files
@@ -126,7 +132,7 @@ def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str,
 
 def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True,
              kernel: str | None = None, parallel: dict[str, int] | None = None, board: str = "zedboard",
-             allow_over_budget: bool = False) -> Path:
+             allow_over_budget: bool = False, ftz_reference: bool = False) -> Path:
     """Render and write the HLS project; nothing is written when the model is unsupported or does not fit."""
     kernel_model(cm)  # refuse an unsupported model before saying anything
     if not allow_over_budget:
@@ -135,5 +141,5 @@ def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False
     if progress:
         print(f"generating {'' if kernel == 'compressed' else kernel + ' baseline '}HLS project "
               f"({ki.TOP_FUNCTION if kernel == 'compressed' else ki.BASELINE_TOP_FUNCTION}) -> {out}", file=sys.stderr, flush=True)
-    files = render_project(cm, kernel=kernel, parallel=parallel, board=board)
+    files = render_project(cm, kernel=kernel, parallel=parallel, board=board, ftz_reference=ftz_reference)
     return write_tree(files, out)

@@ -21,9 +21,10 @@ from .reports import read_reports
 from .toolcheck import Toolchain
 
 
-def generate_hls(model: Path, out_dir: Path, baseline: bool) -> None:
+def generate_hls(model: Path, out_dir: Path, baseline: bool, ftz_reference: bool = False) -> None:
     """The HLS generator's project for `model` (compressed kernel, or the float baseline) in out_dir,
-    and its open-source estimates beside it (estimates.json) for the Table 7 comparison."""
+    and its open-source estimates beside it (estimates.json) for the Table 7 comparison; `ftz_reference`:
+    testbench vectors from the flush-to-zero reference (for C/RTL co-simulation)."""
     from .. import container
 
     try:
@@ -32,7 +33,7 @@ def generate_hls(model: Path, out_dir: Path, baseline: bool) -> None:
     except ImportError:
         raise PycompressError("the HLS generator (pycompress.hls) is not installed in this checkout") from None
     cm = container.load(model)
-    generate(cm, out_dir, baseline=baseline)
+    generate(cm, out_dir, baseline=baseline, ftz_reference=ftz_reference)
     report = estimate_report(cm)
     (out_dir.parent / "estimates.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 

@@ -60,6 +60,7 @@ class FlowConfig:
     led_port: str = "leds"
     led_count: int = 2  # bit 0 done, bit 1 error
     dma_length_width: int = 23  # bytes per simple transfer up to 8 MiB
+    cosim: bool = False  # C/RTL co-simulation on the testbench vectors after C synthesis
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def plan_flow(build_name: str, manifest: KernelManifest, board: Board, config: F
         control_pin=f"s_axi_{manifest.control_bundle}", clock_pin=HLS_CLOCK_PIN, reset_pin=HLS_RESET_PIN,
         interrupt_pin=HLS_INTERRUPT_PIN, design_name=DESIGN_NAME, project_name=f"{name}_vivado",
         hls_dir=hls_dir, hls_script=manifest.build_script, hls_tool=config.hls_tool,
-        hls_args=tuple(hls_args(config.hls_tool)),
+        hls_args=tuple(hls_args(config.hls_tool, config.cosim)),
         ip_repo=f"{hls_dir}/{manifest.ip_subdir}", ip_subdir=manifest.ip_subdir,
         report_copies=(f"{rpt}/{manifest.top}_csynth.rpt", REPORTS["hls_rpt"],
                        f"{rpt}/{manifest.top}_csynth.xml", REPORTS["hls_xml"],
@@ -140,10 +141,11 @@ def plan_flow(build_name: str, manifest: KernelManifest, board: Board, config: F
     )
 
 
-def hls_args(hls_tool: str) -> list[str]:
-    """Arguments for the generated build_prj.tcl: C synthesis and IP export only (the C simulation
-    runs here with g++); `legacy=1` selects the Vivado HLS 2019.x/2020.x solution options."""
-    return ["csim=0", "synth=1", "cosim=0", "export=1"] + (["legacy=1"] if hls_tool == "vivado_hls" else [])
+def hls_args(hls_tool: str, cosim: bool = False) -> list[str]:
+    """Arguments for the generated build_prj.tcl: C synthesis and IP export (the C simulation runs here
+    with g++), plus C/RTL co-simulation on the testbench vectors when `cosim`; `legacy=1` selects the
+    Vivado HLS 2019.x/2020.x solution options and -std=c++11."""
+    return ["csim=0", "synth=1", f"cosim={int(cosim)}", "export=1"] + (["legacy=1"] if hls_tool == "vivado_hls" else [])
 
 
 def render_scripts(plan: FlowPlan) -> dict[str, str]:
