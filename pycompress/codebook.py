@@ -15,7 +15,7 @@ from . import bitpack
 from . import validate as v
 from .container import register_scheme
 from .errors import PycompressError
-from .formats import FloatFormat, bits_tensor, get_format
+from .formats import FloatFormat, StoredTensorShape, bits_tensor, get_format
 
 CODEBOOK_FORMATS = ("fp32", "bf16")
 
@@ -27,7 +27,7 @@ def codebook_index_bits(k: int) -> int:
 
 @register_scheme
 @dataclass(frozen=True, eq=False)
-class ClusteredTensor:
+class ClusteredTensor(StoredTensorShape):
     format: str  # codebook storage format
     shape: tuple[int, ...]
     codebook: np.ndarray  # raw bits of the k shared values in `format`
@@ -35,14 +35,6 @@ class ClusteredTensor:
     index: np.ndarray  # uint8, packed index_bits/value
 
     scheme = "cluster"
-
-    @property
-    def fmt(self) -> FloatFormat:
-        return get_format(self.format)
-
-    @property
-    def numel(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def k(self) -> int:

@@ -17,7 +17,8 @@ import torch
 from . import bitpack
 from . import validate as v
 from .errors import PycompressError
-from .formats import FloatFormat, bits_tensor, format_of_dtype, get_format, join_fields, split_fields, tensor_bits
+from .formats import (FloatFormat, StoredTensorShape, bits_tensor, format_of_dtype, get_format, join_fields, split_fields,
+                      tensor_bits)
 
 
 def index_bits_for(distinct: int) -> int:
@@ -26,7 +27,7 @@ def index_bits_for(distinct: int) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class ExpShareTensor:
+class ExpShareTensor(StoredTensorShape):
     """One tensor stored by exponent sharing; arrays are the packed fields."""
 
     format: str
@@ -39,14 +40,6 @@ class ExpShareTensor:
     mantissa: np.ndarray  # uint8, packed mantissa_bits/value
 
     scheme = "expshare"
-
-    @property
-    def fmt(self) -> FloatFormat:
-        return get_format(self.format)
-
-    @property
-    def numel(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def distinct_exponents(self) -> int:

@@ -64,6 +64,22 @@ def get_format(name: str | FloatFormat) -> FloatFormat:
     return FORMATS[key]
 
 
+class StoredTensorShape:
+    """What every storage scheme's tensor derives from its `format` name and `shape` (a mixin for
+    the frozen dataclasses of codec, codebook and entropy schemes)."""
+
+    format: str
+    shape: tuple[int, ...]
+
+    @property
+    def fmt(self) -> FloatFormat:
+        return get_format(self.format)
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
 def format_of_dtype(dtype: torch.dtype) -> FloatFormat:
     if dtype not in _TORCH_TO_FORMAT:
         raise PycompressError(f"unsupported dtype {dtype}; supported: float32, bfloat16, float16, float64")

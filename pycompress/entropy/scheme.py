@@ -23,7 +23,7 @@ from .. import bitpack
 from .. import validate as v
 from ..container import register_scheme
 from ..errors import PycompressError
-from ..formats import FloatFormat, bits_tensor, format_of_dtype, get_format, tensor_bits
+from ..formats import FloatFormat, StoredTensorShape, bits_tensor, format_of_dtype, get_format, tensor_bits
 from .huffman import DEFAULT_MAX_LEN, MAX_LEN_LIMIT, canonical_codes, check_lengths, decode_table, package_merge
 
 SCHEME_VERSION = 1
@@ -123,7 +123,7 @@ def _params(fmt: FloatFormat, mantissa_bits: int, head_bits: int) -> dict:
 
 @register_scheme
 @dataclass(frozen=True, eq=False)
-class HuffmanTensor:
+class HuffmanTensor(StoredTensorShape):
     """One tensor in the huffman scheme; arrays are the packed fields (uint8)."""
 
     format: str
@@ -141,14 +141,6 @@ class HuffmanTensor:
     offsets: np.ndarray  # int64, code bit position of weights block, 2*block, ...
 
     scheme = "huffman"
-
-    @property
-    def fmt(self) -> FloatFormat:
-        return get_format(self.format)
-
-    @property
-    def numel(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def distinct_symbols(self) -> int:
