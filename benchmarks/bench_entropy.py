@@ -132,7 +132,7 @@ def _zipnn(fmt: str):
 
 def bench(model: str, sd: dict[str, torch.Tensor], fmt_name: str, repeat: int) -> list[Result]:
     fmt = get_format(fmt_name)
-    tensors = [tensor_bits(to_format(t, fmt)).reshape(-1).copy() for t in sd.values() if t.is_floating_point() and t.dim() >= 2]
+    tensors = [tensor_bits(to_format(t, fmt)).copy() for t in sd.values() if t.is_floating_point() and t.dim() >= 2]  # shaped: runs are rows
     n = sum(t.size for t in tensors)
     raw = b"".join(t.astype(t.dtype.newbyteorder("<")).tobytes() for t in tensors)
     reference = bytes(raw)
@@ -159,7 +159,7 @@ def bench(model: str, sd: dict[str, torch.Tensor], fmt_name: str, repeat: int) -
             best_c, best_d = min(best_c, t1 - t0), min(best_d, t2 - t1)
         stored = size(blob)
         if isinstance(out, list):
-            exact = all(np.array_equal(o.reshape(-1), t) for o, t in zip(out, tensors))
+            exact = all(np.array_equal(o.reshape(-1), t.reshape(-1)) for o, t in zip(out, tensors))
         else:
             exact = bytes(out) == reference
         results.append(Result(model, fmt.name, method, n, len(raw), stored, 100.0 * (1 - stored / len(raw)),

@@ -5,8 +5,10 @@ Every figure is an estimate (pycompress/hls/estimates.py), not synthesis. Each c
 is compared with the raw baseline in the same storage format at the same lanes (what exponent
 sharing saves) and with raw FP32 (what the format saves besides). Targets (issue 12): BF16 cycles
 <= 100,000 with DSP <= 220 and BRAM18K <= 140; shared BRAM18K <= 0.85x raw BF16 (lossless) and
-<= 0.5x for the ESART model. Weights stay on chip: DDR bytes per image are not modelled (part 4 of
-the issue is not built).
+<= 0.5x for the ESART model. The right-hand columns are the same kernel with `--weights ddr`:
+bytes read from DDR per image (64-bit beats of the same packed streams), the cycles when the
+burst reader (at most one beat per cycle) is slower than the MAC loop, and the BRAM18K left on chip;
+the last column is the interval between images of the same kernel with `--dataflow` (slowest layer).
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def main() -> int:
     models["LeNet ESART m'=0 (BF16)"] = container.load(ESART)
     print("estimates (not synthesis), ZedBoard budget, lanes allocated on the compressed kernel and reused by the baselines")
     print(f"{'model':26} {'kernel':16} {'cycles':>8} {'DSP':>4} {'BRAM18K':>7} {'weights':>7} {'weight bits':>11} "
-          f"{'vs same-format BRAM':>19} {'lanes (P)':>20}")
+          f"{'vs same-format BRAM':>19} {'lanes (P)':>20} | {'DDR bytes/img':>13} {'vs same-format':>14} "
+          f"{'DDR cycles':>10} {'BRAM18K on chip':>15} | {'dataflow interval':>17}")
     for name, cm in models.items():
         rep = estimate_report(cm)
         fmt = rep["format"].upper()
@@ -41,8 +44,11 @@ def main() -> int:
             e = rep[key]
             ratio = f"{e['bram18k'] / base['bram18k']:.3f}" if base["bram18k"] else "-"
             lanes = ",".join(str(v) for v in e["lanes"].values())
+            d = e["ddr"]
             print(f"{name:26} {label:16} {e['cycles']:8,d} {e['dsp']:4d} {e['bram18k']:7d} {e['weight_bram18k']:7d} "
-                  f"{e['weight_bits']:11,d} {ratio:>19} {lanes:>20}", flush=True)
+                  f"{e['weight_bits']:11,d} {ratio:>19} {lanes:>20} | {d['bytes_per_image']:13,d} "
+                  f"{d['bytes_per_image'] / base['ddr']['bytes_per_image']:14.3f} {d['cycles']:10,d} {d['bram18k']:15d} | "
+                  f"{e['dataflow']['interval']:17,d}", flush=True)
     p = rep["paper_table7"]
     print(f"{'paper Table 7 (measured)':26} {'baseline':16} {p['baseline']['cycles']:8,d} {p['baseline']['dsp']:4d} "
           f"{p['baseline']['bram18k']:7d}")

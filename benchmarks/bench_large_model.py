@@ -1,13 +1,13 @@
-"""Peak memory and time of `stats`, `compress` and `approximate --data` on a ResNet18-sized model (issue 14, item 5).
+"""Peak memory and time of `stats`, `compress`, `approximate`, `mantissa`, `esart` on a ResNet18-sized model (issue 14, item 5).
 
 Builds a synthetic ResNet18 (11.7 M fp32 weights, random init scaled like a trained net) as a
 .safetensors state_dict and as a torch.export program (.pt2, input 1x3x32x32), a small .npz of
 random images, then runs each command in a child process and reports its peak RSS (VmHWM, reset after
 the imports; Linux only) and its growth over the same command on a tiny twin of the same layers (the
 interpreter, torch and lazily imported modules), as a multiple of the FP32 model size. Not a unit test:
-it takes about a minute.
+it takes about two minutes (`--only approximate,esart` runs the commands whose label contains a word).
 
-    .venv/bin/python benchmarks/bench_large_model.py [--dir /tmp/pcz_large] [--width 64] [--max-iterations 2]
+    .venv/bin/python benchmarks/bench_large_model.py [--dir /tmp/pcz_large] [--width 64] [--max-iterations 2] [--only WORDS]
 """
 from __future__ import annotations
 
@@ -119,6 +119,7 @@ def main() -> None:
     p.add_argument("--max-iterations", type=int, default=2)
     p.add_argument("--classes", type=int, default=1000, help="classifier outputs (1000: 11.7 M weights, as torchvision's)")
     p.add_argument("--verbose", action="store_true", help="also show each command's stderr (progress lines)")
+    p.add_argument("--only", default="", help="comma-separated words: run only the commands whose label holds one")
     args = p.parse_args()
     folder = Path(args.dir)
     (folder / "tiny").mkdir(parents=True, exist_ok=True)
@@ -139,9 +140,18 @@ def main() -> None:
             (f"approximate model.pt2 --data (<= {args.max_iterations} iter)",
              ["approximate", str(pt2), "-o", str(d / "ma.pcz"), "--data", str(npz), "--format", "bf16",
               "--max-iterations", str(args.max_iterations), "--max-drop", "100", "--force"]),
+            ("mantissa model.pt2 --data (6 iter, m'=6..1)",
+             ["mantissa", str(pt2), "-o", str(d / "mm.pcz"), "--data", str(npz), "--format", "bf16",
+              "--variant", "bits", "--start", "6", "--stop", "1", "--max-drop", "100", "--force"]),
+            ("esart model.pt2 --data (2 iter, 1 epoch each)",
+             ["esart", str(pt2), "-o", str(d / "me.pcz"), "--data", str(npz), "--format", "bf16",
+              "--start", "2", "--stop", "1", "--epochs", "1", "--max-drop", "100", "--force"]),
         )
 
+    words = [w for w in args.only.split(",") if w]
     for (label, cmd), (_, tcmd) in zip(commands(*big[:3], folder), commands(*tiny[:3], folder / "tiny")):
+        if words and not any(w in label for w in words):
+            continue
         for c in (cmd, tcmd):  # compress refuses to overwrite: start from no output
             if c[0] == "compress":
                 Path(c[c.index("-o") + 1]).unlink(missing_ok=True)

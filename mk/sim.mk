@@ -1,12 +1,15 @@
 # RTL verification (Verilator + cocotb) and open-source resource counts (Yosys): issue 6.
 #   make sim            compress the default LeNet, write RTL images, stream every weight through the RTL,
+#                       100 digits through the whole-network RTL engine (LeNet, digits CNN),
 #                       run the cocotb/pytest RTL suite and the HLS C simulation, print a summary
 #   make sim WAVES=1    also dump VCD waveforms (sim_build/*-waves/, build/sim/runs/*/*/dump.vcd)
-#   make synth-report   Yosys synth_xilinx (xc7) LUT/FF/BRAM/DSP counts of the decoders, streamers, LeNet tables
+#   make synth-report   Yosys synth_xilinx (xc7) LUT/FF/BRAM/DSP counts of the whole LeNet engine (raw vs exponent
+#                       sharing and lossy, BF16; ~10 min), the decoders, streamers, LeNet tables
 SIM_OUT     := build/sim
 SIM_FORMATS := fp32 bf16 fp16
+HUFFMAN_FORMATS := bf16 fp32  # entropy-coded LeNet through rtl/huffman_streamer.sv (sim/huffman_streamer.py)
 RTL_TESTS   := tests/test_rtl_images.py tests/test_rtl_refmodel.py tests/test_rtl_lint.py tests/test_rtl_sim.py \
-               tests/test_huffman_rtl.py
+               tests/test_huffman_rtl.py tests/test_network_engine.py tests/test_conv_engine.py
 WAVES       ?= 0
 export WAVES
 
@@ -25,6 +28,21 @@ sim: $(STAMP)
 	  $(PY) sim/run_model.py $(SIM_OUT)/lenet-$$m.pcz --images $(SIM_OUT)/rtl-$$m --work $(SIM_OUT)/runs/$$m \
 	    --tests stream_layer,throughput || status=1; \
 	done; \
+	for f in $(HUFFMAN_FORMATS); do \
+	  $(BIN)/pycompress compress $(LENET) -o $(SIM_OUT)/lenet-huffman-$$f.pcz --format $$f --scheme huffman || exit 1; \
+	  $(BIN)/pycompress rtl $(SIM_OUT)/lenet-huffman-$$f.pcz -o $(SIM_OUT)/rtl-huffman-$$f || exit 1; \
+	  $(PY) sim/huffman_streamer.py $(SIM_OUT)/lenet-huffman-$$f.pcz --images $(SIM_OUT)/rtl-huffman-$$f \
+	    --work $(SIM_OUT)/huffman-streamer-$$f || status=1; \
+	  echo "HLS C simulation (huffman $$f):"; \
+	  $(BIN)/pycompress generate $(SIM_OUT)/lenet-huffman-$$f.pcz -o $(SIM_OUT)/hls-huffman-$$f && \
+	  $(BIN)/pycompress csim $(SIM_OUT)/hls-huffman-$$f || status=1; \
+	done; \
+	echo "Conv engine (sim/conv_harness.py): every conv layer at the allocator's lanes, 10 inputs, bit-exact, cycles vs HLS model:"; \
+	$(PY) sim/conv_harness.py --model lenet --images 10 --out $(SIM_OUT)/conv || status=1; \
+	$(PY) sim/conv_harness.py --model digits --images 10 --out $(SIM_OUT)/conv || status=1; \
+	echo "Whole-network RTL engine (sim/network_harness.py): LeNet and the digits CNN, BF16, 100 inputs each:"; \
+	$(PY) sim/network_harness.py --model lenet --images 100 --out $(SIM_OUT)/network || status=1; \
+	$(PY) sim/network_harness.py --model digits --images 100 --out $(SIM_OUT)/network || status=1; \
 	$(PY) -m pytest -q -m sim $(RTL_TESTS) --junitxml=$(SIM_OUT)/pytest-rtl.xml -p no:cacheprovider || status=1; \
 	if $(BIN)/pycompress --help 2>/dev/null | grep -qw csim; then \
 	  for f in $(SIM_FORMATS); do \

@@ -74,13 +74,13 @@ def add_scheme_option(p: argparse.ArgumentParser) -> None:
 
 
 def load_any_state_dict(path: str) -> dict:
-    """A state_dict from a model file (.pt/.pth/.safetensors, a .pt2 program) or a .pcz (decoded)."""
+    """A state_dict from a model file (.pt/.pth/.safetensors, a .pt2 program, an .onnx model) or a .pcz (decoded)."""
     from .frontends import load_weights
 
     return load_weights(path)
 
 
-MODEL_HELP = ".pt2 torch.export program, .pt/.pth/.safetensors state_dict, or .pcz"
+MODEL_HELP = ".pt2 torch.export program, .onnx model, .pt/.pth/.safetensors state_dict, or .pcz"
 DATA_HELP = ("labelled data: an .npz with x, y (optional x_val/y_val, x_test/y_test; missing parts carved from x/y, "
              "seed 0) or mnist5k (default for the built-in LeNet-5) or digits")
 
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("stats", help="per-layer exponent-sharing figures (Eq. 1-4) and exponent entropy")
-    p.add_argument("model", help=".pt2 torch.export program (BN folded, as compress stores it), .pt/.pth/.safetensors "
+    p.add_argument("model", help=".pt2 torch.export program or .onnx model (BN folded, as compress stores it), .pt/.pth/.safetensors "
                                  "state_dict, or a .pcz (its stored format and widths; --format ignored)")
     add_format_option(p)
     p.add_argument("--all", action="store_true", help="also count 1-D float tensors (biases)")
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("compress", help="lossless exponent sharing into a .pcz container")
-    p.add_argument("model", help=".pt2 torch.export program (its layer graph is attached for `generate`) or "
+    p.add_argument("model", help=".pt2 torch.export program or .onnx model (its layer graph is attached for `generate`) or "
                                  ".pt/.pth/.safetensors state_dict (weights only)")
     p.add_argument("-o", "--output", required=True, help="output .pcz")
     add_format_option(p)

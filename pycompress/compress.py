@@ -159,5 +159,5 @@ def _huffman_stats(stats: LayerStats, bits, config: CompressConfig | None) -> La
     from .entropy import huffman_stored_bits
 
     c = config or CompressConfig(format=stats.format, scheme="huffman")
-    stored = huffman_stored_bits(bits, stats.format, stats.mantissa_bits, c.max_code_len, c.block)
+    stored = huffman_stored_bits(bits, stats.format, None, c.max_code_len, c.block)  # as compress: narrowest lossless mantissa
     return replace(stats, scheme="huffman", compressed_bits=stored)

@@ -54,10 +54,20 @@ def _project_(params: list[nn.Parameter], constraint: Constraint, fmt) -> None:
         p.copy_(bits_tensor(constraint.apply(p.detach(), fmt).reshape(tuple(p.shape)), fmt).to(p.dtype))
 
 
-def _load_into(template: nn.Module, state_dict: StateDict) -> nn.Module:
+def _load_into(template: nn.Module, state_dict: StateDict, assign: bool = False) -> nn.Module:
+    """`template` holding `state_dict` (cast to its dtypes); `assign` takes the cast tensors instead of copying them."""
     ref = template.state_dict()
-    template.load_state_dict({k: v.to(ref[k].dtype) for k, v in state_dict.items()})
+    template.load_state_dict({k: v.to(ref[k].dtype) for k, v in state_dict.items()}, assign=assign)
     return template
+
+
+def _probe(model: nn.Module) -> tuple[nn.Module, bool]:
+    """The module the decoded iterations are evaluated in: weightless when `_load_into(..., assign=True)` can fill
+    every tensor (no copy of a large model), else a deep copy; and whether to assign."""
+    from .frontends import _weightless
+
+    empty = _weightless(model)
+    return (copy.deepcopy(model), False) if empty is None else (empty, True)
 
 
 def train_under(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimizer, constraint: Constraint,
@@ -93,22 +103,30 @@ def train_under(model: nn.Module, train_loader: Iterable, optimizer: torch.optim
 def esart(model: nn.Module, train_loader: Iterable, evaluate: Callable[[nn.Module], float],
           optimizer_factory: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], schedule: list[Constraint],
           config: EsartConfig = EsartConfig(), loss_fn: Callable | None = None, show: bool = True,
-          report: Callable[[nn.Module], float] | None = None) -> RunResult:
-    """Algorithm 4 on a copy of `model`; returns records and the container of the last successful iteration.
+          report: Callable[[nn.Module], float] | None = None, keep_models: str = "all", in_place: bool = False) -> RunResult:
+    """Algorithm 4 on a copy of `model` (on `model` itself when `in_place`); returns records and the container of the
+    last successful iteration.
 
-    `evaluate` (validation data) stops the run and picks the iteration; `report` (held-out data) is only recorded."""
+    `evaluate` (validation data) stops the run and picks the iteration; `report` (held-out data) is only recorded.
+    `keep_models="best"` keeps only that iteration's container (the command; the study keeps all)."""
     if not schedule:
         raise PycompressError("ESART needs at least one constraint in its schedule")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    work = copy.deepcopy(model)
-    probe = copy.deepcopy(model)
+    work = model if in_place else copy.deepcopy(model)
+    probe, assign = _probe(model)
     baseline = float(evaluate(work))
 
+    def judged(fn: Callable[[nn.Module], float], sd: StateDict) -> float:
+        acc = float(fn(_load_into(probe, sd, assign)))
+        if assign:  # hand the decoded tensors back: training the next iteration does not hold them
+            probe.to("meta")
+        return acc
+
     def eval_fn(sd: StateDict) -> float:
-        return float(evaluate(_load_into(probe, sd)))
+        return judged(evaluate, sd)
 
     def test_fn(sd: StateDict) -> float:
-        return float(report(_load_into(probe, sd)))
+        return judged(report, sd)
 
     def step(c: Constraint):
         def make():
@@ -119,8 +137,9 @@ def esart(model: nn.Module, train_loader: Iterable, evaluate: Callable[[nn.Modul
 
     params = {"epochs": config.epochs, "projection": config.projection, "schedule": [c.to_dict() for c in schedule],
               "max_drop": config.thresholds.max_drop, "min_saving": config.thresholds.min_saving}
-    start = {k: v.detach().clone() for k, v in work.state_dict().items()}
-    return run_steps(f"esart-{config.projection}", params, config.format, start, baseline, eval_fn,
+    # the start copy is passed, not held: run_steps drops it once cast to the format (one model less at the peak)
+    return run_steps(f"esart-{config.projection}", params, config.format,
+                     {k: v.detach().clone() for k, v in work.state_dict().items()}, baseline, eval_fn,
                      (step(c) for c in schedule), config.thresholds, show, stop_when_unchanged=False,
                      test_fn=test_fn if report else None,
-                     baseline_test_accuracy=float(report(work)) if report else None)
+                     baseline_test_accuracy=float(report(work)) if report else None, keep_models=keep_models)

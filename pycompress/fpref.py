@@ -98,3 +98,29 @@ class FpUnits:
         if relu:
             acc = np.where(((acc >> np.uint32(31)) == 0) & ~is_nan(acc), acc, np.uint32(0)).astype(np.uint32)
         return acc
+
+    def conv2d(self, x, w, b=None, stride: int = 1, padding: tuple[int, int] = (0, 0), relu: bool = False) -> np.ndarray:
+        """What rtl/conv_engine.sv computes: x (N, IC, IH, IW), w (OC, IC, KH, KW), b (OC,) -> (N, OC, OH, OW) bits.
+
+        Per output: acc = b (the bias is the first term's accumulator, as the HLS kernel's `r == 0 ? bias`),
+        then acc + w*x for (ic, ky, kx) in C order, every product and sum rounded (pycompress/hls/reference.py
+        _conv's order). A tap in the zero padding adds the product -0 (the engine's -0 * 1), which leaves
+        every acc unchanged in IEEE arithmetic, as the reference's skip does; then the fused ReLU."""
+        x, w = as_bits(x), as_bits(w)
+        n, ic, ih, iw = x.shape
+        oc, _, kh, kw = w.shape
+        ph, pw = padding
+        oh, ow = (ih + 2 * ph - kh) // stride + 1, (iw + 2 * pw - kw) // stride + 1
+        b = np.zeros(oc, np.uint32) if b is None else as_bits(b)
+        acc = np.broadcast_to(b.reshape(1, oc, 1, 1), (n, oc, oh, ow)).astype(np.uint32)
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        valid = np.pad(np.ones((ih, iw), bool), ((ph, ph), (pw, pw)))
+        for c in range(ic):
+            for ky in range(kh):
+                for kx in range(kw):
+                    rows, cols = slice(ky, ky + stride * (oh - 1) + 1, stride), slice(kx, kx + stride * (ow - 1) + 1, stride)
+                    prod = self.mul(w[None, :, c, ky, kx, None, None], xp[:, None, c, rows, cols])
+                    acc = self.add(acc, np.where(valid[rows, cols], prod, _SIGN).astype(np.uint32))
+        if relu:
+            acc = np.where(((acc >> np.uint32(31)) == 0) & ~is_nan(acc), acc, np.uint32(0)).astype(np.uint32)
+        return acc

@@ -122,13 +122,16 @@ def bits_schedule(fmt: str, m_start: int | None = None, m_stop: int = 0, **extra
 def mantissa_approximation(state_dict: Mapping[str, torch.Tensor], fmt: str, schedule: list[Constraint],
                            eval_fn: EvalFn, baseline_accuracy: float, thresholds: Thresholds = Thresholds(),
                            show: bool = True, test_fn: EvalFn | None = None,
-                           baseline_test_accuracy: float | None = None) -> RunResult:
-    """Section 4.1.3 without retraining: each iteration shortens the mantissa by one more digit (or bit)."""
+                           baseline_test_accuracy: float | None = None, keep_models: str = "all") -> RunResult:
+    """Section 4.1.3 without retraining: each iteration shortens the mantissa by one more digit (or bit).
+
+    `keep_models="best"` keeps only the chosen iteration's container (the command; the study keeps all)."""
     base = cast_state_dict(state_dict, get_format(fmt).name)
     steps = ((c.label, (lambda c=c: (constrain_state_dict(state_dict, fmt, c), c.mantissa_bits))) for c in schedule)
     variant = "bits" if schedule and schedule[0].mantissa_bits is not None else "decimal"
     params = {"variant": variant, "schedule": [c.to_dict() for c in schedule],
               "max_drop": thresholds.max_drop, "min_saving": thresholds.min_saving}
     return run_steps(f"mantissa-{variant}", params, fmt, base, baseline_accuracy, eval_fn, steps, thresholds, show,
-                     stop_when_unchanged=False, test_fn=test_fn, baseline_test_accuracy=baseline_test_accuracy)
+                     stop_when_unchanged=False, test_fn=test_fn, baseline_test_accuracy=baseline_test_accuracy,
+                     keep_models=keep_models)
 

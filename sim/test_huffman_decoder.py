@@ -19,6 +19,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 
+import axis_tb
+from axis_tb import Gate, bit
+
 
 def load_case() -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     with open(os.environ["PYCOMPRESS_CASE"]) as f:
@@ -27,24 +30,9 @@ def load_case() -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     return case, exp["weight"].astype(np.uint64), exp["fp32"].astype(np.uint64), exp["code"].astype(np.int64)
 
 
-def bit(signal) -> int:
-    return int(str(signal.value) == "1")
-
-
 async def reset(dut, cycles: int = 3) -> None:
-    await FallingEdge(dut.clk)
-    dut.rst_n.value = 0
-    dut.start.value = 0
-    dut.s_valid.value = 0
-    dut.s_word.value = 0
-    dut.s_last.value = 0
-    dut.m_ready.value = 0
-    dut.first.value = 0
-    dut.skip.value = 0
-    dut.n_weights.value = 0
-    await ClockCycles(dut.clk, cycles)
-    await FallingEdge(dut.clk)
-    dut.rst_n.value = 1
+    await axis_tb.reset(dut, (dut.start, dut.s_valid, dut.s_word, dut.s_last, dut.m_ready, dut.first, dut.skip,
+                              dut.n_weights), cycles)
 
 
 class Run:
@@ -64,7 +52,7 @@ async def run_commands(dut, runs: list[Run], rng: random.Random, in_prob: float,
                        stall_prob: float, max_cycles: int) -> int:
     """Issue each command (start pulse) and feed its words, one command after the other; returns cycles."""
     edges = 0
-    stall = 0
+    out_gate = Gate(rng, ready_prob, stall_prob)  # output: random backpressure and stalls of 1..20 cycles
     for run in runs:
         await FallingEdge(dut.clk)
         while bit(dut.busy):  # the previous command drains its input and output
@@ -88,15 +76,7 @@ async def run_commands(dut, runs: list[Run], rng: random.Random, in_prob: float,
                 dut.s_valid.value = 1
                 offered = True
             moving = offered and bit(dut.s_ready)
-            # output: random backpressure and stalls of 1..20 cycles
-            if stall:
-                stall -= 1
-                ready = 0
-            elif stall_prob and rng.random() < stall_prob:
-                stall = rng.randint(1, 20)
-                ready = 0
-            else:
-                ready = int(ready_prob >= 1.0 or rng.random() < ready_prob)
+            ready = out_gate()
             dut.m_ready.value = ready
             if ready and bit(dut.m_valid):
                 run.weight.append(int(dut.m_weight.value.to_unsigned()))

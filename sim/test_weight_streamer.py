@@ -19,6 +19,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 
+import axis_tb
+from axis_tb import Gate, bit
+
 LATENCY = 5  # rising edges from the one that samples `start` to the first transfer, with ready high
 
 
@@ -29,18 +32,8 @@ def load_case() -> tuple[dict, np.ndarray, np.ndarray]:
     return case, exp["weight"].astype(np.uint64), exp["fp32"].astype(np.uint64)
 
 
-def bit(signal) -> int:
-    return int(str(signal.value) == "1")
-
-
 async def reset(dut, cycles: int = 3) -> None:
-    await FallingEdge(dut.clk)
-    dut.rst_n.value = 0
-    dut.start.value = 0
-    dut.m_ready.value = 0
-    await ClockCycles(dut.clk, cycles)
-    await FallingEdge(dut.clk)
-    dut.rst_n.value = 1
+    await axis_tb.reset(dut, (dut.start, dut.m_ready), cycles)
 
 
 async def start_clock_and_reset(dut, n: int) -> None:
@@ -53,22 +46,13 @@ class Stream:
     """Random backpressure: ready drops with probability 1 - ready_prob, plus stalls of 1..20 cycles."""
 
     def __init__(self, dut, rng: random.Random, ready_prob: float = 1.0, stall_prob: float = 0.0):
-        self.dut, self.rng, self.ready_prob, self.stall_prob = dut, rng, ready_prob, stall_prob
+        self.dut = dut
+        self._ready = Gate(rng, ready_prob, stall_prob)
         self.weight: list[int] = []
         self.fp32: list[int] = []
         self.last: list[int] = []
         self.beat_cycles: list[int] = []
         self.cycle = 0
-        self._stall = 0
-
-    def _ready(self) -> int:
-        if self._stall:
-            self._stall -= 1
-            return 0
-        if self.stall_prob and self.rng.random() < self.stall_prob:
-            self._stall = self.rng.randint(1, 20)
-            return 0
-        return int(self.ready_prob >= 1.0 or self.rng.random() < self.ready_prob)
 
     async def collect(self, count: int, max_cycles: int, start: bool = True) -> None:
         dut = self.dut

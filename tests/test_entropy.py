@@ -161,7 +161,8 @@ def test_validate_refuses_bad_fields():
         with pytest.raises(PycompressError, match=match):
             HuffmanTensor.validate_stored(arrays, {**meta, **changes}, "t")
 
-    refused(scheme_version=2, match="newer")
+    refused(scheme_version=3, match="newer")
+    refused(chunk=64, match="chunk")  # a version-1 tensor has no run fields
     refused(max_len=16)
     refused(code_bits=meta["code_bits"] + 8, match="bytes")
     refused(distinct=1)
@@ -178,6 +179,78 @@ def test_validate_refuses_bad_fields():
     with pytest.raises(PycompressError):
         HuffmanTensor.validate_stored({**arrays, "code": code}, meta, "t")
     refused({k: a for k, a in arrays.items() if k != "sign"}, match="fields")
+
+
+def _half_rows(rows: int, cols: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """FP32 rows, about a third converted from FP16 (low 13 mantissa bits zero), specials in both kinds."""
+    rng = np.random.default_rng(seed)
+    w = (rng.standard_normal((rows, cols)) * 0.05).astype(np.float32)
+    half = rng.random(rows) < 0.35
+    w[half] = w[half].astype(np.float16).astype(np.float32)
+    bits = w.view(np.uint32).copy()
+    specials = special_patterns("fp32")
+    bits[~half, :specials.size] = specials  # -0.0, NaN payloads, subnormals, inf in the long rows
+    bits[half, 0] = 0x80000000  # -0.0 and an FP16 subnormal/inf/NaN keep 13 zero bits
+    bits[half, 1] = 0x33800000
+    bits[half, 2] = 0x7F800000
+    bits[half, 3] = 0x7FC02000
+    return bits, half
+
+
+def test_short_runs_round_trip_and_random_access():
+    bits, half = _half_rows(300, 70)
+    enc = encode_bits(bits, "fp32", block=512, head_bits=None)
+    assert enc.version == 2 and enc.short_bits == 13 and enc.chunk == 70
+    assert np.array_equal(enc.short, half)
+    assert np.array_equal(enc.decode_bits().view(np.uint32), bits)
+    flat = bits.reshape(-1)
+    for first, count in ((0, 1), (1, 2), (7, 3), (40, 1), (41, 1), (13, 28)):  # 512 is not a multiple of 70
+        assert np.array_equal(enc.decode_blocks(first, count), flat[first * 512:(first + count) * 512]), (first, count)
+    plain = encode_bits(bits, "fp32", block=512, chunk=0)
+    assert plain.version == 1 and np.array_equal(plain.decode_bits(), bits)
+    saved = plain.stored_bits() - enc.stored_bits()
+    assert saved == 13 * int(half.sum()) * 70 - 300  # 13 bits per short weight, less one flag per row
+    assert {k: a.nbytes for k, a in enc.arrays().items()} == {k: (b + 7) // 8 for k, b in enc.field_bits().items()}
+    assert huffman_stored_bits(bits, "fp32", block=512) == enc.stored_bits()
+
+
+def test_whole_tensor_narrowing_is_automatic():
+    bits = (np.random.default_rng(8).standard_normal((50, 40)).astype(np.float16).astype(np.float32)).view(np.uint32)
+    enc = encode_bits(bits, "fp32")
+    assert enc.mantissa_bits == 10 and enc.version == 1 and np.array_equal(enc.decode_bits(), bits)
+    assert encode_bits(bits, "fp32", mantissa_bits=23).stored_bits() > enc.stored_bits()
+
+
+def test_short_runs_container_and_validation(tmp_path):
+    bits, half = _half_rows(64, 33, seed=9)
+    sd = {"emb.weight": torch.from_numpy(bits.view(np.float32).copy())}
+    cm = compress_state_dict(sd, CompressConfig(format="fp32", scheme="huffman", block=256))
+    st = cm.tensors["emb.weight"]
+    assert st.version == 2
+    container.save(cm, tmp_path / "m.pcz")
+    back = container.load(tmp_path / "m.pcz").tensors["emb.weight"]
+    assert back.version == 2 and np.array_equal(back.decode_bits().view(np.uint32), bits)
+    arrays, meta = st.arrays(), st.meta()
+    HuffmanTensor.validate_stored(arrays, meta, "t")
+
+    def refused(arrays=arrays, match=None, **changes):
+        with pytest.raises(PycompressError, match=match):
+            HuffmanTensor.validate_stored(arrays, {**meta, **changes}, "t")
+
+    refused(short_bits=0, match="short_bits")
+    refused(short_bits=24, match="short_bits")
+    refused(short_bits=True, match="short_bits")
+    refused(chunk=0, match="chunk")
+    refused(chunk=64 * 33 + 1, match="chunk")
+    refused(scheme_version=1, match="chunk|short_bits")  # version 1 has no run fields
+    flags = arrays["short"].copy()
+    flags[0] ^= 0x80 if not half[0] else 0x40 if not half[1] else 0x20  # one more short row: mantissa too long
+    refused({**arrays, "short": flags}, match="bytes|length")
+    refused({k: a for k, a in arrays.items() if k != "short"}, match="fields")
+    m = arrays["mantissa"].copy()
+    if st.field_bits()["mantissa"] % 8:
+        m[-1] |= 1
+        refused({**arrays, "mantissa": m}, match="padding")
 
 
 def test_field_bits_formula():
@@ -214,3 +287,73 @@ def test_hls_decoder_csim_every_lenet_weight(fmt, tmp_path):
     assert any(st.head_bits for st in cm.tensors.values()) and any(not st.head_bits for st in cm.tensors.values())
     for name, st in cm.tensors.items():
         assert np.array_equal(got[name], st.decode_bits().reshape(-1)), name
+
+
+def test_kernel_lane_streams_recode_the_same_weights(lenet_state_dict):
+    """Each HLS lane's stream (its outputs' weights in the kernel's loop order, coded with the tensor's own code)
+    decodes to exactly those weights, and the lanes' code bits add up to the file's code stream."""
+    from pycompress.entropy.hls import reencode
+    from pycompress.entropy.layout import huffman_tables
+    from pycompress.hwlayout import lane_split_order
+
+    cm = compress_state_dict({"fc2.weight": lenet_state_dict["fc2.weight"]}, CompressConfig(format="fp32", scheme="huffman"))
+    t = huffman_tables(cm)[0]
+    flat = t.tensor.decode_bits().reshape(-1)
+    order = lane_split_order(84, 120, 4)
+    lanes = [reencode(t, row) for row in order]
+    for row, lane in zip(order, lanes):
+        assert np.array_equal(lane.decode_bits(), flat[row])
+    assert sum(lane.code_bits for lane in lanes) == t.tensor.code_bits
+
+
+def test_generate_refuses_ddr_weights_for_huffman(lenet_state_dict):
+    from pycompress.hls.context import kernel_model, template_values
+
+    cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16", scheme="huffman"))
+    with pytest.raises(PycompressError, match="on-chip ROMs only"):
+        template_values(kernel_model(cm), weights="ddr")
+
+
+@pytest.mark.csim
+def test_generate_and_csim_of_a_huffman_container(lenet_state_dict, tmp_path, capsys):
+    """`pycompress generate` + `csim` on an entropy-coded LeNet: per-lane Huffman decoders in the kernel, every
+    weight decoded bit-exact, outputs bit-exact vs the numpy reference, 100% top-1 agreement."""
+    from pycompress.cli import main
+
+    cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16", scheme="huffman"))
+    container.save(cm, tmp_path / "m.pcz")
+    assert main(["generate", str(tmp_path / "m.pcz"), "-o", str(tmp_path / "hls")]) == 0
+    weights_h = (tmp_path / "hls" / "firmware" / "weights.h").read_text()
+    assert weights_h.count("huffman_step<") >= 6  # more than one lane in some layer
+    capsys.readouterr()
+    assert main(["csim", str(tmp_path / "hls"), "--images", "100"]) == 0  # make sim runs all 1,000
+    out = capsys.readouterr().out
+    assert "44,426 decoded weights bit-exact: True" in out and "bit-exact vs numpy reference: True" in out
+    assert "agreement with PyTorch (network rebuilt from the layer graph) 100.00%" in out
+
+
+def test_random_edits_of_a_v2_tensor_are_refused_or_decode():
+    """300 random edits (metadata integers, one stored byte): validate_stored refuses, or decode runs to the end."""
+    bits, _ = _half_rows(40, 50, seed=11)
+    st = encode_bits(bits, "fp32", block=300)
+    assert st.version == 2
+    arrays, meta = st.arrays(), st.meta()
+    rng = np.random.default_rng(12)
+    keys = [k for k, v in meta.items() if type(v) is int]
+    passed = 0
+    for _ in range(300):
+        a = {k: v.copy() for k, v in arrays.items()}
+        m = dict(meta)
+        if rng.random() < 0.5:
+            k = keys[int(rng.integers(len(keys)))]
+            m[k] = int(m[k] + rng.choice([-2, -1, 1, 2, 7]))
+        else:
+            f = [k for k in a if a[k].size][int(rng.integers(len([k for k in a if a[k].size])))]
+            a[f][int(rng.integers(a[f].size))] ^= np.uint8(1 << int(rng.integers(8)))
+        try:
+            HuffmanTensor.validate_stored(a, m, "t")
+        except PycompressError:
+            continue
+        passed += 1
+        HuffmanTensor.from_stored(a, m).decode_bits()  # must not raise or read out of bounds
+    assert passed > 10  # sign/mantissa byte flips stay valid (and decode to other weights)

@@ -154,7 +154,8 @@ def test_plain_state_dict_needs_the_architecture(tmp_path, npz):
     assert not (tmp_path / "o.pcz").exists()
 
 
-def test_onnx_is_refused_in_one_line(tmp_path):
+def test_a_file_that_is_not_onnx_is_refused_in_one_line(tmp_path):
+    """ONNX models load (tests/test_onnx_import.py); a byte that is no protobuf message is one line."""
     f = tmp_path / "m.onnx"
     f.write_bytes(b"\0")
-    one_line_error(run_cli("stats", f), "ONNX")
+    one_line_error(run_cli("stats", f), "not a readable ONNX model")

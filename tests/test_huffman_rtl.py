@@ -15,7 +15,7 @@ from pycompress.compress import CompressConfig, compress_state_dict  # noqa: E40
 from pycompress.entropy import encode_bits  # noqa: E402
 from pycompress.entropy.huffman import decode_table  # noqa: E402
 from pycompress.entropy.layout import huffman_tables, tensor_tables  # noqa: E402
-from pycompress.entropy.rtl import (INCLUDE, decoder_params, exact_shape, huffman_sources, layer_images,  # noqa: E402
+from pycompress.entropy.rtl import (INCLUDE, TOP, decoder_params, exact_shape, huffman_sources, layer_images,  # noqa: E402
                                     render_huffman_rtl, widest_shape)
 from pycompress.errors import PycompressError  # noqa: E402
 
@@ -66,13 +66,45 @@ def test_shapes_and_names():
     assert decode_table(one.tensor.code_lengths, 1).length.tolist() == [0, 0]
     files = render_huffman_rtl([one])
     assert "`define" not in files[INCLUDE] and "*/" not in files[INCLUDE]
-    assert all(name.startswith(one.ident) for name in files if name != INCLUDE)
+    assert all(name.startswith(one.ident) for name in files if name not in (INCLUDE, f"{TOP}.sv"))
     narrow = tensor_tables({"n": encode_bits((np.arange(4000, dtype=np.uint32) << 13) & 0xFFFFE000, "fp32",
                                              mantissa_bits=10, head_bits=2)})[0]
     assert exact_shape(narrow).mant_shift == 13 and exact_shape(narrow).mant_w == 8
     assert widest_shape("fp32", 3, 12, 4096).fits(narrow)
     with pytest.raises(PycompressError, match="cannot decode"):
         decoder_params(narrow, widest_shape("bf16", 3, 12, 4096))
+
+
+def test_cli_rtl_writes_huffman_images(lenet_state_dict, tmp_path, capsys):
+    """`pycompress rtl` on a huffman container: every layer's decoder images, the include and the streamer top;
+    a second run replaces the folder; the images are those of entropy.rtl (one packer)."""
+    from pycompress import container
+    from pycompress.cli import main
+    from pycompress.entropy.rtl import TOP
+
+    cm = compress_state_dict({k: v for k, v in lenet_state_dict.items() if k in ("conv1.weight", "fc3.weight")},
+                             CompressConfig(format="bf16", scheme="huffman"))
+    container.save(cm, tmp_path / "m.pcz")
+    out = tmp_path / "rtl"
+    for _ in range(2):
+        assert main(["rtl", str(tmp_path / "m.pcz"), "-o", str(out)]) == 0
+    assert "entropy-coded" in capsys.readouterr().out
+    files = render_huffman_rtl(huffman_tables(cm))
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)
+    assert all((out / name).read_text() == text for name, text in files.items())
+    top = (out / f"{TOP}.sv").read_text()
+    assert top.count("huffman_streamer #(") == 2 and "conv1_weight_first_block" in top
+
+
+def test_rtl_refuses_mixed_schemes():
+    from pycompress.container import CompressedModel
+    from pycompress.codec import encode_bits as share
+    from pycompress.entropy.rtl import is_huffman
+
+    bits = np.arange(64, dtype=np.uint16).reshape(8, 8) | 0x3F00
+    cm = CompressedModel("bf16", ("a", "b"), {"a": encode_bits(bits, "bf16"), "b": share(bits, "bf16")}, {})
+    with pytest.raises(PycompressError, match="mixes schemes"):
+        is_huffman(cm)
 
 
 # ---- lint --------------------------------------------------------------------------------------------------
@@ -83,6 +115,20 @@ LINT = [("huffman_decoder", {}), ("huffman_decoder", {"MANT_W": 0}), ("huffman_d
         ("huffman_streamer", {}), ("huffman_streamer", {"DEPTH": 1, "L": 1, "MANT_W": 0, "OFFSET_BITS": 1}),
         ("huffman_streamer", {"DEPTH": 30720, "NUM_BLOCKS": 30, "BLOCK": 1024, "OFFSET_BITS": 18, "CODE_BITS": 141793,
                               "CODE_DEPTH": 8866, "UPPER_BITS": 10, "MANT_W": 5})]
+
+
+@pytest.mark.sim
+def test_generated_top_lint_clean(lenet_state_dict, tmp_path):
+    """The `huffman_weights` top `pycompress rtl` writes for LeNet passes Verilator lint (-Wall) with its include."""
+    import harness
+
+    from pycompress.entropy.rtl import TOP, write_huffman_rtl
+
+    harness.setup_tools()
+    write_huffman_rtl(lenet(lenet_state_dict, "fp32"), tmp_path)
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", *map(str, huffman_sources()), str(tmp_path / f"{TOP}.sv"),
+                        f"-I{tmp_path}", "--top-module", TOP], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.sim

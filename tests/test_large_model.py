@@ -84,3 +84,50 @@ def test_approximate_with_data_prints_progress_and_its_container_round_trips(mid
     assert list(a) == list(b)
     for name in a:
         assert np.array_equal(tensor_bits(a[name]), tensor_bits(b[name])) if a[name].is_floating_point() else torch.equal(a[name], b[name])
+
+
+def _same_records(a, b) -> None:
+    drop = lambda r: {k: v for k, v in r.to_dict().items() if k != "seconds"}  # noqa: E731
+    assert [drop(r) for r in a.records] == [drop(r) for r in b.records] and a.best == b.best
+
+
+def _same_container(a, b) -> None:
+    from pycompress.formats import tensor_bits
+
+    sa, sb = a.state_dict(), b.state_dict()
+    assert list(sa) == list(sb) and all(np.array_equal(tensor_bits(sa[k]), tensor_bits(sb[k])) for k in sa)
+    assert {k: v for k, v in a.info.items() if k != "records"} == {k: v for k, v in b.info.items() if k != "records"}
+
+
+def test_mantissa_and_esart_keep_only_the_chosen_container_and_write_the_same_file():
+    """keep_models="best" (the commands) frees every other iteration's container; the study's "all" keeps them."""
+    from test_esart import factory, problem
+
+    from pycompress.esart import EsartConfig, esart
+    from pycompress.iterative import Thresholds, finalize
+    from pycompress.lenet import torch_threads
+    from pycompress.mantissa import bits_schedule, mantissa_approximation
+
+    def mantissa(keep):
+        model, _, evaluate = problem()
+        probe = problem()[0]
+
+        def eval_fn(sd):
+            probe.load_state_dict({k: v.float() for k, v in sd.items()})
+            return evaluate(probe)
+        return mantissa_approximation(model.state_dict(), "bf16", bits_schedule("bf16", 6, 0), eval_fn, evaluate(model),
+                                      Thresholds(max_drop=5.0), show=False, keep_models=keep)
+
+    def retrain(keep):
+        model, loader, evaluate = problem(1)
+        return esart(model, loader, evaluate, factory, bits_schedule("bf16", 4, 2),
+                     EsartConfig(format="bf16", epochs=1, thresholds=Thresholds(max_drop=100)), show=False,
+                     keep_models=keep, in_place=keep == "best")
+
+    with torch_threads(1, deterministic=True):
+        for run in (mantissa, retrain):
+            every, best = run("all"), run("best")
+            _same_records(every, best)
+            assert len(best.records) >= 3 and all(m is not None for m in every.models)
+            assert [m is not None for m in best.models] == [j == best.best for j in range(len(best.records))]
+            _same_container(finalize(every), finalize(best))

@@ -39,7 +39,7 @@ def _compile(build: Path, out: Path) -> tuple[Path, list[str]]:
     # PYC_STANDALONE_CSIM: the generator's g++ (not Vitis) build of the kernel (hls_templates/defines.h.j2)
     includes = ["-DPYC_STANDALONE_CSIM", "-I", str(src), "-I", str(fw), "-I", str(AP_TYPES)]
     objs = []
-    for c in ("host_logic.c", "test_data.c"):
+    for c in ("host_logic.c", "test_data.c") + (("weights_image.c",) if (src / "weights_image.c").exists() else ()):
         obj = out / (c + ".o")
         subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-c", str(src / c), "-I", str(src),
                         "-o", str(obj)], check=True, capture_output=True, text=True)
@@ -105,7 +105,8 @@ def _board_program(build: Path, out: Path, kernel_objs: list[str]) -> Path:
     src = build / "host" / "src"
     exe = out / "board_sim"
     objs = []
-    for c in (src / "main.c", src / "host_logic.c", src / "test_data.c", XIL_SIM / "xil_sim.c"):
+    extra = [src / "weights_image.c"] if (src / "weights_image.c").exists() else []
+    for c in (src / "main.c", src / "host_logic.c", src / "test_data.c", *extra, XIL_SIM / "xil_sim.c"):
         obj = out / (c.name + ".board.o")
         proc = subprocess.run(["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-c", str(c), "-I", str(src),
                                "-I", str(XIL_SIM), "-o", str(obj)], capture_output=True, text=True)
@@ -196,3 +197,36 @@ def test_host_logic_against_kernel_csim_matches_pytorch_accuracy(generated_kerne
     assert board.returncode == 0, board.stdout[-2000:] + board.stderr[-2000:]
     correct = int(np.sum(predicted == labels))
     assert f"{correct}/1000 correct, accuracy {host_acc:.2f} %, 0 invalid results" in board.stdout
+
+
+@pytest.mark.csim
+@needs_hls
+def test_host_with_weights_in_ddr(lenet_state_dict, tmp_path):
+    """--weights ddr: the host program's weight image (weights_image.c) drives the kernel's C simulation, and
+    main.c on the simulated BSP writes the image's address into the kernel's pointer register before starting it."""
+    from pycompress.compress import CompressConfig, compress_state_dict
+    from pycompress.hls import generate
+
+    cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16"))
+    build = tmp_path / "lenet_ddr"
+    generate(cm, build / "hls", weights="ddr", progress=False)
+    full = default_test_set()
+    n = 200
+    tests = ImageSet(full.images[:n], full.labels[:n], full.source)
+    assemble(build, "lenet_ddr", load_board(), tests)
+    exe, kernel_objs = _compile(build, tmp_path)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    predicted = np.array([int(v) for v in run.stdout.split()])
+    reference = predict(load_lenet(cm.state_dict()), mnist_split().x_test[:n]).numpy()
+    assert np.array_equal(predicted, reference)  # the kernel (bit-exact with the numpy reference) agrees on every digit
+    board = subprocess.run([str(_board_program(build, tmp_path, kernel_objs))], capture_output=True, text=True, timeout=600)
+    assert board.returncode == 0, board.stdout[-2000:] + board.stderr[-2000:]
+    correct = int(np.sum(predicted == tests.labels))
+    assert f"{correct}/{n} correct" in board.stdout and board.stdout.rstrip().endswith("DONE")
+    # without the pointer write the simulated BSP refuses to run the kernel (it would read the wrong DDR)
+    main = build / "host" / "src" / "main.c"
+    text = main.read_text()
+    main.write_text(text.replace("Xil_Out32(PYC_KERNEL_BASEADDR + PYC_KERNEL_WEIGHTS_REG, ", "(void)(", 1))
+    bad = subprocess.run([str(_board_program(build, tmp_path, kernel_objs))], capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 1 and "ERROR: DMA transfer for image 0 failed" in bad.stdout

@@ -25,7 +25,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=[args.pcz], folder=HLS_FOLDER)
     kernel = args.baseline or "compressed"
     out = generate(_load(args.pcz), args.output, kernel=kernel, parallel=parse_parallel(args.parallel), board=args.board,
-                   allow_over_budget=args.allow_over_budget, ftz_reference=args.ftz_reference)
+                   allow_over_budget=args.allow_over_budget, ftz_reference=args.ftz_reference, weights=args.weights,
+                   dataflow=args.dataflow)
     print(f"{out}: HLS project written (vitis_hls -f build_prj.tcl; pycompress csim {out})")
     return 0
 
@@ -84,6 +85,12 @@ def register(sub) -> None:
                    help="an uncompressed baseline kernel: float (float32 weights; the default) or raw "
                         "(raw weight bits in the model's storage format, the like-for-like baseline)")
     p.add_argument("--parallel", metavar="SPEC", help=PARALLEL_HELP)
+    p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
+                   help="where the packed weight streams live: bram (on-chip ROM, default) or ddr (read through an "
+                        "AXI master port from the image ddr/weights.bin, which the host program places in DDR)")
+    p.add_argument("--dataflow", action="store_true",
+                   help="layers as concurrent processes under DATAFLOW (ping-pong buffers, ReLU fused into the layer "
+                        "before it): successive images overlap; chains of layers only (no residual adds)")
     p.add_argument("--board", default="zedboard", help="target board under boards/ (default zedboard)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="write the project even when the estimate exceeds the board's resources")
@@ -98,8 +105,8 @@ def register(sub) -> None:
     p.add_argument("--data", metavar="FILE.npz|NAME",
                    help="inputs: the test part of an .npz (x_test/y_test, else carved from x/y) or of mnist5k/digits "
                         "(default: the model's built-in dataset, else 100 seeded random inputs)")
-    p.add_argument("--model", metavar="MODEL.pt2",
-                   help="compare top-1 with this model (the user's own program, given the kernel's weights) "
+    p.add_argument("--model", metavar="MODEL.pt2|MODEL.onnx",
+                   help="compare top-1 with this model (the user's own .pt2 program or .onnx model, given the kernel's weights) "
                         "instead of the network rebuilt from the layer graph")
     p.add_argument("--min-agreement", type=float, metavar="PCT",
                    help="fail when the top-1 agreement is below PCT percent")

@@ -90,7 +90,8 @@ def cmd_mantissa(args: argparse.Namespace) -> int:
     schedule, thresholds = _schedule(args), _thresholds(args)
     model, task, base, judged = _task(args, "mantissa")
     with torch_threads(1):
-        result = mantissa_approximation(model.state_dict, args.format, schedule, task.eval_fn, base, thresholds, **judged)
+        result = mantissa_approximation(model.state_dict, args.format, schedule, task.eval_fn, base, thresholds,
+                                        keep_models="best", **judged)
     return _save(result, args, model)
 
 
@@ -106,12 +107,12 @@ def cmd_esart(args: argparse.Namespace) -> int:
     model, task, _, _ = _task(args, "esart")
     if not model.trainable:
         raise PycompressError(f"{args.model}: `esart` fine-tunes the model itself: pass the torch.export program (.pt2) "
-                              "it came from (a .pcz graph has no training form)")
+                              "or ONNX model it came from (a .pcz graph has no training form)")
     train = task.training(args.seed, args.batch, args.lr)
     torch.manual_seed(args.seed)
     with torch_threads(1, deterministic=True):
         result = esart(task.build(model.state_dict), train.loader, train.evaluate, train.optimizer_factory, schedule,
-                       config, report=train.report)
+                       config, report=train.report, keep_models="best", in_place=True)
     return _save(result, args, model)
 
 
@@ -173,7 +174,7 @@ def register(sub) -> None:
     _constraint_options(p)
     p.set_defaults(func=cmd_mantissa)
 
-    p = sub.add_parser("esart", help="exponent-share aware retraining (Algorithm 4): fine-tunes the model (.pt2 or LeNet) on the training data")
+    p = sub.add_parser("esart", help="exponent-share aware retraining (Algorithm 4): fine-tunes the model (.pt2, .onnx or LeNet) on the training data")
     _common(p)
     _constraint_options(p)
     p.add_argument("--epochs", type=positive_int, default=2, help="training epochs per iteration (default 2)")

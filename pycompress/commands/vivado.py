@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="store_true", help="also build the uncompressed float baseline kernel")
     p.add_argument("--board", default="zedboard")
     p.add_argument("--jobs", type=int, default=4, help="parallel Vivado jobs (default 4)")
+    p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
+                   help="weight streams on chip (bram) or in DDR, read by the kernel through HP1 (ddr)")
     p.add_argument("--cosim", action="store_true",
                    help="also run C/RTL co-simulation after C synthesis, on the testbench vectors, compared bit for bit "
                         "with the reference that flushes subnormals as the Xilinx floating-point cores do")
@@ -71,7 +73,7 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
         final = Path(args.build) / name
         print(f"pycompress: writing {final} ({'baseline' if baseline else 'compressed'} kernel)", file=sys.stderr)
         with atomic_directory(final) as tmp:
-            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim)
+            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim, weights=args.weights)
             plan = assemble(tmp, name, board, tests, config)
         built.append((final, plan))
     if tools is None:

@@ -57,13 +57,14 @@ def decoder_tensor(t: HuffmanTables) -> DecoderTensor:
     mww = 16 if mw <= 16 else 32
     lutw = 4 + max(1, int(st.distinct_symbols - 1).bit_length())  # <= 16: symbol index < 2^12
     n = st.numel
+    mant = t.mantissa_stream()  # short runs (scheme v2) widened: one fixed-width field per weight
     return DecoderTensor(
         name=ModelName(t.name), ident=t.ident, format=t.format.name, n=n, total=t.format.total_bits,
         mant_bits=t.format.mantissa_bits, head=t.head, mw=mw, mww=mww, drop=t.drop, symw=t.upper_bits,
         nsym=st.distinct_symbols, max_len=t.window, lutw=lutw,
         code=t.code_words(pad=2),  # + 2 words: the refill may read past the last code
         sign=words(st.sign, 16, -(-n // 16)),
-        mant=words(st.mantissa, mww, max(1, -(-st.mantissa.size // (mww // 8)) + 1)),
+        mant=words(mant, mww, max(1, -(-mant.size // (mww // 8)) + 1)),
         symbols=st.symbols.astype(np.uint64),
         lut=t.lut(index=True),
     )
@@ -102,3 +103,73 @@ def csim(tensors: dict[str, HuffmanTensor], folder: str | Path) -> dict[str, np.
         dtype = st.fmt.uint_dtype.newbyteorder("<")
         out[name] = np.fromfile(folder / f"{ident}.bin", dtype=dtype).astype(st.fmt.uint_dtype)
     return out
+
+
+# ---- the HLS kernel's weight streams (pycompress generate on a huffman container) ---------------------------
+
+def reencode(t: HuffmanTables, order: np.ndarray) -> HuffmanTensor:
+    """The tensor's weights in `order` (flat indices), coded with the tensor's own code table, head and
+    mantissa widths (no short runs, no offsets): the stream one kernel lane decodes in its loop order.
+    The code bits are the same multiset, so a lane's stream costs exactly its share of the file's."""
+    from . import kernels
+    from .. import bitpack
+    from .huffman import canonical_codes
+    from .plan import NO_CHUNK, _params
+
+    st = t.tensor
+    fmt = st.fmt
+    bits = st.decode_bits().reshape(-1)[np.asarray(order, np.int64)]
+    m, head = st.mantissa_bits, st.head_bits
+    p = _params(fmt, m, head)
+    code_of = np.zeros(1 << (fmt.exponent_bits + head), np.uint32)
+    len_of = np.zeros(code_of.size, np.uint8)
+    code_of[st.symbols.astype(np.int64)] = canonical_codes(st.code_lengths)
+    len_of[st.symbols.astype(np.int64)] = st.code_lengths
+    n = bits.size
+    code_bits = int(len_of[(bits.astype(np.uint64) >> p["exp_shift"]) & p["exp_mask"]].astype(np.int64).sum())
+    out_code = np.zeros(bitpack.packed_nbytes(code_bits, 1), np.uint8)
+    out_sign = np.zeros(bitpack.packed_nbytes(n, 1), np.uint8)
+    out_mant = np.zeros(bitpack.packed_nbytes(n * p["mant_width"], 1), np.uint8)
+    kernels.encode_streams(np.ascontiguousarray(bits), p["sign_shift"], p["exp_shift"], p["exp_mask"], p["mant_drop"],
+                           p["mant_width"], code_of, len_of, max(1, n), NO_CHUNK, np.zeros(1, np.uint8), 0,
+                           out_code, out_sign, out_mant, np.zeros(0, np.int64))
+    return HuffmanTensor(st.format, (n,), st.symbols, st.code_lengths, st.max_len, m, head, max(1, n), code_bits,
+                         out_code, out_sign, out_mant, np.zeros(0, np.int64))
+
+
+def kernel_stream(layer: dict, name: str, ident: str, values: np.ndarray, t: HuffmanTables, lanes: int) -> dict:
+    """Template values of one weight of the HLS kernel as `lanes` entropy-coded streams (huffman_stream.h.j2):
+    lane p holds its outputs' weights in the kernel's loop order (hwlayout.lane_split_order) and has its own
+    decoder; the decode table and symbols are shared."""
+    from ..formats import get_format
+    from ..hls.schedule import mac_shape
+    from ..hwlayout import lane_split_order
+
+    outputs, reduction, _ = mac_shape(layer)
+    order = lane_split_order(outputs, reduction, lanes)
+    per_lane = [decoder_tensor(HuffmanTables(t.name, t.ident, reencode(t, row))) for row in order]
+    first = per_lane[0]
+    mww = max(d.mww for d in per_lane)
+    huffman = {"total": first.total, "mant_bits": first.mant_bits, "symw": first.symw, "head": first.head, "mw": first.mw,
+               "mww": mww, "drop": first.drop,
+               "max_len": first.max_len, "nsym": first.nsym, "lutw": first.lutw, "symbols": first.symbols,
+               "lut": first.lut, "lanes": per_lane,
+               "stored_bits": sum(d.code.size * 16 + d.sign.size * 16 + d.mant.size * d.mww for d in per_lane)}
+    f = get_format(t.format.name)
+    return {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
+            "role": "stream", "scheme": "huffman", "format": f.name, "lanes": lanes, "groups": outputs // lanes,
+            "reduction": reduction, "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits,
+            "ddr": False, "huffman": huffman}
+
+
+def stream_codes_for(t: HuffmanTables, kernel: str) -> tuple[np.ndarray, int, str, str, None]:
+    """What the kernel planner and its estimate see of an entropy-coded weight (hls.context._stream_codes):
+    the compressed kernel as a fixed-width stream of the mean stored bits per weight (code, sign, mantissa
+    rest: an estimate; the decoder's table ROM is not counted), the raw baseline as the decoded bits."""
+    st = t.tensor
+    bits = st.decode_bits().reshape(-1).astype(np.uint64)
+    if kernel == "raw":
+        return bits, st.fmt.total_bits, "raw", st.fmt.name, None
+    mean = -(-(st.code_bits + st.numel * (1 + t.rest_bits)) // max(1, st.numel))
+    return np.zeros(st.numel, np.uint64), int(mean), "expshare", st.fmt.name, None
+

@@ -107,17 +107,13 @@ class DecodeTable:
 
 
 def decode_table(lengths: np.ndarray, max_len: int) -> DecodeTable:
+    """Vectorised: a complete canonical code fills the table in (length, symbol) order, each code word
+    covering 2^(max_len - length) consecutive windows, so the table is that order repeated by span."""
     check_lengths(lengths, max_len)
     l = np.asarray(lengths, dtype=np.int64).reshape(-1)
     size = 1 << max_len
-    symbol = np.zeros(size, np.uint16)
-    length = np.zeros(size, np.uint8)
-    codes = canonical_codes(l)
-    for sym in range(l.size):
-        if l[sym] == 0:
-            continue
-        span = 1 << (max_len - int(l[sym]))
-        start = int(codes[sym]) * span
-        symbol[start:start + span] = sym
-        length[start:start + span] = l[sym]
-    return DecodeTable(max_len, symbol, length)
+    if l.size <= 1:  # the one-symbol code: every window decodes symbol 0 with length 0
+        return DecodeTable(max_len, np.zeros(size, np.uint16), np.zeros(size, np.uint8))
+    order = np.lexsort((np.arange(l.size), l))
+    spans = np.left_shift(1, max_len - l[order])
+    return DecodeTable(max_len, np.repeat(order.astype(np.uint16), spans), np.repeat(l[order].astype(np.uint8), spans))

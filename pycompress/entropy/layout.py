@@ -88,10 +88,22 @@ class HuffmanTables:
         return bitpack.unpack(self.tensor.sign, 1, self.depth, np.uint64)
 
     def rest(self) -> np.ndarray:
-        """The mantissa rest of every weight (right-aligned values)."""
+        """The mantissa rest of every weight (right-aligned values, rest_bits wide). Short runs (scheme
+        version 2) are widened back: the decoders hold one fixed-width field per weight, so on chip a
+        short run costs what a long one does; only the file is smaller."""
         if self.rest_bits == 0:
             return np.zeros(self.depth, np.uint64)
+        if self.tensor.short_bits:
+            bits = self.tensor.decode_bits().reshape(-1).astype(np.uint64)
+            return (bits >> np.uint64(self.drop)) & np.uint64((1 << self.rest_bits) - 1)
         return bitpack.unpack(self.tensor.mantissa, self.rest_bits, self.depth, np.uint64)
+
+    def mantissa_stream(self) -> np.ndarray:
+        """The mantissa rests packed at rest_bits per weight (MSB first): the stored field, or for short
+        runs the widened one."""
+        if self.tensor.short_bits and self.rest_bits:
+            return bitpack.pack(self.rest(), self.rest_bits)
+        return self.tensor.mantissa
 
     def lut(self, window: int | None = None, upper_bits: int | None = None, index: bool = False) -> np.ndarray:
         """Decode table of 2^window entries, each `value << 4 | code length`; value is the symbol index
@@ -116,3 +128,14 @@ def tensor_tables(tensors: dict[str, HuffmanTensor]) -> list[HuffmanTables]:
     """Tables of the given tensors (names sanitised together)."""
     idents = unique_identifiers(list(tensors))
     return [HuffmanTables(n, idents[n], st) for n, st in tensors.items()]
+
+
+def is_huffman(model: CompressedModel) -> bool:
+    """True for a container of the huffman scheme; one mixing it with another scheme is refused (one line)."""
+    from ..errors import PycompressError
+
+    schemes = {st.scheme for st in model.tensors.values()}
+    if "huffman" in schemes and len(schemes) > 1:
+        raise PycompressError(f"the container mixes schemes {', '.join(sorted(schemes))}: hardware needs one scheme")
+    return schemes == {"huffman"}
+

@@ -21,13 +21,16 @@ import numpy as np
 
 from ..container import CompressedModel
 from ..errors import PycompressError
+from ..fileio import OutputFolder
 from ..formats import get_format
 from ..hwnames import ModelName
 from ..rtl_images import BLOCK_MIN_BITS, RTL_DIR, _env, hex_lines, rtl_sources, write_files
-from .layout import CODE_WORD_BITS, HuffmanTables, huffman_tables
+from .layout import CODE_WORD_BITS, HuffmanTables, huffman_tables, is_huffman
 
 RTL_SOURCES = ("huffman_decoder.sv", "huffman_streamer.sv")
 INCLUDE = "huffman_layers.svh"
+TOP = "huffman_weights"  # one huffman_streamer per layer, written by `pycompress rtl` for a huffman container
+RTL_FOLDER = OutputFolder("RTL image folder", key_file=INCLUDE)
 MAX_WINDOW = 15  # code lengths are 4-bit fields in the table
 
 
@@ -87,6 +90,15 @@ class DecoderParams:
     @property
     def macro(self) -> str:
         return self.ident.upper()
+
+    @property
+    def block_bits(self) -> int:
+        """Width of the streamer's block index ($clog2(NUM_BLOCKS), at least 1)."""
+        return max(1, (self.num_blocks - 1).bit_length())
+
+    @property
+    def weight_bits(self) -> int:
+        return 1 + self.exp_bits + self.man_bits
 
     @property
     def lut_width(self) -> int:
@@ -159,6 +171,7 @@ def render_huffman_rtl(tables: list[HuffmanTables]) -> dict[str, str]:
         files.update(layer_images(t, env=env))
     layers = [decoder_params(t) for t in tables]
     files[INCLUDE] = env.get_template("huffman_layers.svh.j2").render(layers=layers)
+    files[f"{TOP}.sv"] = env.get_template("huffman_weights.sv.j2").render(top=TOP, include=INCLUDE, layers=layers)
     return files
 
 
@@ -169,5 +182,5 @@ def write_huffman_rtl(model: CompressedModel, out_dir: str | os.PathLike) -> dic
     return files
 
 
-__all__ = ["DecoderParams", "DecoderShape", "INCLUDE", "decoder_params", "exact_shape", "huffman_sources", "layer_images",
+__all__ = ["DecoderParams", "DecoderShape", "INCLUDE", "RTL_FOLDER", "TOP", "decoder_params", "is_huffman", "exact_shape", "huffman_sources", "layer_images",
            "render_huffman_rtl", "widest_shape", "write_huffman_rtl"]

@@ -9,11 +9,19 @@ can split a tensor. Head bits matter because within one binade the leading manti
 bell-shaped weights are not uniform; the encoder picks 0..MAX_HEAD_BITS per tensor, whichever
 stores fewest bits. A decoder's table lookup yields exponent and head bits together. Every field is bit-packed, so `stored_bits()` is exactly what the file holds
 (before byte padding), code table and offsets included.
+
+Version 2 adds short runs: weights converted from a narrower format (FP16/BF16 rows inside an
+FP32 checkpoint: untouched embedding rows, a layer kept from a half-precision original) leave
+their low mantissa bits zero. The tensor is cut into runs of `chunk` weights (one output row by
+default); one stored flag per run says its weights all leave the low `short_bits` mantissa bits
+zero, and those weights store that many fewer mantissa bits. The encoder keeps the feature only
+when it saves bits (version 1 otherwise), and always narrows a mantissa whose low bits are zero
+in the whole tensor. Which runs are short is data, not shape: the flags are the stored field.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -24,86 +32,15 @@ from .. import validate as v
 from ..container import register_scheme
 from ..errors import PycompressError
 from ..formats import FloatFormat, StoredTensorShape, bits_tensor, format_of_dtype, get_format, tensor_bits
-from .huffman import DEFAULT_MAX_LEN, MAX_LEN_LIMIT, canonical_codes, check_lengths, decode_table, package_merge
+from .huffman import DEFAULT_MAX_LEN, MAX_LEN_LIMIT, canonical_codes, check_lengths, decode_table
+from .plan import (DEFAULT_BLOCK, LENGTH_BITS, MAX_HEAD_BITS, NO_CHUNK, CodePlan, _params, default_chunk,  # noqa: F401
+                   field_bits, huffman_stored_bits, num_chunks, num_offsets, offset_bits_for, plan_code, short_weights)
 
-SCHEME_VERSION = 1
-DEFAULT_BLOCK = 4096
-LENGTH_BITS = 4  # one stored code length, 0..15
+SCHEME_VERSION = 2  # 2: short runs (chunk, short_bits, field "short"); 1 is written when they are not used
 FIELDS = ("symbols", "code_lengths", "code", "sign", "mantissa", "offsets")
 META_KEYS = ("format", "shape", "scheme_version", "distinct", "max_len", "mantissa_bits", "head_bits", "block",
              "code_bits")
-MAX_HEAD_BITS = 3
-
-
-def offset_bits_for(code_bits: int) -> int:
-    """Width of one stored offset: enough for any position 0..code_bits."""
-    return max(1, int(code_bits).bit_length())
-
-
-def num_offsets(n: int, block: int) -> int:
-    """Offsets of weights block, 2*block, ... below n (weight 0 starts at bit 0)."""
-    return max(0, -(-n // block) - 1)
-
-
-def field_bits(n: int, fmt: FloatFormat, distinct: int, mantissa_bits: int, code_bits: int, block: int,
-               head_bits: int = 0) -> dict[str, int]:
-    """Exact stored bits of each field."""
-    return {
-        "symbols": distinct * (fmt.exponent_bits + head_bits),
-        "code_lengths": distinct * LENGTH_BITS,
-        "code": code_bits,
-        "sign": n,
-        "mantissa": n * (mantissa_bits - head_bits),
-        "offsets": num_offsets(n, block) * offset_bits_for(code_bits),
-    }
-
-
-@dataclass(frozen=True)
-class CodePlan:
-    """What the encoder decided for one tensor: head bits, symbol table, code lengths, and the cost."""
-
-    head_bits: int
-    symbols: np.ndarray  # int64, ascending (exponent field << head_bits | head)
-    counts: np.ndarray  # int64 per symbol
-    lengths: np.ndarray  # uint8 per symbol
-    stored_bits: int
-
-
-def plan_code(bits: np.ndarray, fmt: FloatFormat | str, mantissa_bits: int | None = None, max_len: int = DEFAULT_MAX_LEN,
-              block: int = DEFAULT_BLOCK, head_bits: int | None = None) -> CodePlan:
-    """Histogram the (exponent, head) symbols once at the widest head and choose the cheapest head width
-    (or the given one); no stream is written."""
-    from . import kernels
-
-    fmt = get_format(fmt)
-    flat = np.ascontiguousarray(bits, dtype=fmt.uint_dtype).reshape(-1)
-    m = fmt.mantissa_bits if mantissa_bits is None else int(mantissa_bits)
-    widest = min(MAX_HEAD_BITS, m) if head_bits is None else int(head_bits)
-    if not 0 <= widest <= min(MAX_HEAD_BITS, m):
-        raise PycompressError(f"head_bits {widest} outside 0..{min(MAX_HEAD_BITS, m)}")
-    p = _params(fmt, m, widest)
-    counts = np.zeros(1 << (fmt.exponent_bits + widest), np.int64)
-    kernels.exponent_histogram(flat, p["exp_shift"], p["exp_mask"], counts)
-    best = None
-    for t in ([widest] if head_bits is not None else range(widest, -1, -1)):
-        c = counts.reshape(-1, 1 << (widest - t)).sum(axis=1)  # merge the dropped head bits
-        symbols = np.flatnonzero(c)
-        if symbols.size > 1 << max_len:
-            continue
-        lengths = package_merge(c[symbols], max_len)
-        code_bits = int((c[symbols] * lengths.astype(np.int64)).sum())
-        total = sum(field_bits(flat.size, fmt, symbols.size, m, code_bits, block, t).values())
-        if best is None or total <= best.stored_bits:
-            best = CodePlan(t, symbols, c[symbols], lengths, total)
-    if best is None:
-        raise PycompressError(f"{np.count_nonzero(counts)} distinct symbols need codes longer than {max_len} bits")
-    return best
-
-
-def huffman_stored_bits(bits: np.ndarray, fmt: FloatFormat | str, mantissa_bits: int | None = None,
-                        max_len: int = DEFAULT_MAX_LEN, block: int = DEFAULT_BLOCK) -> int:
-    """Bits the scheme stores for these patterns (no stream written)."""
-    return plan_code(bits, fmt, mantissa_bits, max_len, block).stored_bits
+V2_META_KEYS = ("chunk", "short_bits")
 
 
 def _padded(a: np.ndarray) -> np.ndarray:
@@ -113,12 +50,11 @@ def _padded(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _params(fmt: FloatFormat, mantissa_bits: int, head_bits: int) -> dict:
-    """Kernel shifts: the symbol is the exponent field with the top head_bits mantissa bits below it."""
-    U = np.uint64
-    return {"sign_shift": U(fmt.total_bits - 1), "exp_shift": U(fmt.mantissa_bits - head_bits),
-            "exp_mask": U((1 << (fmt.exponent_bits + head_bits)) - 1), "mant_drop": U(fmt.mantissa_bits - mantissa_bits),
-            "mant_width": mantissa_bits - head_bits}
+def _runs(short_bits: int, chunk: int, short: np.ndarray) -> tuple[int, np.ndarray]:
+    """Kernel arguments for the short runs: (chunk, uint8 flags), one endless long run when there are none."""
+    if not short_bits:
+        return NO_CHUNK, np.zeros(1, np.uint8)
+    return chunk, short.astype(np.uint8)
 
 
 @register_scheme
@@ -137,10 +73,17 @@ class HuffmanTensor(StoredTensorShape):
     code_bits: int  # exact length of the code stream
     code: np.ndarray  # uint8, MSB first
     sign: np.ndarray  # uint8, 1 bit/value
-    mantissa: np.ndarray  # uint8, mantissa_bits/value
+    mantissa: np.ndarray  # uint8, mantissa_bits - head_bits per value (short_bits fewer in short runs)
     offsets: np.ndarray  # int64, code bit position of weights block, 2*block, ...
+    short_bits: int = 0  # version 2: low mantissa bits not stored in short runs (0: none)
+    chunk: int = 0  # weights per run (0 when short_bits is 0)
+    short: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool per run
 
     scheme = "huffman"
+
+    @property
+    def version(self) -> int:
+        return 2 if self.short_bits else 1
 
     @property
     def distinct_symbols(self) -> int:
@@ -150,12 +93,26 @@ class HuffmanTensor(StoredTensorShape):
     def offset_bits(self) -> int:
         return offset_bits_for(self.code_bits)
 
+    @property
+    def short_weights(self) -> int:
+        return short_weights(self.short, self.numel, self.chunk) if self.short_bits else 0
+
     def field_bits(self) -> dict[str, int]:
-        return field_bits(self.numel, self.fmt, self.distinct_symbols, self.mantissa_bits, self.code_bits, self.block, self.head_bits)
+        return field_bits(self.numel, self.fmt, self.distinct_symbols, self.mantissa_bits, self.code_bits, self.block,
+                          self.head_bits, self.short_bits, self.chunk, self.short_weights)
 
     def stored_bits(self) -> int:
-        """Every stored bit: N*(1 + m - t) + code stream + s*(l + t + 4) + offsets (s symbols, t head bits)."""
+        """Every stored bit: N*(1 + m - t) - D*N_short + code stream + s*(l + t + 4) + offsets + run flags."""
         return sum(self.field_bits().values())
+
+    def _mantissa_start(self, first: int) -> int:
+        """Mantissa-stream bit position of weight `first`."""
+        rest = self.mantissa_bits - self.head_bits
+        if not self.short_bits or first == 0:
+            return first * rest
+        full, part = divmod(first, self.chunk)
+        before = int(np.count_nonzero(self.short[:full])) * self.chunk + (part if full < self.short.size and self.short[full] else 0)
+        return first * rest - self.short_bits * before
 
     def _decode_into(self, out: np.ndarray, first: int, start_bit: int) -> None:
         from . import kernels  # numba is imported only when a tensor is coded
@@ -165,10 +122,12 @@ class HuffmanTensor(StoredTensorShape):
         fmt = self.fmt
         table = decode_table(self.code_lengths, self.max_len)
         p = _params(fmt, self.mantissa_bits, self.head_bits)
+        chunk, short = _runs(self.short_bits, self.chunk, self.short)
         pos = kernels.decode_streams(
             _padded(self.code), self.sign, _padded(self.mantissa), table.symbol, table.length, self.max_len,
             self.symbols.astype(np.uint64), p["sign_shift"], p["exp_shift"], p["mant_drop"],
-            p["mant_width"], self.block, self.offsets, first, start_bit, out)
+            p["mant_width"], self.block, self.offsets, chunk, short, self.short_bits, first, start_bit,
+            self._mantissa_start(first), out)
         if pos < 0:
             raise PycompressError(f"corrupt tensor: code stream disagrees with offset {-1 - pos}")
         if first + out.size == self.numel and pos != self.code_bits:
@@ -197,7 +156,7 @@ class HuffmanTensor(StoredTensorShape):
     # container hooks
     def arrays(self) -> dict[str, np.ndarray]:
         fmt = self.fmt
-        return {
+        out = {
             "symbols": bitpack.pack(self.symbols, fmt.exponent_bits + self.head_bits) if self.symbols.size else np.zeros(0, np.uint8),
             "code_lengths": bitpack.pack(self.code_lengths, LENGTH_BITS) if self.code_lengths.size else np.zeros(0, np.uint8),
             "code": self.code,
@@ -205,22 +164,30 @@ class HuffmanTensor(StoredTensorShape):
             "mantissa": self.mantissa,
             "offsets": bitpack.pack(self.offsets.astype(np.uint64), self.offset_bits) if self.offsets.size else np.zeros(0, np.uint8),
         }
+        if self.short_bits:
+            out["short"] = np.packbits(self.short.astype(np.uint8))
+        return out
 
     def meta(self) -> dict:
-        return {"format": self.format, "shape": list(self.shape), "scheme_version": SCHEME_VERSION, "distinct": self.distinct_symbols,
-                "max_len": self.max_len, "mantissa_bits": self.mantissa_bits, "head_bits": self.head_bits, "block": self.block,
-                "code_bits": self.code_bits}
+        meta = {"format": self.format, "shape": list(self.shape), "scheme_version": self.version,
+                "distinct": self.distinct_symbols, "max_len": self.max_len, "mantissa_bits": self.mantissa_bits,
+                "head_bits": self.head_bits, "block": self.block, "code_bits": self.code_bits}
+        if self.short_bits:
+            meta.update(chunk=self.chunk, short_bits=self.short_bits)
+        return meta
 
     @classmethod
     def validate_stored(cls, arrays: Mapping[str, np.ndarray], meta: Mapping, what: str) -> None:
         """Container hook: metadata typed and in range, every byte length exact, code lengths a complete
         prefix code within max_len, offsets monotone inside the stream, and the code stream walked once
         (lengths only) to prove it ends exactly at code_bits and meets every offset; so decode cannot
-        fail on a container that passed."""
-        v.need_keys(meta, what, META_KEYS)
+        fail on a container that passed. Version 2: run length and short bits in range, the mantissa
+        length exact for the stored run flags."""
+        v.need_keys(meta, what, META_KEYS, V2_META_KEYS)
         version = v.need_int(meta["scheme_version"], f"{what}: scheme_version", 1, 1 << 31)
         if version > SCHEME_VERSION:
             raise v.Invalid(f"{what}: huffman scheme version {version} is newer than this pycompress reads ({SCHEME_VERSION})")
+        v.need_keys(meta, what, META_KEYS + (V2_META_KEYS if version >= 2 else ()))
         fmt = v.need_format(meta["format"], f"{what}: format")
         n = math.prod(v.need_shape(meta["shape"], f"{what}: shape"))
         max_len = v.need_int(meta["max_len"], f"{what}: max_len", 1, MAX_LEN_LIMIT)
@@ -229,10 +196,23 @@ class HuffmanTensor(StoredTensorShape):
         distinct = v.need_int(meta["distinct"], f"{what}: distinct", 1, min(1 << (fmt.exponent_bits + t), 1 << max_len))
         block = v.need_int(meta["block"], f"{what}: block", 1, v.MAX_NUMEL)
         code_bits = v.need_int(meta["code_bits"], f"{what}: code_bits", 0, n * max_len)
+        d = chunk = n_short = 0
+        fields = FIELDS
+        if version >= 2:
+            d = v.need_int(meta["short_bits"], f"{what}: short_bits", 1, max(1, m - t))
+            chunk = v.need_int(meta["chunk"], f"{what}: chunk", 1, n)
+            if d > m - t:
+                raise v.Invalid(f"{what}: short_bits = {d} but only {m - t} mantissa bits are stored outside the symbol")
+            fields = FIELDS + ("short",)
         if (distinct == 1) != (code_bits == 0) or (distinct > 1 and code_bits < n):
             raise v.Invalid(f"{what}: {code_bits} code bits for {n} weights and {distinct} distinct exponents")
-        v.need_fields(arrays, what, FIELDS)
-        widths = field_bits(n, fmt, distinct, m, code_bits, block, t)
+        v.need_fields(arrays, what, fields)
+        if d:
+            k = num_chunks(n, chunk)
+            v.need_array(arrays, "short", what, bitpack.packed_nbytes(k, 1))
+            v.need_zero_padding(arrays["short"], k, 1, f"{what}: short")
+            n_short = short_weights(np.unpackbits(arrays["short"], count=k).astype(bool), n, chunk)
+        widths = field_bits(n, fmt, distinct, m, code_bits, block, t, d, chunk, n_short)
         for key in FIELDS:
             v.need_array(arrays, key, what, bitpack.packed_nbytes(widths[key], 1))
             v.need_zero_padding(arrays[key], widths[key], 1, f"{what}: {key}")
@@ -264,6 +244,8 @@ class HuffmanTensor(StoredTensorShape):
         n = int(np.prod(meta["shape"], dtype=np.int64))
         distinct, code_bits, block = meta["distinct"], meta["code_bits"], meta["block"]
         k = num_offsets(n, block)
+        d, chunk = meta.get("short_bits", 0), meta.get("chunk", 0)
+        short = np.unpackbits(arrays["short"], count=num_chunks(n, chunk)).astype(bool) if d else np.zeros(0, bool)
         return cls(
             format=fmt.name,
             shape=tuple(meta["shape"]),
@@ -278,46 +260,45 @@ class HuffmanTensor(StoredTensorShape):
             sign=np.ascontiguousarray(arrays["sign"]),
             mantissa=np.ascontiguousarray(arrays["mantissa"]),
             offsets=bitpack.unpack(arrays["offsets"], offset_bits_for(code_bits), k, np.int64) if k else np.zeros(0, np.int64),
+            short_bits=d, chunk=chunk, short=short,
         )
 
 
 def encode_bits(bits: np.ndarray, fmt: FloatFormat | str, mantissa_bits: int | None = None,
-                max_len: int = DEFAULT_MAX_LEN, block: int = DEFAULT_BLOCK, head_bits: int | None = None) -> HuffmanTensor:
-    """Entropy-code raw bit patterns of `fmt` (any shape), losslessly; head_bits None picks the cheapest."""
+                max_len: int = DEFAULT_MAX_LEN, block: int = DEFAULT_BLOCK, head_bits: int | None = None,
+                chunk: int | None = None) -> HuffmanTensor:
+    """Entropy-code raw bit patterns of `fmt` (any shape), losslessly. None picks the cheapest: head
+    bits, the narrowest lossless mantissa, short runs of one output row (`chunk=0`: no short runs)."""
     from . import kernels
 
     fmt = get_format(fmt)
     shape = tuple(int(d) for d in np.shape(bits))
-    flat = np.ascontiguousarray(bits, dtype=fmt.uint_dtype).reshape(-1)
-    n = flat.size
-    m = fmt.mantissa_bits if mantissa_bits is None else int(mantissa_bits)
-    if not 0 <= m <= fmt.mantissa_bits:
-        raise PycompressError(f"mantissa_bits {m} outside 0..{fmt.mantissa_bits} for {fmt.name}")
+    n = int(np.prod(shape, dtype=np.int64))
     if not 1 <= max_len <= MAX_LEN_LIMIT:
         raise PycompressError(f"maximum code length {max_len} outside 1..{MAX_LEN_LIMIT}")
     if block < 1:
         raise PycompressError(f"offset block {block} must be positive")
-    drop = fmt.mantissa_bits - m
-    if drop and kernels.low_bits_set(flat, np.uint64((1 << drop) - 1)):
-        raise PycompressError(f"cannot store {m} mantissa bits losslessly: low {drop} bits are not zero")
-    plan = plan_code(flat, fmt, m, max_len, block, head_bits)
-    t = plan.head_bits
+    plan = plan_code(np.asarray(bits).reshape(shape), fmt, mantissa_bits, max_len, block, head_bits, chunk)
+    flat = np.ascontiguousarray(bits, dtype=fmt.uint_dtype).reshape(-1)
+    m, t, d = plan.mantissa_bits, plan.head_bits, plan.short_bits
     p = _params(fmt, m, t)
     code_of = np.zeros(1 << (fmt.exponent_bits + t), np.uint32)
     len_of = np.zeros(code_of.size, np.uint8)
     code_of[plan.symbols] = canonical_codes(plan.lengths)
     len_of[plan.symbols] = plan.lengths
     code_bits = int((plan.counts * plan.lengths.astype(np.int64)).sum())
+    n_short = short_weights(plan.short, n, plan.chunk) if d else 0
     out_code = np.zeros(bitpack.packed_nbytes(code_bits, 1), np.uint8)
     out_sign = np.zeros(bitpack.packed_nbytes(n, 1), np.uint8)
-    out_mant = np.zeros(bitpack.packed_nbytes(n * p["mant_width"], 1), np.uint8)
+    out_mant = np.zeros(bitpack.packed_nbytes(n * p["mant_width"] - d * n_short, 1), np.uint8)
     offsets = np.zeros(num_offsets(n, block), np.int64)
+    chunk_k, short_k = _runs(d, plan.chunk, plan.short)
     written = kernels.encode_streams(flat, p["sign_shift"], p["exp_shift"], p["exp_mask"], p["mant_drop"], p["mant_width"],
-                                     code_of, len_of, block, out_code, out_sign, out_mant, offsets)
+                                     code_of, len_of, block, chunk_k, short_k, d, out_code, out_sign, out_mant, offsets)
     if written != code_bits:
         raise PycompressError(f"internal error: wrote {written} code bits, planned {code_bits}")
     return HuffmanTensor(fmt.name, shape, plan.symbols.astype(np.uint16), plan.lengths, max_len, m, t, block, code_bits,
-                         out_code, out_sign, out_mant, offsets)
+                         out_code, out_sign, out_mant, offsets, d, plan.chunk, plan.short)
 
 
 def encode(tensor: torch.Tensor | np.ndarray, fmt: FloatFormat | str | None = None, **options) -> HuffmanTensor:

@@ -1,7 +1,8 @@
 """One loader for every model file a command accepts, with what it knows of the architecture.
 
-- `.pt2` (torch.export program): weights, a runnable module and the layer graph (BatchNorm2d
-  after a conv folded in first, so the weights are what the hardware computes with);
+- `.pt2` (torch.export program) and `.onnx` (ONNX model, `onnx_import.py`): weights, a runnable
+  module and the layer graph (BatchNorm2d after a conv folded in first, so the weights are what
+  the hardware computes with); kind "export" for both;
 - `.pcz`: the decoded weights, and a module rebuilt from its layer graph when it has one;
 - `.pt`/`.pth`/`.safetensors` state_dict: weights only; the built-in LeNet-5 when the keys and
   shapes are exactly its own (the default model), otherwise no architecture.
@@ -21,7 +22,7 @@ from torch import nn
 
 from ..errors import PycompressError
 
-ARCH_SUFFIXES = (".pt2",)
+ARCH_SUFFIXES = (".pt2", ".onnx")
 Builder = Callable[[Mapping[str, torch.Tensor]], nn.Module]
 
 
@@ -30,7 +31,7 @@ class LoadedModel:
     """Weights, and when known: `build` (a float32 module in eval mode with given weights), input shape, graph."""
 
     path: str
-    kind: str  # "export", "pcz", "state_dict"
+    kind: str  # "export" (a .pt2 or .onnx program), "pcz", "state_dict"
     state_dict: dict[str, torch.Tensor]
     build: Builder | None = None
     input_shape: tuple[int, ...] | None = None
@@ -46,7 +47,7 @@ def load_model(path: str) -> LoadedModel:
     if suffix == ".pt2":
         return _load_export(path)
     if suffix == ".onnx":
-        raise PycompressError(f"{path}: ONNX files are not supported yet; export the model with torch.export.save to .pt2")
+        return _load_onnx(path)
     if suffix == ".pcz":
         return _load_pcz(path)
     from ..fileio import load_state_dict
@@ -72,7 +73,7 @@ def require_architecture(model: LoadedModel, command: str) -> Builder:
     if model.build is None:
         where = "a .pcz without a layer graph" if model.kind == "pcz" else "a plain state_dict"
         raise PycompressError(f"{model.path}: not a LeNet-shaped model, and `{command}` needs the model's architecture, which {where} does not carry: "
-                              "pass the torch.export program (.pt2, written by torch.export.save); "
+                              "pass the torch.export program (.pt2, written by torch.export.save) or an ONNX model (.onnx); "
                               "stats, compress, decompress and cluster need only weights")
     return model.build
 
@@ -120,24 +121,36 @@ def _load_pcz(path: str) -> LoadedModel:
 
 
 def _load_export(path: str) -> LoadedModel:
+    from .export import rebuild, safe_load
+
+    return _load_program(path, lambda p: (rebuild(safe_load(p), p), ""))
+
+
+def _load_onnx(path: str) -> LoadedModel:
+    from .onnx_import import load
+
+    return _load_program(path, load)
+
+
+def _load_program(path: str, read: Callable) -> LoadedModel:
+    """A model file with its architecture (.pt2, .onnx): `read(path)` gives (Rebuilt, note); BN folded, graph extracted."""
     from ..fileio import _check_readable
     from ..graph import extract_graph, fold_batchnorm
-    from .export import rebuild, safe_load
 
     p = Path(path)
     _check_readable(p)
     from ..progress import release_memory
 
-    rebuilt = rebuild(safe_load(p), p)
-    release_memory()  # the ExportedProgram: the rebuilt module holds the weights now
-    notes = []
+    rebuilt, unchecked = read(p)
+    release_memory()  # the program or protobuf: the rebuilt module holds the weights now
+    notes = [unchecked] if unchecked else []
     keys = set(rebuilt.module.state_dict())
     try:  # folded in place: no second copy of a large model
         module = fold_batchnorm(rebuilt.module, inplace=True)
         if set(module.state_dict()) != keys:
             notes.append("batch norm folded into the preceding convolutions")
     except PycompressError as exc:  # BN not after a conv: keep it (no hardware graph then)
-        rebuilt = rebuild(safe_load(p), p)  # the failed fold may have folded some layers: start again
+        rebuilt = read(p)[0]  # the failed fold may have folded some layers: start again
         module = rebuilt.module
         notes.append(f"batch norm kept unfolded ({exc})")
     try:

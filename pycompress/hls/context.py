@@ -16,18 +16,23 @@ from .. import kernel_interface as ki
 from ..board import load_board
 from ..container import CompressedModel
 from ..errors import PycompressError
+from ..entropy.layout import HuffmanTables, huffman_tables, is_huffman  # issue 15: entropy-coded weights
 from ..formats import get_format, tensor_bits
 from ..graph import Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU, graph_of
 from ..hwlayout import (ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, layer_tables, pack_stream,
                         raw_codes, stream_codes, window_words)
 from ..hwnames import ModelName, sanitize_identifier, unique_identifiers
 from .allocate import Budget, allocate
+from .ddr import (DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT, DdrImage,
+                  build_image, ddr_shifts, ddr_window)
 from .plan import KernelPlan
 from .resources import Memory, StreamShape
+from .reference import reciprocal
 from .schedule import ACC_CHAIN, mac_shape, pool_nest
 
 KERNEL_FORMATS = ("fp32", "bf16", "fp16")
-KERNELS = ("compressed", "raw", "float")  # exponent-shared/clustered; raw bits in the storage format; float32 (old baseline)
+KERNELS = ("compressed", "raw", "float")
+WEIGHT_PLACES = ("bram", "ddr")  # weight streams in on-chip ROM, or in DDR behind an AXI master  # exponent-shared/clustered; raw bits in the storage format; float32 (old baseline)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class KernelModel:
 
 def kernel_model(cm: CompressedModel) -> KernelModel:
     graph = graph_of(cm.graph, cm.info.get("no_graph")[:300] if isinstance(cm.info.get("no_graph"), str) else None)
-    tables = {t.name: t for t in layer_tables(cm)}
+    tables = {t.name: t for t in (huffman_tables(cm) if is_huffman(cm) else layer_tables(cm))}
     params = {}
     for name in graph.param_names():
         if name not in cm.tensors and name not in cm.raw:
@@ -87,14 +92,22 @@ def _identifiers(km: KernelModel) -> dict[str, str]:
     return out
 
 
-def _layers(graph: Graph, idents: dict[str, str]) -> tuple[list[dict], list[dict], str, str]:
+def _layers(graph: Graph, idents: dict[str, str], dataflow: bool = False) -> tuple[list[dict], list[dict], str, str]:
     """Layer dicts with source/destination buffers. Every activation gets its own buffer, except a flatten
-    (an alias) and a ReLU whose input nobody else reads (in place); an add reads two buffers."""
+    (an alias) and a ReLU whose input nobody else reads (in place); an add reads two buffers.
+    `dataflow`: every buffer needs one writer and one reader, so a ReLU right after a conv/linear is fused
+    into that layer's last store and any other ReLU writes a buffer of its own; a graph whose activation
+    is read twice (a residual add) is refused."""
     shapes, sources = graph.shapes(), graph.sources()
     readers = [0] * len(shapes)
     for src in sources:
         for i in src:
             readers[i] += 1
+    if dataflow and max(readers, default=0) > 1:
+        twice = next(k for k, n in enumerate(readers) if n > 1)
+        what = "the input" if twice == 0 else f"the output of layer {graph.layers[twice - 1].name!r}"
+        raise PycompressError(f"--dataflow needs a chain of layers, but {what} is read by {readers[twice]} layers "
+                              "(a residual add); generate without --dataflow")
     buffers = [{"name": "a0", "size": graph.input_size}]
     where = ["a0"]  # shapes index -> buffer holding that activation
     layers = []
@@ -105,8 +118,13 @@ def _layers(graph: Graph, idents: dict[str, str]) -> tuple[list[dict], list[dict
         cur = where[src[0]]
         d = {"name": ModelName(layer.name), "layer": layer.name, "op": layer.op, "fn": fn, "in_size": nin, "out_size": nout,
              "src": cur, "dst": cur}
-        in_place = isinstance(layer, Flatten) or (isinstance(layer, ReLU) and readers[src[0]] == 1 and src[0] > 0
-                                                  and not isinstance(graph.layers[src[0] - 1], Flatten))
+        fused = (dataflow and isinstance(layer, ReLU) and src[0] == k and k > 0
+                 and isinstance(graph.layers[k - 1], (Conv2d, Linear)))
+        in_place = isinstance(layer, Flatten) or fused or (not dataflow and isinstance(layer, ReLU) and readers[src[0]] == 1
+                                                           and src[0] > 0 and not isinstance(graph.layers[src[0] - 1], Flatten))
+        d.update(fused=fused, relu=False)
+        if fused:
+            layers[-1]["relu"] = True
         if not in_place:
             d["dst"] = f"a{len(buffers)}"
             buffers.append({"name": d["dst"], "size": nout})
@@ -132,6 +150,9 @@ def _layers(graph: Graph, idents: dict[str, str]) -> tuple[list[dict], list[dict
 def _stream_codes(name: str, km: KernelModel, kernel: str) -> tuple[np.ndarray, int, str, str, object]:
     """(codes in C order, code bits, scheme, format, tables) of one weight for the chosen kernel."""
     t = km.tables.get(name)
+    if isinstance(t, HuffmanTables) and kernel in ("compressed", "raw"):  # issue 15 (entropy.hls)
+        from ..entropy.hls import stream_codes_for
+        return stream_codes_for(t, kernel)
     if kernel == "compressed" and t is not None:
         codes, bits = stream_codes(t)
         return codes, bits, t.scheme, t.format.name, t
@@ -152,6 +173,9 @@ def _stream_shape(codes: np.ndarray, bits: int, scheme: str, fmt: str, t) -> Str
 
 def _stream_values(layer: dict, name: str, ident: str, km: KernelModel, kernel: str, lanes: int) -> dict:
     """A weight as one packed stream in its layer's loop order, P = `lanes` codes per read."""
+    if kernel == "compressed" and isinstance(km.tables.get(name), HuffmanTables):  # one decoder per lane
+        from ..entropy.hls import kernel_stream
+        return kernel_stream(layer, name, ident, km.params[name], km.tables[name], lanes)
     codes, bits, scheme, fmt, t = _stream_codes(name, km, kernel)
     outputs, reduction, _ = mac_shape(layer)
     stream = pack_stream(codes, bits, lane_order(outputs, reduction, lanes), lanes)
@@ -163,7 +187,7 @@ def _stream_values(layer: dict, name: str, ident: str, km: KernelModel, kernel: 
          "lanes": lanes, "groups": outputs // lanes, "reduction": reduction, "group_bits": bits * lanes,
          "word_bits": STREAM_WORD_BITS, "word_mask": (1 << STREAM_WORD_BITS) - 1, "words": stream.words,
          "nwords": int(stream.words.size), "banks": window_words(bits, lanes), "big": mem.in_bram,
-         "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits}
+         "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits, "ddr": False, "packed": stream}
     if isinstance(t, ExpShareTables):
         d.update(index_bits=t.index_bits, mantissa_bits=t.mantissa_bits, mantissa_shift=t.mantissa_shift,
                  exponent_bits=f.exponent_bits, exp_depth=int(t.exponent_rom.size), exponent_rom=t.exponent_rom,
@@ -205,16 +229,36 @@ def kernel_lanes(km: KernelModel, board: str = "zedboard", parallel: dict[str, i
     return allocate(kernel_plan(km, "compressed")[0], Budget.for_board(load_board(board)), parallel)
 
 
+def _place_in_ddr(params: list[dict]) -> DdrImage:
+    """Build the DDR image of every weight stream and tell each stream where its words are."""
+    streams = [p for p in params if p["role"] == "stream"]
+    other = [p for p in streams if "packed" not in p]
+    if other:
+        raise PycompressError(f"--weights ddr takes fixed-width packed streams; {other[0]['tensor']} is "
+                              f"{other[0]['scheme']}-coded (not supported from DDR yet)")
+    image = build_image([(p["tensor"], p["ident"], p["packed"], p["lanes"]) for p in streams])
+    for p, seg in zip(streams, image.segments):
+        p.update(ddr=True, ddr_offset=seg.offset, ddr_words=seg.words, ddr_window=ddr_window(p["code_bits"], p["lanes"]),
+                 ddr_shifts=ddr_shifts(p["code_bits"], p["lanes"]))
+    return image
+
+
 def template_values(km: KernelModel, baseline: bool = False, board: str = "zedboard", kernel: str | None = None,
-                    parallel: dict[str, int] | None = None) -> dict:
+                    parallel: dict[str, int] | None = None, weights: str = "bram", dataflow: bool = False) -> dict:
     """Everything the templates render from: numbers, sanitised identifiers, and names as `ModelName`.
 
     `kernel` is compressed (default), raw (the same-format baseline) or float (float32
-    arrays; `baseline=True`); `parallel` fixes lanes for model layer names.
+    arrays; `baseline=True`); `parallel` fixes lanes for model layer names; `weights` is
+    bram (streams in on-chip ROMs) or ddr (the same streams read from DDR through an AXI
+    master; `ddr_image` holds the image the host places there); `dataflow`: layers as concurrent
+    processes joined by ping-pong buffers under DATAFLOW (chains of layers only), ReLU fused.
     """
+    if weights not in WEIGHT_PLACES:
+        raise PycompressError(f"unknown weight placement {weights!r} (choose from {', '.join(WEIGHT_PLACES)})")
     kernel = kernel or ("float" if baseline else "compressed")
     baseline = kernel != "compressed"
-    plan, idents, layers, buffers = kernel_plan(km, kernel)
+    plan, idents, _, _ = kernel_plan(km, kernel)
+    layers, buffers, inbuf, outbuf = _layers(km.graph, idents, dataflow)
     lanes = kernel_lanes(km, board, parallel)
     by_ident = {v: k for k, v in idents.items()}
     params = []
@@ -228,14 +272,20 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
         params.append(_stream_values(l, by_ident[l["weight"]], l["weight"], km, kernel, p))
         if l["bias"]:
             params.append(_param_values(by_ident[l["bias"]], l["bias"], km, baseline, p))
+    if weights == "ddr" and any(p["scheme"] == "huffman" for p in params):
+        raise PycompressError("entropy-coded (huffman) weights are decoded from on-chip ROMs only: use --weights bram")
+    image = _place_in_ddr(params) if weights == "ddr" else None
     for l in layers:
         if l["op"] in ("maxpool2d", "avgpool2d"):
             l["ii"] = pool_nest(l).ii
+        if l["op"] == "avgpool2d":
+            l["recip"] = reciprocal(l["k"] * l["k"])
+        elif l["op"] == "globalavgpool":
+            l["recip"] = reciprocal(l["ih"] * l["iw"])
     banks = {l["dst"]: l["lanes"] for l in layers if l["op"] in ("conv2d", "linear")}
     for b in buffers:
         b["banks"] = banks.get(b["name"], 1)
         b["big"] = Memory(32, b["size"], b["banks"]).in_bram
-    _, _, inbuf, outbuf = _layers(km.graph, idents)
     b = load_board(board)
     top = plan.top
     kind = {"compressed": f"compressed weights ({km.format} storage)", "raw": "same-format baseline (raw weight bits in packed streams)",
@@ -249,4 +299,8 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
         "input_buffer": inbuf, "output_buffer": outbuf, "part": b.part, "board": b.name,
         "clock_period_ns": f"{b.clock_period_ns:g}",
         "ip": {"vendor": ki.IP_VENDOR, "library": ki.IP_LIBRARY, "version": ki.IP_VERSION},
+        "weights": weights, "ddr": image is not None, "ddr_image": image, "ddr_port": WEIGHTS_PORT,
+        "ddr_bundle": WEIGHTS_BUNDLE, "ddr_fifo_depth": DDR_FIFO_DEPTH, "ddr_group_fifo_depth": DDR_GROUP_FIFO_DEPTH, "ddr_image_file": IMAGE_FILE,
+        "ddr_layout_file": LAYOUT_FILE, "ddr_total_words": int(image.words.size) if image is not None else 0,
+        "dataflow": dataflow,
     }

@@ -37,7 +37,8 @@ def estimate_report(cm: CompressedModel, parallel: dict[str, int] | None = None,
     return {"format": cm.format, "method": "estimate", **{k: v.to_dict() for k, v in est.items()},
             "ratios": {"bram18k_vs_same_format": round(c.bram18k / max(b.bram18k, 1), 3),
                        "weight_bram18k_vs_same_format": round(c.weight_bram18k / max(b.weight_bram18k, 1), 3),
-                       "weight_bits_vs_same_format": round(c.weight_bits / max(b.weight_bits, 1), 3)},
+                       "weight_bits_vs_same_format": round(c.weight_bits / max(b.weight_bits, 1), 3),
+                       "ddr_bytes_vs_same_format": round(c.ddr_bytes / max(b.ddr_bytes, 1), 3)},
             "budget": {"board": board, "dsp": budget.dsp, "bram18k": budget.bram18k, "lut": budget.lut, "ff": budget.ff},
             "paper_table7": PAPER_TABLE7,
             "model": {"constants": {"fmul_latency": FMUL_LATENCY, "fadd_latency": FADD_LATENCY,
@@ -66,9 +67,19 @@ def format_report(report: dict) -> str:
         pb = f"{p['baseline'][key]:,}" if key in p["baseline"] else "-"
         pc = f"{p['compressed'][key]:,}" if key in p["compressed"] else "-"
         lines.append(f"{label:28} {b[key]:14,d} {c[key]:14,d} {f[key]:14,d} {pb:>11} {pc:>12}")
+    lines.append("with --weights ddr (weight streams read from DDR as 64-bit beats; estimates):")
+    for key, label in (("bytes_per_image", "DDR bytes per image"), ("cycles", "cycles per image"),
+                       ("bram18k", "BRAM18K left on chip")):
+        lines.append(f"{'  ' + label:28} {b['ddr'][key]:14,d} {c['ddr'][key]:14,d} {f['ddr'][key]:14,d}")
+    if c.get("dataflow"):
+        lines.append("with --dataflow (layers as concurrent processes; estimates):")
+        for key, label in (("interval", "interval between images"), ("latency", "latency per image"),
+                           ("ddr_interval", "  interval, --weights ddr"), ("bram18k", "BRAM18K (ping-pong buffers)")):
+            lines.append(f"{'  ' + label:28} {b['dataflow'][key]:14,d} {c['dataflow'][key]:14,d} {f['dataflow'][key]:14,d}")
     r = report["ratios"]
     lines.append(f"shared / raw {fmt} (estimate): BRAM18K {r['bram18k_vs_same_format']:.3f} whole kernel, "
-                 f"{r['weight_bram18k_vs_same_format']:.3f} weights; weight bits {r['weight_bits_vs_same_format']:.3f}")
+                 f"{r['weight_bram18k_vs_same_format']:.3f} weights; weight bits {r['weight_bits_vs_same_format']:.3f}; "
+                 f"DDR bytes per image {r['ddr_bytes_vs_same_format']:.3f}")
     if fmt != "FP32":
         lines.append("raw FP32 vs raw " + fmt + " is the storage format's saving, not exponent sharing's")
     return "\n".join(lines)

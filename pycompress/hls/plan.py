@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Mapping
 
-from .resources import Memory, StreamShape, mac_dsp, mac_lut_ff, pool_dsp, pool_lut_ff
-from .schedule import LoopNest, elementwise_nest, layer_nest
+from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, DDR_WORD_BITS, ddr_shifts, ddr_words
+from .resources import DDR_ADAPTER, Memory, StreamShape, mac_dsp, mac_lut_ff, pool_dsp, pool_lut_ff
+from .schedule import LoopNest, ddr_layer_cycles, elementwise_nest, layer_nest
 
 MAC_OPS = ("conv2d", "linear")
 
@@ -46,6 +47,11 @@ class LayerEstimate:
     dsp: int
     lut: int
     ff: int
+    # --weights ddr: the stream leaves the chip (its BRAM18K/LUTs) and is read as 64-bit beats through a FIFO
+    stream_bram18k: int = 0
+    stream_lut: int = 0
+    ddr_words: int = 0  # 64-bit beats read per image
+    ddr_cycles: int = 0  # max(compute, groups x beats per group + read latency): schedule.ddr_layer_cycles
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class KernelEstimate:
     buffer_bram18k: int
     buffer_lut: int
     lanes: Mapping[str, int] = field(default_factory=dict)  # layer name -> P
+    io: tuple[int, int] = (0, 0)  # cycles of the input read and the output write
+    fused: tuple[bool, ...] = ()  # per layer: a ReLU that --dataflow fuses into the layer before it
+    chain: bool = True  # every activation has one reader, so --dataflow applies
 
     @property
     def cycles(self) -> int:
@@ -85,10 +94,42 @@ class KernelEstimate:
     def weight_bits(self) -> int:
         return sum(l.weight_bits for l in self.layers)
 
+    @property
+    def ddr_bytes(self) -> int:
+        """With --weights ddr: bytes read from DDR per image (every layer's stream once)."""
+        return sum(l.ddr_words for l in self.layers) * DDR_WORD_BITS // 8
+
+    def dataflow_summary(self) -> dict | None:
+        """With --dataflow: every layer (fused ReLUs excepted) and the stream read/write are concurrent
+        processes joined by ping-pong buffers, so a new image starts every `interval` cycles (the slowest
+        process) and one image takes `latency` cycles (their sum); the same with --weights ddr beside it."""
+        if not self.chain:
+            return None
+        own = [l for l, f in zip(self.layers, self.fused) if not f and l.cycles]
+        seq = [l.cycles for l in own] + list(self.io)
+        ddr = [l.ddr_cycles or l.cycles for l in own] + list(self.io)
+        return {"interval": max(seq), "latency": sum(seq), "ddr_interval": max(ddr), "ddr_latency": sum(ddr),
+                "slowest": max(own, key=lambda l: l.cycles).name if own else "io",
+                "bram18k": 2 * self.buffer_bram18k + self.weight_bram18k}  # every activation buffer ping-pongs
+
+    def ddr_summary(self) -> dict:
+        """The same kernel with --weights ddr: what stays on chip, the DDR traffic, and the cycles it allows."""
+        fifos = sum(1 for l in self.layers if l.ddr_words)
+        fifo = Memory(DDR_WORD_BITS, DDR_FIFO_DEPTH)  # the beats FIFO; the groups FIFO is as wide as P codes
+        groups = sum(Memory(l.weight_bits // max(l.trip_counts[0] * l.trip_counts[1], 1), DDR_GROUP_FIFO_DEPTH).luts
+                     for l in self.layers if l.ddr_words)
+        bram = self.bram18k - sum(l.stream_bram18k for l in self.layers) + (DDR_ADAPTER["bram18k"] if fifos else 0)
+        return {"bytes_per_image": self.ddr_bytes, "cycles": self.io_cycles + sum(l.ddr_cycles or l.cycles for l in self.layers),
+                "bram18k": bram + fifos * fifo.bram18k, "weight_bram18k": self.weight_bram18k - sum(l.stream_bram18k for l in self.layers),
+                "lut": self.lut - sum(l.stream_lut for l in self.layers) + fifos * fifo.luts + groups
+                + (DDR_ADAPTER["lut"] if fifos else 0),
+                "ff": self.ff + (DDR_ADAPTER["ff"] if fifos else 0), "dsp": self.dsp}
+
     def to_dict(self) -> dict:
         return {"top": self.top, "cycles": self.cycles, "bram18k": self.bram18k, "weight_bram18k": self.weight_bram18k,
                 "buffer_bram18k": self.buffer_bram18k, "dsp": self.dsp, "lut": self.lut, "ff": self.ff,
                 "weight_bits": self.weight_bits, "io_cycles": self.io_cycles, "lanes": dict(self.lanes),
+                "ddr": self.ddr_summary(), "dataflow": self.dataflow_summary(),
                 "layers": [{**asdict(l), "trip_counts": list(l.trip_counts)} for l in self.layers]}
 
 
@@ -109,8 +150,10 @@ def _layer(plan: KernelPlan, l: dict, lanes: int) -> LayerEstimate:
         brams = mem.bram18k + (bias.bram18k if bias else 0)
         lut, ff = mac_lut_ff(lanes, s)
         lut += mem.luts + (bias.luts if bias else 0)
+        words = ddr_words(s.code_bits * s.count)
         return LayerEstimate(l["layer"], l["op"], nest.trips, lanes, nest.ii, nest.depth, nest.cycles,
-                             s.code_bits * s.count, brams, mac_dsp(lanes), lut, ff)
+                             s.code_bits * s.count, brams, mac_dsp(lanes), lut, ff, mem.bram18k, mem.luts, words,
+                             ddr_layer_cycles(nest, nest.trips[0] * nest.trips[1], ddr_shifts(s.code_bits, lanes)))
     nest = layer_nest(l)
     if l["op"] in ("maxpool2d", "avgpool2d"):
         lut, ff = pool_lut_ff(l)
@@ -123,8 +166,11 @@ def estimate_plan(plan: KernelPlan, lanes: Mapping[str, int]) -> KernelEstimate:
     """Estimate of the kernel with `lanes[fn]` outputs per cycle in each MAC layer (default 1)."""
     layers = tuple(_layer(plan, l, lanes.get(l["fn"], 1)) for l in plan.layers)
     io: list[LoopNest] = [elementwise_nest("read_input", "io", plan.input_size), elementwise_nest("write_output", "io", plan.output_size)]
+    ops = [l["op"] for l in plan.layers]
+    fused = tuple(op == "relu" and k > 0 and ops[k - 1] in MAC_OPS and l["in_place"] for k, (op, l) in enumerate(zip(ops, plan.layers)))
     banks = buffer_banks(plan, lanes)
     mems = [Memory(32, size, banks[name]) for name, size in plan.buffers]
     names = {l["fn"]: l["layer"] for l in plan.mac_layers()}
     return KernelEstimate(plan.top, layers, sum(n.cycles for n in io), sum(m.bram18k for m in mems),
-                          sum(m.luts for m in mems), {names[k]: v for k, v in lanes.items() if k in names})
+                          sum(m.luts for m in mems), {names[k]: v for k, v in lanes.items() if k in names},
+                          (io[0].cycles, io[1].cycles), fused, "add" not in ops)

@@ -53,6 +53,22 @@ class HLSProject:
         except (KeyError, TypeError, ValueError) as exc:
             raise PycompressError(f"{manifest}: unreadable manifest ({exc})") from None
         self._lib: ctypes.CDLL | None = None
+        self.ddr = self.manifest.get("ddr") if self.manifest.get("weights") == "ddr" else None
+        self._image: np.ndarray | None = None  # the C simulation's "DDR": must outlive every call into the library
+
+    def _attach_image(self, lib: ctypes.CDLL) -> None:
+        """Load the weight image from the project folder, as the host program writes it into DDR."""
+        from .ddr import read_image
+
+        path = self.path / str(self.ddr["image"])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PycompressError(f"{path}: cannot read the DDR weight image ({exc.strerror})") from None
+        self._image = np.ascontiguousarray(read_image(data, int(self.ddr["words"])))
+        lib.pycompress_set_image.argtypes = [ctypes.c_void_p, ctypes.c_long]
+        if lib.pycompress_set_image(self._image.ctypes.data, self._image.size) != 0:
+            raise PycompressError(f"{path}: the kernel was generated for another image size")
 
     def sources(self) -> list[Path]:
         files = self.manifest["files"]
@@ -103,6 +119,8 @@ class HLSProject:
             lib.pycompress_widen_fp16.restype = ctypes.c_uint
             lib.pycompress_widen_bf16.argtypes = [ctypes.c_uint]
             lib.pycompress_widen_bf16.restype = ctypes.c_uint
+            if self.ddr is not None:
+                self._attach_image(lib)
             self._lib = lib
         return self._lib
 

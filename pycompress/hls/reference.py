@@ -84,6 +84,12 @@ def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, ops: _Ops = IEEE
     return acc
 
 
+def reciprocal(n: int) -> np.float32:
+    """The float32 constant an average pool of n values multiplies its sum by (a multiplier, not a divider,
+    in hardware; for n a power of two the product equals the quotient bit for bit)."""
+    return F32(1.0 / n)
+
+
 def _pool(x: np.ndarray, layer: MaxPool2d | AvgPool2d, out_shape, ops: _Ops = IEEE) -> np.ndarray:
     _, oh, ow = out_shape
     k, s = layer.kernel, layer.stride
@@ -102,7 +108,7 @@ def _pool(x: np.ndarray, layer: MaxPool2d | AvgPool2d, out_shape, ops: _Ops = IE
     for ky in range(k):
         for kx in range(k):
             acc = ops.add(acc, window(ky, kx))
-    return ops.div(acc, F32(k * k))
+    return ops.mul(acc, reciprocal(k * k))
 
 
 def _gap(x: np.ndarray, ops: _Ops = IEEE) -> np.ndarray:
@@ -111,7 +117,7 @@ def _gap(x: np.ndarray, ops: _Ops = IEEE) -> np.ndarray:
     acc = np.zeros((n, c), F32)
     for i in range(h * w):  # the C++ order: one sequential float32 sum per channel
         acc = ops.add(acc, flat[:, :, i])
-    return ops.div(acc, F32(h * w)).reshape(n, c, 1, 1)
+    return ops.mul(acc, reciprocal(h * w)).reshape(n, c, 1, 1)
 
 
 def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray, subnormals: bool = True) -> np.ndarray:

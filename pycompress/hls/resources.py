@@ -5,7 +5,7 @@ Block RAM: every memory is mapped with the best RAMB18 aspect ratio (16Kx1 ..
 RTL streamers use), costing LUTs instead. Weight streams are 36-bit words in
 `window_words` cyclic banks, so a compressed stream's BRAM falls with its bits.
 DSP48E1: a full-DSP fmul takes 3, an fadd 2 (Vitis defaults on 7-series); the
-field decoders, comparisons and the divider take none. LUT/FF figures are rough
+field decoders and comparisons take none. LUT/FF figures are rough
 per-operator constants. All of it is an estimate, not synthesis.
 """
 from __future__ import annotations
@@ -19,6 +19,8 @@ RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 
 BRAM_MIN_BITS = 4096  # banks of at most this many bits go to LUTRAM (as rtl_images.BLOCK_MIN_BITS)
 LUTRAM_BITS_PER_LUT = 64  # RAM64X1S
 DSP_FMUL, DSP_FADD = 3, 2
+# --weights ddr: the m_axi read adapter (a 64 x 64-bit burst buffer in one BRAM18K, address and handshake logic)
+DDR_ADAPTER = {"bram18k": 1, "lut": 1200, "ff": 1500}
 # rough LUT / FF per instance (Vitis float cores with full DSP use, 7-series, 100 MHz)
 LUT_FF = {"fmul": (100, 150), "fadd": (250, 350), "fcmp": (70, 20), "fdiv": (800, 1400), "lane_decoder": (60, 60),
           "loop": (150, 200)}
@@ -77,7 +79,8 @@ def mac_dsp(lanes: int) -> int:
 
 
 def pool_dsp(layer: dict) -> int:
-    return layer["k"] * layer["k"] * DSP_FADD if layer["op"] == "avgpool2d" else 0
+    """An average pool's k*k adders and the multiplier by 1/(k*k); a max pool compares in LUTs."""
+    return layer["k"] * layer["k"] * DSP_FADD + DSP_FMUL if layer["op"] == "avgpool2d" else 0
 
 
 def mac_lut_ff(lanes: int, stream: StreamShape) -> tuple[int, int]:
@@ -89,5 +92,5 @@ def mac_lut_ff(lanes: int, stream: StreamShape) -> tuple[int, int]:
 
 def pool_lut_ff(layer: dict) -> tuple[int, int]:
     window = layer["k"] * layer["k"]
-    ops = [LUT_FF["fcmp"]] * (window - 1) if layer["op"] == "maxpool2d" else [LUT_FF["fadd"]] * window + [LUT_FF["fdiv"]]
+    ops = [LUT_FF["fcmp"]] * (window - 1) if layer["op"] == "maxpool2d" else [LUT_FF["fadd"]] * window + [LUT_FF["fmul"]]
     return sum(o[0] for o in ops) + LUT_FF["loop"][0], sum(o[1] for o in ops) + LUT_FF["loop"][1]

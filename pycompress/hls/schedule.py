@@ -21,6 +21,7 @@ DECODE_LATENCY = {"expshare": 2, "cluster": 2, "raw": 1, "float": 1}  # window r
 WIDEN_LATENCY = {"fp16": 1, "bf16": 0, "fp32": 0}
 MEM_PORTS = 2  # a block RAM serves two reads per cycle
 LOOP_OVERHEAD = 2  # entry and exit of one flattened pipeline
+DDR_READ_LATENCY = 64  # cycles from a burst request on a Zynq-7000 HP port to its first beat (typical, 100 MHz)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ def mac_shape(layer: dict) -> tuple[int, int, int]:
     return layer["out_size"], layer["in_size"], 1
 
 
+def ddr_layer_cycles(nest: LoopNest, groups: int, shifts: int) -> int:
+    """A MAC layer whose weights arrive from DDR: the burst reader (one 64-bit beat per cycle), the unpacker
+    (one group every `shifts` cycles: it may take in that many beats per group) and the loop nest run
+    concurrently (DATAFLOW), so the slowest sets the layer's time; the first beat comes after the read latency."""
+    return max(nest.cycles, groups * shifts + DDR_READ_LATENCY + nest.depth + LOOP_OVERHEAD)
+
+
 def mac_nest(layer: dict, lanes: int, scheme: str, fmt: str) -> LoopNest:
     """Reduction outermost, then output groups, then pixels; `lanes` outputs per iteration."""
     outputs, reduction, pixels = mac_shape(layer)
@@ -69,7 +77,7 @@ def pool_nest(layer: dict) -> LoopNest:
     if layer["op"] == "maxpool2d":
         depth = BRAM_READ_LATENCY + ii + (window - 1) * FCMP_LATENCY + 1
     else:
-        depth = BRAM_READ_LATENCY + ii + window * FADD_LATENCY + FDIV_LATENCY + 1
+        depth = BRAM_READ_LATENCY + ii + window * FADD_LATENCY + FMUL_LATENCY + 1  # sum, then times 1/(k*k)
     return LoopNest(layer["layer"], layer["op"], (layer["oc"], layer["oh"], layer["ow"]), ii, depth)
 
 
@@ -88,5 +96,5 @@ def layer_nest(layer: dict, lanes: int = 1, scheme: str = "raw", fmt: str = "fp3
     if layer["op"] == "globalavgpool":  # one sequential float sum per channel: the add recurs every iteration
         pixels = layer["ih"] * layer["iw"]
         return LoopNest(layer["layer"], layer["op"], (layer["ic"], pixels), FADD_LATENCY,
-                        BRAM_READ_LATENCY + FADD_LATENCY + FDIV_LATENCY + 1)
+                        BRAM_READ_LATENCY + FADD_LATENCY + FMUL_LATENCY + 1)
     return LoopNest(layer["layer"], layer["op"], (), 1, 0)

@@ -40,6 +40,11 @@ def cfloats(values, per_line: int = 8) -> Code:
     return Code(",\n".join("        " + ", ".join(words[i:i + per_line]) for i in range(0, len(words), per_line)))
 
 
+def cfloat(value) -> Code:
+    """One float32 value as an exact C++ float literal."""
+    return Code(_float_literal(np.float32(value)))
+
+
 def hexwords(values) -> Code:
     arr = np.asarray(values, dtype=np.uint32).reshape(-1)
     return Code(" ".join(f"{int(v):08x}" for v in arr.tolist()))
@@ -57,7 +62,7 @@ def environment() -> jinja2.Environment:
         finalize=finalize,
     )
     env.filters.update(FILTERS)
-    env.filters.update(cints=cints, cfloats=cfloats, hexwords=hexwords)
+    env.filters.update(cints=cints, cfloats=cfloats, cfloat=cfloat, hexwords=hexwords)
     return env
 
 

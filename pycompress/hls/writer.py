@@ -27,6 +27,18 @@ MANIFEST_VERSION = 1
 HLS_FOLDER = OutputFolder("HLS project", key_file="project.json")  # its generator field names pycompress
 
 
+def _ddr_manifest(values: dict) -> dict:
+    """Only for --weights ddr (a bram project's manifest is unchanged): where the image is and how it is reached."""
+    image = values["ddr_image"]
+    if image is None:
+        return {}
+    layout = image.layout()
+    return {"weights": "ddr", "ddr": {"image": values["ddr_image_file"], "layout": values["ddr_layout_file"],
+                                      "port": values["ddr_port"], "bundle": values["ddr_bundle"],
+                                      "words": layout["words"], "bytes": layout["bytes"], "sha256": layout["sha256"],
+                                      "bytes_read_per_image": layout["bytes_read_per_image"]}}
+
+
 def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> dict:
     layers = []
     by_tensor = {p["tensor"]: p for p in values["params"]}
@@ -57,6 +69,8 @@ def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> 
                    for p in values["params"]],
         "layers": layers,
         "tb_reference": "ftz" if ftz_reference else "ieee",
+        **_ddr_manifest(values),
+        **({"dataflow": True} if values["dataflow"] else {}),
         "files": {"tcl": "build_prj.tcl", "sources": [f"firmware/{values['top']}.cpp"],
                   "headers": [f"firmware/{values['top']}.h", "firmware/weights.h", "firmware/pycompress_defines.h"],
                   "csim_bridge": "firmware/csim_bridge.cpp", "testbench": f"tb/tb_{values['top']}.cpp",
@@ -67,18 +81,22 @@ def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> 
 
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
                    parallel: dict[str, int] | None = None, board: str = "zedboard",
-                   ftz_reference: bool = False) -> dict[str, str | bytes]:
+                   ftz_reference: bool = False, weights: str = "bram", dataflow: bool = False) -> dict[str, str | bytes]:
     """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data).
 
     `kernel`: compressed (default), raw (same-format baseline) or float (float32 baseline, `baseline=True`);
     `parallel`: lanes fixed per model layer name (the rest are allocated to the board's budget);
     `ftz_reference`: expected tb outputs from the reference that flushes subnormals to zero as the Xilinx
-    floating-point cores do (for C/RTL co-simulation; g++ C simulation follows IEEE gradual underflow).
+    floating-point cores do (for C/RTL co-simulation; g++ C simulation follows IEEE gradual underflow);
+    `weights`: bram (weight streams in on-chip ROM) or ddr (read through an AXI master from the image
+    ddr/weights.bin that the host places in DDR; ddr/weights.json gives its layout); `dataflow`: the layers
+    as concurrent processes under DATAFLOW (chains of layers only; ReLU fused into the producing layer).
     """
     from .templates import render
 
     km = kernel_model(cm)
-    values = template_values(km, baseline, board=board, kernel=kernel, parallel=parallel)
+    values = template_values(km, baseline, board=board, kernel=kernel, parallel=parallel, weights=weights,
+                             dataflow=dataflow)
     baseline = values["baseline"]
     top = values["top"]
     x, _ = dataset_inputs(km.graph, tb_vectors)
@@ -100,6 +118,10 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
         "project.json": json.dumps(_manifest(values, km, baseline, ftz_reference), indent=2, sort_keys=True) + "\n",
         "model.pcz": to_bytes(cm),
     }
+    image = values["ddr_image"]
+    if image is not None:
+        files[values["ddr_image_file"]] = image.to_bytes()
+        files[values["ddr_layout_file"]] = json.dumps(image.layout(), indent=2, sort_keys=True) + "\n"
     return files
 
 
@@ -117,14 +139,17 @@ def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
     return out
 
 
-def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str, int] | None = None) -> None:
-    """One line when the compressed kernel's estimate exceeds the board's whole resources."""
+def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str, int] | None = None,
+               weights: str = "bram") -> None:
+    """One line when the compressed kernel's estimate exceeds the board's whole resources (with --weights ddr,
+    the weight streams are off chip and only what stays on chip counts)."""
     from ..board import load_board
     from .estimates import estimate
 
     b, e = load_board(board), estimate(cm, parallel, board)["compressed"]
-    over = [f"{what} {need:,} > {have:,}" for what, need, have in (("BRAM18K", e.bram18k, b.bram18k), ("DSP48E1", e.dsp, b.dsp48e1),
-                                                                 ("LUT", e.lut, b.lut), ("FF", e.ff, b.ff)) if need > have]
+    need = ({"bram18k": e.bram18k, "dsp": e.dsp, "lut": e.lut, "ff": e.ff} if weights == "bram" else e.ddr_summary())
+    over = [f"{what} {need[key]:,} > {have:,}" for what, key, have in (("BRAM18K", "bram18k", b.bram18k), ("DSP48E1", "dsp", b.dsp48e1),
+                                                                     ("LUT", "lut", b.lut), ("FF", "ff", b.ff)) if need[key] > have]
     if over:
         raise PycompressError(f"the kernel does not fit {b.name} (estimate: {', '.join(over)}); pass --board for a larger "
                               "board or --allow-over-budget to write it anyway")
@@ -132,14 +157,17 @@ def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str,
 
 def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True,
              kernel: str | None = None, parallel: dict[str, int] | None = None, board: str = "zedboard",
-             allow_over_budget: bool = False, ftz_reference: bool = False) -> Path:
+             allow_over_budget: bool = False, ftz_reference: bool = False, weights: str = "bram",
+             dataflow: bool = False) -> Path:
     """Render and write the HLS project; nothing is written when the model is unsupported or does not fit."""
     kernel_model(cm)  # refuse an unsupported model before saying anything
     if not allow_over_budget:
-        check_fits(cm, board, parallel)
+        check_fits(cm, board, parallel, weights)
     kernel = kernel or ("float" if baseline else "compressed")
     if progress:
         print(f"generating {'' if kernel == 'compressed' else kernel + ' baseline '}HLS project "
-              f"({ki.TOP_FUNCTION if kernel == 'compressed' else ki.BASELINE_TOP_FUNCTION}) -> {out}", file=sys.stderr, flush=True)
-    files = render_project(cm, kernel=kernel, parallel=parallel, board=board, ftz_reference=ftz_reference)
+              f"({ki.TOP_FUNCTION if kernel == 'compressed' else ki.BASELINE_TOP_FUNCTION}"
+              f"{', weights from DDR' if weights == 'ddr' else ''}) -> {out}", file=sys.stderr, flush=True)
+    files = render_project(cm, kernel=kernel, parallel=parallel, board=board, ftz_reference=ftz_reference, weights=weights,
+                           dataflow=dataflow)
     return write_tree(files, out)

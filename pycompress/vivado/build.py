@@ -21,10 +21,10 @@ from .reports import read_reports
 from .toolcheck import Toolchain
 
 
-def generate_hls(model: Path, out_dir: Path, baseline: bool, ftz_reference: bool = False) -> None:
+def generate_hls(model: Path, out_dir: Path, baseline: bool, ftz_reference: bool = False, weights: str = "bram") -> None:
     """The HLS generator's project for `model` (compressed kernel, or the float baseline) in out_dir,
     and its open-source estimates beside it (estimates.json) for the Table 7 comparison; `ftz_reference`:
-    testbench vectors from the flush-to-zero reference (for C/RTL co-simulation)."""
+    testbench vectors from the flush-to-zero reference (for C/RTL co-simulation); `weights`: bram or ddr."""
     from .. import container
 
     try:
@@ -33,7 +33,7 @@ def generate_hls(model: Path, out_dir: Path, baseline: bool, ftz_reference: bool
     except ImportError:
         raise PycompressError("the HLS generator (pycompress.hls) is not installed in this checkout") from None
     cm = container.load(model)
-    generate(cm, out_dir, baseline=baseline, ftz_reference=ftz_reference)
+    generate(cm, out_dir, baseline=baseline, ftz_reference=ftz_reference, weights=weights)
     report = estimate_report(cm)
     (out_dir.parent / "estimates.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 

@@ -105,6 +105,9 @@ class FlowPlan:
     kernel_range: str
     reports: dict
     ip: dict
+    ddr_pin: str = ""  # the kernel's AXI master for weights in DDR (m_axi_gmem), "" when they are on chip
+    ddr_words: int = 0  # 64-bit words of the weight image the host places in DDR
+    ddr_offset_reg: int = 0x10  # the pointer argument's register in the control bundle (low word; high word at +4)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -138,6 +141,7 @@ def plan_flow(build_name: str, manifest: KernelManifest, board: Board, config: F
         dma_length_width=config.dma_length_width, axis_bits=ki.AXIS_DATA_BITS,
         dma_base=am.dma_base, dma_range=am.dma_range, kernel_base=am.kernel_base, kernel_range=am.kernel_range,
         reports=dict(REPORTS), ip=dict(IP_VLNV),
+        ddr_pin=manifest.ddr.pin if manifest.ddr else "", ddr_words=manifest.ddr.words if manifest.ddr else 0,
     )
 
 

@@ -53,14 +53,35 @@ def _host_values(plan: FlowPlan, manifest: KernelManifest, tests: ImageSet) -> d
         dataset=tests.source, image_rows=words.tolist(),
         label_rows=[labels[i:i + 32].tolist() for i in range(0, len(labels), 32)],
         top=manifest.top, input_port=manifest.input_port, output_port=manifest.output_port,
-        top_header=manifest.top_header,
+        top_header=manifest.top_header, **_ddr_values(plan, manifest),
     )
+
+
+def _ddr_values(plan: FlowPlan, manifest: KernelManifest) -> dict:
+    """The weight image for weights_image.c, checked against the digest the HLS generator recorded."""
+    import hashlib
+
+    d = manifest.ddr
+    if d is None:
+        return {"ddr_words": 0, "ddr_offset_reg": plan.ddr_offset_reg, "weight_rows": [], "ddr_image": "", "ddr_sha256": ""}
+    path = manifest.hls_dir / d.image
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PycompressError(f"{path}: cannot read the DDR weight image ({exc.strerror})") from None
+    if len(data) != d.words * 8 or hashlib.sha256(data).hexdigest() != d.sha256:
+        raise PycompressError(f"{path}: the DDR weight image is not the one the HLS project was generated with "
+                              "(size or SHA-256 differs); regenerate it")
+    words = np.frombuffer(data, dtype="<u8")
+    return {"ddr_words": d.words, "ddr_offset_reg": plan.ddr_offset_reg, "ddr_image": d.image, "ddr_sha256": d.sha256,
+            "weight_rows": [words[i:i + 4].tolist() for i in range(0, words.size, 4)]}
 
 
 def _environment():
     env = c_environment()
     env.filters["u32_list"] = lambda row: Code(", ".join(f"0x{int(v):08X}u" for v in row))
     env.filters["int_list"] = lambda row: Code(", ".join(str(int(v)) for v in row))
+    env.filters["u64_list"] = lambda row: Code(", ".join(f"0x{int(v):016X}ull" for v in row))
     return env
 
 
@@ -73,7 +94,7 @@ def write_host(build_dir: Path, plan: FlowPlan, manifest: KernelManifest, tests:
     src.mkdir(parents=True, exist_ok=True)
     csim.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in HOST_SOURCES:
+    for name in HOST_SOURCES + (("weights_image.c",) if manifest.ddr else ()):
         path = src / name
         path.write_text(render(env, f"{name}.j2", **values))
         written.append(path)

@@ -17,6 +17,21 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
+class DdrWeights:
+    """`generate --weights ddr`: the kernel reads its weight image through an AXI master (m_axi_<bundle>)."""
+
+    port: str  # the top function's pointer argument; its offset register sits in the control bundle
+    bundle: str
+    words: int  # 64-bit words of the image
+    image: str  # the image file, relative to the HLS project
+    sha256: str
+
+    @property
+    def pin(self) -> str:
+        return f"m_axi_{self.bundle}"
+
+
+@dataclass(frozen=True)
 class KernelManifest:
     """The kernel as the block design and the host program see it."""
 
@@ -38,6 +53,7 @@ class KernelManifest:
     top_header: str  # header declaring the top function, relative to the firmware folder
     sources: tuple[str, ...]  # kernel C++ sources, relative to hls_dir
     data: dict  # the whole manifest, for provenance
+    ddr: DdrWeights | None = None  # weights in DDR (None: on-chip ROM)
 
     @property
     def kernel_vlnv(self) -> str:
@@ -86,6 +102,19 @@ def _header(data: dict, top: str) -> str:
     return first[len("firmware/"):] if isinstance(first, str) and first.startswith("firmware/") else first
 
 
+def _ddr(data: dict, where: Path) -> DdrWeights | None:
+    if data.get("weights", "bram") != "ddr":
+        return None
+    d = data.get("ddr")
+    if not isinstance(d, dict):
+        raise PycompressError(f"{where}: weights in DDR but no \"ddr\" section")
+    sha = d.get("sha256")
+    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise PycompressError(f"{where}: ddr.sha256 {sha!r} is not a SHA-256 digest")
+    return DdrWeights(_ident(d.get("port"), "DDR weight port", where), _ident(d.get("bundle"), "DDR bundle", where),
+                      _positive(d.get("words"), "DDR image words", where), _relpath(d.get("image"), "DDR image", where), sha)
+
+
 def load_manifest(hls_dir: str | Path) -> KernelManifest:
     """Read <hls_dir>/project.json; one clear error if it is missing or incomplete."""
     hls_dir = Path(hls_dir)
@@ -128,4 +157,5 @@ def load_manifest(hls_dir: str | Path) -> KernelManifest:
         top_header=_relpath(_header(data, top), "top header", path),
         sources=tuple(_relpath(v, "kernel source", path) for v in _find(data, "files.sources", default=[f"firmware/{top}.cpp"])),
         data=data,
+        ddr=_ddr(data, path),
     )

@@ -10,6 +10,7 @@
 #include "xil_printf.h"
 #include "xtime_l.h"
 #include "host_config.h"
+#include "host_logic.h"
 
 int pyc_kernel_run(const uint32_t *in_words, uint32_t *out_words);
 
@@ -20,6 +21,9 @@ static u32 s2mm_len;
 static int hung, transfers, kernel_started;
 static XTime now;
 static u32 leds;
+#if PYC_DDR_WEIGHTS
+static u32 weights_reg;  /* what main.c wrote into the kernel's weight-pointer register */
+#endif
 
 XAxiDma_Config *XAxiDma_LookupConfig(u32 DeviceId) { return DeviceId == 0 ? &dma_config : NULL; }
 XAxiDma_Config *XAxiDma_LookupConfigBaseAddr(UINTPTR Baseaddr) { return Baseaddr == dma_config.BaseAddr ? &dma_config : NULL; }
@@ -38,6 +42,9 @@ u32 XAxiDma_SimpleTransfer(XAxiDma *d, UINTPTR addr, u32 len, int dir) {
         return XST_SUCCESS;
     }
     if (!kernel_started || len != PYC_INPUT_WORDS * 4u || s2mm_dest == NULL) return XST_FAILURE;
+#if PYC_DDR_WEIGHTS
+    if (weights_reg != (u32)(UINTPTR)pyc_weight_image) return XST_FAILURE; /* the kernel would read the wrong DDR */
+#endif
     if (fail && atoi(fail) == transfers++) { hung = 1; return XST_SUCCESS; }
     if (pyc_kernel_run((const uint32_t *)addr, out) != 0) return XST_FAILURE;
     memcpy(s2mm_dest, out, s2mm_len < sizeof out ? s2mm_len : sizeof out);
@@ -58,6 +65,9 @@ void XGpioPs_WritePin(const XGpioPs *g, u32 pin, u32 v) {
 
 void Xil_Out32(UINTPTR a, u32 v) {
     if (a == PYC_KERNEL_BASEADDR && (v & 0x81u) == 0x81u) kernel_started = 1;
+#if PYC_DDR_WEIGHTS
+    if (a == PYC_KERNEL_BASEADDR + PYC_KERNEL_WEIGHTS_REG && !kernel_started) weights_reg = v;
+#endif
 }
 u32 Xil_In32(UINTPTR a) { (void)a; return 0; }
 void Xil_DCacheFlushRange(UINTPTR a, u32 n) { (void)a; (void)n; }

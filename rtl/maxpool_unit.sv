@@ -1,0 +1,101 @@
+// Max pooling on a stream: C x H x W float32 activations in (C, H, W order, one a
+// clock on s_axis), C x OH x OW maxima out on m_axis in the same order, tlast on an
+// image's last output. Windows K x K with stride S >= K (non-overlapping; the rows and
+// columns past the last whole window are read and dropped, PyTorch's floor mode).
+//
+// Bit-exact with pycompress/hls/reference.py _pool: acc = the window's first value,
+// then acc = (v > acc) ? v : acc for the others in (ky, kx) order, an IEEE compare:
+// a NaN never wins (a NaN first value stays), -0 and +0 are equal (the first stays).
+// Raster order visits a window's values in exactly that order, so one accumulator
+// per output column (OW registers) is all the state: a line buffer of maxima.
+// One input a clock; the output register holds one result, s_axis waits only
+// while it is full and m_axis is not ready.
+module maxpool_unit #(
+    parameter int C = 6,
+    parameter int H = 24,
+    parameter int W = 24,
+    parameter int K = 2,
+    parameter int S = 2,
+    localparam int OH = (H - K) / S + 1,
+    localparam int OW = (W - K) / S + 1,
+    localparam int OWB = OW > 1 ? $clog2(OW) : 1
+) (
+    input  logic        clk,
+    input  logic        rst_n,
+    output logic        busy,  // inside an image (between its first input and its last output)
+    input  logic        s_axis_tvalid,
+    output logic        s_axis_tready,
+    input  logic [31:0] s_axis_tdata,
+    output logic        m_axis_tvalid,
+    input  logic        m_axis_tready,
+    output logic [31:0] m_axis_tdata,
+    output logic        m_axis_tlast
+);
+  // a > b as IEEE floats: false with a NaN, false for two zeros of any sign
+  function automatic logic fgt(input logic [31:0] a, input logic [31:0] b);
+    logic a_nan, b_nan;
+    logic [31:0] ka, kb;
+    a_nan = a[30:23] == 8'hff && a[22:0] != 0;
+    b_nan = b[30:23] == 8'hff && b[22:0] != 0;
+    ka = a[31] ? ~a : {1'b1, a[30:0]};  // order-preserving key of a sign-magnitude float
+    kb = b[31] ? ~b : {1'b1, b[30:0]};
+    fgt = !a_nan && !b_nan && !(a[30:0] == 0 && b[30:0] == 0) && ka > kb;
+  endfunction
+
+  logic [15:0] c, oy, ox, ky, kx;
+  logic        take, in_win, first, last_win, last_img;
+  logic [31:0] acc[OW];
+  logic [31:0] cur;
+
+  assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
+  assign take = s_axis_tvalid && s_axis_tready;
+  assign in_win = ky < 16'(K) && kx < 16'(K) && oy < 16'(OH) && ox < 16'(OW);
+  assign first = ky == 0 && kx == 0;
+  assign last_win = ky == 16'(K - 1) && kx == 16'(K - 1);
+  assign last_img = c == 16'(C - 1) && oy == 16'(OH - 1) && ox == 16'(OW - 1);
+  always_comb begin
+    cur = acc[ox[OWB-1:0]];
+    if (first || fgt(s_axis_tdata, cur)) cur = s_axis_tdata;
+  end
+
+  // position of the next input: channel c, window row oy / row in window ky, window column ox / column kx
+  logic row_end, img_end;
+  assign row_end = ox == 16'((W - 1) / S) && kx == 16'((W - 1) % S);
+  assign img_end = row_end && oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S) && c == 16'(C - 1);
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      {c, oy, ox, ky, kx} <= '0;
+      m_axis_tvalid <= 1'b0;
+      m_axis_tlast <= 1'b0;
+      busy <= 1'b0;
+    end else begin
+      if (m_axis_tvalid && m_axis_tready) begin
+        m_axis_tvalid <= 1'b0;
+        if (m_axis_tlast) busy <= 1'b0;
+      end
+      if (take) begin
+        busy <= 1'b1;
+        if (in_win) acc[ox[OWB-1:0]] <= cur;
+        if (in_win && last_win) begin
+          m_axis_tvalid <= 1'b1;
+          m_axis_tdata <= cur;
+          m_axis_tlast <= last_img;
+        end
+        if (row_end) begin
+          {ox, kx} <= '0;
+          if (img_end) {c, oy, ky} <= '0;
+          else if (oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S)) begin
+            {oy, ky} <= '0;
+            c <= c + 1'b1;
+          end else if (ky == 16'(S - 1)) begin
+            ky <= '0;
+            oy <= oy + 1'b1;
+          end else ky <= ky + 1'b1;
+        end else if (kx == 16'(S - 1)) begin
+          kx <= '0;
+          ox <= ox + 1'b1;
+        end else kx <= kx + 1'b1;
+      end
+    end
+  end
+endmodule

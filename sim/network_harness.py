@@ -1,0 +1,248 @@
+"""The generated whole-network RTL engine (pycompress rtl) under Verilator: images in, outputs bit-exact, cycles.
+
+`pycompress.rtl_engine` plans the engine and `rtl_engine_render` writes it into a
+folder (top, lane images, copied rtl/*.sv, file list); sim/network_tb.sv drives it
+(random valid gaps, backpressure, 1..20-clock stalls on both streams, optionally a
+reset in the middle of an image) and writes the outputs and cycle stamps to files.
+The Verilator build depends only on the SystemVerilog text (images are read at run
+time from the engine folder), cached in sim_build/network_<hash>/.
+
+    python sim/network_harness.py [--model lenet|digits] [--images N] [--start LAYER] [--parallel fc1=4,...]
+    python sim/network_harness.py --synth [--model lenet] [--start LAYER]   # Yosys synth_xilinx of the engine
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIM_DIR = Path(__file__).resolve().parent
+REPO = SIM_DIR.parent
+for _p in (str(SIM_DIR), str(REPO)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from harness import setup_tools, waves_on  # noqa: E402
+
+from pycompress.fpref import as_bits  # noqa: E402
+from pycompress.rtl_engine import EnginePlan, plan_engine  # noqa: E402
+from pycompress.rtl_engine_render import ENGINE_TOP, FILE_LIST, render_engine  # noqa: E402
+
+TB = SIM_DIR / "network_tb.sv"
+TOPLEVEL = "network_tb"
+TEST_MODULE = "network_cocotb"
+PAPER_TABLE7_CYCLES = (6_090_756, 5_336_520)  # the paper's LeNet accelerator, baseline -> exponent sharing
+
+
+def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None):
+    """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing in `fmt`; with
+    `mantissa_bits`, the lossy model whose mantissas are rounded to (and stored in) that many bits."""
+    from pycompress.compress import CompressConfig, compress, compress_state_dict
+    from pycompress.hls.context import kernel_model
+    from pycompress.synth_report import lossy_model
+
+    if name == "lenet":
+        from pycompress.shipped import default_lenet
+
+        cm = compress_state_dict(default_lenet(), CompressConfig(format=fmt))
+    else:
+        from pycompress.digits_cnn import DigitsCNN
+        from pycompress.shipped import default_digits_cnn
+
+        m = DigitsCNN()
+        m.load_state_dict(default_digits_cnn())
+        cm = compress(m.eval(), CompressConfig(fmt))
+    return kernel_model(cm if mantissa_bits is None else lossy_model(cm, mantissa_bits))
+
+
+def write_engine(km, plan: EnginePlan, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in render_engine(plan, km).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
+    """The numpy reference up to the input of layer `start` (the images themselves when None), float32 (N, -1)."""
+    import dataclasses
+
+    from pycompress.hls.reference import reference_forward
+
+    x = np.asarray(x, np.float32)
+    if start is None:
+        return x.reshape(x.shape[0], -1)
+    k = next(i for i, l in enumerate(km.graph.layers) if l.name == start)
+    return reference_forward(dataclasses.replace(km.graph, layers=km.graph.layers[:k]), km.params, x)
+
+
+def build(folder: Path, plan: EnginePlan, max_images: int):
+    """The Verilator build of network_tb + the engine in `folder`, keyed by the SystemVerilog text."""
+    from cocotb_tools.runner import get_runner
+
+    setup_tools()
+    names = (folder / FILE_LIST).read_text().split()
+    sources = [folder / n for n in names] + [TB]
+    params = {"N_IN": plan.stages[0].n_in, "N_OUT": plan.stages[-1].n_out, "NS": len(plan.stages),
+              "MAX_IMAGES": max_images}
+    key = hashlib.sha256(json.dumps(params).encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
+    build_dir = REPO / "sim_build" / f"network_{key}"
+    if not (build_dir / TOPLEVEL).exists():
+        print(f"verilator: building the engine ({len(plan.stages)} stages; once, cached in {build_dir})",
+              file=sys.stderr, flush=True)
+    # build from a copy inside the build folder: the engine folder is rewritten on every run, and the runner
+    # rebuilds when a source is newer than the simulator
+    src_dir = build_dir / "src"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for i, p in enumerate(sources):
+        c = src_dir / f"{i:02d}_{p.name}"
+        if not c.exists():
+            c.write_bytes(p.read_bytes())
+        copies.append(c)
+    runner = get_runner("verilator")
+    runner.build(sources=[str(s) for s in copies], hdl_toplevel=TOPLEVEL, parameters=params, build_dir=str(build_dir),
+                 waves=waves_on(), build_args=["-Wno-fatal", "-O3", "--output-split", "0"], always=False,
+                 log_file=str(build_dir / "build.log"))
+    return runner, build_dir
+
+
+def _read_mem(path: Path) -> list[int]:
+    """A $writememh file (comments and @addresses skipped) as Python integers (any width)."""
+    return [int(w, 16) for line in path.read_text().splitlines() for w in line.split("//")[0].split() if not w.startswith("@")]
+
+
+def simulate(folder: Path, plan: EnginePlan, x_bits: np.ndarray, run_dir: Path, *, valid: float = 1.0,
+             ready: float = 1.0, stall: float = 0.0, reset_at: tuple[int, int] | None = None,
+             max_images: int = 128) -> dict:
+    """Stream x_bits (N, n_in) uint32 through the engine: outputs (N, n_out) uint32, cycle stamps, stage counters."""
+    n = x_bits.shape[0]
+    if n > max_images:
+        raise ValueError(f"{n} images > MAX_IMAGES {max_images}")
+    runner, build_dir = build(folder, plan, max_images)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    img = run_dir / "images.mem"
+    img.write_text("\n".join(np.char.mod("%08x", np.asarray(x_bits, np.uint32).reshape(-1)).tolist()) + "\n")
+    files = {k: (run_dir / f"{k.lower()}.mem").resolve() for k in ("OUT", "TIMES", "STAGES")}
+    for f in [*files.values(), run_dir / "report.json"]:
+        f.unlink(missing_ok=True)
+    plus = [f"+IN={img.resolve()}", f"+N={n}", *(f"+{k}={v}" for k, v in files.items()),
+            f"+VALID={round(256 * valid)}", f"+READY={round(256 * ready)}", f"+STALL={round(4096 * stall)}"]
+    if reset_at:
+        plus += [f"+RESET_IMG={reset_at[0]}", f"+RESET_WORD={reset_at[1]}"]
+    duty = min(valid, ready) * (1 - 10 * stall) or 0.01
+    limit = int((n + 2) * plan.latency() * 3 / duty) + 100_000
+    t0 = time.monotonic()
+    try:
+        runner.test(test_module=TEST_MODULE, hdl_toplevel=TOPLEVEL, test_dir=str(folder.resolve()),
+                    build_dir=str(build_dir), plusargs=plus, waves=waves_on(),
+                    extra_env={"NETWORK_REPORT": str((run_dir / "report.json").resolve()), "NETWORK_LIMIT": str(limit)},
+                    log_file=str(run_dir / "sim.log"))
+    except SystemExit:  # cocotb's runner exits under pytest when the test fails; the report says why
+        pass
+    wall = time.monotonic() - t0
+    rep_path = run_dir / "report.json"
+    rep = json.loads(rep_path.read_text()) if rep_path.exists() else {"done": 0, "error": f"no report; see {run_dir / 'sim.log'}"}
+    rep["wall_s"] = round(wall, 1)
+    if not rep.get("done") or not files["OUT"].exists():
+        rep["outputs"] = np.zeros((n, plan.stages[-1].n_out), np.uint32)
+        return rep
+    rep["outputs"] = np.array(_read_mem(files["OUT"]), np.uint32).reshape(n, -1)
+    t = np.array(_read_mem(files["TIMES"]), np.uint64)
+    rep["first_in"], rep["last_out"] = (t >> np.uint64(32)).astype(np.int64), (t & np.uint64(0xFFFF_FFFF)).astype(np.int64)
+    st = _read_mem(files["STAGES"])  # NS x 64 bits a line, stage 0 in the low bits
+    ns = len(plan.stages)
+    rep["stage_busy"] = np.array([[(v >> (64 * s + 32)) & 0xFFFF_FFFF for s in range(ns)] for v in st])
+    rep["stage_compute"] = np.array([[(v >> (64 * s)) & 0xFFFF_FFFF for s in range(ns)] for v in st])
+    return rep
+
+
+def hls_cycles(km, plan: EnginePlan) -> dict[str, int]:
+    """The HLS cycle model (pycompress.hls.schedule via plan.estimate_plan) per layer, at the RTL's lanes."""
+    from pycompress.hls.context import kernel_plan
+    from pycompress.hls.plan import estimate_plan
+
+    kp = kernel_plan(km)[0]
+    lanes = {l["fn"]: plan.lanes.get(l["layer"], 1) for l in kp.mac_layers()}
+    return {l.name: l.cycles for l in estimate_plan(kp, lanes).layers}
+
+
+def cycle_report(km, plan: EnginePlan, rep: dict, steady_from: int = 1) -> str:
+    """Per-stage measured cycles beside the HLS model at the same lanes; image latency / interval; Table 7."""
+    hls = hls_cycles(km, plan)
+    busy, comp = rep["stage_busy"], rep["stage_compute"]
+    lines = ["| stage | engine | lanes | RTL compute (measured) | RTL first in..last out (measured, median) | HLS cycle model |",
+             "|---|---|---:|---:|---:|---:|"]
+    for s, (b, c) in enumerate(zip(busy.T, comp.T)):
+        st = plan.stages[s]
+        lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {st.lanes or '-'} | "
+                     f"{int(np.median(c)):,} | {int(np.median(b)):,} | {hls.get(st.name, 0):,} |")
+    lat = rep["last_out"] - rep["first_in"]
+    ivl = np.diff(rep["last_out"])
+    hls_total = sum(hls.get(s.name, 0) for s in plan.stages)
+    rep["latency"], rep["interval"] = int(lat[0]), int(np.median(ivl)) if ivl.size else int(lat[0])
+    lines.append(f"\nmeasured: latency {rep['latency']:,} cycles per image (the first image, empty pipeline: first word in "
+                 f".. last output out), interval {rep['interval']:,} cycles between images (median of {ivl.size}, stages "
+                 f"overlapping; the reset and the stream stalls included); HLS cycle model of these layers at the same "
+                 f"lanes (sum): {hls_total:,}; paper Table 7 (its LeNet, Vivado HLS): {PAPER_TABLE7_CYCLES[0]:,} -> "
+                 f"{PAPER_TABLE7_CYCLES[1]:,}")
+    return "\n".join(lines)
+
+
+def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
+              reset: bool = True, mantissa_bits: int | None = None, **stream) -> dict:
+    """Plan, write and simulate a shipped model's engine on `images` test inputs; compare with the reference."""
+    from pycompress.hls.reference import reference_forward
+    from pycompress.hls.vectors import dataset_inputs
+
+    km = shipped_model(name, mantissa_bits=mantissa_bits)
+    plan = plan_engine(km, parallel, start=start)
+    folder = write_engine(km, plan, work / f"{name}-engine")
+    x, _ = dataset_inputs(km.graph, images)
+    xb = as_bits(np.ascontiguousarray(head_inputs(km, x, start), np.float32))
+    want = as_bits(reference_forward(km.graph, km.params, x))
+    reset_at = (min(1, images - 1), plan.stages[0].n_in // 2) if reset else None
+    rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, **stream)
+    rep["mismatches"] = int((rep["outputs"] != want).sum())
+    rep["images"] = images
+    return {"km": km, "plan": plan, "report": rep, "want": want}
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    from pycompress.hls.allocate import parse_parallel
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", choices=("lenet", "digits"), default="lenet")
+    ap.add_argument("--images", type=int, default=100)
+    ap.add_argument("--start", default=None, help="simulate the engine from this layer on (its input from the reference)")
+    ap.add_argument("--parallel", default=None, help="lanes, e.g. fc1=12,fc2=7 (default: the RTL allocator)")
+    ap.add_argument("--out", type=Path, default=REPO / "build" / "network_engine")
+    ap.add_argument("--mantissa-bits", type=int, default=None, help="the lossy model: mantissas rounded to this many bits")
+    ap.add_argument("--clean", action="store_true", help="valid and ready held high, no stalls, no reset (the bare cycles)")
+    args = ap.parse_args(argv)
+    t0 = time.monotonic()
+    stream = dict(valid=1.0, ready=1.0, stall=0.0) if args.clean else dict(valid=0.8, ready=0.8, stall=0.002)
+    res = run_model(args.model, args.images, args.out, args.start, parse_parallel(args.parallel), reset=not args.clean,
+                    mantissa_bits=args.mantissa_bits, **stream)
+    rep = res["report"]
+    if not rep.get("done"):
+        print(f"{args.model}: the simulation did not finish: {rep.get('error', rep)}")
+        return 1
+    lossy = f" (lossy: mantissas rounded to {args.mantissa_bits} bits)" if args.mantissa_bits is not None else ""
+    how = "valid/ready held high" if args.clean else "valid/ready 80% + 1..20-clock stalls"
+    print(f"## {args.model}: engine {'from ' + args.start if args.start else 'whole network'}, {args.images} test inputs, "
+          f"BF16 exponent sharing{lossy}, {how}, resets mid-image: {rep['resets']}")
+    print(cycle_report(res["km"], res["plan"], rep))
+    bad = rep["mismatches"]
+    print(f"{args.images} inputs: outputs {'bit-exact (uint32)' if not bad else f'{bad} MISMATCHED words'} "
+          f"against pycompress.hls.reference; simulation {rep['wall_s']} s, total {time.monotonic() - t0:.0f} s")
+    return 0 if not bad else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
