@@ -44,6 +44,7 @@ def test_fpref_linear_is_the_reference_order():
 
 
 @pytest.mark.sim
+@pytest.mark.long
 def test_lenet_fc_layers_bit_exact(tmp_path):
     import fc_harness
     from pycompress.hls.reference import reference_forward

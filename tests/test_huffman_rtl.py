@@ -146,6 +146,7 @@ def test_lint_clean(top, params):
 
 @pytest.mark.sim
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_lenet_layer_bit_exact(fmt, lenet_state_dict, tmp_path):
     """Every weight of every LeNet layer (one build per format): whole tensor twice under input stalls and output

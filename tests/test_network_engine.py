@@ -165,6 +165,7 @@ def test_lenet_tail_maxpool_specials_bit_exact(lenet, tmp_path):
 
 @pytest.mark.sim
 @pytest.mark.slow
+@pytest.mark.long
 def test_lenet_whole_engine_bit_exact(lenet, tmp_path):
     """The shipped LeNet BF16 (exponent sharing) through the whole RTL: 3 digits, measured <= 100,000 cycles."""
     from pycompress.hls.vectors import dataset_inputs
@@ -210,6 +211,7 @@ def test_raw_tables_decode_to_the_same_exponents(lenet):
 
 @pytest.mark.sim
 @pytest.mark.slow
+@pytest.mark.long
 def test_digits_cnn_lossy_engine_bit_exact(tmp_path):
     """A lossy model (mantissas rounded to 3 bits, stored in 3): the decoders rebuild the short mantissas exactly."""
     import network_harness as nh
