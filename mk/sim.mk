@@ -37,13 +37,10 @@ sim: $(STAMP)
 	  $(BIN)/pycompress generate $(SIM_OUT)/lenet-huffman-$$f.pcz -o $(SIM_OUT)/hls-huffman-$$f && \
 	  $(BIN)/pycompress csim $(SIM_OUT)/hls-huffman-$$f || status=1; \
 	done; \
-	echo "Conv engine (sim/conv_harness.py): every conv layer at the allocator's lanes, 10 inputs, bit-exact, cycles vs HLS model:"; \
-	$(PY) sim/conv_harness.py --model lenet --images 10 --out $(SIM_OUT)/conv || status=1; \
-	$(PY) sim/conv_harness.py --model digits --images 10 --out $(SIM_OUT)/conv || status=1; \
 	echo "Whole-network RTL engine (sim/network_harness.py): LeNet and the digits CNN, BF16, 100 inputs each:"; \
 	$(PY) sim/network_harness.py --model lenet --images 100 --out $(SIM_OUT)/network || status=1; \
 	$(PY) sim/network_harness.py --model digits --images 100 --out $(SIM_OUT)/network || status=1; \
-	$(PY) -m pytest -q -m sim $(RTL_TESTS) --junitxml=$(SIM_OUT)/pytest-rtl.xml -p no:cacheprovider || status=1; \
+	$(PY) -m pytest -q -m "sim and not long" $(RTL_TESTS) --junitxml=$(SIM_OUT)/pytest-rtl.xml -p no:cacheprovider || status=1; \
 	if $(BIN)/pycompress --help 2>/dev/null | grep -qw csim; then \
 	  for f in $(SIM_FORMATS); do \
 	    echo "HLS C simulation ($$f):"; \
