@@ -24,21 +24,9 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Block(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.down = None
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = torch.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return torch.relu(y + (x if self.down is None else self.down(x)))
+# the example's basic block (conv-BN-ReLU, conv-BN, 1x1 projection shortcut): one definition for both
+sys.path.insert(0, str(ROOT / "examples" / "resnet_mnist"))
+from train_export import Block  # noqa: E402
 
 
 class ResNet18(nn.Module):
@@ -149,8 +137,15 @@ def main() -> None:
         )
 
     words = [w for w in args.only.split(",") if w]
-    for (label, cmd), (_, tcmd) in zip(commands(*big[:3], folder), commands(*tiny[:3], folder / "tiny")):
-        if words and not any(w in label for w in words):
+    rows = list(zip(commands(*big[:3], folder), commands(*tiny[:3], folder / "tiny")))
+    chosen = [not words or any(w in label for w in words) for (label, _), _ in rows]
+    for i in reversed(range(len(rows))):  # a chosen command that reads an earlier one's output needs it run too
+        if chosen[i]:
+            for j in range(i):
+                out = rows[j][0][1][rows[j][0][1].index("-o") + 1] if "-o" in rows[j][0][1] else None
+                chosen[j] = chosen[j] or out in rows[i][0][1][1:]
+    for ((label, cmd), (_, tcmd)), run in zip(rows, chosen):
+        if not run:
             continue
         for c in (cmd, tcmd):  # compress refuses to overwrite: start from no output
             if c[0] == "compress":
