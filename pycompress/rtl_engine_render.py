@@ -20,7 +20,8 @@ ENGINE_TOP = "pycompress_engine"
 FILE_LIST = f"{ENGINE_TOP}.f"
 # hand-written sources in compile order: rtl_images' lists (the engines' own, kept by whoever changes them),
 # plus the pooling units
-POOL_SOURCES = {"maxpool": ("maxpool_unit.sv",), "avgpool": ("fp32_mul.sv", "fp32_add.sv", "avgpool_unit.sv")}
+POOL_SOURCES = {"maxpool": ("pool_window.sv", "maxpool_unit.sv"),
+                "avgpool": ("fp32_mul.sv", "fp32_add.sv", "pool_window.sv", "avgpool_unit.sv")}
 
 
 def engine_sources(plan: EnginePlan) -> list[Path]:

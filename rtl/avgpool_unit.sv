@@ -15,7 +15,6 @@ module avgpool_unit #(
     parameter int K = 2,
     parameter int S = 2,
     parameter int SUBNORMALS = 1,
-    localparam int OH = (H - K) / S + 1,
     localparam int OW = (W - K) / S + 1,
     localparam int OWB = OW > 1 ? $clog2(OW) : 1
 ) (
@@ -32,7 +31,7 @@ module avgpool_unit #(
 );
   localparam logic [31:0] RECIP = {1'b0, 8'(127 - $clog2(K * K)), 23'd0};  // 1 / (K*K), exact
 
-  logic [15:0] c, oy, ox, ky, kx;
+  logic [OWB-1:0] col;
   logic        take, in_win, first, last_win, last_img, pending;
   logic [31:0] acc[OW];
   logic        add_v, mul_v;
@@ -42,25 +41,21 @@ module avgpool_unit #(
 
   assign s_axis_tready = !pending && !m_axis_tvalid;
   assign take = s_axis_tvalid && s_axis_tready;
-  assign in_win = ky < 16'(K) && kx < 16'(K) && oy < 16'(OH) && ox < 16'(OW);
-  assign first = ky == 0 && kx == 0;
-  assign last_win = ky == 16'(K - 1) && kx == 16'(K - 1);
-  assign last_img = c == 16'(C - 1) && oy == 16'(OH - 1) && ox == 16'(OW - 1);
+  pool_window #(.C(C), .H(H), .W(W), .K(K), .S(S)) u_win (
+      .clk(clk), .rst_n(rst_n), .step(take), .col(col), .in_win(in_win), .first(first), .last_win(last_win),
+      .last_img(last_img)
+  );
 
   fp32_add #(.SUBNORMALS(SUBNORMALS)) u_add (
-      .clk(clk), .rst_n(rst_n), .in_valid(take && in_win), .a(first ? 32'd0 : acc[ox[OWB-1:0]]), .b(s_axis_tdata),
+      .clk(clk), .rst_n(rst_n), .in_valid(take && in_win), .a(first ? 32'd0 : acc[col]), .b(s_axis_tdata),
       .out_valid(add_v), .y(add_y)
   );
   fp32_mul #(.SUBNORMALS(SUBNORMALS)) u_mul (
       .clk(clk), .rst_n(rst_n), .in_valid(add_v && last_win_q), .a(add_y), .b(RECIP), .out_valid(mul_v), .y(mul_y)
   );
 
-  logic row_end, img_end;
-  assign row_end = ox == 16'((W - 1) / S) && kx == 16'((W - 1) % S);
-  assign img_end = row_end && oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S) && c == 16'(C - 1);
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      {c, oy, ox, ky, kx} <= '0;
       m_axis_tvalid <= 1'b0;
       m_axis_tlast <= 1'b0;
       pending <= 1'b0;
@@ -84,24 +79,10 @@ module avgpool_unit #(
         busy <= 1'b1;
         if (in_win) begin
           pending <= 1'b1;
-          ox_q <= ox[OWB-1:0];
+          ox_q <= col;
           last_win_q <= last_win;
           last_img_q <= last_img;
         end
-        if (row_end) begin
-          {ox, kx} <= '0;
-          if (img_end) {c, oy, ky} <= '0;
-          else if (oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S)) begin
-            {oy, ky} <= '0;
-            c <= c + 1'b1;
-          end else if (ky == 16'(S - 1)) begin
-            ky <= '0;
-            oy <= oy + 1'b1;
-          end else ky <= ky + 1'b1;
-        end else if (kx == 16'(S - 1)) begin
-          kx <= '0;
-          ox <= ox + 1'b1;
-        end else kx <= kx + 1'b1;
       end
     end
   end

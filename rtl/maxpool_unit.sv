@@ -16,7 +16,6 @@ module maxpool_unit #(
     parameter int W = 24,
     parameter int K = 2,
     parameter int S = 2,
-    localparam int OH = (H - K) / S + 1,
     localparam int OW = (W - K) / S + 1,
     localparam int OWB = OW > 1 ? $clog2(OW) : 1
 ) (
@@ -42,29 +41,24 @@ module maxpool_unit #(
     fgt = !a_nan && !b_nan && !(a[30:0] == 0 && b[30:0] == 0) && ka > kb;
   endfunction
 
-  logic [15:0] c, oy, ox, ky, kx;
+  logic [OWB-1:0] col;
   logic        take, in_win, first, last_win, last_img;
   logic [31:0] acc[OW];
   logic [31:0] cur;
 
   assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
   assign take = s_axis_tvalid && s_axis_tready;
-  assign in_win = ky < 16'(K) && kx < 16'(K) && oy < 16'(OH) && ox < 16'(OW);
-  assign first = ky == 0 && kx == 0;
-  assign last_win = ky == 16'(K - 1) && kx == 16'(K - 1);
-  assign last_img = c == 16'(C - 1) && oy == 16'(OH - 1) && ox == 16'(OW - 1);
+  pool_window #(.C(C), .H(H), .W(W), .K(K), .S(S)) u_win (
+      .clk(clk), .rst_n(rst_n), .step(take), .col(col), .in_win(in_win), .first(first), .last_win(last_win),
+      .last_img(last_img)
+  );
   always_comb begin
-    cur = acc[ox[OWB-1:0]];
+    cur = acc[col];
     if (first || fgt(s_axis_tdata, cur)) cur = s_axis_tdata;
   end
 
-  // position of the next input: channel c, window row oy / row in window ky, window column ox / column kx
-  logic row_end, img_end;
-  assign row_end = ox == 16'((W - 1) / S) && kx == 16'((W - 1) % S);
-  assign img_end = row_end && oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S) && c == 16'(C - 1);
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      {c, oy, ox, ky, kx} <= '0;
       m_axis_tvalid <= 1'b0;
       m_axis_tlast <= 1'b0;
       busy <= 1'b0;
@@ -75,26 +69,12 @@ module maxpool_unit #(
       end
       if (take) begin
         busy <= 1'b1;
-        if (in_win) acc[ox[OWB-1:0]] <= cur;
+        if (in_win) acc[col] <= cur;
         if (in_win && last_win) begin
           m_axis_tvalid <= 1'b1;
           m_axis_tdata <= cur;
           m_axis_tlast <= last_img;
         end
-        if (row_end) begin
-          {ox, kx} <= '0;
-          if (img_end) {c, oy, ky} <= '0;
-          else if (oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S)) begin
-            {oy, ky} <= '0;
-            c <= c + 1'b1;
-          end else if (ky == 16'(S - 1)) begin
-            ky <= '0;
-            oy <= oy + 1'b1;
-          end else ky <= ky + 1'b1;
-        end else if (kx == 16'(S - 1)) begin
-          kx <= '0;
-          ox <= ox + 1'b1;
-        end else kx <= kx + 1'b1;
       end
     end
   end

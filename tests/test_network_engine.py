@@ -21,7 +21,7 @@ from pycompress.errors import PycompressError  # noqa: E402
 from pycompress.fpref import as_bits  # noqa: E402
 from pycompress.graph import AvgPool2d, Flatten, Graph, Linear, MaxPool2d, ReLU  # noqa: E402
 from pycompress.rtl_engine import TARGET_CYCLES, engine_stages, plan_engine  # noqa: E402
-from pycompress.rtl_engine_render import ENGINE_TOP, FILE_LIST, render_engine  # noqa: E402
+from pycompress.rtl_engine_render import ENGINE_TOP, FILE_LIST, POOL_SOURCES, render_engine  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +95,8 @@ def test_pool_units_lint_clean(params):
 
     from pycompress.rtl_images import RTL_DIR
 
-    assert lint([str(RTL_DIR / "maxpool_unit.sv"), "--top-module", "maxpool_unit", *params]).returncode == 0
-    srcs = [str(RTL_DIR / n) for n in ("fp32_mul.sv", "fp32_add.sv", "avgpool_unit.sv")]
+    assert lint([str(RTL_DIR / n) for n in POOL_SOURCES["maxpool"]] + ["--top-module", "maxpool_unit", *params]).returncode == 0
+    srcs = [str(RTL_DIR / n) for n in POOL_SOURCES["avgpool"]]
     assert lint([*srcs, "--top-module", "avgpool_unit", *params]).returncode == 0
 
 
