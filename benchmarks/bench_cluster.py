@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from pycompress.cluster import LayerClusterer
+from pycompress.sharing.cluster import LayerClusterer
 
 
 def timed(fn):

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import torch
 
-from pycompress.codec import encode_bits
-from pycompress.formats import get_format, tensor_bits, to_format
+from pycompress.schemes.expshare import encode_bits
+from pycompress.core.formats import get_format, tensor_bits, to_format
 
 TOTAL_WEIGHTS = 22_700_000
 LAYERS = 40

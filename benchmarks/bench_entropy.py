@@ -24,9 +24,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from pycompress.codec import encode_bits as share_encode
-from pycompress.entropy import encode_bits as huffman_encode
-from pycompress.formats import get_format, tensor_bits, to_format
+from pycompress.schemes.expshare import encode_bits as share_encode
+from pycompress.schemes.huffman import encode_bits as huffman_encode
+from pycompress.core.formats import get_format, tensor_bits, to_format
 
 MB = 1e6
 
@@ -47,7 +47,7 @@ class Result:
 
 
 def lenet() -> dict[str, torch.Tensor]:
-    from pycompress.demo import default_model
+    from pycompress.cli.demo import default_model
 
     return default_model()
 

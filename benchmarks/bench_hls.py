@@ -13,11 +13,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pycompress.compress import CompressConfig, compress, compress_state_dict  # noqa: E402
-from pycompress.demo import default_model  # noqa: E402
-from pycompress.digits_cnn import DigitsCNN  # noqa: E402
-from pycompress.shipped import default_digits_cnn  # noqa: E402
-from pycompress.hls.csim import run_csim  # noqa: E402
-from pycompress.hls.writer import generate  # noqa: E402
+from pycompress.cli.demo import default_model  # noqa: E402
+from pycompress.frontends.digits_cnn import DigitsCNN  # noqa: E402
+from pycompress.frontends.shipped import default_digits_cnn  # noqa: E402
+from pycompress.hw.hls.csim import run_csim  # noqa: E402
+from pycompress.hw.hls.writer import generate  # noqa: E402
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """HLS kernel v2 estimates: cycles, BRAM18K, DSP of the compressed kernel and its baselines, per storage format.
 
 Run: .venv/bin/python benchmarks/bench_hls_estimates.py  (shipped default LeNet; the committed ESART model)
-Every figure is an estimate (pycompress/hls/estimates.py), not synthesis. Each compressed kernel
+Every figure is an estimate (pycompress/hw/hls/estimates.py), not synthesis. Each compressed kernel
 is compared with the raw baseline in the same storage format at the same lanes (what exponent
 sharing saves) and with raw FP32 (what the format saves besides). Targets (issue 12): BF16 cycles
 <= 100,000 with DSP <= 220 and BRAM18K <= 140; shared BRAM18K <= 0.85x raw BF16 (lossless) and
@@ -18,10 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pycompress import container  # noqa: E402
+from pycompress.core import container  # noqa: E402
 from pycompress.compress import CompressConfig, compress_state_dict  # noqa: E402
-from pycompress.demo import default_model  # noqa: E402
-from pycompress.hls.estimates import estimate_report  # noqa: E402
+from pycompress.cli.demo import default_model  # noqa: E402
+from pycompress.hw.hls.estimates import estimate_report  # noqa: E402
 
 ESART = REPO / "reports" / "lenet" / "models" / "esart-halfpoint.pcz"
 

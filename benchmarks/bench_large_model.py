@@ -75,7 +75,7 @@ def make_inputs(folder: Path, width: int, classes: int) -> tuple[Path, Path, Pat
 WRAPPER = """
 import sys
 import numpy, torch, safetensors.torch  # imported before the peak is reset: what every command pays anyway
-import pycompress.cli, pycompress.compress, pycompress.container, pycompress.frontends, pycompress.iterative
+import pycompress.cli.main, pycompress.compress, pycompress.core.container, pycompress.frontends, pycompress.lossy.iterative
 def status(key):
     return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key + ':'))
 base = status('VmRSS')

@@ -53,4 +53,4 @@ sim: $(STAMP)
 	exit $$status
 
 synth-report: $(STAMP)
-	$(PY) -m pycompress.synth_report --out build/synth
+	$(PY) -m pycompress.hw.rtl.synth_report --out build/synth

@@ -12,14 +12,14 @@ def _interrupted_hook(kind, value, tb, _previous=_sys.excepthook):
 
 
 _sys.excepthook = _interrupted_hook
-from .accounting import LayerStats, ModelStats
-from .codec import ExpShareTensor, encode, encode_bits
-from .codebook import ClusteredTensor, make_clustered
-from .entropy import HuffmanTensor  # registers the `huffman` container scheme
+from pycompress.core.accounting import LayerStats, ModelStats
+from pycompress.schemes.expshare import ExpShareTensor, encode, encode_bits
+from pycompress.schemes.codebook import ClusteredTensor, make_clustered
+from pycompress.schemes.huffman import HuffmanTensor  # registers the `huffman` container scheme
 from .compress import CompressConfig, compress, compress_state_dict, model_stats
-from .container import CompressedModel, load, save
-from .errors import PycompressError
-from .formats import FORMATS, FloatFormat, get_format
+from pycompress.core.container import CompressedModel, load, save
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import FORMATS, FloatFormat, get_format
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
 import sys
 
 try:
-    from .cli import main
+    from pycompress.cli.main import main
 except KeyboardInterrupt:  # Ctrl-C while torch and numpy load: one line, not a traceback
     print("pycompress: interrupted", file=sys.stderr)
     sys.exit(130)

@@ -8,12 +8,12 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from .accounting import LayerStats, ModelStats, layer_stats
-from .codec import encode_bits
-from .container import CompressedModel
-from .errors import PycompressError
-from .fileio import load_state_dict, validate_state_dict
-from .formats import get_format, tensor_bits, to_format
+from pycompress.core.accounting import LayerStats, ModelStats, layer_stats
+from pycompress.schemes.expshare import encode_bits
+from pycompress.core.container import CompressedModel
+from pycompress.core.errors import PycompressError
+from pycompress.core.fileio import load_state_dict, validate_state_dict
+from pycompress.core.formats import get_format, tensor_bits, to_format
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class CompressConfig:
     def encode(self, t: torch.Tensor):
         """The stored form of one tensor (already in `format`) under this config's scheme."""
         if self.scheme == "huffman":
-            from .entropy import encode_bits as huffman_encode
+            from pycompress.schemes.huffman import encode_bits as huffman_encode
 
             return huffman_encode(tensor_bits(t), self.format, max_len=self.max_code_len, block=self.block)
         return encode_bits(tensor_bits(t), self.format)
@@ -72,7 +72,7 @@ def cast_state_dict(state_dict: Mapping[str, torch.Tensor], fmt: str) -> dict[st
 
 def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: CompressConfig = CompressConfig(),
                         graph: dict | None = None, info: dict | None = None) -> CompressedModel:
-    from .progress import Ticker
+    from pycompress.core.progress import Ticker
 
     fmt = get_format(config.format)
     checked = validate_state_dict(dict(state_dict))
@@ -88,7 +88,7 @@ def compress_state_dict(state_dict: Mapping[str, torch.Tensor], config: Compress
         ticker.tick(i + 1, name)
     info = dict(info or {})
     if graph is None:  # the shipped built-ins (by weights digest) get their layer graph for the HLS generator
-        from .graph import infer_graph, no_graph_reason
+        from pycompress.frontends.graph_builtin import infer_graph, no_graph_reason
         graph = infer_graph(state_dict)
         if graph is None and "no_graph" not in info:
             info["no_graph"] = no_graph_reason(state_dict)
@@ -103,7 +103,7 @@ def compress(model: ModelLike, config: CompressConfig = CompressConfig(), graph:
     """
     info = {}
     if isinstance(model, nn.Module) and graph is None:  # supported CNNs: fold BN, attach the layer graph
-        from .graph_builtin import module_graph_or_reason, warn
+        from pycompress.frontends.graph_builtin import module_graph_or_reason, warn
         found = module_graph_or_reason(model)
         model, graph = found.module, found.graph
         for note in found.notes:
@@ -120,7 +120,7 @@ def model_stats(state_dict: Mapping[str, torch.Tensor], fmt: str = "bf16", inclu
     compressed_bits are the entropy-coded scheme's stored bits (code table and offsets included)."""
     f = get_format(fmt)
     layers: list[LayerStats] = []
-    from .progress import Ticker
+    from pycompress.core.progress import Ticker
 
     ticker = Ticker(f"statistics in {f.name}", len(state_dict))
     for i, (name, t) in enumerate(state_dict.items()):
@@ -156,7 +156,7 @@ def compressed_stats(model: CompressedModel) -> ModelStats:
 
 
 def _huffman_stats(stats: LayerStats, bits, config: CompressConfig | None) -> LayerStats:
-    from .entropy import huffman_stored_bits
+    from pycompress.schemes.huffman import huffman_stored_bits
 
     c = config or CompressConfig(format=stats.format, scheme="huffman")
     stored = huffman_stored_bits(bits, stats.format, None, c.max_code_len, c.block)  # as compress: narrowest lossless mantissa

@@ -1,7 +1,7 @@
 // Average pooling on a stream, same ports and order as maxpool_unit: C x H x W float32
 // in, C x OH x OW averages out (tlast on an image's last), K x K windows, stride S >= K.
 //
-// Bit-exact with pycompress/hls/reference.py _pool: acc = +0, acc = acc + v for the
+// Bit-exact with pycompress/hw/hls/reference.py _pool: acc = +0, acc = acc + v for the
 // window's values in (ky, kx) order (one sequential float32 sum), then acc / (K*K).
 // K*K must be a power of two (the planner refuses others): x / 2^n and x * 2^-n are
 // the same correctly rounded value, so the divide is an fp32_mul by the exact

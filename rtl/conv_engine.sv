@@ -1,15 +1,15 @@
 // Conv2d layer engine: y = relu?(b + conv(x, W)) with P output-channel lanes, in the
-// HLS kernel's schedule (hls_templates/kernel.cpp.j2, pycompress/hls/schedule.py
+// HLS kernel's schedule (hls_templates/kernel.cpp.j2, pycompress/hw/hls/schedule.py
 // mac_nest): the reduction r = (ic, ky, kx) outermost, then the G = OC/P output groups
 // of each lane, then the OH x OW pixels, one term a clock per lane. Lane l owns output
 // channels l*G .. l*G+G-1; its weights come from its own exponent-sharing (or codebook)
 // weight_streamer whose tables hold w[l*G+g][r] at address r*G+g
-// (pycompress.hwlayout.lane_split_order, images by pycompress.rtl_images.conv_lane_images).
+// (pycompress.hw.layout.lane_split_order, images by pycompress.hw.rtl.images.conv_lane_images).
 // A weight is taken from the streamer at the first pixel of its (r, g) and held for the
 // other pixels; the input pixel is shared by all lanes.
 //
 // Each output is one sequential float32 sum in the numpy reference's order
-// (pycompress/hls/reference.py _conv): acc = bias, then acc + w*x for r = 0.. in
+// (pycompress/hw/hls/reference.py _conv): acc = bias, then acc + w*x for r = 0.. in
 // (ic, ky, kx) order. The bias is the first term's accumulator value (as the HLS kernel's
 // `r == 0 ? bias : out[o]`, no extra pass). A tap in the zero padding adds the product
 // -0 * 1 = -0, which leaves every accumulator value unchanged (the reference skips it).

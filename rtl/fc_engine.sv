@@ -1,12 +1,12 @@
 // Fully connected layer engine: y = relu?(b + W x) with P output lanes, in the HLS
-// kernel's schedule (pycompress/hls/schedule.py mac_nest): the reduction outermost,
+// kernel's schedule (pycompress/hw/hls/schedule.py mac_nest): the reduction outermost,
 // the G = n_groups outputs of each lane innermost, P lanes side by side. Lane l owns
 // outputs l*G .. l*G+G-1; its weights come from its own exponent-sharing (or codebook)
 // weight_streamer whose tables hold w[l*G+g][r] at address r*G+g
-// (pycompress.hwlayout.lane_split_order, images by pycompress.rtl_images.fc_lane_images).
+// (pycompress.hw.layout.lane_split_order, images by pycompress.hw.rtl.images.fc_lane_images).
 //
 // Each output is one sequential float32 sum, in the numpy reference's order
-// (pycompress/hls/reference.py _linear): acc = bias, then acc + x[r]*w[r] for r = 0..
+// (pycompress/hw/hls/reference.py _linear): acc = bias, then acc + x[r]*w[r] for r = 0..
 // The bias enters as the first term of the output's sum, bias * 1.0 added to +0
 // (exact for every bias except -0, which becomes +0; fpref.FpUnits models it).
 // One term a clock per lane goes through fp32_mac_bank (BANK = MAX_G accumulators);

@@ -9,7 +9,7 @@
 //   in an addition) leaves as a zero with the sum's sign.
 // Exact zeros follow IEEE: x + (-x) = +0, (-0) + (-0) = -0.
 // Every NaN result is the canonical quiet NaN 32'h7fc00000 (payloads are not
-// propagated); pycompress/fpref.py models exactly this.
+// propagated); pycompress/hw/fpref.py models exactly this.
 //
 // Stages: 1 classify, order by magnitude, align the smaller significand (guard,
 // round, sticky bits); 2 add or subtract; 3 leading-zero count and normalise

@@ -9,7 +9,7 @@
 // apart. Interleaving BANK >= ADD_LATENCY outputs round robin therefore keeps one
 // term a clock with the adder's latency hidden, and every output is still summed
 // in its own term order: ((0 + w0*x0) + w1*x1) + ..., each product and sum
-// rounded, i.e. pycompress.fpref.FpUnits.dot (numpy sequential float32).
+// rounded, i.e. pycompress.hw.fpref.FpUnits.dot (numpy sequential float32).
 // A result leaves MUL_LATENCY + ADD_LATENCY (7) clocks after its last term enters.
 module fp32_mac_bank #(
     parameter int SUBNORMALS = 1,

@@ -11,7 +11,7 @@
 // the next term after the write of the previous one; no bypass, the conv schedule
 // revisits a slot only after groups x pixels terms). Each output is then the
 // sequential float32 sum init + t0 + t1 + ..., every product and sum rounded
-// (pycompress.fpref.FpUnits.conv2d). The read port is shared: rd_en/rd_addr read
+// (pycompress.hw.fpref.FpUnits.conv2d). The read port is shared: rd_en/rd_addr read
 // the bank (data on rd_data the next clock) while no term is in flight.
 module fp32_mac_bram #(
     parameter int SUBNORMALS = 1,

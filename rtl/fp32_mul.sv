@@ -8,7 +8,7 @@
 //   after rounding leaves as a zero with the product's sign (so a product rounding
 //   up to the smallest normal stays normal).
 // Every NaN result is the canonical quiet NaN 32'h7fc00000 (payloads are not
-// propagated); pycompress/fpref.py models exactly this.
+// propagated); pycompress/hw/fpref.py models exactly this.
 //
 // Stages: 1 unpack + 24x24 significand product (DSP), 2 leading-zero count and
 // normalising / denormalising shift, 3 round, pack, overflow to infinity, flush.

@@ -1,5 +1,5 @@
 // One engine lane's weights: its own weight_streamer (exponent sharing or codebook) and
-// its bias table, the images named by the lane number as pycompress.rtl_images.fc_lane_images
+// its bias table, the images named by the lane number as pycompress.hw.rtl.images.fc_lane_images
 // writes them: "<IMAGE_PREFIX>_lNN_{sign,index,mantissa,bias}.mem" and the shared
 // "<IMAGE_PREFIX>_rom.mem" when IMAGES != 0, else only the Verilator plusargs
 // LNN_{SIGN,INDEX,MANTISSA,BIAS}_MEM and ROM_MEM. Shared by fc_engine and conv_engine so

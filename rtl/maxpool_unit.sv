@@ -3,7 +3,7 @@
 // image's last output. Windows K x K with stride S >= K (non-overlapping; the rows and
 // columns past the last whole window are read and dropped, PyTorch's floor mode).
 //
-// Bit-exact with pycompress/hls/reference.py _pool: acc = the window's first value,
+// Bit-exact with pycompress/hw/hls/reference.py _pool: acc = the window's first value,
 // then acc = (v > acc) ? v : acc for the others in (ky, kx) order, an IEEE compare:
 // a NaN never wins (a NaN first value stays), -0 and +0 are equal (the first stays).
 // Raster order visits a window's values in exactly that order, so one accumulator

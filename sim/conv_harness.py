@@ -3,8 +3,8 @@
 The layer geometry is a module parameter, so each (layer, lanes, decoder,
 SUBNORMALS) has its own cached Verilator build (sim_build/conv_engine/<key>/);
 the lane tables are `$readmemh` images named by plusargs
-(pycompress.rtl_images.conv_lane_images). Each layer is one simulator process
-over all images, its inputs from the numpy reference (pycompress.hls.reference)
+(pycompress.hw.rtl.images.conv_lane_images). Each layer is one simulator process
+over all images, its inputs from the numpy reference (pycompress.hw.hls.reference)
 of the layers before it. Shares the model loading and the reference prefix with
 sim/fc_harness.py, the build and layer run with it (sim/engine_harness.py).
 
@@ -32,9 +32,9 @@ for _p in (str(SIM_DIR), str(REPO)):
 from fc_harness import fc_inputs, lenet_bf16  # noqa: E402
 from engine_harness import cycles_cell, lane_blocks, run_case, verilator_build, write_files  # noqa: E402
 
-from pycompress.fpref import ADD_LATENCY, MUL_LATENCY, FpUnits, as_bits  # noqa: E402
-from pycompress.graph import Conv2d, ReLU  # noqa: E402
-from pycompress.rtl_images import conv_engine_sources, conv_lane_images, streamer_params  # noqa: E402
+from pycompress.hw.fpref import ADD_LATENCY, MUL_LATENCY, FpUnits, as_bits  # noqa: E402
+from pycompress.core.graph import Conv2d, ReLU  # noqa: E402
+from pycompress.hw.rtl.images import conv_engine_sources, conv_lane_images, streamer_params  # noqa: E402
 
 TOPLEVEL = "conv_engine"
 TEST_MODULE = "conv_engine_cocotb"  # not test_*: tests/test_conv_engine.py would shadow it
@@ -115,9 +115,9 @@ def conv_layers(km, lanes_by_name: dict[str, int]) -> list[ConvLayer]:
 def digits_bf16():
     """The shipped DigitsCNN (3x3, padding 1, stride 2 in conv2), BF16 exponent sharing, and the allocator's lanes."""
     from pycompress.compress import CompressConfig, compress
-    from pycompress.digits_cnn import DigitsCNN
-    from pycompress.hls.context import kernel_lanes, kernel_model, kernel_plan
-    from pycompress.shipped import default_digits_cnn
+    from pycompress.frontends.digits_cnn import DigitsCNN
+    from pycompress.hw.hls.context import kernel_lanes, kernel_model, kernel_plan
+    from pycompress.frontends.shipped import default_digits_cnn
 
     model = DigitsCNN()
     model.load_state_dict(default_digits_cnn())
@@ -163,8 +163,8 @@ def reference_layer(km, layer: ConvLayer, x_bits: np.ndarray, subnormals: bool =
 
 def hls_cycles(km, layer: ConvLayer) -> int:
     """The HLS cycle model of this layer at the same lanes: schedule.layer_nest(...).cycles."""
-    from pycompress.hls.context import kernel_plan
-    from pycompress.hls.schedule import layer_nest
+    from pycompress.hw.hls.context import kernel_plan
+    from pycompress.hw.hls.schedule import layer_nest
 
     plan = kernel_plan(km)[0]
     d = next(l for l in plan.mac_layers() if l["layer"] == layer.name)
@@ -202,7 +202,7 @@ def cycle_table(rows: list[dict]) -> str:
 
 def synth_engine(km, layer: ConvLayer, work: Path):
     """Yosys synth_xilinx (xc7) of conv_engine for one layer, its lane images as the table contents."""
-    from pycompress.synth_report import synthesise
+    from pycompress.hw.rtl.synth_report import synthesise
 
     t = km.tables[layer.weight]
     p = streamer_params(t)
@@ -239,14 +239,14 @@ def main(argv=None) -> int:
                 print(f"| {r.design} | {r.lut} | {r.lutram} | {r.ff} | {r.ramb18} | {r.ramb36} | {r.dsp} | "
                       f"{time.monotonic() - t:.0f} |", flush=True)
         return 0
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     x, _ = dataset_inputs(km.graph, args.images)
     rows = run_model(km, lanes, x, args.out / f"sim_{args.model}", subnormals=not args.ftz,
                      ready_prob=0.7, valid_prob=0.7, stall_prob=0.01)
     print(cycle_table(rows))
     ok = all(r["passed"] and r["mismatches"] == 0 for r in rows)
-    print(f"{args.images} images: conv outputs {'bit-exact' if ok else 'MISMATCH'} against pycompress.fpref "
+    print(f"{args.images} images: conv outputs {'bit-exact' if ok else 'MISMATCH'} against pycompress.hw.fpref "
           f"({'IEEE' if not args.ftz else 'flush to zero'}); pipeline {MUL_LATENCY}+{ADD_LATENCY} clocks")
     off = [r["layer"] for r in rows if not r["compute_cycles"]
            or abs(max(r["compute_cycles"]) - r["hls_cycles"]) > CYCLE_TOLERANCE * r["hls_cycles"]]

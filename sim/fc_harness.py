@@ -2,7 +2,7 @@
 
 One cached Verilator build (sim_build/fc_engine/) with P_MAX lanes serves every
 layer: the lane tables are `$readmemh` images named by plusargs
-(pycompress.rtl_images.fc_lane_images) and the layer shape (inputs, groups,
+(pycompress.hw.rtl.images.fc_lane_images) and the layer shape (inputs, groups,
 active lanes, ReLU) is set on ports at run time. Each layer is one simulator
 process over all images (sim/engine_harness.py); its RTL outputs feed the next layer.
 
@@ -26,9 +26,9 @@ for _p in (str(SIM_DIR), str(REPO)):
 
 from engine_harness import cycles_cell, lane_blocks, run_case, verilator_build, write_files  # noqa: E402
 
-from pycompress.fpref import FpUnits, as_bits  # noqa: E402
-from pycompress.graph import Linear, ReLU  # noqa: E402
-from pycompress.rtl_images import fc_engine_sources, fc_lane_images  # noqa: E402
+from pycompress.hw.fpref import FpUnits, as_bits  # noqa: E402
+from pycompress.core.graph import Linear, ReLU  # noqa: E402
+from pycompress.hw.rtl.images import fc_engine_sources, fc_lane_images  # noqa: E402
 
 TOPLEVEL = "fc_engine"
 TEST_MODULE = "fc_engine_cocotb"  # not test_*: tests/test_fc_engine.py would shadow it
@@ -68,8 +68,8 @@ def fc_layers(km, lanes_by_name: dict[str, int]) -> list[FcLayer]:
 
 
 def fc_inputs(km, x: np.ndarray, first_fc: str) -> np.ndarray:
-    """The numpy reference (pycompress.hls.reference) up to the input of layer `first_fc`, flattened, float32."""
-    from pycompress.hls.reference import reference_forward
+    """The numpy reference (pycompress.hw.hls.reference) up to the input of layer `first_fc`, flattened, float32."""
+    from pycompress.hw.hls.reference import reference_forward
 
     k = next(i for i, l in enumerate(km.graph.layers) if l.name == first_fc)
     head = dataclasses.replace(km.graph, layers=km.graph.layers[:k])
@@ -101,9 +101,9 @@ def reference_layer(km, layer: FcLayer, x_bits: np.ndarray, subnormals: bool = T
 
 
 def hls_cycles(km, lanes_by_name: dict[str, int]) -> dict[str, int]:
-    """The HLS cycle model (pycompress/hls/schedule.py via plan.estimate_plan) per Linear layer, for these lanes."""
-    from pycompress.hls.context import kernel_plan
-    from pycompress.hls.plan import estimate_plan
+    """The HLS cycle model (pycompress/hw/hls/schedule.py via plan.estimate_plan) per Linear layer, for these lanes."""
+    from pycompress.hw.hls.context import kernel_plan
+    from pycompress.hw.hls.plan import estimate_plan
 
     plan = kernel_plan(km)[0]
     lanes = {l["fn"]: lanes_by_name.get(l["layer"], 1) for l in plan.mac_layers()}
@@ -113,8 +113,8 @@ def hls_cycles(km, lanes_by_name: dict[str, int]) -> dict[str, int]:
 def lenet_bf16():
     """The shipped LeNet, BF16 exponent sharing (lossless), and the HLS allocator's lanes by layer name."""
     from pycompress.compress import CompressConfig, compress_state_dict
-    from pycompress.hls.context import kernel_lanes, kernel_model, kernel_plan
-    from pycompress.shipped import default_lenet
+    from pycompress.hw.hls.context import kernel_lanes, kernel_model, kernel_plan
+    from pycompress.frontends.shipped import default_lenet
 
     cm = compress_state_dict(default_lenet(), CompressConfig(format="bf16"))
     km = kernel_model(cm)
@@ -152,8 +152,8 @@ def cycle_table(rows: list[dict]) -> str:
 
 def synth_engine(km, layer: FcLayer, work: Path):
     """Yosys synth_xilinx (xc7) of fc_engine sized for one layer, its lane images as the table contents."""
-    from pycompress.rtl_images import streamer_params
-    from pycompress.synth_report import synthesise
+    from pycompress.hw.rtl.images import streamer_params
+    from pycompress.hw.rtl.synth_report import synthesise
 
     t = km.tables[layer.weight]
     p = streamer_params(t)
@@ -185,16 +185,16 @@ def main(argv=None) -> int:
             r = synth_engine(km, dataclasses.replace(layer, lanes=p), args.out / f"synth_{layer.name}_p{p}")
             print(f"| {r.design} | {r.lut} | {r.lutram} | {r.ff} | {r.ramb18} | {r.ramb36} | {r.dsp} |", flush=True)
         return 0
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     x, _ = dataset_inputs(km.graph, args.images)
     res = run_network(km, lanes, x, args.out / "sim", ready_prob=0.7, valid_prob=0.7, stall_prob=0.01)
     print(cycle_table(res["rows"]))
-    from pycompress.hls.reference import reference_forward
+    from pycompress.hw.hls.reference import reference_forward
 
     ref = as_bits(reference_forward(km.graph, km.params, x))
     ok = all(r["passed"] and r["mismatches"] == 0 for r in res["rows"]) and np.array_equal(res["logits"], ref)
-    print(f"{args.images} digits: logits {'bit-exact' if ok else 'MISMATCH'} against pycompress.hls.reference")
+    print(f"{args.images} digits: logits {'bit-exact' if ok else 'MISMATCH'} against pycompress.hw.hls.reference")
     return 0 if ok else 1
 
 

@@ -2,7 +2,7 @@
 // +SCHED=file (+N lines): one schedule slot a clock, {flags, slot, w, x} as 20 hex digits,
 // flags bit 0 valid, bit 1 first, bit 2 last (bubbles are lines with valid 0).
 // +EXPECT=file (+M lines): the results in leaving order, {slot, sum_sub, sum_ftz} as 18 hex
-// digits (pycompress.fpref sequential dot products). Mismatches are counted in hardware.
+// digits (pycompress.hw.fpref sequential dot products). Mismatches are counted in hardware.
 module fp_mac_tb #(
     parameter int MAX_N = 1 << 18,
     parameter int MAX_M = 1 << 14,

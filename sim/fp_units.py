@@ -1,7 +1,7 @@
 """Operand vectors for the float units and their Verilator run (sim/fp_units_tb.sv, one cached build).
 
 Vectors are uint32 bit patterns; the expected results of all four units (mul/add,
-SUBNORMALS 1/0) come from pycompress.fpref and travel in the same `$readmemh`
+SUBNORMALS 1/0) come from pycompress.hw.fpref and travel in the same `$readmemh`
 file, so the testbench compares in hardware and a million pairs take seconds.
 
     python sim/fp_units.py [--pairs N]     # the random run outside pytest, with timing
@@ -23,7 +23,7 @@ for _p in (str(SIM_DIR), str(REPO)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from pycompress.fpref import FpUnits, as_bits  # noqa: E402
+from pycompress.hw.fpref import FpUnits, as_bits  # noqa: E402
 
 BUILD_DIR = REPO / "sim_build" / "fp_units"
 TOPLEVEL = "fp_units_tb"
@@ -343,7 +343,7 @@ def run_mac(schedule: MacSchedule, work: Path) -> dict:
 
 def synth_table(work: Path) -> None:
     """synth_xilinx -family xc7 of each unit in both SUBNORMALS modes and of the MAC bank, as a Markdown table."""
-    from pycompress.synth_report import synthesise
+    from pycompress.hw.rtl.synth_report import synthesise
 
     rtl = REPO / "rtl"
     designs = [(top, s, [rtl / f"{x}.sv" for x in deps]) for top, deps in

@@ -1,7 +1,7 @@
 // Self-checking Verilator testbench of rtl/fp32_mul.sv and rtl/fp32_add.sv, both
 // subnormal modes side by side (4 units, one build). Python writes one vector file
 // (+VEC=path, +N=count): per line a, b and the four expected results
-// {a, b, mul_sub, add_sub, mul_ftz, add_ftz} as 48 hex digits (pycompress/fpref.py).
+// {a, b, mul_sub, add_sub, mul_ftz, add_ftz} as 48 hex digits (pycompress/hw/fpref.py).
 // The testbench feeds one pair per clock (or with LFSR bubbles when `gaps` is high),
 // checks every result in hardware and counts mismatches, so cocotb only starts the
 // clock and reads the counters: no Python per cycle.

@@ -4,7 +4,7 @@ Simulator builds are slow, so there are few of them: one `weight_streamer` build
 per (scheme, format) with the widest index and deepest tables the tests need,
 cached under sim_build/<config>/. A layer is chosen at run time through
 plusargs that name its `$readmemh` images and through the `n_weights` port; the
-images themselves come from pycompress.rtl_images, like the synthesised ones.
+images themselves come from pycompress.hw.rtl.images, like the synthesised ones.
 Each run writes report.json (weights checked, first mismatch) in its case folder.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ for _p in (str(SIM_DIR), str(REPO)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from pycompress.hwlayout import LayerTables  # noqa: E402
-from pycompress.rtl_images import StreamerParams, layer_images, rtl_sources, streamer_params  # noqa: E402
+from pycompress.hw.layout import LayerTables  # noqa: E402
+from pycompress.hw.rtl.images import StreamerParams, layer_images, rtl_sources, streamer_params  # noqa: E402
 from refmodel import expected_stream  # noqa: E402
 
 TEST_MODULE = "test_weight_streamer"

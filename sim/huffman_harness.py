@@ -3,7 +3,7 @@
 One `huffman_decoder` build per format, wide enough for every tensor of it (3 head bits,
 12-bit window, 32,768 weights; `entropy.rtl.widest_shape`), cached under
 sim_build/huffman_<format>/. A tensor is chosen at run time: plusargs name its decode-table,
-sign and mantissa images (written for that build's field layout by pycompress.entropy.rtl),
+sign and mantissa images (written for that build's field layout by pycompress.hw.rtl.huffman),
 and the testbench feeds its code words, taken with the commands (first weight, skip bits,
 word range) from the same packer, into the decoder's input stream.
 """
@@ -22,8 +22,8 @@ if str(SIM_DIR) not in sys.path:
 import harness  # noqa: E402
 from refmodel import expected_stream  # noqa: E402
 
-from pycompress.entropy.layout import HuffmanTables  # noqa: E402
-from pycompress.entropy.rtl import DecoderShape, decoder_params, huffman_sources, layer_images, widest_shape  # noqa: E402
+from pycompress.hw.huffman_layout import HuffmanTables  # noqa: E402
+from pycompress.hw.rtl.huffman import DecoderShape, decoder_params, huffman_sources, layer_images, widest_shape  # noqa: E402
 
 TEST_MODULE = "test_huffman_decoder"
 TOPLEVEL = "huffman_decoder"

@@ -28,9 +28,9 @@ if str(SIM_DIR) not in sys.path:
 import harness  # noqa: E402
 from refmodel import expected_stream  # noqa: E402
 
-from pycompress import container  # noqa: E402
-from pycompress.entropy.layout import huffman_tables  # noqa: E402
-from pycompress.entropy.rtl import INCLUDE, TOP, decoder_params, huffman_sources  # noqa: E402
+from pycompress.core import container  # noqa: E402
+from pycompress.hw.huffman_layout import huffman_tables  # noqa: E402
+from pycompress.hw.rtl.huffman import INCLUDE, TOP, decoder_params, huffman_sources  # noqa: E402
 
 TEST_MODULE = "huffman_streamer_cocotb"
 

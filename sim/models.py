@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pycompress.codebook import make_clustered
-from pycompress.codec import encode_bits
+from pycompress.schemes.codebook import make_clustered
+from pycompress.schemes.expshare import encode_bits
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.container import CompressedModel
-from pycompress.formats import get_format, to_format, tensor_bits
+from pycompress.core.container import CompressedModel
+from pycompress.core.formats import get_format, to_format, tensor_bits
 
 EXPSHARE_FORMATS = ("fp32", "bf16", "fp16")
 CODEBOOK_SIZE = 16
@@ -88,8 +88,8 @@ def main(argv=None) -> int:
     import sys
     from pathlib import Path
 
-    from pycompress.container import save
-    from pycompress.fileio import load_state_dict
+    from pycompress.core.container import save
+    from pycompress.core.fileio import load_state_dict
 
     ap = argparse.ArgumentParser(description="write the clustered LeNet the RTL tests stream")
     ap.add_argument("model")

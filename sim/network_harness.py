@@ -1,6 +1,6 @@
 """The generated whole-network RTL engine (pycompress rtl) under Verilator: images in, outputs bit-exact, cycles.
 
-`pycompress.rtl_engine` plans the engine and `rtl_engine_render` writes it into a
+`pycompress.hw.rtl.engine` plans the engine and `rtl_engine_render` writes it into a
 folder (top, lane images, copied rtl/*.sv, file list); sim/network_tb.sv drives it
 (random valid gaps, backpressure, 1..20-clock stalls on both streams, optionally a
 reset in the middle of an image) and writes the outputs and cycle stamps to files.
@@ -28,9 +28,9 @@ for _p in (str(SIM_DIR), str(REPO)):
 
 from harness import setup_tools, waves_on  # noqa: E402
 
-from pycompress.fpref import as_bits  # noqa: E402
-from pycompress.rtl_engine import EnginePlan, plan_engine  # noqa: E402
-from pycompress.rtl_engine_render import ENGINE_TOP, FILE_LIST, render_engine  # noqa: E402
+from pycompress.hw.fpref import as_bits  # noqa: E402
+from pycompress.hw.rtl.engine import EnginePlan, plan_engine  # noqa: E402
+from pycompress.hw.rtl.render import FILE_LIST, render_engine  # noqa: E402
 
 TB = SIM_DIR / "network_tb.sv"
 TOPLEVEL = "network_tb"
@@ -42,16 +42,16 @@ def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None
     """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing in `fmt`; with
     `mantissa_bits`, the lossy model whose mantissas are rounded to (and stored in) that many bits."""
     from pycompress.compress import CompressConfig, compress, compress_state_dict
-    from pycompress.hls.context import kernel_model
-    from pycompress.synth_report import lossy_model
+    from pycompress.hw.hls.context import kernel_model
+    from pycompress.hw.rtl.synth_report import lossy_model
 
     if name == "lenet":
-        from pycompress.shipped import default_lenet
+        from pycompress.frontends.shipped import default_lenet
 
         cm = compress_state_dict(default_lenet(), CompressConfig(format=fmt))
     else:
-        from pycompress.digits_cnn import DigitsCNN
-        from pycompress.shipped import default_digits_cnn
+        from pycompress.frontends.digits_cnn import DigitsCNN
+        from pycompress.frontends.shipped import default_digits_cnn
 
         m = DigitsCNN()
         m.load_state_dict(default_digits_cnn())
@@ -70,7 +70,7 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
     """The numpy reference up to the input of layer `start` (the images themselves when None), float32 (N, -1)."""
     import dataclasses
 
-    from pycompress.hls.reference import reference_forward
+    from pycompress.hw.hls.reference import reference_forward
 
     x = np.asarray(x, np.float32)
     if start is None:
@@ -161,9 +161,9 @@ def simulate(folder: Path, plan: EnginePlan, x_bits: np.ndarray, run_dir: Path, 
 
 
 def hls_cycles(km, plan: EnginePlan) -> dict[str, int]:
-    """The HLS cycle model (pycompress.hls.schedule via plan.estimate_plan) per layer, at the RTL's lanes."""
-    from pycompress.hls.context import kernel_plan
-    from pycompress.hls.plan import estimate_plan
+    """The HLS cycle model (pycompress.hw.hls.schedule via plan.estimate_plan) per layer, at the RTL's lanes."""
+    from pycompress.hw.hls.context import kernel_plan
+    from pycompress.hw.hls.plan import estimate_plan
 
     kp = kernel_plan(km)[0]
     lanes = {l["fn"]: plan.lanes.get(l["layer"], 1) for l in kp.mac_layers()}
@@ -195,8 +195,8 @@ def cycle_report(km, plan: EnginePlan, rep: dict, steady_from: int = 1) -> str:
 def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
               reset: bool = True, mantissa_bits: int | None = None, **stream) -> dict:
     """Plan, write and simulate a shipped model's engine on `images` test inputs; compare with the reference."""
-    from pycompress.hls.reference import reference_forward
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.reference import reference_forward
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     km = shipped_model(name, mantissa_bits=mantissa_bits)
     plan = plan_engine(km, parallel, start=start)
@@ -214,7 +214,7 @@ def run_model(name: str, images: int, work: Path, start: str | None = None, para
 def main(argv=None) -> int:
     import argparse
 
-    from pycompress.hls.allocate import parse_parallel
+    from pycompress.hw.hls.allocate import parse_parallel
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=("lenet", "digits"), default="lenet")
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     print(cycle_report(res["km"], res["plan"], rep))
     bad = rep["mismatches"]
     print(f"{args.images} inputs: outputs {'bit-exact (uint32)' if not bad else f'{bad} MISMATCHED words'} "
-          f"against pycompress.hls.reference; simulation {rep['wall_s']} s, total {time.monotonic() - t0:.0f} s")
+          f"against pycompress.hw.hls.reference; simulation {rep['wall_s']} s, total {time.monotonic() - t0:.0f} s")
     return 0 if not bad else 1
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pycompress.formats import FloatFormat, get_format
+from pycompress.core.formats import FloatFormat, get_format
 
 
 def widen_fp32_bits(bits: np.ndarray, fmt: FloatFormat | str) -> np.ndarray:

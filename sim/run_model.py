@@ -19,8 +19,8 @@ import harness  # noqa: E402
 import numpy as np  # noqa: E402
 from refmodel import expected_stream  # noqa: E402
 
-from pycompress import container  # noqa: E402
-from pycompress.hwlayout import layer_tables  # noqa: E402
+from pycompress.core import container  # noqa: E402
+from pycompress.hw.layout import layer_tables  # noqa: E402
 
 
 def stream_model(cm, image_dir: Path, work_dir: Path, tests=("stream_layer",), progress: bool = True,

@@ -13,14 +13,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def lenet_state_dict() -> dict[str, torch.Tensor]:
-    from pycompress.shipped import default_lenet
+    from pycompress.frontends.shipped import default_lenet
 
     return default_lenet()
 
 
 @pytest.fixture(scope="session")
 def lenet_path(lenet_state_dict) -> Path:
-    from pycompress.shipped import LENET_WEIGHTS
+    from pycompress.frontends.shipped import LENET_WEIGHTS
 
     return LENET_WEIGHTS
 

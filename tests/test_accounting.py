@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress.accounting import compressed_bits, layer_stats, max_savings_pct, savings_pct
-from pycompress.formats import BF16, FORMATS, FP16, FP32, FP64, tensor_bits
+from pycompress.core.accounting import compressed_bits, layer_stats, max_savings_pct, savings_pct
+from pycompress.core.formats import BF16, FORMATS, FP16, FP32, FP64, tensor_bits
 
 
 @pytest.mark.parametrize("fmt,expected", [(BF16, 43.75), (FP32, 21.875), (FP16, 25.0), (FP64, 15.625)], ids=lambda x: getattr(x, "name", x))

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress.approx import approximate_bits, index_target, nearest_exponents, salient_exponents
-from pycompress.errors import PycompressError
-from pycompress.formats import BF16, FP32, bits_tensor, split_fields, tensor_bits
+from pycompress.lossy.approx import approximate_bits, index_target, nearest_exponents, salient_exponents
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import BF16, FP32, bits_tensor, split_fields, tensor_bits
 
 
 def layer(seed: int = 0, n: int = 600, fmt=BF16) -> np.ndarray:

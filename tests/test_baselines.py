@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pycompress.baselines import int8_ptq, magnitude_prune, pruned_copy
-from pycompress.errors import PycompressError
-from pycompress.lenet import accuracy, load_lenet, mnist_split
+from pycompress.lossy.baselines import int8_ptq, magnitude_prune, pruned_copy
+from pycompress.core.errors import PycompressError
+from pycompress.frontends.lenet import accuracy, load_lenet, mnist_split
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    from pycompress.study import torch_threads
+    from pycompress.lossy.study import torch_threads
 
     with torch_threads(1):
         yield

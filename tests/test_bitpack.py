@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pycompress.bitpack import pack, packed_nbytes, unpack
+from pycompress.core.bitpack import pack, packed_nbytes, unpack
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 5, 7, 8, 9, 10, 13, 16, 17, 23, 31, 32, 33, 52, 64])
@@ -31,7 +31,7 @@ def test_short_buffer_is_an_error():
 @pytest.mark.parametrize("width", [10, 23, 52])
 def test_wide_fields_across_chunks(width):
     """More values than one chunk of the wide path: chunks must join on the right bytes."""
-    from pycompress.bitpack import CHUNK
+    from pycompress.core.bitpack import CHUNK
 
     n = CHUNK + 13
     values = np.random.default_rng(width).integers(0, 1 << width, size=n, dtype=np.uint64)

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from conftest import run_cli
-from pycompress.formats import tensor_bits
+from pycompress.core.formats import tensor_bits
 
 
 def eq1_savings(state_dict, fmt_dtype, l_bits, m_bits, total_bits):
-    """Eq. 1/2 computed here, independently of pycompress.accounting."""
+    """Eq. 1/2 computed here, independently of pycompress.core.accounting."""
     orig = comp = 0
     for t in state_dict.values():
         if t.dim() < 2:
@@ -56,7 +56,7 @@ def test_compress_decompress_evaluate(tmp_path, lenet_path, lenet_state_dict, fm
         assert (tensor_bits(back[name]) == tensor_bits(ref)).all(), name
     a = json.loads(run_cli("evaluate", pcz, "--json").stdout)["accuracy"]
     b = json.loads(run_cli("evaluate", out, "--json").stdout)["accuracy"]
-    from pycompress.lenet import accuracy, load_lenet
+    from pycompress.frontends.lenet import accuracy, load_lenet
 
     assert a == b == accuracy(load_lenet(back))  # the format-cast weights, evaluated in-process
 

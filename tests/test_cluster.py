@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container
-from pycompress.cluster import (EXPSHARE, LayerClusterer, cluster_bits, cluster_state_dict, cluster_tensor,
-                                optimal_partition, sharing_stats)
-from pycompress.codebook import ClusteredTensor
-from pycompress.codec import ExpShareTensor
-from pycompress.errors import PycompressError
-from pycompress.formats import tensor_bits
+from pycompress.core import container
+from pycompress.sharing.cluster import (EXPSHARE, LayerClusterer, cluster_bits, cluster_state_dict, cluster_tensor,
+    optimal_partition, sharing_stats)
+from pycompress.schemes.codebook import ClusteredTensor
+from pycompress.schemes.expshare import ExpShareTensor
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import tensor_bits
 
 from conftest import run_cli
 
@@ -162,7 +162,7 @@ def test_cli_cluster_then_evaluate(tmp_path, lenet_path, lenet_state_dict):
     r = run_cli("evaluate", out, "--json")
     assert r.returncode == 0, r.stderr
     import json
-    from pycompress.lenet import accuracy, load_lenet
+    from pycompress.frontends.lenet import accuracy, load_lenet
     assert json.loads(r.stdout)["accuracy"] == accuracy(load_lenet(again.state_dict()))
     cm = container.load(out)
     assert all(isinstance(t, ClusteredTensor) and t.k == min(16, t.numel) for t in cm.tensors.values())
@@ -178,7 +178,7 @@ def test_cli_cluster_errors(tmp_path, lenet_path):
 
 def test_clustered_lenet_carries_its_layer_graph(lenet_state_dict):
     """The HLS and RTL generators need the graph: clustered containers of the default LeNet have it."""
-    from pycompress.graph import infer_graph
+    from pycompress.frontends.graph_builtin import infer_graph
 
     cm = cluster_state_dict(lenet_state_dict, 4)
     assert cm.graph is not None and cm.graph == infer_graph(lenet_state_dict)

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container
-from pycompress.codebook import codebook_index_bits, make_clustered
-from pycompress.errors import PycompressError
-from pycompress.formats import FP32, tensor_bits
+from pycompress.core import container
+from pycompress.schemes.codebook import codebook_index_bits, make_clustered
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import FP32, tensor_bits
 
 
 def test_index_bits():

@@ -4,10 +4,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pycompress import bitpack
-from pycompress.codec import encode, encode_bits, index_bits_for
-from pycompress.errors import PycompressError
-from pycompress.formats import BF16, FORMATS, FP16, FP32, FP64, bits_tensor, split_fields, tensor_bits
+from pycompress.core import bitpack
+from pycompress.schemes.expshare import encode, encode_bits, index_bits_for
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import BF16, FORMATS, FP16, FP32, FP64, bits_tensor, split_fields, tensor_bits
 
 
 def assert_bits_equal(a: np.ndarray, b: np.ndarray) -> None:

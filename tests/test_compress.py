@@ -5,8 +5,8 @@ from torch import nn
 
 import pycompress
 from pycompress.compress import CompressConfig, cast_state_dict, compress, model_stats
-from pycompress.errors import PycompressError
-from pycompress.verify import first_bit_difference
+from pycompress.core.errors import PycompressError
+from pycompress.core.verify import first_bit_difference
 
 
 def test_compress_module_state_dict_and_file_agree(tmp_path):
@@ -21,7 +21,7 @@ def test_compress_module_state_dict_and_file_agree(tmp_path):
     # info why it has none, so compare without those)
     from dataclasses import replace
 
-    blobs = {pycompress.container.to_bytes(replace(cm, graph=None, info={})) for cm in results[:2]}
+    blobs = {pycompress.core.container.to_bytes(replace(cm, graph=None, info={})) for cm in results[:2]}
     assert len(blobs) == 1
     expected = cast_state_dict(module.state_dict(), "fp16")
     for cm in results:  # safetensors files keep keys sorted, so compare by name
@@ -51,11 +51,11 @@ def test_model_stats_only_counts_matrices_unless_all():
 def test_compressed_stats_counts_what_is_stored():
     import numpy as np
 
-    from pycompress.codebook import make_clustered
-    from pycompress.codec import encode_bits
+    from pycompress.schemes.codebook import make_clustered
+    from pycompress.schemes.expshare import encode_bits
     from pycompress.compress import compressed_stats
-    from pycompress.container import CompressedModel
-    from pycompress.formats import BF16
+    from pycompress.core.container import CompressedModel
+    from pycompress.core.formats import BF16
 
     narrow = encode_bits(np.array([0x3F80, 0xBFC0, 0x4040, 0x4080], np.uint16), BF16, mantissa_bits=2)
     clustered = make_clustered(np.array([0x3F80, 0x4000], np.uint16), np.array([0, 1, 1, 0, 1, 0]), (2, 3), "bf16")

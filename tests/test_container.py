@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container
+from pycompress.core import container
 from pycompress.compress import CompressConfig, cast_state_dict, compress_state_dict
-from pycompress.errors import PycompressError
-from pycompress.verify import first_bit_difference
+from pycompress.core.errors import PycompressError
+from pycompress.core.verify import first_bit_difference
 
 
 def small_state_dict():

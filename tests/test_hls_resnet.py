@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from pycompress.compress import CompressConfig, compress
-from pycompress.graph import Graph, extract_graph, fold_batchnorm, graph_of
-from pycompress.hls.context import kernel_model
-from pycompress.hls.csim import run_csim
-from pycompress.hls.reference import reference_forward
-from pycompress.hls.writer import generate
+from pycompress.core.graph import Graph, graph_of
+from pycompress.frontends.graph_extract import extract_graph, fold_batchnorm
+from pycompress.hw.hls.context import kernel_model
+from pycompress.hw.hls.csim import run_csim
+from pycompress.hw.hls.reference import reference_forward
+from pycompress.hw.hls.writer import generate
 
 
 class Block(nn.Module):

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.fpref import FpUnits
-from pycompress.hls.context import kernel_model
-from pycompress.hls.reference import reference_forward
-from pycompress.hls.vectors import dataset_inputs
-from pycompress.hls.writer import generate, render_project
-from pycompress.vivado.flow import hls_args
+from pycompress.hw.fpref import FpUnits
+from pycompress.hw.hls.context import kernel_model
+from pycompress.hw.hls.reference import reference_forward
+from pycompress.hw.hls.vectors import dataset_inputs
+from pycompress.hw.hls.writer import generate, render_project
+from pycompress.hw.vivado.flow import hls_args
 
 TINY = np.float32(np.finfo(np.float32).tiny)  # smallest normal
 
@@ -37,7 +37,7 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 
 def test_ftz_ops_match_fpref():
-    from pycompress.hls.reference import _Ops
+    from pycompress.hw.hls.reference import _Ops
 
     rng = np.random.default_rng(1)
     specials = np.array([0.0, -0.0, TINY, -TINY, TINY / 2, -TINY / 3, 1e-45, 1.5, -2.0, 1e-20, 3e-19], np.float32)
@@ -88,7 +88,7 @@ def test_generate_ftz_reference_writes_ftz_vectors(km, project, lenet_state_dict
 
 
 def test_cli_generate_ftz_reference(tmp_path, lenet_state_dict):
-    from pycompress import container
+    from pycompress.core import container
     from tests.conftest import run_cli
 
     cm = compress_state_dict(lenet_state_dict, CompressConfig("bf16"))
@@ -138,7 +138,7 @@ def test_build_script_cosim_and_legacy_cflags(project):
 @pytest.mark.csim
 @pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None, reason="no C++ compiler")
 def test_generated_kernel_and_testbench_compile_as_cxx11(project):
-    from pycompress.hls.project import ap_types_dir
+    from pycompress.hw.hls.project import ap_types_dir
 
     cxx = os.environ.get("CXX", "g++")
     fw = project / "firmware"
@@ -155,11 +155,11 @@ def test_vivado_flow_with_cosim_under_stubs(lenet_state_dict, tmp_path):
     co-simulates after C synthesis and before export, with the FTZ testbench vectors."""
     import json
 
-    from pycompress.board import load_board
-    from pycompress.vivado.build import assemble, generate_hls
-    from pycompress.vivado.flow import FlowConfig
-    from pycompress.vivado.host import default_test_set
-    from pycompress import container
+    from pycompress.hw.board import load_board
+    from pycompress.hw.vivado.build import assemble, generate_hls
+    from pycompress.hw.vivado.flow import FlowConfig
+    from pycompress.hw.vivado.host import default_test_set
+    from pycompress.core import container
     from vivado_helpers import calls, read_log, run_tcl
 
     board = load_board("zedboard")

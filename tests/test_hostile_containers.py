@@ -22,12 +22,12 @@ import pytest
 import torch
 
 from conftest import REPO, run_cli
-from pycompress import container
-from pycompress.cluster import cluster_state_dict
+from pycompress.core import container
+from pycompress.sharing.cluster import cluster_state_dict
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.errors import PycompressError
-from pycompress.graph import MAX_ACTIVATION, Graph
-from pycompress.hls.vectors import MAX_RANDOM_BYTES, dataset_inputs, random_count
+from pycompress.core.errors import PycompressError
+from pycompress.core.graph import MAX_ACTIVATION, Graph
+from pycompress.hw.hls.vectors import MAX_RANDOM_BYTES, dataset_inputs, random_count
 
 SMALL_GRAPH = {"version": 1, "input_shape": [1, 5, 5], "dataset": None, "layers": [
     {"op": "conv2d", "name": "conv", "weight": "conv.weight", "bias": "conv.bias", "in_channels": 1, "out_channels": 4,
@@ -142,7 +142,7 @@ def index_beyond_table(info, entries):
         if table.size < 1 << meta["index_bits"]:
             n = int(np.prod(meta["shape"]))
             idx = np.full(n, (1 << meta["index_bits"]) - 1, np.uint8)
-            from pycompress import bitpack
+            from pycompress.core import bitpack
 
             entries[f"{name}::index"] = bitpack.pack(idx, meta["index_bits"])
             return
@@ -253,7 +253,7 @@ def _check_refused(path: Path, tmp_path: Path, pattern: str, real_process: bool 
     import io
     import re
 
-    from pycompress.cli import main
+    from pycompress.cli.main import main
 
     out = tmp_path / "out.safetensors"
     args = ["decompress", str(path), "-o", str(out)]

@@ -18,11 +18,12 @@ import torch
 from torch import nn
 
 from conftest import run_cli
-from pycompress import container
+from pycompress.core import container
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.errors import PycompressError
-from pycompress.graph import graph_for
-from pycompress.hwnames import ModelName, cpp_comment, finalize, sanitize_identifier, sv_comment, tcl_comment, unique_identifiers
+from pycompress.core.errors import PycompressError
+from pycompress.frontends.graph_builtin import graph_for
+from pycompress.hw.names import (ModelName, cpp_comment, finalize, sanitize_identifier, sv_comment, tcl_comment,
+    unique_identifiers)
 
 CANARY = "/tmp/pycompress-canary-{}"  # formatted per test with a tmp folder name
 
@@ -160,7 +161,7 @@ def test_rtl_of_hostile_names_lints_and_simulates(hostile, tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
     import harness
 
-    from pycompress.rtl_images import TOP, rtl_sources
+    from pycompress.hw.rtl.images import TOP, rtl_sources
 
     pcz, names, canary = hostile
     out = tmp_path / "rtl"

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from conftest import REPO, run_cli
-from pycompress import container
+from pycompress.core import container
 from pycompress.compress import CompressConfig, compress_state_dict
 
 
@@ -128,8 +128,8 @@ def _slow_writer_script(out: Path, kind: str) -> str:
     """A pycompress process that is inside an atomic write when the test signals it."""
     return f"""
 import sys, time
-from pycompress import cli
-from pycompress.fileio import atomic_directory, atomic_path
+import pycompress.cli.main as cli
+from pycompress.core.fileio import atomic_directory, atomic_path
 cli._install_signal_handlers()
 try:
     if {kind!r} == "file":

@@ -12,12 +12,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
 from pycompress.compress import CompressConfig, compress_state_dict  # noqa: E402
-from pycompress.entropy import encode_bits  # noqa: E402
-from pycompress.entropy.huffman import decode_table  # noqa: E402
-from pycompress.entropy.layout import huffman_tables, tensor_tables  # noqa: E402
-from pycompress.entropy.rtl import (INCLUDE, TOP, decoder_params, exact_shape, huffman_sources, layer_images,  # noqa: E402
-                                    render_huffman_rtl, widest_shape)
-from pycompress.errors import PycompressError  # noqa: E402
+from pycompress.schemes.huffman import encode_bits  # noqa: E402
+from pycompress.schemes.huffman.huffman import decode_table  # noqa: E402
+from pycompress.hw.huffman_layout import huffman_tables, tensor_tables  # noqa: E402
+from pycompress.hw.rtl.huffman import (INCLUDE, TOP, decoder_params, exact_shape, huffman_sources, layer_images,  # noqa: E402
+    render_huffman_rtl, widest_shape)
+from pycompress.core.errors import PycompressError  # noqa: E402
 
 FORMATS = ("bf16", "fp32")
 BLOCK = 1024  # offsets every 1,024 weights: fc1 has 30 blocks to start from
@@ -78,9 +78,9 @@ def test_shapes_and_names():
 def test_cli_rtl_writes_huffman_images(lenet_state_dict, tmp_path, capsys):
     """`pycompress rtl` on a huffman container: every layer's decoder images, the include and the streamer top;
     a second run replaces the folder; the images are those of entropy.rtl (one packer)."""
-    from pycompress import container
-    from pycompress.cli import main
-    from pycompress.entropy.rtl import TOP
+    from pycompress.core import container
+    from pycompress.cli.main import main
+    from pycompress.hw.rtl.huffman import TOP
 
     cm = compress_state_dict({k: v for k, v in lenet_state_dict.items() if k in ("conv1.weight", "fc3.weight")},
                              CompressConfig(format="bf16", scheme="huffman"))
@@ -97,9 +97,9 @@ def test_cli_rtl_writes_huffman_images(lenet_state_dict, tmp_path, capsys):
 
 
 def test_rtl_refuses_mixed_schemes():
-    from pycompress.container import CompressedModel
-    from pycompress.codec import encode_bits as share
-    from pycompress.entropy.rtl import is_huffman
+    from pycompress.core.container import CompressedModel
+    from pycompress.schemes.expshare import encode_bits as share
+    from pycompress.hw.rtl.huffman import is_huffman
 
     bits = np.arange(64, dtype=np.uint16).reshape(8, 8) | 0x3F00
     cm = CompressedModel("bf16", ("a", "b"), {"a": encode_bits(bits, "bf16"), "b": share(bits, "bf16")}, {})
@@ -122,7 +122,7 @@ def test_generated_top_lint_clean(lenet_state_dict, tmp_path):
     """The `huffman_weights` top `pycompress rtl` writes for LeNet passes Verilator lint (-Wall) with its include."""
     import harness
 
-    from pycompress.entropy.rtl import TOP, write_huffman_rtl
+    from pycompress.hw.rtl.huffman import TOP, write_huffman_rtl
 
     harness.setup_tools()
     write_huffman_rtl(lenet(lenet_state_dict, "fp32"), tmp_path)
@@ -193,7 +193,7 @@ def test_flipped_sign_bit_is_caught(lenet_state_dict, tmp_path):
 @pytest.mark.slow
 def test_yosys_synthesises_a_lenet_layer_decoder(lenet_state_dict, tmp_path):
     """conv2's decoder (BF16, 2,400 weights, 11-bit window) maps to xc7 cells: tables in block RAM, no DSP."""
-    from pycompress.synth_report import huffman_designs, synthesise
+    from pycompress.hw.rtl.synth_report import huffman_designs, synthesise
 
     cm = compress_state_dict({k: v for k, v in lenet_state_dict.items() if k == "conv2.weight"},
                              CompressConfig(format="bf16", scheme="huffman"))

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress import container
-from pycompress.codec import index_bits_for
-from pycompress.formats import BF16, split_fields, tensor_bits
-from pycompress.iterative import Thresholds, approximate_state_dict, finalize, iterative_approximation
+from pycompress.core import container
+from pycompress.schemes.expshare import index_bits_for
+from pycompress.core.formats import BF16, split_fields, tensor_bits
+from pycompress.lossy.iterative import Thresholds, approximate_state_dict, finalize, iterative_approximation
 
 
 def toy_state_dict(seed=0):

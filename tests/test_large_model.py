@@ -45,8 +45,8 @@ def _lines(stderr: str, what: str) -> list[str]:
 def test_stats_and_compress_print_progress_and_round_trip(mid):
     from safetensors.torch import load_file
 
-    from pycompress import container
-    from pycompress.formats import tensor_bits
+    from pycompress.core import container
+    from pycompress.core.formats import tensor_bits
 
     folder, st, _, _ = mid
     sd = load_file(str(st))
@@ -68,8 +68,8 @@ def test_stats_and_compress_print_progress_and_round_trip(mid):
 
 
 def test_approximate_with_data_prints_progress_and_its_container_round_trips(mid):
-    from pycompress import container
-    from pycompress.formats import tensor_bits
+    from pycompress.core import container
+    from pycompress.core.formats import tensor_bits
 
     folder, _, pt2, npz = mid
     out = folder / "a.pcz"
@@ -92,7 +92,7 @@ def _same_records(a, b) -> None:
 
 
 def _same_container(a, b) -> None:
-    from pycompress.formats import tensor_bits
+    from pycompress.core.formats import tensor_bits
 
     sa, sb = a.state_dict(), b.state_dict()
     assert list(sa) == list(sb) and all(np.array_equal(tensor_bits(sa[k]), tensor_bits(sb[k])) for k in sa)
@@ -103,10 +103,10 @@ def test_mantissa_and_esart_keep_only_the_chosen_container_and_write_the_same_fi
     """keep_models="best" (the commands) frees every other iteration's container; the study's "all" keeps them."""
     from test_esart import factory, problem
 
-    from pycompress.esart import EsartConfig, esart
-    from pycompress.iterative import Thresholds, finalize
-    from pycompress.lenet import torch_threads
-    from pycompress.mantissa import bits_schedule, mantissa_approximation
+    from pycompress.lossy.esart import EsartConfig, esart
+    from pycompress.lossy.iterative import Thresholds, finalize
+    from pycompress.frontends.lenet import torch_threads
+    from pycompress.lossy.mantissa import bits_schedule, mantissa_approximation
 
     def mantissa(keep):
         model, _, evaluate = problem()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from pycompress import container
-from pycompress.cli import main
-from pycompress.lenet import accuracy, load_lenet
+from pycompress.core import container
+from pycompress.cli.main import main
+from pycompress.frontends.lenet import accuracy, load_lenet
 
 
 def test_approximate_writes_pcz_with_its_recorded_accuracy(tmp_path, lenet_path, capsys):

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress.codec import encode_bits, index_bits_for
-from pycompress.errors import PycompressError
-from pycompress.formats import BF16, FP16, FP32, bits_tensor, split_fields, tensor_bits
-from pycompress.iterative import build_container, measure
-from pycompress.mantissa import Constraint, bits_schedule, constrain_state_dict, decimal_schedule, round_decimal, round_mantissa_bits
+from pycompress.schemes.expshare import encode_bits, index_bits_for
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import BF16, FP16, FP32, bits_tensor, split_fields, tensor_bits
+from pycompress.lossy.iterative import build_container, measure
+from pycompress.lossy.mantissa import (Constraint, bits_schedule, constrain_state_dict, decimal_schedule,
+    round_decimal, round_mantissa_bits)
 
 
 def weights(n=2000, seed=0):

@@ -4,7 +4,7 @@ Plans and refusals are plain Python; the generated tops are linted with
 `verilator -Wall`; the `sim` tests run sim/network_harness.py (one Verilator build
 per engine shape, cached in sim_build/network_<hash>/) with random valid gaps,
 backpressure and 1..20-clock stalls on both streams and a reset in the middle of an
-image, and compare every output word (uint32) with pycompress.hls.reference.
+image, and compare every output word (uint32) with pycompress.hw.hls.reference.
 The whole LeNet (a larger build) is `slow` and runs in `make sim` with 100 digits.
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
-from pycompress.errors import PycompressError  # noqa: E402
-from pycompress.fpref import as_bits  # noqa: E402
-from pycompress.graph import AvgPool2d, Flatten, Graph, Linear, MaxPool2d, ReLU  # noqa: E402
-from pycompress.rtl_engine import TARGET_CYCLES, engine_stages, plan_engine  # noqa: E402
-from pycompress.rtl_engine_render import ENGINE_TOP, FILE_LIST, POOL_SOURCES, render_engine  # noqa: E402
+from pycompress.core.errors import PycompressError  # noqa: E402
+from pycompress.hw.fpref import as_bits  # noqa: E402
+from pycompress.core.graph import AvgPool2d, Flatten, Graph, Linear, MaxPool2d, ReLU  # noqa: E402
+from pycompress.hw.rtl.engine import TARGET_CYCLES, engine_stages, plan_engine  # noqa: E402
+from pycompress.hw.rtl.render import ENGINE_TOP, FILE_LIST, POOL_SOURCES, render_engine  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_render_is_deterministic_and_lint_clean(digits, tmp_path):
 def test_pool_units_lint_clean(params):
     from test_rtl_lint import lint
 
-    from pycompress.rtl_images import RTL_DIR
+    from pycompress.hw.rtl.images import RTL_DIR
 
     assert lint([str(RTL_DIR / n) for n in POOL_SOURCES["maxpool"]] + ["--top-module", "maxpool_unit", *params]).returncode == 0
     srcs = [str(RTL_DIR / n) for n in POOL_SOURCES["avgpool"]]
@@ -103,8 +103,8 @@ def test_pool_units_lint_clean(params):
 def _run(km, name, images, tmp_path, start=None, x=None, reset=True):
     import network_harness as nh
 
-    from pycompress.hls.reference import reference_forward
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.reference import reference_forward
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     plan = plan_engine(km, start=start)
     folder = nh.write_engine(km, plan, tmp_path / f"{name}-engine")
@@ -120,7 +120,7 @@ def _run(km, name, images, tmp_path, start=None, x=None, reset=True):
 @pytest.mark.sim
 def test_digits_cnn_whole_engine_bit_exact(digits, tmp_path):
     """The shipped digits CNN (conv+pad+stride 2, avg pool, fc) through the whole RTL: 3 digits, a reset mid-image."""
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     x, _ = dataset_inputs(digits.graph, 3)
     plan, rep, ref = _run(digits, "digits", 3, tmp_path, x=x)
@@ -138,7 +138,7 @@ def test_lenet_tail_maxpool_specials_bit_exact(lenet, tmp_path):
     +-0 ties, +-inf, subnormals; fc1's ReLU turns a NaN sum into +0, so the logits show what the pool chose."""
     import dataclasses
 
-    from pycompress.hls.reference import reference_forward
+    from pycompress.hw.hls.reference import reference_forward
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 16, 8, 8)).astype(np.float32)
@@ -168,7 +168,7 @@ def test_lenet_tail_maxpool_specials_bit_exact(lenet, tmp_path):
 @pytest.mark.long
 def test_lenet_whole_engine_bit_exact(lenet, tmp_path):
     """The shipped LeNet BF16 (exponent sharing) through the whole RTL: 3 digits, measured <= 100,000 cycles."""
-    from pycompress.hls.vectors import dataset_inputs
+    from pycompress.hw.hls.vectors import dataset_inputs
 
     x, _ = dataset_inputs(lenet.graph, 3)
     plan, rep, ref = _run(lenet, "lenet", 3, tmp_path, x=x)
@@ -182,7 +182,7 @@ def test_cli_writes_the_engine_and_refuses_in_one_line(lenet_state_dict, tmp_pat
     import torch
     from conftest import run_cli
 
-    from pycompress import container
+    from pycompress.core import container
     from pycompress.compress import CompressConfig, compress_state_dict
 
     pcz = tmp_path / "lenet.pcz"
@@ -201,7 +201,7 @@ def test_cli_writes_the_engine_and_refuses_in_one_line(lenet_state_dict, tmp_pat
 
 
 def test_raw_tables_decode_to_the_same_exponents(lenet):
-    from pycompress.synth_report import raw_tables
+    from pycompress.hw.rtl.synth_report import raw_tables
 
     t = lenet.tables["fc1.weight"]
     r = raw_tables(t)

@@ -16,7 +16,7 @@ from conftest import REPO
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from pycompress.errors import PycompressError  # noqa: E402
+from pycompress.core.errors import PycompressError  # noqa: E402
 from pycompress.frontends import load_model  # noqa: E402
 
 PT2 = REPO / "examples" / "resnet_mnist" / "resnet_mnist.pt2"
@@ -43,8 +43,8 @@ def _export(module: torch.nn.Module, path: Path, shape: tuple[int, ...], dynamo:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """LeNet (legacy exporter: Flatten, Gemm) and the ResNet (legacy, batch norm kept as BatchNormalization nodes)."""
-    from pycompress.lenet import load_lenet
-    from pycompress.shipped import default_lenet
+    from pycompress.frontends.lenet import load_lenet
+    from pycompress.frontends.shipped import default_lenet
 
     d = tmp_path_factory.mktemp("onnx")
     return {"dir": d, "lenet": _export(load_lenet(default_lenet()), d / "lenet.onnx", (1, 28, 28)),
@@ -177,7 +177,7 @@ def test_unsupported_ops_and_attributes_name_the_node(tmp_path, node, why):
 
 def _one_line_failure(capsys, args: list, *words) -> str:
     """The CLI entry point (in this process: a traceback would fail the test) exits 2 with one line."""
-    from pycompress.cli import main
+    from pycompress.cli.main import main
 
     assert main([str(a) for a in args]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
@@ -230,7 +230,7 @@ def test_hostile_files_fail_in_one_line(files, tmp_path, capsys):
 @pytest.mark.csim
 def test_resnet_onnx_compress_generate_csim_bit_exact_against_the_onnx_model(files, tmp_path, capsys):
     """The CLI entry point in this process (the torch import is paid once); csim compiles and runs the kernel."""
-    from pycompress.cli import main
+    from pycompress.cli.main import main
 
     onnx_path = files["resnet"]
     assert main(["compress", str(onnx_path), "--format", "bf16", "-o", str(tmp_path / "m.pcz")]) == 0

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.errors import PycompressError
-from pycompress.hwlayout import (STREAM_WORD_BITS, lane_order, layer_tables, pack_stream, raw_codes, stream_codes,
-                                 unpack_stream, window_words)
-from pycompress.rtl_images import render_rtl, stream_image
+from pycompress.core.errors import PycompressError
+from pycompress.hw.layout import (STREAM_WORD_BITS, lane_order, layer_tables, pack_stream, raw_codes, stream_codes,
+    unpack_stream, window_words)
+from pycompress.hw.rtl.images import render_rtl, stream_image
 
 
 @pytest.mark.parametrize("bits,lanes", [(1, 1), (3, 7), (12, 3), (12, 4), (15, 12), (16, 12), (32, 5)])

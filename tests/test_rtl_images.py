@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from pycompress.codebook import make_clustered
-from pycompress.codec import encode_bits
+from pycompress.schemes.codebook import make_clustered
+from pycompress.schemes.expshare import encode_bits
 from pycompress.compress import CompressConfig, compress_state_dict
-from pycompress.container import CompressedModel, save
-from pycompress.errors import PycompressError
-from pycompress.hwlayout import layer_tables
-from pycompress.rtl_images import INCLUDE, TOP, hex_lines, layer_images, render_rtl, streamer_params, write_rtl
+from pycompress.core.container import CompressedModel, save
+from pycompress.core.errors import PycompressError
+from pycompress.hw.layout import layer_tables
+from pycompress.hw.rtl.images import INCLUDE, TOP, hex_lines, layer_images, render_rtl, streamer_params, write_rtl
 
 
 def _read_mem(text: str) -> np.ndarray:

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 import harness  # noqa: E402
 
 from pycompress.compress import CompressConfig, compress_state_dict  # noqa: E402
-from pycompress.rtl_images import TOP, rtl_sources, write_rtl  # noqa: E402
+from pycompress.hw.rtl.images import TOP, rtl_sources, write_rtl  # noqa: E402
 
 pytestmark = pytest.mark.sim
 

@@ -1,6 +1,6 @@
 """The RTL weight streamer and decoders under Verilator + cocotb, bit for bit against the Python codec.
 
-Each test writes a layer's `$readmemh` images (pycompress.rtl_images), runs the
+Each test writes a layer's `$readmemh` images (pycompress.hw.rtl.images), runs the
 cocotb testbench sim/test_weight_streamer.py in a cached simulator build, and
 reads the JSON report it leaves: weights checked and the first mismatch.
 """
@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 import harness  # noqa: E402
 import models  # noqa: E402
 
-from pycompress.hwlayout import layer_tables  # noqa: E402
-from pycompress.rtl_images import streamer_params  # noqa: E402
+from pycompress.hw.layout import layer_tables  # noqa: E402
+from pycompress.hw.rtl.images import streamer_params  # noqa: E402
 
 pytestmark = pytest.mark.sim
 ALL_TESTS = ("stream_layer", "throughput", "reset_mid_stream")
@@ -111,7 +111,7 @@ def test_run_model_and_summary_on_cli_images(lenet_state_dict, tmp_path):
     import run_model
     import summary
     from conftest import run_cli
-    from pycompress.container import CompressedModel, save
+    from pycompress.core.container import CompressedModel, save
 
     full = models.lenet_expshare(lenet_state_dict, "fp16")
     cm = CompressedModel("fp16", ("conv1.weight",), {"conv1.weight": full.tensors["conv1.weight"]}, {})

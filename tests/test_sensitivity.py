@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from pycompress.cluster import EXPSHARE, cluster_state_dict
-from pycompress.errors import PycompressError
-from pycompress.lenet import accuracy, load_lenet
-from pycompress.sensitivity import LayerCache, LenetEvaluator, run_sensitivity, sensitivity_files, write_dir_atomic
+from pycompress.sharing.cluster import EXPSHARE, cluster_state_dict
+from pycompress.core.errors import PycompressError
+from pycompress.frontends.lenet import accuracy, load_lenet
+from pycompress.sharing.sensitivity import (LayerCache, LenetEvaluator, run_sensitivity, sensitivity_files,
+    write_dir_atomic)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ import json
 import pytest
 import torch
 
-from pycompress.errors import PycompressError
-from pycompress.lenet import PARTS, TEST_SIZE, TRAIN_SIZE, VALIDATION_SIZE, accuracy, load_lenet, mnist_split, train
-from pycompress.shipped import (DIGITS_WEIGHTS, LENET_CARD, LENET_WEIGHTS, default_digits_cnn, default_lenet, load_shipped,
-                                read_card, weights_digest)
+from pycompress.core.errors import PycompressError
+from pycompress.frontends.lenet import (PARTS, TEST_SIZE, TRAIN_SIZE, VALIDATION_SIZE, accuracy, load_lenet,
+    mnist_split, train)
+from pycompress.frontends.shipped import (DIGITS_WEIGHTS, LENET_CARD, LENET_WEIGHTS, default_digits_cnn,
+    default_lenet, load_shipped, read_card, weights_digest)
 
 from conftest import run_cli
 

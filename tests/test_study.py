@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from pycompress import container
-from pycompress.lenet import accuracy, load_lenet
-from pycompress.study import torch_threads
+from pycompress.core import container
+from pycompress.frontends.lenet import accuracy, load_lenet
+from pycompress.lossy.study import torch_threads
 
 from conftest import run_cli
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pycompress.errors import PycompressError
-from pycompress.rtl_images import RTL_DIR, hex_lines
-from pycompress.synth_report import Resources, format_table, resources_from_stat, synthesise
+from pycompress.core.errors import PycompressError
+from pycompress.hw.rtl.images import RTL_DIR, hex_lines
+from pycompress.hw.rtl.synth_report import Resources, format_table, resources_from_stat, synthesise
 
 
 def test_resources_from_stat_counts_primitives():

@@ -12,9 +12,9 @@ from test_frontends import export, one_line_error, small_cnn
 
 
 def test_mnist5k_task_equals_the_lenet_defaults(lenet_state_dict):
-    from pycompress.evaluator import lenet_task
-    from pycompress.sensitivity import LenetEvaluator, ModelEvaluator
-    from pycompress.study import lenet_eval, lenet_test
+    from pycompress.frontends.evaluator import lenet_task
+    from pycompress.sharing.sensitivity import LenetEvaluator, ModelEvaluator
+    from pycompress.lossy.study import lenet_eval, lenet_test
 
     task = lenet_task()
     assert task.eval_fn(lenet_state_dict) == lenet_eval(lenet_state_dict)
@@ -31,7 +31,7 @@ def test_evaluate_data_mnist5k_is_the_default(lenet_path):
 
 
 def test_missing_parts_carved_with_a_fixed_seed(tmp_path):
-    from pycompress.datasets import load_data
+    from pycompress.frontends.datasets import load_data
 
     rng = np.random.default_rng(0)
     path = tmp_path / "d.npz"
@@ -50,7 +50,7 @@ def rng_x(path):
 
 
 def test_digits_builtin_fits_its_model():
-    from pycompress.datasets import load_data
+    from pycompress.frontends.datasets import load_data
 
     d = load_data("digits")
     assert d.sample_shape == (1, 8, 8) and len(d.y_test) == 500 and "carved" in d.note
@@ -79,8 +79,8 @@ def test_bad_npz_shapes_are_one_line(pt2, tmp_path):
 
 def test_cluster_then_evaluate_and_sensitivity(pt2, tmp_path):
     """Clustered .pcz evaluated from the CLI == the task on its decoded weights; sensitivity on user data."""
-    from pycompress import container
-    from pycompress.evaluator import task_for
+    from pycompress.core import container
+    from pycompress.frontends.evaluator import task_for
     from pycompress.frontends import load_model
 
     out = tmp_path / "c.pcz"
@@ -97,7 +97,7 @@ def test_cluster_then_evaluate_and_sensitivity(pt2, tmp_path):
 
 
 def test_esart_fine_tunes_the_program(pt2, tmp_path):
-    from pycompress import container
+    from pycompress.core import container
 
     out = tmp_path / "e.pcz"
     r = run_cli("esart", pt2, "--data", "digits", "-o", out, "--epochs", "1", "--start", "1", "--stop", "1")

@@ -15,18 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pycompress import container
-from pycompress.board import load_board
-from pycompress.lenet import load_lenet, mnist_split, predict
-from pycompress.vivado.build import assemble
-from pycompress.vivado.host import ImageSet, default_test_set
-from pycompress.vivado.manifest import load_manifest
+from pycompress.core import container
+from pycompress.hw.board import load_board
+from pycompress.frontends.lenet import load_lenet, mnist_split, predict
+from pycompress.hw.vivado.build import assemble
+from pycompress.hw.vivado.host import ImageSet, default_test_set
+from pycompress.hw.vivado.manifest import load_manifest
 from conftest import REPO
 
 XIL_SIM = REPO / "tests" / "data" / "vivado" / "xil_sim"
 AP_TYPES = REPO / ".venv" / "lib" / "python3.11" / "site-packages" / "hls4ml" / "templates" / "vivado" / "ap_types"
-HAVE_HLS = importlib.util.find_spec("pycompress.hls") is not None
-needs_hls = pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hls, issue 5) is not in this checkout")
+HAVE_HLS = importlib.util.find_spec("pycompress.hw.hls") is not None
+needs_hls = pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hw.hls, issue 5) is not in this checkout")
 
 
 def _compile(build: Path, out: Path) -> tuple[Path, list[str]]:
@@ -63,7 +63,7 @@ def _compile(build: Path, out: Path) -> tuple[Path, list[str]]:
 def test_host_logic_compiles_standalone_with_strict_warnings(tmp_path):
     """The hardware-independent files build with -Wall -Wextra -Werror as C99 and C++ (no kernel needed)."""
     from vivado_helpers import write_minimal_hls_project
-    from pycompress import kernel_interface as ki
+    from pycompress.hw import kernel_interface as ki
 
     build = tmp_path / "b"
     write_minimal_hls_project(build / "hls", ki.TOP_FUNCTION)
@@ -123,7 +123,7 @@ def test_board_program_on_simulated_bsp(tmp_path):
     classes are known: the images are built so that 3 of 4 are classified correctly.
     """
     from vivado_helpers import write_minimal_hls_project
-    from pycompress import kernel_interface as ki
+    from pycompress.hw import kernel_interface as ki
 
     build = tmp_path / "b"
     write_minimal_hls_project(build / "hls", ki.TOP_FUNCTION)
@@ -157,7 +157,7 @@ def test_board_program_on_simulated_bsp(tmp_path):
 def generated_kernel(tmp_path_factory, lenet_state_dict):
     """The HLS generator's project for the default LeNet compressed losslessly in BF16."""
     from pycompress.compress import CompressConfig, compress_state_dict
-    from pycompress.hls import generate
+    from pycompress.hw.hls import generate
 
     root = tmp_path_factory.mktemp("host")
     pcz = root / "lenet-bf16.pcz"
@@ -205,7 +205,7 @@ def test_host_with_weights_in_ddr(lenet_state_dict, tmp_path):
     """--weights ddr: the host program's weight image (weights_image.c) drives the kernel's C simulation, and
     main.c on the simulated BSP writes the image's address into the kernel's pointer register before starting it."""
     from pycompress.compress import CompressConfig, compress_state_dict
-    from pycompress.hls import generate
+    from pycompress.hw.hls import generate
 
     cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16"))
     build = tmp_path / "lenet_ddr"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pycompress.errors import PycompressError
-from pycompress.vivado import reports as rp
-from pycompress.vivado.compare import PAPER_TABLE7, comparison_table, figures_from_json, vivado_figures
-from pycompress.cli import main as cli_main
+from pycompress.core.errors import PycompressError
+from pycompress.hw.vivado import reports as rp
+from pycompress.hw.vivado.compare import PAPER_TABLE7, comparison_table, figures_from_json, vivado_figures
+from pycompress.cli.main import main as cli_main
 
 
 def run_report(capsys, *args) -> tuple[int, str, str]:

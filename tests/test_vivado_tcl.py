@@ -19,14 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pycompress import kernel_interface as ki
-from pycompress.board import load_board
-from pycompress.errors import PycompressError
-from pycompress.vivado.build import assemble
-from pycompress.vivado.flow import SCRIPTS
-from pycompress.vivado.host import ImageSet
-from pycompress.vivado.manifest import load_manifest
-from pycompress.vivado.templating import tcl_environment, tcl_quote
+from pycompress.hw import kernel_interface as ki
+from pycompress.hw.board import load_board
+from pycompress.core.errors import PycompressError
+from pycompress.hw.vivado.build import assemble
+from pycompress.hw.vivado.flow import SCRIPTS
+from pycompress.hw.vivado.host import ImageSet
+from pycompress.hw.vivado.manifest import load_manifest
+from pycompress.hw.vivado.templating import tcl_environment, tcl_quote
 from vivado_helpers import calls, option, read_log, run_tcl, write_minimal_hls_project
 
 pytestmark = pytest.mark.tclsh
@@ -257,17 +257,17 @@ def test_manifest_errors_are_one_line(tmp_path):
         load_manifest(hls)
 
 
-HAVE_HLS = importlib.util.find_spec("pycompress.hls") is not None
+HAVE_HLS = importlib.util.find_spec("pycompress.hw.hls") is not None
 
 
-@pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hls, issue 5) is not in this checkout")
+@pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hw.hls, issue 5) is not in this checkout")
 @pytest.mark.parametrize("baseline", [False, True])
 def test_flow_with_the_generated_kernel(lenet_state_dict, tmp_path, baseline):
     """The real HLS project of the default LeNet: its build_prj.tcl runs under the stubs inside run_hls.tcl,
     and the block design instantiates exactly the IP it exports, with its project.json's port names."""
     from pycompress.compress import CompressConfig, compress_state_dict
-    from pycompress.hls import generate
-    from pycompress.vivado.host import default_test_set
+    from pycompress.hw.hls import generate
+    from pycompress.hw.vivado.host import default_test_set
 
     build = tmp_path / "lenet"
     generate(compress_state_dict(lenet_state_dict, CompressConfig(format="bf16")), build / "hls", baseline=baseline,
@@ -300,12 +300,12 @@ def test_flow_with_the_generated_kernel(lenet_state_dict, tmp_path, baseline):
     assert (build / "out" / "lenet.bit").is_file() and (build / "reports" / "hls_csynth.rpt").is_file()
 
 
-@pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hls, issue 5) is not in this checkout")
+@pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hw.hls, issue 5) is not in this checkout")
 def test_flow_with_weights_in_ddr(lenet_state_dict, tmp_path):
     """--weights ddr: the kernel's m_axi_gmem reaches DDR through HP1, and the host places the image and sets
     the pointer register (the host side is run against the kernel's C simulation in test_vivado_host.py)."""
     from pycompress.compress import CompressConfig, compress_state_dict
-    from pycompress.hls import generate
+    from pycompress.hw.hls import generate
 
     build = tmp_path / "lenet_ddr"
     generate(compress_state_dict(lenet_state_dict, CompressConfig(format="bf16")), build / "hls", weights="ddr",

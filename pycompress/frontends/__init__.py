@@ -1,4 +1,4 @@
-"""One loader for every model file a command accepts, with what it knows of the architecture.
+"""Stage 3: model front ends. One loader for every model file a command accepts, with what it knows of the architecture.
 
 - `.pt2` (torch.export program) and `.onnx` (ONNX model, `onnx_import.py`): weights, a runnable
   module and the layer graph (BatchNorm2d after a conv folded in first, so the weights are what
@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from ..errors import PycompressError
+from pycompress.core.errors import PycompressError
 
 ARCH_SUFFIXES = (".pt2", ".onnx")
 Builder = Callable[[Mapping[str, torch.Tensor]], nn.Module]
@@ -50,7 +50,7 @@ def load_model(path: str) -> LoadedModel:
         return _load_onnx(path)
     if suffix == ".pcz":
         return _load_pcz(path)
-    from ..fileio import load_state_dict
+    from pycompress.core.fileio import load_state_dict
 
     return _weights(path, "state_dict", load_state_dict(path))
 
@@ -84,7 +84,7 @@ def load_weights(path: str) -> dict[str, torch.Tensor]:
 
 
 def _is_lenet(sd: Mapping[str, torch.Tensor]) -> bool:
-    from ..lenet import LeNet5
+    from .lenet import LeNet5
 
     ref = LeNet5().state_dict()
     return set(ref) == set(sd) and all(tuple(sd[k].shape) == tuple(v.shape) for k, v in ref.items())
@@ -92,15 +92,15 @@ def _is_lenet(sd: Mapping[str, torch.Tensor]) -> bool:
 
 def _weights(path: str, kind: str, sd: dict, graph: dict | None = None, note: str = "") -> LoadedModel:
     if _is_lenet(sd):
-        from ..lenet import load_lenet
+        from .lenet import load_lenet
 
         return LoadedModel(path, kind, sd, lambda s: load_lenet(dict(s)), (1, 28, 28), graph, note, True, True)
     return LoadedModel(path, kind, sd, None, None, graph, note or "the file holds weights only")
 
 
 def _load_pcz(path: str) -> LoadedModel:
-    from .. import container
-    from ..graph import Graph
+    from pycompress.core import container
+    from pycompress.core.graph import Graph
 
     cm = container.load(path)
     sd = cm.state_dict()
@@ -109,7 +109,7 @@ def _load_pcz(path: str) -> LoadedModel:
     graph = Graph.from_dict(cm.graph)
 
     def build(s: Mapping[str, torch.Tensor]) -> nn.Module:
-        from ..hls.torch_model import torch_model
+        from .torch_model import torch_model
 
         return torch_model(graph, {k: v.detach().to(torch.float32).numpy() for k, v in s.items()}).eval()
 
@@ -134,12 +134,12 @@ def _load_onnx(path: str) -> LoadedModel:
 
 def _load_program(path: str, read: Callable) -> LoadedModel:
     """A model file with its architecture (.pt2, .onnx): `read(path)` gives (Rebuilt, note); BN folded, graph extracted."""
-    from ..fileio import _check_readable
-    from ..graph import extract_graph, fold_batchnorm
+    from pycompress.core.fileio import _check_readable
+    from pycompress.frontends.graph_extract import extract_graph, fold_batchnorm
 
     p = Path(path)
     _check_readable(p)
-    from ..progress import release_memory
+    from pycompress.core.progress import release_memory
 
     rebuilt, unchecked = read(p)
     release_memory()  # the program or protobuf: the rebuilt module holds the weights now

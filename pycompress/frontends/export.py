@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from ..errors import PycompressError
+from pycompress.core.errors import PycompressError
 
 aten = torch.ops.aten
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import PycompressError
+from pycompress.core.errors import PycompressError
 
 MAX_BYTES = 2**31 - 1  # a protobuf message cannot be larger; external data counts towards it too
 MAX_ELEMENTS = 2**36  # per tensor, as for a .pcz

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import PycompressError
+from pycompress.core.errors import PycompressError
 from .export import Rebuilt
 from .onnx_file import check_onnxruntime, user_input
 
@@ -106,7 +106,7 @@ class _Translator:
             if self._free(prefix):
                 break
         else:
-            from ..hwnames import sanitize_identifier
+            from pycompress.core.identifiers import sanitize_identifier
 
             base = sanitize_identifier(node.name or node.op_type, prefix="layer")
             prefix, k = base, 1

@@ -1,0 +1,151 @@
+"""A generated HLS project seen from Python, in the style of hls4ml: compile() with g++, predict() via ctypes.
+
+The shared library is the generated kernel plus its C-simulation bridge,
+compiled with the ap_types headers shipped in the hls4ml package and
+-DPYC_STANDALONE_CSIM (plain stream words instead of ap_axi_sdata.h).
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pycompress.core.errors import PycompressError
+from pycompress.core.fileio import read_json_object
+
+CXXFLAGS = ("-O2", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-DPYC_STANDALONE_CSIM", "-w")
+BUILD_DIR = "csim_build"
+
+
+def ap_types_dir() -> Path:
+    """The ap_int.h / hls_stream.h headers inside the installed hls4ml package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is None or not spec.submodule_search_locations:
+        raise PycompressError("the hls4ml package (for its ap_types headers) is not installed: run `make install`")
+    path = Path(list(spec.submodule_search_locations)[0]) / "templates" / "vivado" / "ap_types"
+    if not (path / "ap_int.h").exists():
+        raise PycompressError(f"{path}: no ap_int.h in the hls4ml package")
+    return path
+
+
+class HLSProject:
+    """A project folder written by `pycompress generate`."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        manifest = self.path / "project.json"
+        if not manifest.exists():
+            raise PycompressError(f"{self.path}: not a pycompress HLS project (no project.json)")
+        self.manifest = read_json_object(manifest, "manifest")
+        try:
+            self.top = self.manifest["top"]
+            self.input_size = int(self.manifest["input_size"])
+            self.output_size = int(self.manifest["output_size"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PycompressError(f"{manifest}: unreadable manifest ({exc})") from None
+        self._lib: ctypes.CDLL | None = None
+        self.ddr = self.manifest.get("ddr") if self.manifest.get("weights") == "ddr" else None
+        self._image: np.ndarray | None = None  # the C simulation's "DDR": must outlive every call into the library
+
+    def _attach_image(self, lib: ctypes.CDLL) -> None:
+        """Load the weight image from the project folder, as the host program writes it into DDR."""
+        from .ddr import read_image
+
+        path = self.path / str(self.ddr["image"])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PycompressError(f"{path}: cannot read the DDR weight image ({exc.strerror})") from None
+        self._image = np.ascontiguousarray(read_image(data, int(self.ddr["words"])))
+        lib.pycompress_set_image.argtypes = [ctypes.c_void_p, ctypes.c_long]
+        if lib.pycompress_set_image(self._image.ctypes.data, self._image.size) != 0:
+            raise PycompressError(f"{path}: the kernel was generated for another image size")
+
+    def sources(self) -> list[Path]:
+        files = self.manifest["files"]
+        return [self.path / f for f in files["sources"] + [files["csim_bridge"]]]
+
+    def _library_path(self) -> Path:
+        """Named by a hash of the sources and flags, so a regenerated project is never run stale."""
+        h = hashlib.sha256(" ".join(CXXFLAGS).encode())
+        for f in sorted((self.path / "firmware").iterdir()):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+        return self.path / BUILD_DIR / f"lib{self.top}_{h.hexdigest()[:16]}.so"
+
+    def compile(self, progress: bool = True) -> Path:
+        """Build the shared library once (cached by content); returns its path."""
+        lib = self._library_path()
+        if not lib.exists():
+            cxx = os.environ.get("CXX", "g++")
+            if shutil.which(cxx) is None:
+                raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
+            lib.parent.mkdir(exist_ok=True)
+            tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+            cmd = [cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-I", str(self.path / "firmware"),
+                   *map(str, self.sources()), "-o", str(tmp)]
+            start = time.perf_counter()
+            if progress:
+                print(f"compiling {self.top} with {cxx} ...", file=sys.stderr, flush=True)
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0:
+                tmp.unlink(missing_ok=True)
+                first = next((l for l in res.stderr.splitlines() if "error" in l), res.stderr.strip()[:300])
+                raise PycompressError(f"g++ failed on {self.path}: {first}")
+            os.replace(tmp, lib)
+            if progress:
+                print(f"compiled in {time.perf_counter() - start:.1f}s -> {lib}", file=sys.stderr, flush=True)
+        self._lib = None
+        self._lib_path = lib
+        return lib
+
+    def _load(self) -> ctypes.CDLL:
+        if self._lib is None:
+            lib = ctypes.CDLL(str(self.compile(progress=False) if not hasattr(self, "_lib_path") else self._lib_path))
+            lib.pycompress_predict.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+            lib.pycompress_predict.restype = ctypes.c_int
+            lib.pycompress_dump_param.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+            lib.pycompress_param_size.argtypes = [ctypes.c_int]
+            lib.pycompress_widen_fp16.argtypes = [ctypes.c_uint]
+            lib.pycompress_widen_fp16.restype = ctypes.c_uint
+            lib.pycompress_widen_bf16.argtypes = [ctypes.c_uint]
+            lib.pycompress_widen_bf16.restype = ctypes.c_uint
+            if self.ddr is not None:
+                self._attach_image(lib)
+            self._lib = lib
+        return self._lib
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Kernel outputs (N, output_size) float32 for N inputs of input_size floats each."""
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(-1, self.input_size))
+        y = np.zeros((x.shape[0], self.output_size), np.float32)
+        rc = self._load().pycompress_predict(x.ctypes.data, y.ctypes.data, x.shape[0])
+        if rc != 0:
+            raise PycompressError(f"{self.top}: output stream of input {-rc - 1} malformed (TLAST or word count)")
+        return y
+
+    def decoded_weights(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per tensor: (raw bits in its storage format, float32 bits after widening), as the C++ decoders give them."""
+        lib = self._load()
+        out = {}
+        for k, p in enumerate(self.manifest["params"]):
+            n = lib.pycompress_param_size(k)
+            fmt_bits, float_bits = np.zeros(n, np.uint32), np.zeros(n, np.uint32)
+            if lib.pycompress_dump_param(k, fmt_bits.ctypes.data, float_bits.ctypes.data) != 0:
+                raise PycompressError(f"{self.top}: no decoder for parameter {k}")
+            out[p["tensor"]] = (fmt_bits, float_bits)
+        return out
+
+    def widen(self, bits: np.ndarray, fmt: str) -> np.ndarray:
+        """The kernel's fp16/bf16 -> float widening applied to raw bit patterns (for exhaustive checks)."""
+        fn = {"fp16": self._load().pycompress_widen_fp16, "bf16": self._load().pycompress_widen_bf16}[fmt]
+        return np.array([fn(int(b)) for b in np.asarray(bits).reshape(-1)], dtype=np.uint32)

@@ -1,0 +1,96 @@
+"""Resource rules of the generated kernel: BRAM18K from 7-series aspect ratios, DSP from float operator bindings.
+
+Block RAM: every memory is mapped with the best RAMB18 aspect ratio (16Kx1 ..
+512x36) per bank; a bank of at most BRAM_MIN_BITS bits is LUTRAM (the rule the
+RTL streamers use), costing LUTs instead. Weight streams are 36-bit words in
+`window_words` cyclic banks, so a compressed stream's BRAM falls with its bits.
+DSP48E1: a full-DSP fmul takes 3, an fadd 2 (Vitis defaults on 7-series); the
+field decoders and comparisons take none. LUT/FF figures are rough
+per-operator constants. All of it is an estimate, not synthesis.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pycompress.hw.layout import STREAM_WORD_BITS, window_words
+
+RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+BRAM_MIN_BITS = 4096  # banks of at most this many bits go to LUTRAM (as rtl_images.BLOCK_MIN_BITS)
+LUTRAM_BITS_PER_LUT = 64  # RAM64X1S
+DSP_FMUL, DSP_FADD = 3, 2
+# --weights ddr: the m_axi read adapter (a 64 x 64-bit burst buffer in one BRAM18K, address and handshake logic)
+DDR_ADAPTER = {"bram18k": 1, "lut": 1200, "ff": 1500}
+# rough LUT / FF per instance (Vitis float cores with full DSP use, 7-series, 100 MHz)
+LUT_FF = {"fmul": (100, 150), "fadd": (250, 350), "fcmp": (70, 20), "fdiv": (800, 1400), "lane_decoder": (60, 60),
+          "loop": (150, 200)}
+
+
+def bram18k(width: int, depth: int) -> int:
+    """RAMB18 count of one width x depth memory, best aspect ratio."""
+    if width <= 0 or depth <= 0:
+        return 0
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in RAMB18_SHAPES)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A memory split into `banks` equal banks (array partition)."""
+
+    width: int
+    depth: int
+    banks: int = 1
+
+    @property
+    def bank_depth(self) -> int:
+        return math.ceil(self.depth / self.banks)
+
+    @property
+    def in_bram(self) -> bool:
+        return self.width * self.bank_depth > BRAM_MIN_BITS
+
+    @property
+    def bram18k(self) -> int:
+        return self.banks * bram18k(self.width, self.bank_depth) if self.in_bram else 0
+
+    @property
+    def luts(self) -> int:
+        return 0 if self.in_bram else self.banks * self.width * math.ceil(self.bank_depth / LUTRAM_BITS_PER_LUT)
+
+
+@dataclass(frozen=True)
+class StreamShape:
+    """What sizes a layer's weight stream: code width, weight count, decode scheme, ROM bits beside it."""
+
+    scheme: str  # expshare | cluster | raw
+    format: str  # storage format the codes decode to
+    code_bits: int
+    count: int
+    rom_bits: int = 0  # exponent ROM or codebook (LUTs, replicated per lane)
+
+    def memory(self, lanes: int) -> Memory:
+        banks = window_words(self.code_bits, lanes)
+        words = math.ceil(self.code_bits * self.count / STREAM_WORD_BITS) + banks - 1
+        return Memory(STREAM_WORD_BITS, words, banks)
+
+
+def mac_dsp(lanes: int) -> int:
+    return lanes * (DSP_FMUL + DSP_FADD)
+
+
+def pool_dsp(layer: dict) -> int:
+    """An average pool's k*k adders and the multiplier by 1/(k*k); a max pool compares in LUTs."""
+    return layer["k"] * layer["k"] * DSP_FADD + DSP_FMUL if layer["op"] == "avgpool2d" else 0
+
+
+def mac_lut_ff(lanes: int, stream: StreamShape) -> tuple[int, int]:
+    per = [LUT_FF["fmul"], LUT_FF["fadd"], LUT_FF["lane_decoder"]]
+    lut = lanes * sum(p[0] for p in per) + LUT_FF["loop"][0] + lanes * math.ceil(stream.rom_bits / LUTRAM_BITS_PER_LUT)
+    ff = lanes * sum(p[1] for p in per) + LUT_FF["loop"][1]
+    return lut, ff
+
+
+def pool_lut_ff(layer: dict) -> tuple[int, int]:
+    window = layer["k"] * layer["k"]
+    ops = [LUT_FF["fcmp"]] * (window - 1) if layer["op"] == "maxpool2d" else [LUT_FF["fadd"]] * window + [LUT_FF["fmul"]]
+    return sum(o[0] for o in ops) + LUT_FF["loop"][0], sum(o[1] for o in ops) + LUT_FF["loop"][1]

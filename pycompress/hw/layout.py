@@ -1,0 +1,207 @@
+"""Hardware table layouts: the one packer that feeds the HLS headers and the RTL memory images.
+
+For every stored tensor it gives the identifier that reaches C++/Verilog/TCL, the
+table depths and widths, and the per-entry field values (sign, index, mantissa
+or codebook index), plus the exponent ROM or codebook ROM contents. Templates
+receive these plain values; nothing else decides a width.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pycompress.core.container import CompressedModel
+from pycompress.core.errors import PycompressError
+from pycompress.core.formats import FloatFormat, get_format
+from .names import sanitize_identifier, unique_identifiers  # noqa: F401  (re-exported: the one sanitiser)
+
+
+@dataclass(frozen=True, eq=False)
+class ExpShareTables:
+    """Sign/index/mantissa tables (depth N) and the exponent ROM of one layer."""
+
+    name: str  # original tensor name
+    ident: str  # sanitised identifier
+    format: FloatFormat
+    shape: tuple[int, ...]
+    index_bits: int
+    mantissa_bits: int  # stored width (<= format's)
+    exponent_rom: np.ndarray  # exponent fields, ascending; depth e
+    sign: np.ndarray  # per weight, C order of `shape`
+    index: np.ndarray
+    mantissa: np.ndarray
+
+    scheme = "expshare"
+
+    @property
+    def depth(self) -> int:
+        return int(self.sign.size)
+
+    @property
+    def mantissa_shift(self) -> int:
+        """Zero bits appended below the stored mantissa to rebuild the format's mantissa."""
+        return self.format.mantissa_bits - self.mantissa_bits
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterTables:
+    """Codebook-index table (depth N) and codebook ROM (raw bits in `format`) of one layer."""
+
+    name: str
+    ident: str
+    format: FloatFormat
+    shape: tuple[int, ...]
+    index_bits: int
+    codebook_rom: np.ndarray  # raw bit patterns of the shared values
+    index: np.ndarray
+
+    scheme = "cluster"
+
+    @property
+    def depth(self) -> int:
+        return int(self.index.size)
+
+
+LayerTables = ExpShareTables | ClusterTables
+
+
+def layer_tables(model: CompressedModel) -> list[LayerTables]:
+    """Tables of every stored tensor, in model order."""
+    idents = unique_identifiers([n for n in model.order if n in model.tensors])
+    out: list[LayerTables] = []
+    for name in model.order:
+        if name not in model.tensors:
+            continue
+        st = model.tensors[name]
+        if st.scheme == "expshare":
+            sign, index, mantissa = st.fields()
+            out.append(ExpShareTables(name, idents[name], get_format(st.format), tuple(st.shape), st.index_bits,
+                                      st.mantissa_bits, np.asarray(st.exponent_table), sign, index, mantissa))
+        elif st.scheme == "cluster":
+            out.append(ClusterTables(name, idents[name], get_format(st.format), tuple(st.shape), st.index_bits,
+                                     np.asarray(st.codebook), st.indices()))
+        else:
+            raise PycompressError(f"tensor {name!r}: storage scheme {st.scheme!r} has no hardware tables")
+    return out
+
+
+# ---- packed weight streams ------------------------------------------------------------------------------
+
+STREAM_WORD_BITS = 36  # the widest RAMB18 aspect ratio (512 x 36): every stored bit lands in block RAM
+_PACK_CHUNK = STREAM_WORD_BITS * 8192  # weights per packing step: whole words, bounded temporary memory
+
+
+@dataclass(frozen=True, eq=False)
+class PackedStream:
+    """One layer's weights as fixed-width codes concatenated MSB first, cut into STREAM_WORD_BITS-bit words.
+
+    The code of a weight is sign|index|mantissa (exponent sharing), the codebook index
+    (clustering) or the raw bits in the storage format (baselines); `order` is the
+    position -> element map the stream was written in (None: C order). Reading P
+    consecutive codes never needs more than `window_words(P)` consecutive words.
+    """
+
+    code_bits: int
+    count: int
+    words: np.ndarray  # uint64, each < 2**STREAM_WORD_BITS, zero padded at the end
+    word_bits: int = STREAM_WORD_BITS
+
+    @property
+    def payload_bits(self) -> int:
+        return self.code_bits * self.count
+
+
+def window_words(code_bits: int, lanes: int, word_bits: int = STREAM_WORD_BITS) -> int:
+    """Words spanned by one group of `lanes` codes: groups start at multiples of gcd(group, word) bits in a word."""
+    group = code_bits * lanes
+    last_offset = word_bits - math.gcd(group, word_bits)
+    return (last_offset + group - 1) // word_bits + 1
+
+
+def stream_codes(t: LayerTables) -> tuple[np.ndarray, int]:
+    """(code per weight in C order, code width) of encoded tables."""
+    if isinstance(t, ExpShareTables):
+        m, i = t.mantissa_bits, t.index_bits
+        codes = ((t.sign.astype(np.uint64) << np.uint64(i + m)) | (t.index.astype(np.uint64) << np.uint64(m))
+                 | t.mantissa.astype(np.uint64))
+        return codes.reshape(-1), 1 + i + m
+    if isinstance(t, ClusterTables):
+        return t.index.astype(np.uint64).reshape(-1), t.index_bits
+    raise PycompressError(f"no stream codes for tables of type {type(t).__name__}")
+
+
+def raw_codes(t: LayerTables) -> tuple[np.ndarray, int]:
+    """(raw bits in the storage format per weight in C order, format width): the same-format baseline's codes."""
+    f = t.format
+    if isinstance(t, ExpShareTables):
+        e = t.exponent_rom.astype(np.uint64)[t.index.astype(np.int64)]
+        bits = ((t.sign.astype(np.uint64) << np.uint64(f.exponent_bits + f.mantissa_bits)) | (e << np.uint64(f.mantissa_bits))
+                | (t.mantissa.astype(np.uint64) << np.uint64(t.mantissa_shift)))
+        return bits.reshape(-1), f.total_bits
+    if isinstance(t, ClusterTables):
+        return t.codebook_rom.astype(np.uint64)[t.index.astype(np.int64)].reshape(-1), f.total_bits
+    raise PycompressError(f"no raw codes for tables of type {type(t).__name__}")
+
+
+def pack_stream(codes: np.ndarray, code_bits: int, order: np.ndarray | None = None, lanes: int = 1) -> PackedStream:
+    """Concatenate `codes[order]` at `code_bits` each, MSB first, into 36-bit words.
+
+    The tail is padded with zero words so that a window of `window_words(code_bits, lanes)`
+    words starting at any code stays inside the array.
+    """
+    if not 1 <= code_bits <= 32:
+        raise PycompressError(f"stream code width {code_bits} outside 1..32")
+    codes = np.asarray(codes, dtype=np.uint64).reshape(-1)
+    if order is not None:
+        codes = codes[np.asarray(order).reshape(-1)]
+    if codes.size and int(codes.max()) >> code_bits:
+        raise PycompressError(f"code {int(codes.max())} does not fit {code_bits} bits")
+    wb = STREAM_WORD_BITS
+    shifts = np.arange(code_bits - 1, -1, -1, dtype=np.uint64)
+    weights = np.uint64(1) << np.arange(wb - 1, -1, -1, dtype=np.uint64)
+    parts = []
+    for start in range(0, codes.size, _PACK_CHUNK):
+        bits = ((codes[start:start + _PACK_CHUNK, None] >> shifts) & np.uint64(1)).astype(np.uint8).reshape(-1)
+        bits = np.concatenate([bits, np.zeros(-bits.size % wb, np.uint8)])
+        parts.append((bits.reshape(-1, wb).astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64))
+    words = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+    pad = max(window_words(code_bits, lanes) - 1, 1 if words.size == 0 else 0)
+    words = np.concatenate([words, np.zeros(pad, np.uint64)])
+    return PackedStream(code_bits, int(codes.size), words)
+
+
+def unpack_stream(stream: PackedStream) -> np.ndarray:
+    """The codes back, in stream order (the inverse of `pack_stream`, for tests and tools)."""
+    wb = stream.word_bits
+    bits = ((stream.words[:, None] >> np.arange(wb - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+    bits = bits.reshape(-1)[:stream.payload_bits].reshape(stream.count, stream.code_bits)
+    return (bits.astype(np.uint64) << np.arange(stream.code_bits - 1, -1, -1, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+
+
+def lane_order(outputs: int, reduction: int, lanes: int) -> np.ndarray:
+    """Stream position -> element of an (outputs, reduction) weight in the HLS loop order.
+
+    The reduction is outermost; lane p of P handles outputs p*G .. p*G+G-1 (G = outputs / P),
+    so position (r, g, p) holds weight[(p*G + g), r].
+    """
+    if lanes < 1 or outputs % lanes:
+        raise PycompressError(f"{lanes} lanes do not divide {outputs} outputs")
+    g = outputs // lanes
+    r = np.arange(reduction)[:, None, None]
+    gg = np.arange(g)[None, :, None]
+    p = np.arange(lanes)[None, None, :]
+    return ((p * g + gg) * reduction + r).reshape(-1)
+
+
+def lane_split_order(outputs: int, reduction: int, lanes: int) -> np.ndarray:
+    """(lanes, reduction * G) element indices of an (outputs, reduction) weight: lane p's own table in its loop order.
+
+    Row p is `lane_order` restricted to lane p: address r*G + g holds weight[p*G + g, r], the order in
+    which one lane of the RTL fc engine (rtl/fc_engine.sv, one weight_streamer per lane) consumes it.
+    """
+    g = outputs // lanes if lanes >= 1 and outputs % lanes == 0 else None
+    if g is None:
+        raise PycompressError(f"{lanes} lanes do not divide {outputs} outputs")
+    return lane_order(outputs, reduction, lanes).reshape(reduction, g, lanes).transpose(2, 0, 1).reshape(lanes, -1)

@@ -1,0 +1,7 @@
+"""Stage 2: the lossless storage schemes, each one file or folder with its encode, decode and
+stored-field validation: exponent sharing (`expshare`), codebooks from clustering (`codebook`),
+entropy-coded exponents (`huffman/`). Each registers its tensor class with the container.
+
+May import: core.
+"""
+from . import codebook, expshare, huffman  # noqa: F401  (registers every scheme with the container)
