@@ -53,8 +53,11 @@ $(STAMP): pyproject.toml requirements.txt
 demo: $(STAMP)
 	$(BIN)/pycompress demo --build build
 
+# the suite runs on every core (pytest-xdist); the stage contract is checked first
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest -q -ra --durations=25 -m "not long" $(PYTEST_ARGS)
+	$(BIN)/lint-imports --no-cache
+	$(PY) -m pytest -q -ra --durations=25 -n $(PYTEST_WORKERS) -m "not long" $(PYTEST_ARGS)
 
 # the minute-scale hardware runs (marker long) that make test and make sim leave out: make sim's
 # harness runs print the same checks with their figures
