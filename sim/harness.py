@@ -90,12 +90,12 @@ def config_for(p: StreamerParams) -> BuildConfig:
 
 def build(cfg: BuildConfig):
     """Build (or reuse) the Verilator model of one configuration; returns the runner."""
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     setup_tools()
     waves = waves_on()
     build_dir = BUILD_ROOT / (cfg.name + ("-waves" if waves else ""))
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     build_dir.mkdir(parents=True, exist_ok=True)
     if not (build_dir / TOPLEVEL).exists():
         print(f"verilator: building {cfg.name} (once; cached in {build_dir})", file=sys.stderr, flush=True)

@@ -33,7 +33,7 @@ BUILD_SHAPES = {fmt: widest_shape(fmt, head_bits=3, window=12, depth=MAX_DEPTH) 
 
 def build(shape: DecoderShape, t: HuffmanTables):
     """Build (or reuse) the Verilator model for `shape`; returns the runner."""
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     harness.setup_tools()
     p = decoder_params(t, shape)
@@ -41,7 +41,7 @@ def build(shape: DecoderShape, t: HuffmanTables):
     build_dir.mkdir(parents=True, exist_ok=True)
     if not (build_dir / TOPLEVEL).exists():
         print(f"verilator: building huffman_{shape.format} (once; cached in {build_dir})", file=sys.stderr, flush=True)
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     runner.build(sources=[str(s) for s in huffman_sources()], hdl_toplevel=TOPLEVEL, parameters=p.decoder_parameters(), build_dir=str(build_dir), waves=harness.waves_on(), build_args=["-Wno-fatal"],
                  always=False, log_file=str(build_dir / "build.log"))
     return runner

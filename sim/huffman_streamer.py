@@ -37,7 +37,7 @@ TEST_MODULE = "huffman_streamer_cocotb"
 
 def run(model: Path, images: Path, work: Path, seed: int = 1) -> dict:
     """Build (or reuse) the top of `images`, run the cocotb test in `work`; the report."""
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     harness.setup_tools()
     tables = huffman_tables(container.load(model))
@@ -46,7 +46,7 @@ def run(model: Path, images: Path, work: Path, seed: int = 1) -> dict:
     top = images / f"{TOP}.sv"
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in (*huffman_sources(), images / INCLUDE, top))).hexdigest()[:12]
     build_dir = harness.BUILD_ROOT / f"huffman_streamer_{digest}"
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     runner.build(sources=[*map(str, huffman_sources()), str(top)], includes=[str(images)], hdl_toplevel=TOP,
                  build_dir=str(build_dir), build_args=["-Wno-fatal", "-O3", "--output-split", "0"], always=False,
                  log_file=str(build_dir / "build.log"))

@@ -81,7 +81,7 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
 
 def build(folder: Path, plan: EnginePlan, max_images: int):
     """The Verilator build of network_tb + the engine in `folder`, keyed by the SystemVerilog text."""
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     setup_tools()
     names = (folder / FILE_LIST).read_text().split()
@@ -103,7 +103,7 @@ def build(folder: Path, plan: EnginePlan, max_images: int):
         if not c.exists():
             c.write_bytes(p.read_bytes())
         copies.append(c)
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     runner.build(sources=[str(s) for s in copies], hdl_toplevel=TOPLEVEL, parameters=params, build_dir=str(build_dir),
                  waves=waves_on(), build_args=["-Wno-fatal", "-O3", "--output-split", "0"], always=False,
                  log_file=str(build_dir / "build.log"))

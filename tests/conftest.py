@@ -1,8 +1,9 @@
 """Shared fixtures: the shipped default LeNet (pycompress/models/), identical on every machine."""
 from __future__ import annotations
 
+import json
+import resource
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,5 +27,77 @@ def lenet_path(lenet_state_dict) -> Path:
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real console entry point in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "pycompress", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    """Run the real console entry point (`python -m pycompress`) in a child process: forked from a server that
+    has imported torch already (tests/forked_cli.py; PYCOMPRESS_TEST_CLI=fresh starts a new interpreter)."""
+    from forked_cli import run
+
+    return run([str(a) for a in args], cwd=cwd)
+
+
+# ---- scheduling under pytest-xdist (make test: -n auto --dist loadgroup) --------------------------------
+# Slowest first: each worker collects, then orders the tests by the seconds recorded in tests/durations.json
+# (a test's group, `xdist_group`, counts as one unit: the sum of its tests), unknown tests last in file order,
+# so the long tail of small tests fills the gaps. Refresh the file after adding slow tests:
+#   ./.venv/bin/python -m pytest -n 2 --dist loadgroup -m "not long" --save-durations tests/durations.json
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--save-durations", metavar="PATH", default=None,
+                     help="write each test's seconds (wall and CPU incl. subprocesses, setup+call+teardown) "
+                          "as JSON: tests/durations.json orders the tests under xdist")
+
+
+def _unit(item) -> str:
+    group = item.get_closest_marker("xdist_group")
+    return f"@{group.args[0] if group.args else group.kwargs.get('name')}" if group else item.nodeid
+
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput") or not DURATIONS.is_file():
+        return  # a plain run keeps file order
+    seconds = {k: v["cpu"] for k, v in json.loads(DURATIONS.read_text()).items()}
+    cost: dict[str, float] = {}
+    for item in items:
+        cost[_unit(item)] = cost.get(_unit(item), 0.0) + seconds.get(item.nodeid, 0.0)
+    items.sort(key=lambda item: -cost[_unit(item)])  # stable: equal costs keep file order
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU seconds and its waited-for children's, the commands forked by run_cli included."""
+    import forked_cli
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + forked_cli.CHILD_CPU[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    if item.config.getoption("--save-durations"):
+        item.stash[_CPU_START] = _cpu_seconds()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "teardown" and _CPU_START in item.stash:
+        report.user_properties.append(("cpu_s", round(_cpu_seconds() - item.stash[_CPU_START], 3)))
+    return report
+
+
+_CPU_START = pytest.StashKey[float]()
+_RECORDED: dict[str, dict[str, float]] = {}
+
+
+def pytest_runtest_logreport(report):
+    rec = _RECORDED.setdefault(report.nodeid, {"wall": 0.0, "cpu": 0.0})
+    rec["wall"] += report.duration
+    rec["cpu"] += dict(report.user_properties).get("cpu_s", 0.0) if report.when == "teardown" else 0.0
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption("--save-durations")
+    if path and not hasattr(session.config, "workerinput"):
+        slow = {k: {"wall": round(v["wall"], 2), "cpu": round(v["cpu"], 2)} for k, v in sorted(_RECORDED.items())
+                if max(v.values()) >= 0.5}
+        Path(path).write_text(json.dumps(slow, indent=0, sort_keys=True) + "\n")
