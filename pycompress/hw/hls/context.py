@@ -17,7 +17,6 @@ from pycompress.core.formats import get_format
 from pycompress.hw.layout import ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, pack_stream
 from pycompress.hw.names import ModelName, unique_identifiers
 from pycompress.hw.plan import KernelModel, Layer, LayerPlan, plan_hls
-from pycompress.hw.plan.cost_hls import HLS
 from pycompress.hw.plan.memory import Memory
 from .ddr import (DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT,
     DdrImage, build_image, ddr_shifts, ddr_window)
@@ -151,7 +150,7 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
             continue
         s = lp.schedule
         l.update(lanes=lp.lanes, groups=lp.groups, reduction=lp.reduction, pixels=lp.pixels, distance=s.distance,
-                 dependence_free=s.distance >= HLS.acc_chain)
+                 dependence_free=s.ii == 1)  # the plan's II is 1 exactly when an accumulator recurs after its chain
         params.append(_stream_values(lp, l["weight"], km, kernel))
         if lp.bias:
             params.append(_param_values(lp.bias, l["bias"], km, baseline, lp.lanes, dict(lp.memories)["bias"]))

@@ -68,31 +68,32 @@ def allocate_hls(kplan: KernelPlan, budget: Budget, fixed: Mapping[str, int] | N
     return allocate(candidates, cost, budget, c.objective, _hls_fixed(kplan, fixed or {})).lanes
 
 
-def hls_lanes(km: KernelModel, board: str = "zedboard", parallel: Mapping[str, int] | None = None) -> dict[str, int]:
+def hls_lanes(km: KernelModel, board: str = "zedboard", parallel: Mapping[str, int] | None = None,
+              c: HlsCosts = HLS) -> dict[str, int]:
     """Layer fn -> lanes, allocated on the compressed kernel: the baselines reuse them, so comparisons are like for like."""
-    return allocate_hls(hls_kernel_plan(km, "compressed"), hls_budget(board), parallel)
+    return allocate_hls(hls_kernel_plan(km, "compressed"), hls_budget(board, c), parallel, c)
 
 
 def plan_hls(km: KernelModel, kernel: str = "compressed", board: str = "zedboard",
-             parallel: Mapping[str, int] | None = None, dataflow: bool = False) -> AcceleratorPlan:
+             parallel: Mapping[str, int] | None = None, dataflow: bool = False, c: HlsCosts = HLS) -> AcceleratorPlan:
     """The HLS kernel (`kernel`: compressed, raw or float) with the lanes allocated on the compressed kernel;
     `dataflow`: the layers' buffers wired for DATAFLOW (ReLU fused into the layer before it)."""
     kplan = hls_kernel_plan(km, kernel)
-    lanes = hls_lanes(km, board, parallel)
-    est = estimate_plan(kplan, lanes)
+    lanes = hls_lanes(km, board, parallel, c)
+    est = estimate_plan(kplan, lanes, c)
     layers, buffers, inbuf, outbuf = hls_layers(km.graph, dataflow)
     plans = []
     for l, le in zip(layers, est.layers):
         p = lanes.get(l.fn, 1)
         res = Resources(le.lut, le.ff, le.dsp, le.bram18k)
         if not l.mac:
-            plans.append(LayerPlan(l, 1, cost_hls.layer_schedule(l), res))
+            plans.append(LayerPlan(l, 1, cost_hls.layer_schedule(l, c=c), res))
             continue
         s = kplan.streams[l.fn]
         mems = [("weights", s.memory(p))]
         if l.fn in kplan.bias_bits:
             mems.append(("bias", Memory(kplan.bias_bits[l.fn], l.outputs, p)))
-        plans.append(LayerPlan(l, p, cost_hls.layer_schedule(l, p, s.scheme, s.format), res, s, tuple(mems)))
+        plans.append(LayerPlan(l, p, cost_hls.layer_schedule(l, p, s.scheme, s.format, c), res, s, tuple(mems)))
     banks = {l.layer.dst: l.lanes for l in plans if l.mac}
     buffers = tuple(replace(b, banks=banks.get(b.name, 1)) for b in buffers)
     return AcceleratorPlan("hls", load_board(board), tuple(plans), tuple(km.graph.input_shape), km.graph.output_size,
