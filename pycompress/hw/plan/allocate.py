@@ -107,7 +107,8 @@ def _best_ratio(free, lanes, current, cost, budget, objective, notes):
 
 def _slowest_first(free, lanes, current, cost, budget, objective, notes):
     """The next lane count of the free layer with the most cycles (the later one on a tie), if it fits."""
-    target = f"estimated {current.cycles:,} cycles per image > target {objective.target:,}"
+    target = f"estimated {current.cycles:,} cycles per image" + (
+        f" > target {objective.target:,}" if objective.target is not None else "")
     index = {c.key: i for i, c in enumerate(free)}
     growable = [(current.layer_cycles[c.key], index[c.key], c) for c in free if any(p > lanes[c.key] for p in c.options)]
     if not growable:
