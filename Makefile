@@ -24,9 +24,9 @@ help:
 	@echo "make install   create .venv and install pycompress with its pinned toolchain"
 	@echo "make demo      the shipped default LeNet: compress losslessly (fp32/bf16/fp16), verify, evaluate, HLS C simulation"
 	@echo "make default-model  retrain the shipped LeNet into build/default-model/ (compare its card with pycompress/models/)"
-	@echo "make test      install, then run the whole test suite"
+	@echo "make test      install, then the stage contract (lint-imports) and the suite without the long runs"
 	@echo "make test-fast tests without the slow marker"
-	@echo "make test-long the minute-scale hardware tests (marker long) left out of make test and make sim"
+	@echo "make test-long the minute-scale runs (marker long) left out of make test"
 	@echo "make bench     codec throughput and memory (22.7M weights); entropy-coded vs sharing vs ZipNN vs zstd"
 	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
 	@echo "make sharing-report  clustering sensitivity + exploration -> reports/lenet-sharing (issue 4)"
@@ -53,16 +53,17 @@ $(STAMP): pyproject.toml requirements.txt
 demo: $(STAMP)
 	$(BIN)/pycompress demo --build build
 
-# the suite runs on every core (pytest-xdist); the stage contract is checked first
+# the suite runs on every core (pytest-xdist; --dist loadgroup from pyproject's addopts, slowest first:
+# docs/testing.md); the stage contract is checked first; the 25 slowest tests are printed
 PYTEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(PY) -m pytest -q -ra --durations=25 -n $(PYTEST_WORKERS) -m "not long" $(PYTEST_ARGS)
 
-# the minute-scale hardware runs (marker long) that make test and make sim leave out: make sim's
-# harness runs print the same checks with their figures
+# the minute-scale runs (marker long) that make test leaves out: each one's checks are also made by a
+# faster test or by make sim's harness runs (the test's docstring says which)
 test-long: $(STAMP)
-	$(PY) -m pytest -q -ra -m long $(PYTEST_ARGS)
+	$(PY) -m pytest -q -ra --durations=25 -n $(PYTEST_WORKERS) -m long $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not long" $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
+# compiled C simulations shared by every test, xdist worker and CLI child: one g++ run per kernel source
+os.environ.setdefault("PYCOMPRESS_CSIM_CACHE", str(REPO / "build" / "test-cache" / "csim"))
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +37,13 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return run([str(a) for a in args], cwd=cwd)
 
 
-# ---- scheduling under pytest-xdist (make test: -n auto --dist loadgroup) --------------------------------
-# Slowest first: each worker collects, then orders the tests by the seconds recorded in tests/durations.json
-# (a test's group, `xdist_group`, counts as one unit: the sum of its tests), unknown tests last in file order,
-# so the long tail of small tests fills the gaps. Refresh the file after adding slow tests:
-#   ./.venv/bin/python -m pytest -n 2 --dist loadgroup -m "not long" --save-durations tests/durations.json
+# ---- scheduling under pytest-xdist (make test: -n auto --dist loadgroup, set in pyproject's addopts) -------
+# Groups: a test that uses a module- or session-scoped fixture defined in its own module joins the group of
+# that module (`xdist_group`), so one worker builds the fixture once instead of each worker building its own;
+# an explicit xdist_group marker is kept. Order: slowest unit first (a group counts as the sum of its tests),
+# by the CPU seconds recorded in tests/durations.json; tests not in the file follow in file order, filling
+# the gaps. Refresh the file after adding slow tests:
+#   ./.venv/bin/python -m pytest -n 2 -m "not long" --save-durations tests/durations.json
 DURATIONS = Path(__file__).with_name("durations.json")
 
 
@@ -48,18 +53,37 @@ def pytest_addoption(parser):
                           "as JSON: tests/durations.json orders the tests under xdist")
 
 
+def _plain(nodeid: str) -> str:
+    """The node id without the `@group` suffix xdist's loadgroup adds."""
+    return nodeid.rsplit("@", 1)[0] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
+def _shared_fixture_group(item) -> str | None:
+    module = item.nodeid.split("::")[0]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        if defs and defs[-1].scope in ("module", "package", "session") and defs[-1].baseid == module:
+            return module
+    return None
+
+
 def _unit(item) -> str:
-    group = item.get_closest_marker("xdist_group")
-    return f"@{group.args[0] if group.args else group.kwargs.get('name')}" if group else item.nodeid
+    mark = item.get_closest_marker("xdist_group")
+    return f"@{mark.args[0] if mark.args else mark.kwargs.get('name', 'default')}" if mark else item.nodeid
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = None if item.get_closest_marker("xdist_group") else _shared_fixture_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if not hasattr(config, "workerinput") or not DURATIONS.is_file():
-        return  # a plain run keeps file order
+        return  # without xdist the file order is kept
     seconds = {k: v["cpu"] for k, v in json.loads(DURATIONS.read_text()).items()}
     cost: dict[str, float] = {}
     for item in items:
-        cost[_unit(item)] = cost.get(_unit(item), 0.0) + seconds.get(item.nodeid, 0.0)
+        cost[_unit(item)] = cost.get(_unit(item), 0.0) + seconds.get(_plain(item.nodeid), 0.0)
     items.sort(key=lambda item: -cost[_unit(item)])  # stable: equal costs keep file order
 
 
@@ -90,7 +114,7 @@ _RECORDED: dict[str, dict[str, float]] = {}
 
 
 def pytest_runtest_logreport(report):
-    rec = _RECORDED.setdefault(report.nodeid, {"wall": 0.0, "cpu": 0.0})
+    rec = _RECORDED.setdefault(_plain(report.nodeid), {"wall": 0.0, "cpu": 0.0})
     rec["wall"] += report.duration
     rec["cpu"] += dict(report.user_properties).get("cpu_s", 0.0) if report.when == "teardown" else 0.0
 

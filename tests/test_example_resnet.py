@@ -24,7 +24,12 @@ def test_shipped_example_matches_its_card():
 
 @pytest.mark.slow
 @pytest.mark.csim
+@pytest.mark.long
 def test_example_compress_generate_csim_on_test_split(tmp_path):
+    """The worked example's own commands on the 1,000 test digits (make test-long; `make example-resnet` runs
+    the same compress/generate/csim --data mnist5k --model with --min-agreement 99.9). make test keeps the
+    faster checks of each part: the same ResNet weights bit-exact through generate + csim against the model
+    (test_onnx_import's ResNet), csim --model/--data agreement and refusals (the two tests below)."""
     r = run_cli("compress", PT2, "--format", "bf16", "-o", tmp_path / "m.pcz")
     assert r.returncode == 0, r.stderr
     r = run_cli("generate", tmp_path / "m.pcz", "-o", tmp_path / "hls")

@@ -83,30 +83,55 @@ class HLSProject:
         return self.path / BUILD_DIR / f"lib{self.top}_{h.hexdigest()[:16]}.so"
 
     def compile(self, progress: bool = True) -> Path:
-        """Build the shared library once (cached by content); returns its path."""
+        """Build the shared library once (cached by content); returns its path.
+
+        $PYCOMPRESS_CSIM_CACHE (the test suite sets it) names a folder that shares libraries between projects
+        with the same sources and flags: compiled once, under a lock, so parallel processes never compile the
+        same kernel twice."""
         lib = self._library_path()
         if not lib.exists():
-            cxx = os.environ.get("CXX", "g++")
-            if shutil.which(cxx) is None:
-                raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
-            lib.parent.mkdir(exist_ok=True)
-            tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-            cmd = [cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-I", str(self.path / "firmware"),
-                   *map(str, self.sources()), "-o", str(tmp)]
-            start = time.perf_counter()
-            if progress:
-                print(f"compiling {self.top} with {cxx} ...", file=sys.stderr, flush=True)
-            res = subprocess.run(cmd, capture_output=True, text=True)
-            if res.returncode != 0:
-                tmp.unlink(missing_ok=True)
-                first = next((l for l in res.stderr.splitlines() if "error" in l), res.stderr.strip()[:300])
-                raise PycompressError(f"g++ failed on {self.path}: {first}")
-            os.replace(tmp, lib)
-            if progress:
-                print(f"compiled in {time.perf_counter() - start:.1f}s -> {lib}", file=sys.stderr, flush=True)
+            shared = os.environ.get("PYCOMPRESS_CSIM_CACHE")
+            if shared:
+                self._copy_from_shared(lib, Path(shared), progress)
+            else:
+                self._compile_to(lib, progress)
         self._lib = None
         self._lib_path = lib
         return lib
+
+    def _compile_to(self, lib: Path, progress: bool) -> None:
+        cxx = os.environ.get("CXX", "g++")
+        if shutil.which(cxx) is None:
+            raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
+        lib.parent.mkdir(exist_ok=True)
+        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+        cmd = [cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-I", str(self.path / "firmware"),
+               *map(str, self.sources()), "-o", str(tmp)]
+        start = time.perf_counter()
+        if progress:
+            print(f"compiling {self.top} with {cxx} ...", file=sys.stderr, flush=True)
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            first = next((l for l in res.stderr.splitlines() if "error" in l), res.stderr.strip()[:300])
+            raise PycompressError(f"g++ failed on {self.path}: {first}")
+        os.replace(tmp, lib)
+        if progress:
+            print(f"compiled in {time.perf_counter() - start:.1f}s -> {lib}", file=sys.stderr, flush=True)
+
+    def _copy_from_shared(self, lib: Path, folder: Path, progress: bool) -> None:
+        import fcntl
+
+        folder.mkdir(parents=True, exist_ok=True)
+        cached = folder / f"{Path(os.environ.get('CXX', 'g++')).name}-{lib.name}"
+        with open(cached.with_name(cached.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not cached.exists():
+                self._compile_to(cached, progress)
+        lib.parent.mkdir(exist_ok=True)
+        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(cached, tmp)
+        os.replace(tmp, lib)
 
     def _load(self) -> ctypes.CDLL:
         if self._lib is None:
