@@ -73,6 +73,9 @@ class CachedVerilator(Verilator):
             self._key = None
             return []
         stamp.unlink(missing_ok=True)
+        # cocotb's main includes this model's header: recompile it (objcache reuses one built for the same header;
+        # folders built before that rule may hold a main compiled for another model)
+        (self.build_dir / "verilator.o").unlink(missing_ok=True)
         self._key = key
         return cmds
 

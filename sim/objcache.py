@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 
 RUNTIME = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_threads.o", "verilator.o")
+# cocotb's main (verilator.o) includes the model's own header, the same name in every build folder: its
+# contents (ports, timing entry points) join the key, or a main compiled for another model would be reused
+MODEL_HEADERS = {"verilator.o": "Vtop.h"}
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +25,10 @@ def main(argv: list[str]) -> int:
     out = Path(cmd[cmd.index("-o") + 1]) if "-o" in cmd[:-1] else None
     if out is None or out.name not in RUNTIME:
         return subprocess.run(cmd).returncode
-    key = hashlib.sha256("\0".join(a if a != str(out) else out.name for a in cmd).encode()).hexdigest()[:16]
+    h = hashlib.sha256("\0".join(a if a != str(out) else out.name for a in cmd).encode())
+    if out.name in MODEL_HEADERS:
+        h.update(Path(MODEL_HEADERS[out.name]).read_bytes())  # make runs in the build folder
+    key = h.hexdigest()[:16]
     cached = cache / f"{out.stem}-{key}.o"
     if cached.is_file():
         shutil.copyfile(cached, out)

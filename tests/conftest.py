@@ -37,54 +37,37 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return run([str(a) for a in args], cwd=cwd)
 
 
-# ---- scheduling under pytest-xdist (make test: -n auto --dist loadgroup, set in pyproject's addopts) -------
-# Groups: a test that uses a module- or session-scoped fixture defined in its own module joins the group of
-# that module (`xdist_group`), so one worker builds the fixture once instead of each worker building its own;
-# an explicit xdist_group marker is kept. Order: slowest unit first (a group counts as the sum of its tests),
-# by the CPU seconds recorded in tests/durations.json; tests not in the file follow in file order, filling
-# the gaps. Refresh the file after adding slow tests:
+# ---- scheduling under pytest-xdist (make test: -n auto; `--dist loadfile --no-loadscope-reorder` in pyproject) ----
+# A test module is one unit on one worker: its module- and session-scoped fixtures are built once. (loadgroup
+# would allow finer groups, but with pytest 9.2 its xdist_group marks are silently ignored: pytest-xdist #1386.)
+# Order: the slowest module first, by the CPU seconds of its tests in tests/durations.json; a test missing from
+# the file counts SLOW_GUESS seconds when it has a tool or slow marker, else FAST_GUESS. Refresh the file after
+# adding slow tests:
 #   ./.venv/bin/python -m pytest -n 2 -m "not long" --save-durations tests/durations.json
 DURATIONS = Path(__file__).with_name("durations.json")
+SLOW_MARKS = ("slow", "long", "sim", "csim", "yosys", "postgres")
+SLOW_GUESS, FAST_GUESS = 5.0, 0.2
 
 
 def pytest_addoption(parser):
     parser.addoption("--save-durations", metavar="PATH", default=None,
                      help="write each test's seconds (wall and CPU incl. subprocesses, setup+call+teardown) "
-                          "as JSON: tests/durations.json orders the tests under xdist")
+                          "as JSON: tests/durations.json orders the test modules under xdist")
 
 
-def _plain(nodeid: str) -> str:
-    """The node id without the `@group` suffix xdist's loadgroup adds."""
-    return nodeid.rsplit("@", 1)[0] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+def _guess(item) -> float:
+    return SLOW_GUESS if any(item.get_closest_marker(m) for m in SLOW_MARKS) else FAST_GUESS
 
 
-def _shared_fixture_group(item) -> str | None:
-    module = item.nodeid.split("::")[0]
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in (info.name2fixturedefs.values() if info else ()):
-        if defs and defs[-1].scope in ("module", "package", "session") and defs[-1].baseid == module:
-            return module
-    return None
-
-
-def _unit(item) -> str:
-    mark = item.get_closest_marker("xdist_group")
-    return f"@{mark.args[0] if mark.args else mark.kwargs.get('name', 'default')}" if mark else item.nodeid
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = None if item.get_closest_marker("xdist_group") else _shared_fixture_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-    if not hasattr(config, "workerinput") or not DURATIONS.is_file():
+    if not hasattr(config, "workerinput"):
         return  # without xdist the file order is kept
-    seconds = {k: v["cpu"] for k, v in json.loads(DURATIONS.read_text()).items()}
+    seconds = {k: v["cpu"] for k, v in json.loads(DURATIONS.read_text()).items()} if DURATIONS.is_file() else {}
     cost: dict[str, float] = {}
     for item in items:
-        cost[_unit(item)] = cost.get(_unit(item), 0.0) + seconds.get(_plain(item.nodeid), 0.0)
-    items.sort(key=lambda item: -cost[_unit(item)])  # stable: equal costs keep file order
+        module = item.nodeid.split("::")[0]
+        cost[module] = cost.get(module, 0.0) + seconds.get(item.nodeid, _guess(item))
+    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])  # stable: a module's tests keep their order
 
 
 def _cpu_seconds() -> float:
@@ -114,7 +97,7 @@ _RECORDED: dict[str, dict[str, float]] = {}
 
 
 def pytest_runtest_logreport(report):
-    rec = _RECORDED.setdefault(_plain(report.nodeid), {"wall": 0.0, "cpu": 0.0})
+    rec = _RECORDED.setdefault(report.nodeid, {"wall": 0.0, "cpu": 0.0})
     rec["wall"] += report.duration
     rec["cpu"] += dict(report.user_properties).get("cpu_s", 0.0) if report.when == "teardown" else 0.0
 
@@ -122,6 +105,6 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     path = session.config.getoption("--save-durations")
     if path and not hasattr(session.config, "workerinput"):
-        slow = {k: {"wall": round(v["wall"], 2), "cpu": round(v["cpu"], 2)} for k, v in sorted(_RECORDED.items())
-                if max(v.values()) >= 0.5}
-        Path(path).write_text(json.dumps(slow, indent=0, sort_keys=True) + "\n")
+        slow = [f"{json.dumps(k)}: {json.dumps({'cpu': round(v['cpu'], 2), 'wall': round(v['wall'], 2)})}"
+                for k, v in sorted(_RECORDED.items()) if max(v.values()) >= 0.5]
+        Path(path).write_text("{\n" + ",\n".join(slow) + "\n}\n")
