@@ -53,7 +53,7 @@ $(STAMP): pyproject.toml requirements.txt
 demo: $(STAMP)
 	$(BIN)/pycompress demo --build build
 
-# the suite runs on every core (pytest-xdist; --dist loadgroup from pyproject's addopts, slowest first:
+# the suite runs on every core (pytest-xdist; one module a worker, the slowest first: pyproject's addopts,
 # docs/testing.md); the stage contract is checked first; the 25 slowest tests are printed
 PYTEST_WORKERS ?= auto
 test: $(STAMP)

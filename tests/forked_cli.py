@@ -11,6 +11,7 @@ PYCOMPRESS_TEST_CLI=fresh runs every command in a new interpreter instead (subpr
 from __future__ import annotations
 
 import atexit
+import json
 import locale
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ PRELOAD = ["pycompress.cli.main", "pycompress.cli.commands.hls", "pycompress.cli
            "pycompress.cli.commands.rtl", "pycompress.cli.commands.sharing", "pycompress.cli.commands.vivado",
            "pycompress.cli.commands.distributed", "pycompress.compress", "pycompress.frontends"]
 _context = None
+_SYS_PATHS: dict[str | None, list[str]] = {}  # PYTHONPATH -> a new interpreter's sys.path after its first entry
 
 
 def _server():
@@ -46,13 +48,25 @@ def _exit_status(code) -> int:
     return 1
 
 
+def _fresh_sys_path(env: dict[str, str]) -> list[str]:
+    """sys.path[1:] of a new interpreter with this environment (the server's is the test process's, which the
+    tests extend with sim/ and tests/)."""
+    key = env.get("PYTHONPATH")
+    if key not in _SYS_PATHS:
+        r = subprocess.run([sys.executable, "-c", "import sys, json; print(json.dumps(sys.path[1:]))"], env=env,
+                           capture_output=True, text=True, check=True)
+        _SYS_PATHS[key] = json.loads(r.stdout)
+    return _SYS_PATHS[key]
+
+
 def _cpu_seconds() -> float:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _child(args: list[str], cwd: str, env: dict[str, str], out: str, err: str, cpu: str) -> None:
+def _child(args: list[str], cwd: str, env: dict[str, str], path: list[str], out: str, err: str, cpu: str) -> None:
     os.chdir(cwd)
+    sys.path[:] = [cwd, *path]  # as `python -m` has it: the working folder first
     os.environ.clear()
     os.environ.update(env)
     for path, fd, flags in ((os.devnull, 0, os.O_RDONLY), (out, 1, os.O_WRONLY), (err, 2, os.O_WRONLY)):
@@ -89,8 +103,9 @@ def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
         out, err, cpu = Path(tmp, "stdout"), Path(tmp, "stderr"), Path(tmp, "cpu")
         out.touch()
         err.touch()
-        p = _server().Process(target=_child, args=(args, str(cwd or os.getcwd()), dict(os.environ), str(out), str(err),
-                                                   str(cpu)))
+        env = dict(os.environ)
+        p = _server().Process(target=_child, args=(args, os.path.abspath(cwd or os.getcwd()), env, _fresh_sys_path(env),
+                                                   str(out), str(err), str(cpu)))
         p.start()
         p.join()
         CHILD_CPU[0] += float(cpu.read_text()) if cpu.is_file() else 0.0
