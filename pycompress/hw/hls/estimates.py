@@ -14,11 +14,11 @@ from pycompress.core.container import CompressedModel
 from .allocate import BRAM_SHARE, LOGIC_SHARE, MIN_GAIN, Budget
 from .plan import KernelEstimate, estimate_plan
 from .resources import BRAM_MIN_BITS, DSP_FADD, DSP_FMUL, bram18k  # noqa: F401  (bram18k re-exported)
-from .schedule import ACC_CHAIN, BRAM_READ_LATENCY, FADD_LATENCY, FMUL_LATENCY, LOOP_OVERHEAD
+from .schedule import BRAM_READ_LATENCY, FADD_LATENCY, FMUL_LATENCY, LOOP_OVERHEAD
 
 PAPER_TABLE7 = {"baseline": {"cycles": 6_090_756, "bram18k": 29, "dsp": 25, "ff": 6_447, "lut": 5_693, "power_w": 0.249},
                 "compressed": {"cycles": 5_336_520, "bram18k": 28, "dsp": 28, "ff": 6_277, "lut": 5_866, "power_w": 0.24}}
-VARIANTS = (("compressed", "compressed"), ("baseline", "raw"), ("float32_baseline", "float"))
+VARIANTS = (("compressed", "compressed"), ("baseline", "raw"), ("offset_baseline", "offset"), ("float32_baseline", "float"))
 
 
 def estimate(cm: CompressedModel, parallel: dict[str, int] | None = None, board: str = "zedboard") -> dict[str, KernelEstimate]:
@@ -27,7 +27,7 @@ def estimate(cm: CompressedModel, parallel: dict[str, int] | None = None, board:
 
     km = kernel_model(cm)
     lanes = kernel_lanes(km, board, parallel)
-    return {key: estimate_plan(kernel_plan(km, kernel)[0], lanes) for key, kernel in VARIANTS}
+    return {key: estimate_plan(kernel_plan(km, kernel), lanes) for key, kernel in VARIANTS}
 
 
 def estimate_report(cm: CompressedModel, parallel: dict[str, int] | None = None, board: str = "zedboard") -> dict:
@@ -42,7 +42,7 @@ def estimate_report(cm: CompressedModel, parallel: dict[str, int] | None = None,
             "budget": {"board": board, "dsp": budget.dsp, "bram18k": budget.bram18k, "lut": budget.lut, "ff": budget.ff},
             "paper_table7": PAPER_TABLE7,
             "model": {"constants": {"fmul_latency": FMUL_LATENCY, "fadd_latency": FADD_LATENCY,
-                                    "bram_read_latency": BRAM_READ_LATENCY, "accumulator_chain": ACC_CHAIN,
+                                    "bram_read_latency": BRAM_READ_LATENCY,
                                     "loop_overhead": LOOP_OVERHEAD, "bram_min_bits": BRAM_MIN_BITS,
                                     "dsp_fmul": DSP_FMUL, "dsp_fadd": DSP_FADD, "bram_share": BRAM_SHARE,
                                     "logic_share": LOGIC_SHARE, "min_gain": MIN_GAIN}}}

@@ -2,8 +2,9 @@
 
 Block RAM: every memory is mapped with the best RAMB18 aspect ratio (16Kx1 ..
 512x36) per bank; a bank of at most BRAM_MIN_BITS bits is LUTRAM (the rule the
-RTL streamers use), costing LUTs instead. Weight streams are 36-bit words in
-`window_words` cyclic banks, so a compressed stream's BRAM falls with its bits.
+RTL streamers use), costing LUTs instead. Weight and bias tables are lane words
+cut into RAMB18-width columns (`pycompress.hw.lanewords`), so a compressed
+table's BRAM falls with its bits.
 DSP48E1: a full-DSP fmul takes 3, an fadd 2 (Vitis defaults on 7-series); the
 field decoders and comparisons take none. LUT/FF figures are rough
 per-operator constants. All of it is an estimate, not synthesis.
@@ -13,12 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pycompress.hw.layout import STREAM_WORD_BITS, window_words
 
 RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 BRAM_MIN_BITS = 4096  # banks of at most this many bits go to LUTRAM (as rtl_images.BLOCK_MIN_BITS)
 LUTRAM_BITS_PER_LUT = 64  # RAM64X1S
 DSP_FMUL, DSP_FADD = 3, 2
+OP_DSP = {"add": DSP_FADD, "globalavgpool": DSP_FADD + DSP_FMUL}  # elementwise layers: one operator each
 # --weights ddr: the m_axi read adapter (a 64 x 64-bit burst buffer in one BRAM18K, address and handshake logic)
 DDR_ADAPTER = {"bram18k": 1, "lut": 1200, "ff": 1500}
 # rough LUT / FF per instance (Vitis float cores with full DSP use, 7-series, 100 MHz)
@@ -58,24 +59,9 @@ class Memory:
         return 0 if self.in_bram else self.banks * self.width * math.ceil(self.bank_depth / LUTRAM_BITS_PER_LUT)
 
 
-@dataclass(frozen=True)
-class StreamShape:
-    """What sizes a layer's weight stream: code width, weight count, decode scheme, ROM bits beside it."""
-
-    scheme: str  # expshare | cluster | raw
-    format: str  # storage format the codes decode to
-    code_bits: int
-    count: int
-    rom_bits: int = 0  # exponent ROM or codebook (LUTs, replicated per lane)
-
-    def memory(self, lanes: int) -> Memory:
-        banks = window_words(self.code_bits, lanes)
-        words = math.ceil(self.code_bits * self.count / STREAM_WORD_BITS) + banks - 1
-        return Memory(STREAM_WORD_BITS, words, banks)
-
-
-def mac_dsp(lanes: int) -> int:
-    return lanes * (DSP_FMUL + DSP_FADD)
+def mac_dsp(units: int) -> int:
+    """One float multiplier and one adder per output computed per cycle (channel lanes x pixel lanes)."""
+    return units * (DSP_FMUL + DSP_FADD)
 
 
 def pool_dsp(layer: dict) -> int:
@@ -83,11 +69,18 @@ def pool_dsp(layer: dict) -> int:
     return layer["k"] * layer["k"] * DSP_FADD + DSP_FMUL if layer["op"] == "avgpool2d" else 0
 
 
-def mac_lut_ff(lanes: int, stream: StreamShape) -> tuple[int, int]:
-    per = [LUT_FF["fmul"], LUT_FF["fadd"], LUT_FF["lane_decoder"]]
-    lut = lanes * sum(p[0] for p in per) + LUT_FF["loop"][0] + lanes * math.ceil(stream.rom_bits / LUTRAM_BITS_PER_LUT)
-    ff = lanes * sum(p[1] for p in per) + LUT_FF["loop"][1]
-    return lut, ff
+def mac_lut_ff(units: int, lanes: int, rom_bits: int, relu: bool = False) -> tuple[int, int]:
+    """`units` multiply-add pairs (+ the fused ReLU's compare), `lanes` code decoders each with its own copy of
+    the decoder ROM (exponent ROM or codebook, in LUTs)."""
+    ops = [LUT_FF["fmul"], LUT_FF["fadd"]] + ([LUT_FF["fcmp"]] if relu else [])
+    lut = units * sum(p[0] for p in ops) + lanes * (LUT_FF["lane_decoder"][0] + math.ceil(rom_bits / LUTRAM_BITS_PER_LUT))
+    ff = units * sum(p[1] for p in ops) + lanes * LUT_FF["lane_decoder"][1] + LUT_FF["loop"][1]
+    return lut + LUT_FF["loop"][0], ff
+
+
+def mux_luts(bits: int, ways: int) -> int:
+    """A `ways`-to-1 multiplexer of `bits` bits: a LUT6 selects among four inputs."""
+    return 0 if ways <= 1 else bits * math.ceil((ways - 1) / 3)
 
 
 def pool_lut_ff(layer: dict) -> tuple[int, int]:

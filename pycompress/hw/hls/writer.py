@@ -34,7 +34,9 @@ def _ddr_manifest(values: dict) -> dict:
         return {}
     layout = image.layout()
     return {"weights": "ddr", "ddr": {"image": values["ddr_image_file"], "layout": values["ddr_layout_file"],
-                                      "port": values["ddr_port"], "bundle": values["ddr_bundle"],
+                                      "ports": [{"port": d["port"], "bundle": d["bundle"], "offset_words": d["offset"],
+                                                 "words": d["words"], "tensor_ident": d["ident"]}
+                                                for d in values["ddr_ports"]],
                                       "words": layout["words"], "bytes": layout["bytes"], "sha256": layout["sha256"],
                                       "bytes_read_per_image": layout["bytes_read_per_image"]}}
 
@@ -55,7 +57,7 @@ def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> 
         layers.append(entry)
     return {
         "manifest_version": MANIFEST_VERSION, "generator": AUTOGEN, "top": values["top"], "baseline": baseline,
-        "kernel": values["kernel"], "lanes": values["lanes"],
+        "kernel": values["kernel"], "lanes": values["lanes"], "pixel_lanes": values["pixel_lanes"],
         "format": km.format, "part": values["part"], "board": values["board"],
         "clock_period_ns": float(values["clock_period_ns"]),
         "ports": {**values["ports"], "axis_data_bits": values["axis_bits"]},

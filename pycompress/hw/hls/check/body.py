@@ -186,6 +186,12 @@ class Walker:
     def branch(self, s: Stmt) -> None:
         c = self.expr(s.cond)
         cond = self.subst(s.cond)
+        known = constant(cond)
+        if known is not None:  # a condition fixed by unrolling: only the arm taken exists in hardware
+            self.frames.append(Frame({}))
+            self.block(s.body if known else s.orelse)
+            self.frames.pop()
+            return
         saved = dict(self.state)
         arms = []
         for body, g in ((s.body, cond), (s.orelse, Node("un", "!", (cond,)))):
@@ -368,6 +374,8 @@ class Walker:
         chain = v.t.get(("var", key))
         if chain is not None and b not in self.local:
             self.out.recurrences[key] = max(self.out.recurrences.get(key, 0), chain)
+        if target.kind == "member" and key in self.state:  # one field of a struct: the struct is ready when all are
+            v = Val(_join(self.state[key], v), None, v.is_float)
         self.state[key] = Val({k: x for k, x in v.t.items()}, None, v.is_float)
         self.out.depth = max(self.out.depth, v.ready)
 
