@@ -45,9 +45,8 @@ def check_weights(project: HLSProject, cm) -> tuple[int, str | None]:
     """Every weight decoded by the C++ equals the Python decode (storage bits and widened float bits)."""
     km = kernel_model(cm)
     baseline = project.manifest.get("baseline", False)
-    # the raw baseline keeps storage-format bits in its weight streams (its biases are float32 arrays)
-    raw_streams = {p["tensor"] for p in project.manifest["params"]
-                   if project.manifest.get("kernel") == "raw" and p.get("role") == "stream"}
+    # the raw and offset baselines keep (or rebuild) storage-format bits in their tables; the float one float32
+    raw_streams = {p["tensor"] for p in project.manifest["params"] if project.manifest.get("kernel") in ("raw", "offset")}
     checked = 0
     for name, (fmt_bits, float_bits) in project.decoded_weights().items():
         want_float = km.params[name].view(np.uint32).reshape(-1)

@@ -14,7 +14,8 @@ from typing import Mapping
 from .buffers import MAC_OPS, assign_layouts, buffer_bram18k, buffer_luts, chw
 from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, DDR_WORD_BITS, ddr_shifts, ddr_words
 from .resources import DDR_ADAPTER, LUT_FF, OP_DSP, Memory, mac_dsp, mac_lut_ff, pool_dsp, pool_lut_ff
-from .schedule import LoopNest, add_nest, ddr_layer_cycles, gap_nest, io_nest, mac_nest, pool_nest, relu_nest
+from .schedule import (LoopNest, add_nest, ddr_layer_cycles, gap_nest, io_nest, load_latency, mac_nest, pool_nest,
+    relu_nest)
 
 
 @dataclass(frozen=True)
@@ -158,9 +159,10 @@ def layer_nests(plan: KernelPlan, lanes: Mapping, ddr: bool = False) -> dict[str
         if op in MAC_OPS:
             w, b = plan.weights[fn], plan.biases.get(fn)
             pc, pq = l["lanes"], l["pq"]
-            wmem = w.memory(pc)
-            out[fn] = mac_nest(l, pc, pq, wmem[0].in_bram if wmem else None,
-                               b.memory(pc)[0].in_bram if b is not None else None, inl["big"], l["outl"]["big"], ddr)
+            loads = w.decode_loads(pc)
+            recurrence = load_latency(loads[1]) if w.huffman is not None else 0  # code length through the table
+            out[fn] = mac_nest(l, pc, pq, loads, b.memory(pc)[0].in_bram if b is not None else None, inl["big"],
+                               l["outl"]["big"], ddr and w.huffman is None, recurrence)
         elif op in ("maxpool2d", "avgpool2d"):
             out[fn] = pool_nest(l, inl["pq"], inl["big"])
         elif op == "relu" and not l["fused"]:

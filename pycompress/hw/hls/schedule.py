@@ -64,21 +64,24 @@ def mac_shape(layer: dict) -> tuple[int, int, int]:
     return layer["out_size"], layer["in_size"], 1
 
 
-def mac_depth(w_big: bool | None, b_big: bool | None, in_big: bool, out_big: bool, relu: bool, ddr: bool = False) -> int:
-    weight = FIFO_READ_LATENCY if ddr else load_latency(w_big)
+def mac_depth(w_loads: tuple, b_big: bool | None, in_big: bool, out_big: bool, relu: bool, ddr: bool = False) -> int:
+    """`w_loads`: the memories a weight code passes through in series (True: block RAM)."""
+    weight = FIFO_READ_LATENCY if ddr else sum(load_latency(b) for b in w_loads)
     product = max(weight, load_latency(in_big)) + FMUL_LATENCY
     acc = max(load_latency(out_big), load_latency(b_big))
     return max(acc, product) + FADD_LATENCY + (FCMP_LATENCY if relu else 0) + 1
 
 
-def mac_nest(layer: dict, lanes: int, pixel_lanes: int, w_big: bool | None, b_big: bool | None, in_big: bool,
-             out_big: bool, ddr: bool = False) -> LoopNest:
-    """Reduction outermost, then channel groups, then pixel steps; lanes x pixel_lanes outputs per iteration."""
+def mac_nest(layer: dict, lanes: int, pixel_lanes: int, w_loads: tuple, b_big: bool | None, in_big: bool,
+             out_big: bool, ddr: bool = False, recurrence: int = 0) -> LoopNest:
+    """Reduction outermost, then channel groups, then pixel steps; lanes x pixel_lanes outputs per iteration.
+    `recurrence`: cycles a weight decoder carries from one iteration to the next (an entropy decoder's code
+    length passes through its decode table), a lower bound on II."""
     outputs, reduction, pixels = mac_shape(layer)
     groups, steps = outputs // lanes, pixels // pixel_lanes
     distance = groups * steps
-    depth = mac_depth(w_big, b_big, in_big, out_big, layer.get("relu", False), ddr)
-    ii = max(1, math.ceil(depth / distance))
+    depth = mac_depth(w_loads, b_big, in_big, out_big, layer.get("relu", False), ddr)
+    ii = max(1, math.ceil(depth / distance), recurrence)
     trips = (reduction, groups, layer["oh"], steps // layer["oh"]) if layer["op"] == "conv2d" else (reduction, groups)
     return LoopNest(layer["layer"], layer["op"], trips, ii, depth, lanes, distance, pixel_lanes)
 

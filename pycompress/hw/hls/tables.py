@@ -9,6 +9,7 @@ The packing is `pycompress.hw.lanewords` (constant field offsets, RAMB18-width c
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from pycompress.core.errors import PycompressError
 from pycompress.core.formats import get_format
 from pycompress.hw.huffman_layout import HuffmanTables
-from pycompress.hw.lanewords import in_bram, pack_lane_words, table_memory
+from pycompress.hw.lanewords import Column, column_widths, in_bram, pack_lane_words, table_memory
 from pycompress.hw.layout import ClusterTables, ExpShareTables, lane_order, offset_codes, pack_stream, raw_codes, stream_codes
 from pycompress.hw.names import ModelName
 from .ddr import DdrImage, build_image, ddr_shifts, ddr_window
@@ -98,6 +99,33 @@ def table_values(name: str, ident: str, role: str, km, kernel: str, outputs: int
 
 
 @dataclass(frozen=True)
+class HuffmanShape:
+    """An entropy-coded weight's memories per lane: code, sign and mantissa streams (its share of the tensor's
+    bits, an estimate) and its own copy of the decode table and symbols."""
+
+    code_bits: int  # of the whole tensor
+    count: int
+    rest_bits: int  # mantissa bits per weight beside the symbol
+    window: int  # decode table: 2^window entries
+    lut_bits: int
+    nsym: int
+    sym_bits: int
+
+    def memory(self, lanes: int) -> tuple[Column, ...]:
+        n = math.ceil(self.count / lanes)
+        mww = 16 if self.rest_bits <= 16 else 32
+        words = [(16, math.ceil(self.code_bits / lanes / 16) + 2), (16, math.ceil(n / 16))]
+        if self.rest_bits:
+            words.append((mww, math.ceil(n * self.rest_bits / mww) + 1))
+        words += [(self.lut_bits, 1 << self.window), (self.sym_bits, self.nsym)]
+        cols = []
+        for width, depth in words:
+            big = in_bram(width, depth)
+            cols += [Column(w, depth, big) for w in (column_widths(width, depth) if big else (width,))]
+        return tuple(cols) * lanes
+
+
+@dataclass(frozen=True)
 class TableShape:
     """What sizes a table without packing it: the estimate's and the allocator's view."""
 
@@ -107,9 +135,23 @@ class TableShape:
     outputs: int
     reduction: int
     rom_bits: int = 0
+    huffman: HuffmanShape | None = None
 
     def memory(self, lanes: int):
+        if self.huffman is not None:
+            return self.huffman.memory(lanes)
         return table_memory(self.code_bits, lanes, self.outputs // lanes, self.reduction)
+
+    def decode_loads(self, lanes: int) -> tuple[bool, ...]:
+        """The memories one code passes through in series (block RAM or not): the table itself, or for an
+        entropy-coded weight its code stream, decode table and symbols."""
+        cols = self.memory(lanes)
+        if self.huffman is None:
+            return (cols[0].in_bram,) if cols else ()
+        h = self.huffman
+        per = len(cols) // lanes
+        lane = cols[:per]
+        return (lane[0].in_bram, in_bram(h.lut_bits, 1 << h.window), in_bram(h.sym_bits, h.nsym))
 
     @property
     def payload_bits(self) -> int:
@@ -118,7 +160,14 @@ class TableShape:
 
 def table_shape(name: str, km, kernel: str, outputs: int, reduction: int) -> TableShape:
     c = tensor_codes(name, km, kernel)
-    return TableShape(c.scheme, c.format, c.bits, outputs, reduction, c.rom_bits)
+    t = km.tables.get(name)
+    huffman = None
+    if c.scheme == "huffman":
+        st = t.tensor
+        nsym = int(st.distinct_symbols)
+        huffman = HuffmanShape(int(st.code_bits), int(st.numel), t.rest_bits, t.window,
+                               4 + max(1, (nsym - 1).bit_length()), nsym, t.upper_bits)
+    return TableShape(c.scheme, c.format, c.bits, outputs, reduction, c.rom_bits, huffman)
 
 
 def place_in_ddr(params: list[dict], port_of: dict[str, str]) -> DdrImage:

@@ -211,7 +211,8 @@ class Walker:
             self.sink.extend(ea)
         self.state = dict(saved)
         for key in set(sa) | set(sb):  # a variable set in an arm: ready when the later arm is, value unknown
-            vals = [x[key] for x in (sa, sb) if key in x] + ([saved[key]] if key in saved else [])
+            before = saved[key] if key in saved else self.carried(key, key[0])  # what the other arm keeps
+            vals = [x[key] if key in x else before for x in (sa, sb)]
             self.state[key] = Val(_join(c, *vals), None, any(v.is_float for v in vals))
 
     def unroll(self, s: Stmt) -> None:

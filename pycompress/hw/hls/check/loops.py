@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..schedule import LOOP_OVERHEAD
+from ..schedule import DDR_READ_LATENCY, LOOP_OVERHEAD
 from .body import Access, Alt, Iteration, Val, Walker
 from .cparse import Node, Stmt
 from .objects import Obj, Unknown, constant, cycles_for, evaluate, pragma_args, reachable
@@ -195,8 +195,8 @@ def judge(function: str, nest: list[Stmt], walker_factory, outer: dict[str, rang
         if need > ii_pragma:
             violations.append(Violation("b", where, loop.line, f"{obj.name} bank {bank} ({obj.ports()}) takes {r} read(s) "
                                         f"and {wr} write(s) per iteration: needs II {need}, the pragma says {ii_pragma}"))
-    depth = max(it.depth, 1)
     accesses = _flat_accesses(it.events)
+    depth = max(it.depth, 1) + (DDR_READ_LATENCY if any(a.obj.kind == "maxi" for a in accesses) else 0)
     written = {a.obj for a in accesses if a.kind == "w"}
     read = {a.obj for a in accesses if a.kind == "r"}
     distances = {}

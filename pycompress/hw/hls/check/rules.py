@@ -196,7 +196,7 @@ class Checker:
                 obj = scope.get(base.value) if base.kind == "name" else None
                 if isinstance(obj, Obj) and obj.kind != "scalar":
                     touch.setdefault(obj, []).append((k, use.get(p.name, set()), line))
-        ports = {p.name for p in f.params}
+        ports = {id(scope[p.name]) for p in f.params if isinstance(scope.get(p.name), Obj)}
         for obj, uses in touch.items():
             procs_of = sorted({k for k, _, _ in uses})
             line = uses[0][2]
@@ -207,11 +207,11 @@ class Checker:
                                                      f"{len(procs_of)} processes ({names})"))
                 continue
             writers = sorted({k for k, mode, _ in uses if "w" in mode})
-            readers = sorted({k for k, mode, _ in uses if "r" in mode})
+            readers = sorted({k for k, mode, _ in uses if "r" in mode} - set(writers))  # its writer may read it back
             if len(writers) > 1 or len(readers) > 1:
                 self.violations.append(Violation("e", where, line, f"channel {obj.name} has {len(writers)} writer(s) and "
                                                  f"{len(readers)} reader(s) ({names}): one producer, one consumer"))
-            elif obj.name not in ports and writers and readers and readers[0] != writers[0] + 1:
+            elif id(obj) not in ports and writers and readers and readers[0] != writers[0] + 1:
                 self.violations.append(Violation("e", where, line, f"channel {obj.name} goes from {procs[writers[0]][0]} to "
                                                  f"{procs[readers[0]][0]}, bypassing the processes between them"))
 
