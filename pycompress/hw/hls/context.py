@@ -59,6 +59,15 @@ def kernel_model(cm: CompressedModel) -> KernelModel:
     return KernelModel(graph, params, tables, cm.format)
 
 
+def is_chain(graph: Graph) -> bool:
+    """Every activation read by one layer at most: the graph can run as a DATAFLOW chain."""
+    readers = [0] * (len(graph.layers) + 1)
+    for src in graph.sources():
+        for i in src:
+            readers[i] += 1
+    return max(readers, default=0) <= 1
+
+
 def _identifiers(km: KernelModel) -> dict[str, str]:
     """hwlayout's identifiers for encoded tensors; sanitised, collision-free ones for the rest."""
     out = {name: t.ident for name, t in km.tables.items()}

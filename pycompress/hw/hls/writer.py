@@ -81,6 +81,17 @@ def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> 
     }
 
 
+def render_firmware(values: dict) -> dict[str, str]:
+    """The synthesised sources (what Vitis and the rule checker read), keyed by relative path."""
+    from .templates import render
+
+    top = values["top"]
+    return {"firmware/pycompress_defines.h": render("defines.h.j2", **values),
+            "firmware/weights.h": render("weights.h.j2", **values),
+            f"firmware/{top}.h": render("kernel.h.j2", **values),
+            f"firmware/{top}.cpp": render("kernel.cpp.j2", **values)}
+
+
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
                    parallel: dict[str, int] | None = None, board: str = "zedboard",
                    ftz_reference: bool = False, weights: str = "bram", dataflow: bool = False) -> dict[str, str | bytes]:
@@ -106,10 +117,7 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
     what = ("expected outputs (numpy reference, subnormals flushed to zero as the Xilinx cores)" if ftz_reference
             else "expected outputs (numpy reference)")
     files: dict[str, str | bytes] = {
-        "firmware/pycompress_defines.h": render("defines.h.j2", **values),
-        "firmware/weights.h": render("weights.h.j2", **values),
-        f"firmware/{top}.h": render("kernel.h.j2", **values),
-        f"firmware/{top}.cpp": render("kernel.cpp.j2", **values),
+        **render_firmware(values),
         "firmware/csim_bridge.cpp": render("csim_bridge.cpp.j2", **values),
         f"tb/tb_{top}.cpp": render("tb.cpp.j2", **values),
         "tb_data/tb_input_features.dat": render("tb_data.dat.j2", what="inputs", width=values["input_size"],

@@ -1,0 +1,42 @@
+"""The estimate follows the code: render a kernel, run the rule checker on its C++, and take every loop's II
+and depth, and so every layer's cycles, from what the checker finds (not from the cycle model)."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from pycompress.core.errors import PycompressError
+from .check.rules import CheckReport, check_source
+from .plan import KernelEstimate
+
+
+def check_values(values: dict) -> CheckReport:
+    """Render the synthesised sources of `values` into a temporary folder and check them."""
+    from .writer import render_firmware
+
+    with tempfile.TemporaryDirectory(prefix="pyc_check_") as tmp:
+        for rel, text in render_firmware(values).items():
+            path = Path(tmp) / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return check_source(Path(tmp) / f"firmware/{values['top']}.cpp", values["top"])
+
+
+def checked_estimate(est: KernelEstimate, values: dict, report: CheckReport) -> KernelEstimate:
+    """`est` with each layer's II, depth and cycles, and the input/output loops, replaced by the checker's."""
+    by_fn = {l["layer"]: l["fn"] for l in values["layers"]}
+    layers = []
+    for le in est.layers:
+        fn = by_fn[le.name]
+        m = report.modules.get(fn)
+        if m is None:  # fused ReLUs and flatten have no function of their own
+            layers.append(le)
+            continue
+        loops = m.loops
+        if len(loops) != 1:
+            raise PycompressError(f"internal error: layer {le.name} has {len(loops)} pipelined loops")
+        lp = loops[0]
+        layers.append(replace(le, trip_counts=lp.trips, ii=lp.ii, pipeline_depth=lp.depth, cycles=m.latency))
+    io = tuple(next(l.cycles for l in report.loops if l.label == label) for label in ("read_input", "write_output"))
+    return replace(est, layers=tuple(layers), io=io)
