@@ -181,17 +181,18 @@ def test_csim_catches_a_wrong_table_entry(csim_runs, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(path, bad, ignore=shutil.ignore_patterns("csim_build"))
     text = (bad / "firmware/weights.h").read_text()
-    head, sep, rest = text.partition("fc2_weight_words[")
+    head, sep, rest = text.partition("fc2_weight_c0[")
     body_start = rest.index("{\n") + 2
     first, comma, tail = rest[body_start:].partition(",")
-    value = int(first.strip().rstrip("u"))  # stream word 0; its lowest bit is a mantissa bit of one weight
+    value = int(first.strip().rstrip("u"))  # word 0 of column 0; its lowest bit is lane 0's mantissa LSB
     (bad / "firmware/weights.h").write_text(head + sep + rest[:body_start] + f"        {value ^ 1}u" + comma + tail)
     r = run_csim(bad, images=20, progress=False)
     assert not r.weights_bit_exact and r.first_difference.startswith("fc2.weight: 1 of 10080 elements differ")
 
 
 def test_csim_catches_a_reordered_summation(csim_runs, tmp_path):
-    """fc1 adding its 256 products in reverse order: same weights, different roundings, caught bit for bit."""
+    """fc1 adding its 256 products in reverse order (bias first at r = 255, ReLU at r = 0): same weights,
+    different roundings, caught bit for bit."""
     path, _ = csim_runs("bf16")
     bad = tmp_path / "reordered"
     shutil.copytree(path, bad, ignore=shutil.ignore_patterns("csim_build"))
@@ -200,8 +201,12 @@ def test_csim_catches_a_reordered_summation(csim_runs, tmp_path):
     start = text.index("static void l7_fc1(")
     end = text.index("static void", start + 1)
     body = text[start:end]
-    assert "for (int r = 0; r < 256; r++)" in body and "(r == 0)" in body
-    body = body.replace("for (int r = 0; r < 256; r++)", "for (int r = 255; r >= 0; r--)").replace("(r == 0)", "(r == 255)")
+    loops = ("icg < 16; icg++", "iy < 4; iy++", "ixb < 4; ixb++")  # r = (icg * 4 + iy) * 4 + ixb: all three reversed
+    assert all(f"int {v[:v.index(' ')]} = 0; {v}" in body for v in loops) and "(r == 0)" in body and "(r == 255" in body
+    for v in loops:
+        name, bound = v.split(" < ")[0], int(v.split(" < ")[1].split(";")[0])
+        body = body.replace(f"int {name} = 0; {v}", f"int {name} = {bound - 1}; {name} >= 0; {name}--")
+    body = body.replace("(r == 0)", "(r == 999)").replace("(r == 255", "(r == 0").replace("(r == 999)", "(r == 255)")
     kernel.write_text(text[:start] + body + text[end:])
     r = run_csim(bad, images=200, progress=False)
     assert r.weights_bit_exact and not r.outputs_bit_exact and r.first_difference.startswith("outputs:")

@@ -141,6 +141,7 @@ def lane_pieces(code_bits: int, lanes: int, widths: tuple[int, ...]) -> tuple[tu
     return tuple(out)
 
 
+@lru_cache(maxsize=8192)
 def table_memory(code_bits: int, lanes: int, groups: int, reduction: int) -> tuple[Column, ...]:
     """The columns a lane-word table of these dimensions takes (what the estimate counts, without packing)."""
     depth = groups * reduction

@@ -105,7 +105,9 @@ def resolve_fixed(plan: KernelPlan, fixed: Mapping[str, Lanes]) -> dict[str, Lan
             raise PycompressError(f"--parallel names {name!r}, which is not a conv2d/linear layer of the model "
                                   f"(layers: {', '.join(by_name) or 'none'})")
         layer = by_name[name]
-        lanes = (lanes, 1) if isinstance(lanes, int) else tuple(lanes)
+        lanes = _lanes(list(lanes) if isinstance(lanes, tuple) else lanes)
+        if lanes is None:
+            raise PycompressError(f"--parallel {name}: lanes must be a count or channels x pixels (e.g. 6x2)")
         if lanes[0] not in [p for p, _ in lane_options(layer)]:
             raise PycompressError(f"--parallel {name}={lanes[0]}: lanes must divide the layer's {mac_shape(layer)[0]} outputs")
         if lanes not in lane_options(layer):

@@ -81,11 +81,16 @@ def _lines(path: Path, defined: set[str], seen: set[Path]) -> list[tuple[str, st
     return out
 
 
+_TABLE_ROW = re.compile(r"[\s0-9a-fA-FxXuUlL.,+\-]*")  # a row of a table initialiser: numbers and commas only
+
+
 def tokenize(path: str | Path, defined: set[str] | None = None) -> list[Tok]:
     toks: list[Tok] = []
     for text, file, line in _lines(Path(path), set(defined or ()), set()):
         if text.startswith("\x00"):
             toks.append(Tok("pragma", text[1:], file, line))
+            continue
+        if _TABLE_ROW.fullmatch(text):  # table contents do not matter to the rules (a declarator skips its braces)
             continue
         pos = 0
         while pos < len(text):
