@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..schedule import DDR_READ_LATENCY, LOOP_OVERHEAD
-from .body import Access, Alt, Iteration, Val, Walker
-from .cparse import Node, Stmt
+from .body import Walker
+from .values import Access, Alt, Iteration, Val
+from .ctree import Node, Stmt
 from .objects import Obj, Unknown, constant, cycles_for, evaluate, pragma_args, reachable
 
 DISTANCE_LIMIT = 1 << 24  # iterations x accesses enumerated to find a dependence distance
@@ -168,7 +169,7 @@ def raw_distance(obj: Obj, accesses: list[Access], nest_vars: list[tuple[str, ra
 def judge(function: str, nest: list[Stmt], walker_factory, outer: dict[str, range]) -> LoopReport:
     """Analyse the flattened nest `nest` (outermost first) of `function`."""
     loop = nest[-1]
-    from .body import loop_range
+    from .values import loop_range
 
     nest_vars = [(s.var, loop_range(s)) for s in nest]
     if any(r is None for _, r in nest_vars):

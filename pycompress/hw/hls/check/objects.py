@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cparse import Node, ParseError
+from .ctree import Node, ParseError
 
 ENUM_LIMIT = 1 << 17  # value combinations enumerated to find the banks an index can reach
 

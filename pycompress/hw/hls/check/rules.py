@@ -19,10 +19,11 @@ from pathlib import Path
 
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import read_json_object
-from .body import Val, Walker, loop_range, obj_of, trip_count
+from .body import Walker
+from .values import Val, loop_range, obj_of, trip_count
 from .cparse import Function, Node, ParseError, Program, Stmt, parse
 from .loops import LoopReport, Violation, judge, perfect_nest
-from .objects import Obj, apply_pragma, pragma_args
+from .objects import Obj, pragma_args
 
 RULES = {"a": "dependence", "b": "ports and banks", "c": "divider in a pipelined loop", "d": "m_axi in a dataflow region",
          "e": "dataflow channel"}
