@@ -9,6 +9,7 @@ from pathlib import Path
 from pycompress.core.errors import PycompressError
 from .check.rules import CheckReport, check_source
 from .plan import KernelEstimate
+from .resources import LUT_FF, OP_COSTS, mux_luts
 
 
 def check_values(values: dict) -> CheckReport:
@@ -21,6 +22,20 @@ def check_values(values: dict) -> CheckReport:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         return check_source(Path(tmp) / f"firmware/{values['top']}.cpp", values["top"])
+
+
+def operator_costs(loop) -> tuple[int, int, int]:
+    """(DSP48E1, LUT, FF) of the operators the checker found in one pipelined loop: each operator kind shared by
+    II iterations (a loop at II k needs 1/k of the cores), plus the multiplexers of reads whose bank is chosen at
+    run time and the loop's own control."""
+    dsp = lut = 0
+    ff = LUT_FF["loop"][1]
+    for op, count in loop.ops.items():
+        d, l, f = OP_COSTS.get(op, (0, 0, 0))
+        cores = -(-count // max(loop.ii, 1))
+        dsp, lut, ff = dsp + cores * d, lut + cores * l, ff + cores * f
+    lut += sum(mux_luts(bits, ways) for _, ways, bits in loop.muxes) + LUT_FF["loop"][0]
+    return dsp, lut, ff
 
 
 def checked_estimate(est: KernelEstimate, values: dict, report: CheckReport) -> KernelEstimate:
@@ -37,6 +52,8 @@ def checked_estimate(est: KernelEstimate, values: dict, report: CheckReport) -> 
         if len(loops) != 1:
             raise PycompressError(f"internal error: layer {le.name} has {len(loops)} pipelined loops")
         lp = loops[0]
-        layers.append(replace(le, trip_counts=lp.trips, ii=lp.ii, pipeline_depth=lp.depth, cycles=m.latency))
+        dsp, lut, ff = operator_costs(lp)
+        layers.append(replace(le, trip_counts=lp.trips, ii=lp.ii, pipeline_depth=lp.depth, cycles=m.latency,
+                              dsp=dsp, lut=le.memory_lut + lut, ff=ff))
     io = tuple(next(l.cycles for l in report.loops if l.label == label) for label in ("read_input", "write_output"))
     return replace(est, layers=tuple(layers), io=io)

@@ -176,7 +176,8 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
     for k, l in enumerate(l for l in layers if l["op"] in ("conv2d", "linear")):
         p = l["lanes"]
         outputs, reduction, pixels = mac_shape(l)
-        l.update(groups=outputs // p, reduction=reduction, owq=l.get("ow", 1) // l["pq"])
+        l.update(groups=outputs // p, reduction=reduction, owq=l.get("ow", 1) // l["pq"],
+                 fadd_fabric=bool(l.get("fadd_fabric", False)))
         if weights == "ddr":
             ports[l["weight"]] = l["ddr_port"] = f"{WEIGHTS_PORT}_{l['weight']}"
             l["ddr"] = True

@@ -61,6 +61,7 @@ class LayerEstimate:
     ddr_words: int = 0  # 64-bit beats read per image
     ddr_cycles: int = 0
     fused: bool = False  # a ReLU fused into the layer before it (no process of its own)
+    memory_lut: int = 0  # LUTRAM tables, decoder ROMs and decoders (the rest of `lut` is operators)
 
 
 @dataclass(frozen=True)
@@ -184,12 +185,14 @@ def _layer(plan: KernelPlan, l: dict, nest: LoopNest | None) -> LayerEstimate:
         bmem = b.memory(pc) if b is not None else ()
         brams = sum(c.bram18k for c in wmem + bmem)
         lut, ff = mac_lut_ff(pc * pq, pc, w.rom_bits + (b.rom_bits if b is not None else 0), l.get("relu", False))
+        memory = sum(c.luts for c in wmem + bmem) + lut - mac_lut_ff(pc * pq, 0, 0, l.get("relu", False))[0]
         lut += sum(c.luts for c in wmem + bmem)
         words = ddr_words(w.payload_bits)
         groups = nest.trips[0] * nest.trips[1]
         return LayerEstimate(l["layer"], l["op"], nest.trips, pc, nest.ii, nest.depth, nest.cycles, w.payload_bits, brams,
                              mac_dsp(pc * pq), lut, ff, pq, sum(c.bram18k for c in wmem), sum(c.luts for c in wmem),
-                             words, ddr_layer_cycles(nest, groups, ddr_shifts(w.code_bits, pc), words))
+                             words, ddr_layer_cycles(nest, groups, ddr_shifts(w.code_bits, pc), words),
+                             memory_lut=memory)
     if nest is None:
         return LayerEstimate(l["layer"], l["op"], (), 1, 1, 0, 0, 0, 0, 0, 0, 0, fused=l.get("fused", False))
     if l["op"] in ("maxpool2d", "avgpool2d"):

@@ -25,6 +25,12 @@ DDR_ADAPTER = {"bram18k": 1, "lut": 1200, "ff": 1500}
 # rough LUT / FF per instance (Vitis float cores with full DSP use, 7-series, 100 MHz)
 LUT_FF = {"fmul": (100, 150), "fadd": (250, 350), "fcmp": (70, 20), "fdiv": (800, 1400), "lane_decoder": (60, 60),
           "loop": (150, 200)}
+# per operator the rule checker counts in a pipelined loop: (DSP48E1, LUT, FF), rough figures for Vitis cores on
+# 7-series at 100 MHz; "fadd:fabric" is an adder bound to LUTs (BIND_OP impl=fabric), "idiv" a 32-bit integer
+# divider, "shifter" a 32-bit barrel shifter, "imul" a small integer multiplier
+OP_COSTS = {"fmul": (DSP_FMUL, 100, 150), "fadd": (DSP_FADD, 250, 350), "fadd:fabric": (0, 430, 560),
+            "fcmp": (0, 70, 20), "fdiv": (0, 800, 1400), "idiv": (0, 1100, 1200), "shifter": (0, 100, 0),
+            "imul": (1, 20, 40)}
 
 
 def bram18k(width: int, depth: int) -> int:

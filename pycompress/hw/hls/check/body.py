@@ -86,6 +86,12 @@ class Walker(Expressions):
                 obj = self.lookup(target)
                 if isinstance(obj, Obj) and obj in self.local:
                     apply_pragma(obj, name, kv, flags)
+            if target and name == "bind_op":  # the operator that produced the variable, on the core it names
+                v = self.lookup(target)
+                op = kv.get("op", "").lower()
+                if isinstance(v, Val) and v.op == op and self.out.ops[op] > 0:
+                    self.out.ops[op] -= 1
+                    self.out.ops[f"{op}:{kv.get('impl', '').lower()}"] += 1
             return
         if k == "block":
             self.frames.append(Frame({}))
@@ -118,7 +124,7 @@ class Walker(Expressions):
             self.frames[-1].names[d.name] = obj
             return
         v = self.expr(d.init) if d.init is not None and d.init.kind != "init" else Val({"t0": 0})
-        self.frames[-1].names[d.name] = Val(dict(v.t), v.expr, v.is_float or "float" in d.type.split())
+        self.frames[-1].names[d.name] = Val(dict(v.t), v.expr, v.is_float or "float" in d.type.split(), v.op)
 
     def branch(self, s: Stmt) -> None:
         c = self.expr(s.cond)

@@ -62,10 +62,11 @@ class Expressions:
         op, fl = n.op, a.is_float or b.is_float
         if fl:
             lat = {"+": FADD_LATENCY, "-": FADD_LATENCY, "*": FMUL_LATENCY, "/": FDIV_LATENCY}.get(op, FCMP_LATENCY)
-            self.out.ops[{"+": "fadd", "-": "fadd", "*": "fmul", "/": "fdiv"}.get(op, "fcmp")] += 1
+            kind = {"+": "fadd", "-": "fadd", "*": "fmul", "/": "fdiv"}.get(op, "fcmp")
+            self.out.ops[kind] += 1
             if op == "/":
                 self.out.divisions.append((n.line, "float", None))
-            return Val(_join(a, b, add=lat), None, op in "+-*/")
+            return Val(_join(a, b, add=lat), None, op in ("+", "-", "*", "/"), kind)
         expr = None if a.expr is None or b.expr is None else fold(Node("bin", op, (a.expr, b.expr)))
         lat = 0
         if op in ("/", "%"):

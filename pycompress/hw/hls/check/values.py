@@ -17,6 +17,7 @@ class Val:
     t: dict
     expr: Node | None = None
     is_float: bool = False
+    op: str = ""  # the float operator that produced it (fadd, fmul, ...): what a BIND_OP on its variable binds
 
     @property
     def ready(self) -> int:
