@@ -33,9 +33,11 @@ def test_dataflow_kernel_text(bf16):
     top = cpp[cpp.index("void pycompress_top("):]
     assert "#pragma HLS DATAFLOW" in top and "static float" not in top
     assert cpp.count("the next ReLU, fused into the last store") == 4 and "static void l1_relu1" not in cpp
-    assert render_project(bf16)["firmware/pycompress_top.cpp"].count("fused into the last store") == 4  # both modes
+    sequential = render_project(bf16, dataflow=False)["firmware/pycompress_top.cpp"]
+    assert sequential.count("fused into the last store") == 4  # both modes
     assert "l1_relu1(" not in top and "pyc_read_input(" in top and "pyc_write_output(" in top
-    assert "DATAFLOW" not in render_project(bf16)["firmware/pycompress_top.cpp"]
+    assert "DATAFLOW" not in sequential and "static float" in sequential
+    assert render_project(bf16) == files  # a chain of layers is a dataflow kernel by default
 
 
 def test_dataflow_refuses_a_residual_graph():

@@ -17,7 +17,7 @@ from pycompress.hw import kernel_interface as ki
 from pycompress.core.container import CompressedModel, to_bytes
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import OutputFolder, atomic_directory, check_output
-from .context import kernel_model, template_values
+from .context import is_chain, kernel_model, template_values
 from .reference import reference_forward
 from .templates import AUTOGEN
 from .vectors import dataset_inputs
@@ -94,7 +94,7 @@ def render_firmware(values: dict) -> dict[str, str]:
 
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
                    parallel: dict[str, int] | None = None, board: str = "zedboard",
-                   ftz_reference: bool = False, weights: str = "bram", dataflow: bool = False) -> dict[str, str | bytes]:
+                   ftz_reference: bool = False, weights: str = "bram", dataflow: bool | None = None) -> dict[str, str | bytes]:
     """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data).
 
     `kernel`: compressed (default), raw (same-format baseline) or float (float32 baseline, `baseline=True`);
@@ -103,13 +103,13 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
     floating-point cores do (for C/RTL co-simulation; g++ C simulation follows IEEE gradual underflow);
     `weights`: bram (weight streams in on-chip ROM) or ddr (read through an AXI master from the image
     ddr/weights.bin that the host places in DDR; ddr/weights.json gives its layout); `dataflow`: the layers
-    as concurrent processes under DATAFLOW (chains of layers only; ReLU fused into the producing layer).
+    as concurrent processes under DATAFLOW (chains of layers only; None, the default: for every chain).
     """
     from .templates import render
 
     km = kernel_model(cm)
     values = template_values(km, baseline, board=board, kernel=kernel, parallel=parallel, weights=weights,
-                             dataflow=dataflow)
+                             dataflow=is_chain(km.graph) if dataflow is None else dataflow)
     baseline = values["baseline"]
     top = values["top"]
     x, _ = dataset_inputs(km.graph, tb_vectors)
@@ -149,15 +149,22 @@ def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
     return out
 
 
-def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str, int] | None = None,
-               weights: str = "bram") -> None:
-    """One line when the compressed kernel's estimate exceeds the board's whole resources (with --weights ddr,
-    the weight streams are off chip and only what stays on chip counts)."""
+def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict | None = None,
+               weights: str = "bram", dataflow: bool | None = None) -> None:
+    """One line when the compressed kernel's estimate (the cycle and resource model, as the allocator sees it)
+    exceeds the board's whole resources (with --weights ddr, the weights are off chip and only what stays on
+    chip counts; under DATAFLOW every activation buffer is a ping-pong pair)."""
     from pycompress.hw.board import load_board
-    from .estimates import estimate
+    from .context import kernel_lanes, kernel_plan
+    from .plan import estimate_plan
 
-    b, e = load_board(board), estimate(cm, parallel, board)["compressed"]
+    km = kernel_model(cm)
+    df = is_chain(km.graph) if dataflow is None else dataflow
+    b = load_board(board)
+    e = estimate_plan(kernel_plan(km, "compressed", df), kernel_lanes(km, board, parallel, df))
     need = ({"bram18k": e.bram18k, "dsp": e.dsp, "lut": e.lut, "ff": e.ff} if weights == "bram" else e.ddr_summary())
+    if df and e.chain:
+        need = {**need, "bram18k": need["bram18k"] + e.buffer_bram18k}
     over = [f"{what} {need[key]:,} > {have:,}" for what, key, have in (("BRAM18K", "bram18k", b.bram18k), ("DSP48E1", "dsp", b.dsp48e1),
                                                                      ("LUT", "lut", b.lut), ("FF", "ff", b.ff)) if need[key] > have]
     if over:
@@ -168,11 +175,11 @@ def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str,
 def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True,
              kernel: str | None = None, parallel: dict[str, int] | None = None, board: str = "zedboard",
              allow_over_budget: bool = False, ftz_reference: bool = False, weights: str = "bram",
-             dataflow: bool = False) -> Path:
+             dataflow: bool | None = None) -> Path:
     """Render and write the HLS project; nothing is written when the model is unsupported or does not fit."""
     kernel_model(cm)  # refuse an unsupported model before saying anything
     if not allow_over_budget:
-        check_fits(cm, board, parallel, weights)
+        check_fits(cm, board, parallel, weights, dataflow)
     kernel = kernel or ("float" if baseline else "compressed")
     if progress:
         print(f"generating {'' if kernel == 'compressed' else kernel + ' baseline '}HLS project "
