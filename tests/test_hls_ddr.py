@@ -120,7 +120,7 @@ def test_ddr_image_deterministic_and_bram_unchanged(bf16):
     layout = json.loads(a[LAYOUT_FILE])
     image = np.frombuffer(a[IMAGE_FILE], dtype="<u8")
     assert image.size == layout["words"] and layout["bytes"] == len(a[IMAGE_FILE])
-    tables = {p["ident"]: p for p in template_values(kernel_model(bf16))["params"]}
+    tables = {p["ident"]: p for p in template_values(kernel_model(bf16), dataflow=True)["params"]}  # as generated
     text = bram["firmware/weights.h"]
     for seg in layout["segments"]:
         assert seg["offset_words"] % DDR_ALIGN_WORDS == 0
