@@ -20,7 +20,8 @@ from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
 from pycompress.core.formats import get_format
 from pycompress.core.graph import Graph, Linear, ReLU
-from pycompress.hw.hls.estimates import bram18k, estimate_report
+from pycompress.hw.hls.estimates import estimate_report
+from pycompress.hw.plan.memory import bram18k
 from pycompress.hw.hls.writer import generate, render_project
 from tests.conftest import run_cli
 
@@ -117,7 +118,7 @@ def odd_names_model() -> CompressedModel:
 
 @pytest.mark.csim
 def test_odd_names_are_sanitised_and_run(tmp_path):
-    from pycompress.hw.hls.context import kernel_model
+    from pycompress.hw.plan import kernel_model
     from pycompress.hw.hls.project import HLSProject
     from pycompress.hw.hls.reference import reference_forward
 
@@ -164,23 +165,26 @@ def test_esart_bram_is_at_most_half_of_raw_bf16():
 
 
 def test_estimate_layer_figures_by_hand():
-    from pycompress.hw.hls.schedule import LOOP_OVERHEAD, mac_nest, pool_nest
+    from pycompress.hw.plan import Layer
+    from pycompress.hw.plan.cost_hls import HLS, mac_schedule, pool_schedule
+    from pycompress.hw.plan.model import Lanes
     from pycompress.hw.lanewords import Column, column_widths, table_memory
 
-    fc = {"layer": "fc", "op": "linear", "in_size": 8, "out_size": 4}
+    overhead = HLS.loop_overhead
+    fc = Layer("fc", "linear", "fc", (8,), (4,))
     # weights and input in block RAM (2), bias in LUTRAM (1): product at 2 + 4, sum at 6 + 5, store: depth 12;
     # 2 groups: an output recurs every 2 iterations, so II = ceil(12 / 2)
-    n = mac_nest(fc, 2, 1, (True,), False, True, True)
-    assert (n.trips, n.distance, n.ii, n.depth) == ((8, 2), 2, 6, 12) and n.cycles == 15 * 6 + 12 + LOOP_OVERHEAD
-    wide = mac_nest({**fc, "out_size": 40, "relu": True}, 2, 1, (False,), None, False, False)  # LUTRAM, fused ReLU
-    assert (wide.ii, wide.depth, wide.cycles) == (1, 1 + 4 + 5 + 2 + 1, 159 + 13 + LOOP_OVERHEAD)
-    conv = {"layer": "c", "op": "conv2d", "ic": 6, "kh": 5, "kw": 5, "oc": 16, "oh": 8, "ow": 8}
-    n = mac_nest(conv, 4, 2, (True,), False, True, True)  # 4 channel lanes x 2 pixel lanes
+    n = mac_schedule(fc, Lanes(2), (True,), False, True, True)
+    assert (n.trips, n.distance, n.ii, n.depth) == ((8, 2), 2, 6, 12) and n.cycles == 15 * 6 + 12 + overhead
+    wide = mac_schedule(Layer("fc", "linear", "fc", (8,), (40,), relu=True), Lanes(2), (False,), None, False, False)
+    assert (wide.ii, wide.depth, wide.cycles) == (1, 1 + 4 + 5 + 2 + 1, 159 + 13 + overhead)  # LUTRAM, fused ReLU
+    conv = Layer("c", "conv2d", "c", (6, 12, 12), (16, 8, 8), (5, 5))
+    n = mac_schedule(conv, Lanes(4, 2), (True,), False, True, True)  # 4 channel lanes x 2 pixel lanes
     assert n.trips == (150, 4, 8, 4) and n.distance == 128 and n.ii == 1
-    assert n.cycles == 150 * 4 * 32 - 1 + 12 + LOOP_OVERHEAD
-    pool = {"layer": "p", "op": "maxpool2d", "k": 2, "stride": 2, "oc": 6, "oh": 12, "ow": 12}
-    assert pool_nest(pool, 1).ii == 2 and pool_nest(pool, 2).ii == 1  # 4 reads on one bank, or 2 on each of two
-    assert pool_nest(pool, 2).depth == 2 + 3 * 2 + 1
+    assert n.cycles == 150 * 4 * 32 - 1 + 12 + overhead
+    pool = Layer("p", "maxpool2d", "p", (6, 24, 24), (6, 12, 12), (2, 2), 2)
+    assert pool_schedule(pool, 1).ii == 2 and pool_schedule(pool, 2).ii == 1  # 4 reads on one bank, or 2 on two
+    assert pool_schedule(pool, 2).depth == 2 + 3 * 2 + 1
     # lane words: 52 bits x 7,680 words in 36 + 18 = 23 RAMB18; 64 raw bits in 36 + 18 + 9 + 1 = 28
     assert column_widths(52, 7680) == (36, 18) and sum(Column(w, 7680).bram18k for w in (36, 18)) == 23
     assert sum(c.bram18k for c in table_memory(16, 4, 30, 256)) == 28
@@ -188,21 +192,22 @@ def test_estimate_layer_figures_by_hand():
 
 
 def test_allocator_fits_budget_and_honours_fixed_lanes(bf16_model):
-    from pycompress.hw.hls.allocate import Budget, allocate, parse_parallel
-    from pycompress.hw.hls.context import kernel_model, kernel_plan
-    from pycompress.hw.hls.plan import estimate_plan
+    from pycompress.hw.plan import allocate_hls, hls_kernel_plan, kernel_model, parse_parallel
+    from pycompress.hw.plan.budget import Budget
+    from pycompress.hw.plan.estimate import estimate_plan
+    from pycompress.hw.plan.model import Lanes
 
-    plan = kernel_plan(kernel_model(bf16_model))
+    plan = hls_kernel_plan(kernel_model(bf16_model))
     small = Budget(dsp=60, bram18k=100, lut=50_000, ff=100_000)
-    lanes = allocate(plan, small)
+    lanes = allocate_hls(plan, small)
     assert estimate_plan(plan, lanes).dsp <= 60 and estimate_plan(plan, lanes).cycles < estimate_plan(plan, {}).cycles
-    fixed = allocate(plan, small, parse_parallel("conv1=2x2,fc1=8"))
-    assert fixed["l0_conv1"] == (2, 2) and fixed["l7_fc1"] == (8, 1)
-    assert parse_parallel("conv1=3, fc1=8x1") == {"conv1": (3, 1), "fc1": (8, 1)}
+    fixed = allocate_hls(plan, small, parse_parallel("conv1=2x2,fc1=8"))
+    assert fixed["l0_conv1"] == Lanes(2, 2) and fixed["l7_fc1"] == Lanes(8, 1)
+    assert parse_parallel("conv1=3, fc1=8x1") == {"conv1": 3, "fc1": (8, 1)}
     for bad, msg in (("conv1=4", "must divide"), ("nope=2", "not a conv2d/linear"), ("conv1", "expected layer=lanes"),
                      ("fc1=4x2", "pixel lanes are 1 or 2")):
         with pytest.raises(PycompressError, match=msg):
-            allocate(plan, small, parse_parallel(bad))
+            allocate_hls(plan, small, parse_parallel(bad))
 
 
 def test_parallel_and_dependence_pragma_reach_the_kernel(bf16_model):

@@ -10,8 +10,10 @@ import pytest
 from pycompress.compress import CompressConfig, compress, compress_state_dict
 from pycompress.core import container
 from pycompress.hw.hls.check.rules import check_project, check_source
-from pycompress.hw.hls.context import kernel_model, kernel_plan, template_values
-from pycompress.hw.hls.plan import layer_nests
+from pycompress.hw.hls.context import template_values
+from pycompress.hw.plan import hls_kernel_plan, kernel_model
+from pycompress.hw.plan.estimate import layer_schedules
+from pycompress.hw.plan.model import Lanes
 from pycompress.hw.hls.writer import generate, render_firmware
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,8 +74,8 @@ def test_every_variant_passes_the_checker_and_the_model_agrees(models, variant, 
     report = check_source(tmp_path / f"firmware/{values['top']}.cpp", values["top"])
     assert report.ok, report.summary()
     # the II and depth the allocator's model puts in each pragma are the ones the checker derives from the code
-    lanes = {l["fn"]: (l["lanes"], l["pq"]) for l in values["layers"] if "lanes" in l}
-    nests = layer_nests(kernel_plan(km, kernel, dataflow), lanes, ddr=weights == "ddr")
+    lanes = {l["fn"]: Lanes(l["lanes"], l["pq"], l["fadd_fabric"]) for l in values["layers"] if "lanes" in l}
+    nests = layer_schedules(hls_kernel_plan(km, kernel, dataflow), lanes, ddr=weights == "ddr")
     by_fn = {l.function: l for l in report.loops}
     for fn, n in nests.items():
         got = by_fn[fn]
@@ -89,9 +91,10 @@ def test_every_variant_passes_the_checker_and_the_model_agrees(models, variant, 
 def generated(models, tmp_path_factory):
     """The default LeNet BF16 kernel as dataflow, and with DDR weights, written once."""
     out = {}
+    lanes = {"conv1": "6x2", "conv2": "8x2", "fc1": 4, "fc2": 2, "fc3": 1}  # fixed: the seeds below name its code
     for name, weights in (("df", "bram"), ("ddr", "ddr")):
         out[name] = generate(models("bf16"), tmp_path_factory.mktemp("seed") / name, weights=weights, dataflow=True,
-                             progress=False)
+                             parallel=lanes, progress=False)
     return out
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pycompress.core.errors import PycompressError
 from .check.rules import CheckReport, check_source
-from .plan import KernelEstimate
-from .resources import LUT_FF, OP_COSTS, mux_luts
+from pycompress.hw.plan.cost_hls import HLS, HlsCosts, mux_luts
+from pycompress.hw.plan.estimate import KernelEstimate
 
 
 def check_values(values: dict) -> CheckReport:
@@ -24,17 +24,17 @@ def check_values(values: dict) -> CheckReport:
         return check_source(Path(tmp) / f"firmware/{values['top']}.cpp", values["top"])
 
 
-def operator_costs(loop) -> tuple[int, int, int]:
+def operator_costs(loop, c: HlsCosts = HLS) -> tuple[int, int, int]:
     """(DSP48E1, LUT, FF) of the operators the checker found in one pipelined loop: each operator kind shared by
     II iterations (a loop at II k needs 1/k of the cores), plus the multiplexers of reads whose bank is chosen at
     run time and the loop's own control."""
     dsp = lut = 0
-    ff = LUT_FF["loop"][1]
+    ff = c.lut_ff["loop"][1]
     for op, count in loop.ops.items():
-        d, l, f = OP_COSTS.get(op, (0, 0, 0))
+        d, l, f = c.op_costs.get(op, (0, 0, 0))
         cores = -(-count // max(loop.ii, 1))
         dsp, lut, ff = dsp + cores * d, lut + cores * l, ff + cores * f
-    lut += sum(mux_luts(bits, ways) for _, ways, bits in loop.muxes) + LUT_FF["loop"][0]
+    lut += sum(mux_luts(bits, ways) for _, ways, bits in loop.muxes) + c.lut_ff["loop"][0]
     return dsp, lut, ff
 
 

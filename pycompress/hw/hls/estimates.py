@@ -11,13 +11,12 @@ an estimate for comparison with the paper's Table 7, not synthesis.
 """
 from __future__ import annotations
 
-from pycompress.hw.board import load_board
 from pycompress.core.container import CompressedModel
-from .allocate import BRAM_SHARE, LOGIC_SHARE, MIN_GAIN, Budget
+from pycompress.hw.plan import hls_budget, hls_lanes, kernel_model
+from pycompress.hw.plan.cost_hls import HLS
+from pycompress.hw.plan.estimate import KernelEstimate
+from pycompress.hw.plan.memory import BRAM_MIN_BITS, bram18k  # noqa: F401  (bram18k re-exported)
 from .checked import check_values, checked_estimate
-from .plan import KernelEstimate, estimate_plan
-from .resources import BRAM_MIN_BITS, DSP_FADD, DSP_FMUL, bram18k  # noqa: F401  (bram18k re-exported)
-from .schedule import BRAM_READ_LATENCY, FADD_LATENCY, FMUL_LATENCY, LOOP_OVERHEAD
 
 PAPER_TABLE7 = {"baseline": {"cycles": 6_090_756, "bram18k": 29, "dsp": 25, "ff": 6_447, "lut": 5_693, "power_w": 0.249},
                 "compressed": {"cycles": 5_336_520, "bram18k": 28, "dsp": 28, "ff": 6_277, "lut": 5_866, "power_w": 0.24}}
@@ -29,27 +28,19 @@ def estimate(cm: CompressedModel, parallel: dict | None = None, board: str = "ze
     """Estimates of the compressed kernel and the baselines at the same lanes, each loop's II and depth taken
     from the rule checker on the variant's generated C++ (`checks`, when given, receives the reports).
     `dataflow` None: as `generate` does by default (DATAFLOW for a chain of layers)."""
-    from .context import is_chain, kernel_lanes, kernel_model, kernel_plan, template_values
+    from .context import is_chain, template_values
 
     km = kernel_model(cm)
     df = is_chain(km.graph) if dataflow is None else dataflow
-    lanes = kernel_lanes(km, board, parallel, df)
+    lanes = hls_lanes(km, board, parallel, dataflow=df)
     out = {}
     for key, kernel in VARIANTS:
-        values = template_values(km, board=board, kernel=kernel, parallel=_fixed(values_lanes=lanes, km=km), dataflow=df)
+        values = template_values(km, board=board, kernel=kernel, dataflow=df, lanes=lanes)
         report = check_values(values)
         if checks is not None:
             checks[key] = report
-        out[key] = checked_estimate(estimate_plan(kernel_plan(km, kernel, df), lanes), values, report)
+        out[key] = checked_estimate(values["plan"].estimate, values, report)
     return out
-
-
-def _fixed(values_lanes: dict, km) -> dict:
-    """The allocated lanes as a --parallel spec (layer name -> lanes), so every variant is generated alike."""
-    from .context import _identifiers, _layers
-
-    layers, _, _, _ = _layers(km.graph, _identifiers(km))
-    return {l["layer"]: values_lanes[l["fn"]] for l in layers if l["fn"] in values_lanes}
 
 
 def _offset_note(c: dict, o: dict) -> list[str]:
@@ -75,7 +66,7 @@ def estimate_report(cm: CompressedModel, parallel: dict | None = None, board: st
     checks: dict = {}
     est = estimate(cm, parallel, board, dataflow, checks)
     c, b, o = est["compressed"], est["baseline"], est["offset_baseline"]
-    budget = Budget.for_board(load_board(board))
+    budget = hls_budget(board)
     out = {k: v.to_dict() for k, v in est.items()}
     return {"format": cm.format, "method": "estimate (loops: II and depth from the rule checker on the generated C++)",
             "dataflow": c.chain if dataflow is None else dataflow, **out,
@@ -89,10 +80,11 @@ def estimate_report(cm: CompressedModel, parallel: dict | None = None, board: st
             "offset_comparison": _offset_note(out["compressed"], out["offset_baseline"]),
             "budget": {"board": board, "dsp": budget.dsp, "bram18k": budget.bram18k, "lut": budget.lut, "ff": budget.ff},
             "paper_table7": PAPER_TABLE7,
-            "model": {"constants": {"fmul_latency": FMUL_LATENCY, "fadd_latency": FADD_LATENCY,
-                                    "bram_read_latency": BRAM_READ_LATENCY, "loop_overhead": LOOP_OVERHEAD,
-                                    "bram_min_bits": BRAM_MIN_BITS, "dsp_fmul": DSP_FMUL, "dsp_fadd": DSP_FADD,
-                                    "bram_share": BRAM_SHARE, "logic_share": LOGIC_SHARE, "min_gain": MIN_GAIN}}}
+            "model": {"constants": {"fmul_latency": HLS.fmul_latency, "fadd_latency": HLS.fadd_latency,
+                                    "bram_read_latency": HLS.bram_read_latency, "loop_overhead": HLS.loop_overhead,
+                                    "bram_min_bits": BRAM_MIN_BITS, "dsp_fmul": HLS.dsp_fmul, "dsp_fadd": HLS.dsp_fadd,
+                                    "bram_share": HLS.shares.bram18k, "logic_share": HLS.shares.lut,
+                                    "min_gain": HLS.objective.min_gain}}}
 
 
 def format_report(report: dict) -> str:

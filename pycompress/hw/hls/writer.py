@@ -17,7 +17,8 @@ from pycompress.hw import kernel_interface as ki
 from pycompress.core.container import CompressedModel, to_bytes
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import OutputFolder, atomic_directory, check_output
-from .context import is_chain, kernel_model, template_values
+from pycompress.hw.plan import kernel_model
+from .context import is_chain, template_values
 from .reference import reference_forward
 from .templates import AUTOGEN
 from .vectors import dataset_inputs
@@ -155,13 +156,12 @@ def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict | No
     exceeds the board's whole resources (with --weights ddr, the weights are off chip and only what stays on
     chip counts; under DATAFLOW every activation buffer is a ping-pong pair)."""
     from pycompress.hw.board import load_board
-    from .context import kernel_lanes, kernel_plan
-    from .plan import estimate_plan
+    from pycompress.hw.plan import plan_hls
 
     km = kernel_model(cm)
     df = is_chain(km.graph) if dataflow is None else dataflow
     b = load_board(board)
-    e = estimate_plan(kernel_plan(km, "compressed", df), kernel_lanes(km, board, parallel, df))
+    e = plan_hls(km, "compressed", board, parallel, df, ddr=weights == "ddr").estimate
     need = ({"bram18k": e.bram18k, "dsp": e.dsp, "lut": e.lut, "ff": e.ff} if weights == "bram" else e.ddr_summary())
     if df and e.chain:
         need = {**need, "bram18k": need["bram18k"] + e.buffer_bram18k}

@@ -6,7 +6,7 @@ index and guard, grouped so that the two arms of an `if`/`?:` are alternatives; 
 every value, as the longest chain of operator latencies from the start of the iteration, from a
 carried variable, or from a load of an array. That gives the pipeline depth, the recurrence of
 every scalar carried from one iteration to the next, and the chain from each array's load to its
-store. Operator latencies are the cost table's (pycompress/hw/hls/schedule.py).
+store. Operator latencies are the HLS cost table's (pycompress/hw/plan/cost_hls.py).
 """
 from __future__ import annotations
 

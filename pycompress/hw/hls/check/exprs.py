@@ -2,12 +2,17 @@
 calls inlined (a mixin of body.Walker)."""
 from __future__ import annotations
 
-from ..schedule import BRAM_READ_LATENCY, FADD_LATENCY, FCMP_LATENCY, FDIV_LATENCY, FMUL_LATENCY
+from pycompress.hw.plan.cost_hls import HLS
 from .ctree import Node, ParseError, canon
 from .objects import Obj, constant
 from .values import Access, Alt, Frame, Val, _join, fold
 
-IDIV_LATENCY = 36  # a 32-bit integer divider core
+# operator latencies: the HLS cost table's (the cycle model the allocator uses reads the same table)
+BRAM_READ_LATENCY, LUTRAM_READ_LATENCY, FIFO_READ_LATENCY = HLS.bram_read_latency, HLS.lutram_read_latency, \
+    HLS.fifo_read_latency
+FADD_LATENCY, FCMP_LATENCY, FDIV_LATENCY, FMUL_LATENCY = HLS.fadd_latency, HLS.fcmp_latency, HLS.fdiv_latency, \
+    HLS.fmul_latency
+IDIV_LATENCY = HLS.idiv_latency
 STREAM_METHODS = {"read", "write", "empty", "full", "read_nb", "write_nb"}
 PASS_METHODS = {"to_uint64", "to_uint", "to_int", "range", "to_ulong"}
 
@@ -123,7 +128,8 @@ class Expressions:
             key = (obj, tuple(constant(self.subst(i)) for i in idx))
             v = self.carried(key if None not in key[1] else (obj, ()), obj)
             return Val(_join(v, *vals), None, obj.is_float)
-        lat = 0 if obj.kind == "stream" else (1 if obj.kind == "maxi" or obj.impl == "lutram" else BRAM_READ_LATENCY)
+        lat = (0 if obj.kind == "stream" else FIFO_READ_LATENCY if obj.kind == "maxi"
+               else LUTRAM_READ_LATENCY if obj.impl == "lutram" else BRAM_READ_LATENCY)
         self.record(obj, "r", idx, n.line)
         t = _join(*vals, add=lat) if vals else {"t0": lat}
         t[("load", obj)] = lat
@@ -192,7 +198,8 @@ class Expressions:
             vals = [self.expr(a) for a in args]
             if method in ("read", "read_nb"):
                 self.record(obj, "r", [], n.line)
-                return Val({"t0": 1, **{k: x for v in vals for k, x in v.t.items() if k != "t0"}}, None, obj.is_float)
+                return Val({"t0": FIFO_READ_LATENCY, **{k: x for v in vals for k, x in v.t.items() if k != "t0"}}, None,
+                           obj.is_float)
             if method in ("write", "write_nb"):
                 self.record(obj, "w", [], n.line)
                 self.out.depth = max(self.out.depth, max((v.ready for v in vals), default=0) + 1)

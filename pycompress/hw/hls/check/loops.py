@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..schedule import DDR_READ_LATENCY, LOOP_OVERHEAD
+from pycompress.hw.plan.cost_hls import HLS
 from .body import Walker
 from .values import Access, Alt, Iteration, Val
 from .ctree import Node, Stmt
@@ -59,7 +59,7 @@ class LoopReport:
 
     @property
     def cycles(self) -> int:
-        return (self.iterations - 1) * self.ii + self.depth + LOOP_OVERHEAD
+        return (self.iterations - 1) * self.ii + self.depth + HLS.loop_overhead
 
     @property
     def name(self) -> str:
@@ -197,7 +197,7 @@ def judge(function: str, nest: list[Stmt], walker_factory, outer: dict[str, rang
             violations.append(Violation("b", where, loop.line, f"{obj.name} bank {bank} ({obj.ports()}) takes {r} read(s) "
                                         f"and {wr} write(s) per iteration: needs II {need}, the pragma says {ii_pragma}"))
     accesses = _flat_accesses(it.events)
-    depth = max(it.depth, 1) + (DDR_READ_LATENCY if any(a.obj.kind == "maxi" for a in accesses) else 0)
+    depth = max(it.depth, 1) + (HLS.ddr_read_latency if any(a.obj.kind == "maxi" for a in accesses) else 0)
     written = {a.obj for a in accesses if a.kind == "w"}
     read = {a.obj for a in accesses if a.kind == "r"}
     distances = {}
