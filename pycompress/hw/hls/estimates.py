@@ -105,7 +105,7 @@ def format_report(report: dict) -> str:
     fmt = report["format"].upper()
     lines += ["", f"{'(all ours are estimates)':30} {'raw ' + fmt:>10} {'offset ' + fmt:>11} {'shared ' + fmt:>11} "
                   f"{'raw FP32':>10} {'paper base':>11} {'paper compr.':>12}"]
-    rows = [("cycles", "cycles per image (sequential)"), ("weight_bram18k", "BRAM18K, weights"),
+    rows = [("cycles", "latency (layers in turn)"), ("weight_bram18k", "BRAM18K, weights"),
             ("activation_bram18k", "BRAM18K, activations"), ("dsp", "DSP48E1"), ("lut", "LUT (rough)"),
             ("ff", "FF (rough)"), ("weight_bits", "weight bits")]
     for key, label in rows:
