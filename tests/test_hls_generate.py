@@ -282,4 +282,4 @@ def test_cli_estimate_json(tmp_path, bf16_model):
     assert data == json.loads((tmp_path / "est.json").read_text())
     assert data["baseline"]["dsp"] == data["compressed"]["dsp"] and data["compressed"]["layers"][0]["name"] == "conv1"
     r = run_cli("estimate", path, "--parallel", "conv1=3")
-    assert r.returncode == 0 and "estimate" in r.stdout and "cycles per image" in r.stdout
+    assert r.returncode == 0 and "estimate" in r.stdout and "latency (layers in turn)" in r.stdout and "interval between images" in r.stdout

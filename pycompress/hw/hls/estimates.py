@@ -15,7 +15,7 @@ from pycompress.core.container import CompressedModel
 from pycompress.hw.plan import hls_budget, hls_lanes, kernel_model
 from pycompress.hw.plan.cost_hls import HLS
 from pycompress.hw.plan.estimate import KernelEstimate
-from pycompress.hw.plan.memory import BRAM_MIN_BITS, bram18k  # noqa: F401  (bram18k re-exported)
+from pycompress.hw.plan.memory import BRAM_MIN_BITS
 from .checked import check_values, checked_estimate
 
 PAPER_TABLE7 = {"baseline": {"cycles": 6_090_756, "bram18k": 29, "dsp": 25, "ff": 6_447, "lut": 5_693, "power_w": 0.249},
