@@ -68,6 +68,13 @@ def add_format_option(p: argparse.ArgumentParser, default: str = "bf16") -> None
     p.add_argument("--format", type=_format_arg, default=default, help=f"storage format: {', '.join(FORMATS)} (default {default})")
 
 
+FORCE_HELP = "replace -o even when it is the input file or a file pycompress did not write (never a link or device)"
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
 def add_scheme_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheme", choices=("expshare", "huffman"), default="expshare",
                    help="expshare: fixed-width exponent indices (Eq. 1); huffman: entropy-coded exponents (issue 15)")
@@ -96,8 +103,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pycompress.frontends.lenet import train
     from pycompress.frontends.shipped import write_trained
 
-    check_output(args.output)
-    check_output(Path(args.output).with_suffix(".json"))
+    if Path(args.output).suffix.lower() not in (".pt", ".pth", ".safetensors"):
+        raise PycompressError(f"{args.output}: output must end in .pt, .pth or .safetensors")
+    check_output(args.output, force=args.force)
+    check_output(Path(args.output).with_suffix(".json"), side=True)  # the model card beside it
     start = time.perf_counter()
     model = train(epochs=args.epochs, seed=args.seed)
     card = write_trained(model, args.output, epochs=args.epochs, seed=args.seed, seconds=time.perf_counter() - start)
@@ -134,7 +143,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
     if not args.output.endswith(".pcz"):
         raise PycompressError(f"{args.output}: output must end in .pcz")
-    check_output(args.output, inputs=[args.model])
+    check_output(args.output, inputs=[args.model], force=args.force)
     from pycompress.frontends import load_model
 
     model = load_model(args.model)
@@ -178,7 +187,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     from pycompress.core import container
     from pycompress.core.fileio import check_output, save_state_dict
 
-    check_output(args.output, inputs=[args.pcz])
+    check_output(args.output, inputs=[args.pcz], force=args.force)
     cm = container.load(args.pcz)
     save_state_dict(cm.state_dict(), args.output)
     print(f"{args.output}: {len(cm.order)} tensors in {cm.format}")
@@ -219,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="lenet.pt", help="output state_dict (.pt or .safetensors); its card goes beside it as .json")
     p.add_argument("--epochs", type=positive_int, default=30)
     p.add_argument("--seed", type=nonnegative_int, default=0)
+    add_force_option(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("stats", help="per-layer exponent-sharing figures (Eq. 1-4) and exponent entropy")
@@ -237,11 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_format_option(p)
     p.add_argument("--all", action="store_true", help="also encode 1-D float tensors (biases)")
     add_scheme_option(p)
+    add_force_option(p)
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("decompress", help="decode a .pcz back to a state_dict, bit-exact in its format")
     p.add_argument("pcz")
     p.add_argument("-o", "--output", required=True, help="output .safetensors (or .pt)")
+    add_force_option(p)
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("evaluate", help="top-1 accuracy on the validation and test parts of the data (default: LeNet on mnist5k)")

@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 from . import validate as v
 from .errors import PycompressError
 from .fileio import write_bytes_atomic
+from .inputs import open_regular
 from .formats import FORMATS, bits_tensor, format_of_dtype, get_format, tensor_bits
 
 FORMAT_VERSION = 1
@@ -371,23 +371,7 @@ def from_bytes(blob: bytes | bytearray, where: str = "<bytes>") -> CompressedMod
 
 def read_regular(path: Path, what: str = "a .pcz file") -> tuple[int, Any]:
     """(size, open binary file) of a regular file; devices, FIFOs and folders refused with one line, never read."""
-    try:
-        st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise PycompressError(f"{path}: is a directory, expected {what}")
-        if not stat.S_ISREG(st.st_mode):
-            raise PycompressError(f"{path}: not a regular file (device, FIFO or socket), expected {what}")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO swapped in cannot block us
-    except FileNotFoundError:
-        raise PycompressError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise PycompressError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    f = os.fdopen(fd, "rb", buffering=0)
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        f.close()
-        raise PycompressError(f"{path}: not a regular file (device, FIFO or socket), expected {what}")
-    return st.st_size, f
+    return open_regular(path, what)
 
 
 def load(path: str | Path) -> CompressedModel:

@@ -125,6 +125,7 @@ def write_trained(model: torch.nn.Module, path: str | Path, *, epochs: int, seed
     state_dict = {k: v.detach().clone() for k, v in model.state_dict().items()}
     command = "pycompress " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("pycompress", "__main__.py") else "pycompress.frontends.lenet.train()"
     card = model_card(state_dict, epochs=epochs, seed=seed, seconds=seconds, command=command)
+    card["generator"] = "pycompress train"  # the mark that lets a later run replace the card (core/ownership.py)
     save_state_dict(state_dict, path)
     write_bytes_atomic(path.with_suffix(".json"), (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
     return card

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pycompress.core.errors import PycompressError
-from pycompress.core.fileio import read_json_object
+from pycompress.core.fileio import inside, read_json_object
 
 CXXFLAGS = ("-O2", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-DPYC_STANDALONE_CSIM", "-w")
 BUILD_DIR = "csim_build"
@@ -80,7 +80,7 @@ class HLSProject:
         for f in sorted((self.path / "firmware").iterdir()):
             h.update(f.name.encode())
             h.update(f.read_bytes())
-        return self.path / BUILD_DIR / f"lib{self.top}_{h.hexdigest()[:16]}.so"
+        return inside(self.path, f"{BUILD_DIR}/lib{self.top}_{h.hexdigest()[:16]}.so", make=False)
 
     def compile(self, progress: bool = True) -> Path:
         """Build the shared library once (cached by content); returns its path."""
@@ -89,7 +89,7 @@ class HLSProject:
             cxx = os.environ.get("CXX", "g++")
             if shutil.which(cxx) is None:
                 raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
-            lib.parent.mkdir(exist_ok=True)
+            inside(self.path, f"{BUILD_DIR}/{lib.name}")  # the build folder: made here, never through a link
             tmp = lib.with_suffix(f".{os.getpid()}.tmp")
             cmd = [cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-I", str(self.path / "firmware"),
                    *map(str, self.sources()), "-o", str(tmp)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pycompress.hw.board import Board
 from pycompress.core.errors import PycompressError
-from pycompress.core.fileio import read_json_object
+from pycompress.core.fileio import read_json_object, write_inside
 from .flow import FlowConfig, FlowPlan, plan_flow, write_flow
 from .host import ImageSet, write_host
 from .manifest import load_manifest
@@ -90,7 +90,5 @@ def summarize(build_dir: Path) -> dict:
     plan = read_json_object(build_dir / "flow.json", "flow plan")
     parsed = read_reports(build_dir / "reports", plan["kernel_cell"])
     summary = {"build": plan["build_name"], "top": plan["top"], "part": plan["part"], "reports": parsed}
-    out = build_dir / "reports" / "summary.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_inside(build_dir, "reports/summary.json", (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
     return summary
