@@ -233,6 +233,8 @@ def inside(root: str | os.PathLike, rel: str, make: bool = True) -> Path:
     _no_link(root, want_dir=True)
     here = root
     parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts:
+        raise PycompressError(f"{rel!r}: not a path inside {root}")
     for part in parts[:-1]:
         here = here / part
         _no_link(here, want_dir=True)

@@ -92,7 +92,7 @@ def read_json_object(path: str | os.PathLike, what: str, limit: int = MAX_JSON_F
 
     path = Path(path)
     try:
-        data = read_regular(path, what, limit)
+        data = read_regular(path, "a regular file", limit)
     except PycompressError as exc:
         reason = str(exc).removeprefix(f"{path}: ")
         raise PycompressError(f"{path}: unreadable {what} ({reason})") from None

@@ -67,7 +67,7 @@ def data_inputs(spec: str, shape: tuple[int, ...], n: int | None = None) -> tupl
     """The test part of `--data` (an .npz or a built-in name), checked to fit the kernel's input shape."""
     from pycompress.frontends.datasets import load_data
 
-    x, y = load_data(spec).part("test")
+    x, y = load_data(spec, item_shape=tuple(shape)).part("test")  # a wrong shape is refused from the headers
     if tuple(x.shape[1:]) != tuple(shape):
         raise PycompressError(f"{spec}: x_test has items of shape {tuple(x.shape[1:])} (array shape {tuple(x.shape)}), "
                               f"but the kernel takes {tuple(shape)}")

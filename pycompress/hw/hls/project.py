@@ -22,6 +22,7 @@ from pycompress.core.fileio import inside, read_json_object
 
 CXXFLAGS = ("-O2", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-DPYC_STANDALONE_CSIM", "-w")
 BUILD_DIR = "csim_build"
+MAX_IMAGE_WORDS = 1 << 31  # 16 GiB: a DDR image larger than a ZedBoard's 512 MiB is a corrupt manifest anyway
 
 
 def ap_types_dir() -> Path:
@@ -55,17 +56,32 @@ class HLSProject:
         self._lib: ctypes.CDLL | None = None
         self.ddr = self.manifest.get("ddr") if self.manifest.get("weights") == "ddr" else None
         self._image: np.ndarray | None = None  # the C simulation's "DDR": must outlive every call into the library
+        if self.ddr is not None:
+            self._ddr_image()
+
+    def _ddr_image(self) -> tuple[Path, int]:
+        """The DDR image's path (inside the project, no link on the way; a regular file) and its size in words,
+        checked when the project is opened: before anything is compiled."""
+        from pycompress.core.inputs import check_regular
+
+        words = self.ddr.get("words") if isinstance(self.ddr, dict) else None
+        image = self.ddr.get("image") if isinstance(self.ddr, dict) else None
+        if type(words) is not int or not 0 <= words <= MAX_IMAGE_WORDS or not isinstance(image, str):
+            raise PycompressError(f"{self.path / 'project.json'}: ddr.words must be an integer 0..{MAX_IMAGE_WORDS} "
+                                  f"and ddr.image a file name, not {words!r:.40} and {image!r:.60}")
+        path = inside(self.path, image, make=False)
+        check_regular(path, "the DDR weight image")
+        return path, words
 
     def _attach_image(self, lib: ctypes.CDLL) -> None:
         """Load the weight image from the project folder, as the host program writes it into DDR."""
         from .ddr import read_image
 
-        path = self.path / str(self.ddr["image"])
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PycompressError(f"{path}: cannot read the DDR weight image ({exc.strerror})") from None
-        self._image = np.ascontiguousarray(read_image(data, int(self.ddr["words"])))
+        from pycompress.core.inputs import read_regular
+
+        path, words = self._ddr_image()
+        data = read_regular(path, "the DDR weight image", limit=words * 8)  # a FIFO or device is refused unread
+        self._image = np.ascontiguousarray(read_image(data, words))
         lib.pycompress_set_image.argtypes = [ctypes.c_void_p, ctypes.c_long]
         if lib.pycompress_set_image(self._image.ctypes.data, self._image.size) != 0:
             raise PycompressError(f"{path}: the kernel was generated for another image size")
