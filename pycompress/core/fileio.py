@@ -189,6 +189,11 @@ def atomic_directory(path: str | os.PathLike, owner: OutputFolder | None = None)
     path = Path(path)
     _no_link(path, want_dir=True)
     owner = owner or _planned.get(path.resolve())
+    if path.is_dir() and any(path.iterdir()):  # again here, for callers that skipped check_output
+        why = (owner or OutputFolder("")).refusal(path)
+        if why is not None:
+            raise PycompressError(f"{path}: not empty and not replaceable as a pycompress "
+                                  f"{owner.what if owner else 'output'}: {why}; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:

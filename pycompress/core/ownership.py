@@ -102,13 +102,12 @@ class OutputFolder:
             return f"unreadable {MANIFEST} ({exc})"
         if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR:
             return f"{MANIFEST} was not written by pycompress"
-        if manifest.get("what") != self.what:
+        if self.what and manifest.get("what") != self.what:  # "": any pycompress output folder
             return f"it is a pycompress {manifest.get('what')!s:.60}, not a {self.what}"
         files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
         links = manifest.get("links") if isinstance(manifest.get("links"), dict) else {}
         if self.key_file and self.key_file not in files:
             return f"no {self.key_file}"
-        seen = set()
         for rel, st in _walk(path):
             if rel == MANIFEST or self._scratch(rel):
                 continue
@@ -123,7 +122,6 @@ class OutputFolder:
                 return f"it holds {rel}, which pycompress did not write"
             elif not stat.S_ISREG(st.st_mode) or _sha256(path / rel) != files[rel]:
                 return f"{rel} was changed since pycompress wrote it"
-            seen.add(rel)
         return None
 
 

@@ -66,10 +66,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
     if args.output:
         check_output(args.output, inputs=[args.pcz], force=args.force)
-    report = estimate_report(_load(args.pcz), parse_parallel(args.parallel))
+    report = {**estimate_report(_load(args.pcz), parse_parallel(args.parallel)),
+              "generator": "pycompress estimate"}  # the mark that lets a later run replace the file it writes
     if args.output:
-        marked = {**report, "generator": "pycompress estimate"}  # the mark that lets a later run replace it
-        write_bytes_atomic(args.output, (json.dumps(marked, indent=2, sort_keys=True) + "\n").encode())
+        write_bytes_atomic(args.output, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
         print(f"estimates written to {args.output}", file=sys.stderr)
     print(json.dumps(report, indent=2, sort_keys=True) if args.json else format_report(report))
     return 0
