@@ -16,6 +16,7 @@ One rule set, decided before any work (`check_output`) and kept at the moment of
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -33,6 +34,7 @@ from .statedict import SUPPORTED_DTYPES, _check_readable, load_state_dict, save_
 
 _KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISSOCK, "a socket"))
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO}
 _committed: list[Path] = []  # outputs renamed into place by this process (for an honest message on Ctrl-C)
 _planned: dict[Path, OutputFolder] = {}  # folder outputs checked by check_output: atomic_directory writes their manifest
 
@@ -166,7 +168,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        except OSError as exc:  # no space, quota, file size limit: named after the output, not its temp file
+            ours = os.fspath(exc.filename) == tmp if exc.filename is not None else exc.errno in _WRITE_ERRNOS
+            if ours:
+                raise PycompressError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+            raise
         with _signals_held():
             _no_link(path, want_dir=False)  # nothing swapped in meanwhile
             os.replace(tmp, path)

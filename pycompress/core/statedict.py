@@ -1,6 +1,7 @@
 """State dicts in and out: `.pt`/`.pth` (weights_only, never arbitrary unpickling) and `.safetensors`."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import warnings
@@ -29,6 +30,11 @@ def validate_state_dict(state_dict: dict, where: str = "model") -> dict[str, tor
     for name, t in state_dict.items():
         if not isinstance(name, str) or not isinstance(t, torch.Tensor):
             raise PycompressError(f"{where}: expected a state_dict (a mapping of names to tensors)")
+        if not name.isascii():
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise PycompressError(f"{where}: tensor name {name!r} is not valid Unicode (a lone surrogate)") from None
         if t.dtype not in SUPPORTED_DTYPES or t.is_quantized or t.layout != torch.strided:
             raise PycompressError(f"{where}: unsupported dtype {t.dtype} in tensor {name!r}; "
                                   "supported: float32, bfloat16, float16, float64, integer and bool tensors")
@@ -79,13 +85,23 @@ def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | os.PathLike
 
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    if path.suffix.lower() not in (".safetensors", ".pt", ".pth"):
+        raise PycompressError(f"{path}: output must end in .safetensors, .pt or .pth")
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".safetensors":
-            from safetensors.torch import save_file
+        try:
+            if path.suffix.lower() == ".safetensors":
+                from safetensors.torch import save_file
 
-            save_file(tensors, str(tmp), metadata={"producer": GENERATOR})
-        elif path.suffix.lower() in (".pt", ".pth"):
-            torch.save(tensors, str(tmp))
-            mark_zip(tmp)
-        else:
-            raise PycompressError(f"{path}: output must end in .safetensors, .pt or .pth")
+                save_file(tensors, str(tmp), metadata={"producer": GENERATOR})
+            else:
+                buf = io.BytesIO()  # torch's own writer reports a full disk as "unexpected pos": write it ourselves
+                torch.save(tensors, buf)
+                tmp.write_bytes(buf.getbuffer())
+                del buf
+                mark_zip(tmp)
+        except (OSError, RuntimeError, Exception) as exc:  # safetensors and torch wrap ENOSPC/EFBIG in their own types
+            if isinstance(exc, PycompressError):
+                raise
+            reason = next((w for w in ("No space left on device", "File too large", "Disk quota exceeded")
+                           if w in str(exc)), (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160])
+            raise PycompressError(f"{path}: cannot write it ({reason})") from None

@@ -160,6 +160,11 @@ def need_str(value: Any, what: str, max_len: int = MAX_NAME_CHARS, empty: bool =
         raise Invalid(f"{what} is {type(value).__name__} {_short(value)}, expected a string")
     if len(value) > max_len or (not value and not empty):
         raise Invalid(f"{what} has {len(value)} characters (1..{max_len})")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON's \udc80): no file, terminal or tool can take it
+            raise Invalid(f"{what} {_short(value)} is not valid Unicode (a lone surrogate)") from None
     return value
 
 
