@@ -8,7 +8,7 @@ from .accounting import ModelStats
 
 # C0 controls (ESC, BEL, CR, backspace...), DEL, C1 controls, bidirectional overrides, lone surrogates:
 # what a model name may carry and a terminal would act on rather than show
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str, keep: str = "\n\t") -> str:
