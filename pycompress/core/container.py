@@ -244,7 +244,8 @@ def _check_model(info: dict, grouped: dict[str, dict[str, np.ndarray]], where: s
             raise _corrupt(where, f"checksum mismatch in tensor {name!r}")
         fields = {k: x for k, x in meta.items() if k not in ("sha256", "scheme")}
         held = fields.get("dtype" if name in raw else "format")
-        if (name in raw or meta.get("scheme") in MODEL_FORMAT_SCHEMES) and held in FORMATS and held != info["format"]:
+        if (name in raw or meta.get("scheme") in MODEL_FORMAT_SCHEMES) and isinstance(held, str) and held in FORMATS \
+                and held != info["format"]:
             raise v.Invalid(f"{what} is stored in {held}, the model's format is {info['format']}")
         if name in raw:
             if "scheme" in meta:

@@ -50,10 +50,16 @@ def check_regular(path: str | os.PathLike, what: str = "a model file") -> int:
     except OSError as exc:
         raise PycompressError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
-        kind = _kind(st.st_mode)
-        raise PycompressError(f"{path}: is {kind}, expected {what}" if kind.startswith("a ")
-                              else f"{path}: {kind}, expected {what}")
+        raise PycompressError(_not_regular(path, st.st_mode, what))
     return st.st_size
+
+
+def _not_regular(path: Path, mode: int, what: str) -> str:
+    kind = _kind(mode)
+    if kind == "a directory":
+        return f"{path}: is a directory, expected {what}"
+    return f"{path}: not a regular file ({kind}), expected {what}" if kind.startswith("a ") else \
+        f"{path}: not a regular file, expected {what}"
 
 
 def open_regular(path: str | os.PathLike, what: str = "a file") -> tuple[int, BinaryIO]:
@@ -70,7 +76,7 @@ def open_regular(path: str | os.PathLike, what: str = "a file") -> tuple[int, Bi
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         f.close()
-        raise PycompressError(f"{path}: is {_kind(st.st_mode)}, expected {what}")
+        raise PycompressError(_not_regular(path, st.st_mode, what))
     return st.st_size, f
 
 
