@@ -177,3 +177,23 @@ def test_every_model_input_that_is_a_fifo(tmp_path, suffix, cli):
     argv = ("evaluate", REPO / "pycompress/models/lenet5_mnist.safetensors", "--data", fifo) if suffix == ".npz" \
         else ("stats", fifo)
     _refused(cli(*argv))
+
+
+@pytest.mark.parametrize("edit,words", [(("ddr", "words", "abc"), ("ddr.words must be an integer",)),
+                                        (("ddr", "image", "../../etc/passwd"), ("not a path inside",)),
+                                        (("files", None, []), ("unreadable manifest", "files")),
+                                        (("top", None, "../x"), ("unreadable manifest", "identifier"))])
+def test_hand_edited_project_json_is_one_line(ddr_project, tmp_path, cli, edit, words):
+    """A project.json with ddr.words "abc" (was: an internal error), an image outside the project, missing files."""
+    import shutil
+
+    project = tmp_path / "p"
+    shutil.copytree(ddr_project, project, ignore=shutil.ignore_patterns("csim_build"))
+    m = json.loads((project / "project.json").read_text())
+    key, sub, value = edit
+    if sub is None:
+        m[key] = value
+    else:
+        m[key][sub] = value
+    (project / "project.json").write_text(json.dumps(m))
+    _refused(cli("csim", project, "--images", "1"), *words)

@@ -37,6 +37,7 @@ _KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO}
 _committed: list[Path] = []  # outputs renamed into place by this process (for an honest message on Ctrl-C)
 _planned: dict[Path, OutputFolder] = {}  # folder outputs checked by check_output: atomic_directory writes their manifest
+_approved: set[Path] = set()  # foreign files check_output let a command replace (--force, in place)
 
 
 def _kind(mode: int) -> str | None:
@@ -97,6 +98,7 @@ def check_output(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike]
             if not force:
                 hint = "pass --force to replace it in place" if force is False else "choose another output"
                 raise PycompressError(f"{path}: is the input file; {hint}")
+            _approved.add(target)
             return path
     if folder is None and st is not None and not written_by_pycompress(path):
         if side:
@@ -105,6 +107,7 @@ def check_output(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike]
         if not force:
             hint = "pass --force to replace it" if force is False else "move it away or choose another output"
             raise PycompressError(f"{path}: exists and was not written by pycompress; {hint}")
+        _approved.add(target)
     if folder is not None:
         cwd = Path.cwd().resolve()
         if target == cwd or target in cwd.parents:
@@ -154,10 +157,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds.
 
     The temp file goes on any exception, KeyboardInterrupt and SystemExit (the CLI turns
-    SIGTERM into one) included; a link, device, FIFO or folder at `path` is never replaced.
+    SIGTERM into one) included; a link, device, FIFO or folder at `path` is never replaced, nor a
+    regular file pycompress did not write unless `check_output` approved it (--force, in place).
     """
     path = Path(path)
     _no_link(path, want_dir=False)
+    if path.is_file() and path.resolve() not in _approved and not written_by_pycompress(path):
+        raise PycompressError(f"{path}: exists and was not written by pycompress; refusing to replace it")
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
@@ -257,8 +263,10 @@ def inside(root: str | os.PathLike, rel: str, make: bool = True) -> Path:
 
 
 def write_inside(root: str | os.PathLike, rel: str, data: bytes) -> Path:
-    """Write `data` to `root/rel` atomically, no link followed below `root` (see `inside`)."""
+    """Write `data` to `root/rel` atomically, no link followed below `root` (see `inside`): a file the command
+    keeps inside an output folder (a report summary), replaced on every run."""
     out = inside(root, rel)
+    _approved.add(out.resolve())
     write_bytes_atomic(out, data)
     return out
 

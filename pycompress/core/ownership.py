@@ -32,9 +32,18 @@ ZIP_MARK = ".data/pycompress"  # a record inside a .pt archive (torch.load ignor
 _SNIFF_LIMIT = 64 << 20
 
 
+def _open_plain(path: Path):
+    """A regular file opened for reading: no link followed, never blocking on a FIFO swapped in."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with _open_plain(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -159,7 +168,7 @@ def written_by_pycompress(path: str | os.PathLike) -> bool:
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             return False
-        with open(path, "rb") as f:
+        with _open_plain(path) as f:
             head = f.read(100)
             if head.startswith(b"SQLite format 3\0"):
                 return len(head) >= 72 and struct.unpack(">I", head[68:72])[0] == SQLITE_APP_ID

@@ -38,6 +38,20 @@ def ap_types_dir() -> Path:
     return path
 
 
+def _check_manifest(m: dict) -> None:
+    """The fields C simulation reads, typed (a hand-edited project.json gets one line, not an internal error)."""
+    files, params = m.get("files"), m.get("params")
+    if not isinstance(m["top"], str) or not m["top"].isidentifier():
+        raise ValueError(f"top {m['top']!r:.40} is not an identifier")
+    if not 0 < int(m["input_size"]) <= 1 << 31 or not 0 < int(m["output_size"]) <= 1 << 31:
+        raise ValueError("input_size and output_size must be positive")
+    if not isinstance(files, dict) or not all(isinstance(files.get(k), str) for k in ("model", "csim_bridge")) \
+            or not isinstance(files.get("sources"), list) or not all(isinstance(f, str) for f in files["sources"]):
+        raise ValueError("files must name the model, the sources and the csim bridge")
+    if not isinstance(params, list) or not all(isinstance(p, dict) and isinstance(p.get("tensor"), str) for p in params):
+        raise ValueError("params must be a list of objects naming their tensor")
+
+
 class HLSProject:
     """A project folder written by `pycompress generate`."""
 
@@ -51,6 +65,7 @@ class HLSProject:
             self.top = self.manifest["top"]
             self.input_size = int(self.manifest["input_size"])
             self.output_size = int(self.manifest["output_size"])
+            _check_manifest(self.manifest)
         except (KeyError, TypeError, ValueError) as exc:
             raise PycompressError(f"{manifest}: unreadable manifest ({exc})") from None
         self._lib: ctypes.CDLL | None = None
