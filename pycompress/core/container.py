@@ -161,7 +161,7 @@ def to_bytes(model: CompressedModel) -> bytes:
         shapes = {n: tuple(m["shape"]) for n, m in {**tensors_meta, **raw_meta}.items()}
         try:
             _check_graph(model.graph, shapes)
-        except v.Invalid as exc:
+        except PycompressError as exc:  # validate.Invalid included
             raise PycompressError(f"cannot write this model as a .pcz: {exc}") from None
     header = {
         "format_version": FORMAT_VERSION,

@@ -202,7 +202,7 @@ def atomic_directory(path: str | os.PathLike, owner: OutputFolder | None = None)
     """
     path = Path(path)
     _no_link(path, want_dir=True)
-    owner = owner or _planned.get(path.resolve())
+    owner = _planned.get(path.resolve()) or owner  # what check_output approved here, else the caller's kind
     if path.is_dir() and any(path.iterdir()):  # again here, for callers that skipped check_output
         why = (owner or OutputFolder("")).refusal(path)
         if why is not None:
