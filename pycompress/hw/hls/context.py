@@ -17,6 +17,7 @@ from pycompress.hw.plan.model import Lanes
 from pycompress.hw.plan.banks import assign
 from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT
 from .reference import reciprocal
+from pycompress.hw.plan.kernel_model import bias_kernel
 from .tables import place_in_ddr, table_values
 
 WEIGHT_PLACES = ("bram", "ddr")  # weight tables in on-chip ROM, or in DDR behind one AXI master per weight
@@ -103,7 +104,7 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
         else:
             params.append(table_values(lp.weight, l["weight"], "weight", km, kernel, lp.outputs, lp.reduction, p))
         if lp.bias:
-            params.append(table_values(lp.bias, l["bias"], "bias", km, kernel, lp.outputs, 1, p))
+            params.append(table_values(lp.bias, l["bias"], "bias", km, bias_kernel(km, lp.bias, kernel), lp.outputs, 1, p))
     image = place_in_ddr(params, ports) if weights == "ddr" else None
     segments = {s.ident: s for s in image.segments} if image is not None else {}
     ddr_ports = [{"port": ports[i], "bundle": f"{WEIGHTS_BUNDLE}{n}", "words": segments[i].words,

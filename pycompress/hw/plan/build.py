@@ -20,7 +20,7 @@ from .cost_hls import HLS, HlsCosts
 from .cost_rtl import RTL, RtlCosts
 from .banks import assign
 from .estimate import KernelPlan, estimate_plan, layer_schedules, objective_cycles
-from .kernel_model import KernelModel, check_kernel, weight_stream
+from .kernel_model import KernelModel, bias_kernel, check_kernel, weight_stream
 from .lower import hls_layers, rtl_layers
 from .memory import Memory
 from .model import AcceleratorPlan, Lanes, Layer, LayerPlan, Schedule
@@ -33,7 +33,7 @@ def hls_kernel_plan(km: KernelModel, kernel: str = "compressed", dataflow: bool 
     check_kernel(kernel)
     layers, buffers, _, _ = hls_layers(km.graph, dataflow)
     weights = {l.fn: weight_stream(km, l.weight, kernel, l.outputs, l.reduction) for l in layers if l.mac}
-    biases = {l.fn: weight_stream(km, l.bias, kernel, l.outputs, 1) for l in layers if l.mac and l.bias}
+    biases = {l.fn: weight_stream(km, l.bias, bias_kernel(km, l.bias, kernel), l.outputs, 1) for l in layers if l.mac and l.bias}
     top = ki.TOP_FUNCTION if kernel == "compressed" else ki.BASELINE_TOP_FUNCTION
     return KernelPlan(top, tuple(layers), weights, biases, tuple((b.name, b.size) for b in buffers),
                       km.graph.input_size, km.graph.output_size, tuple(km.graph.input_shape), dataflow)

@@ -58,6 +58,12 @@ def check_kernel(kernel: str) -> None:
         raise PycompressError(f"unknown kernel {kernel!r} (choose from {', '.join(KERNELS)})")
 
 
+def bias_kernel(km: KernelModel, name: str, kernel: str) -> str:
+    """The kernel a bias table is held in: float32 for an entropy-coded bias of the compressed kernel (the Huffman
+    decoders serve weight streams; a bias is read once per output), else `kernel`."""
+    return "float" if kernel == "compressed" and isinstance(km.tables.get(name), HuffmanTables) else kernel
+
+
 def weight_stream(km: KernelModel, name: str, kernel: str, outputs: int = 0, reduction: int = 1) -> WeightStream:
     """The table of one weight (or bias: reduction 1) in the chosen kernel, `outputs` x `reduction` codes: the
     scheme's codes (compressed), the raw bits in the storage format (raw), each exponent minus the tensor's
