@@ -37,6 +37,26 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return run([str(a) for a in args], cwd=cwd)
 
 
+def searchable_folder(prefix: str = "pycompress-test-") -> Path:
+    """A fresh folder in the system temp folder that other accounts may enter (mode 0711): the PostgreSQL
+    server runs as an unprivileged account when the tests run as root, and pytest's own tmp_path sits in
+    a private (0700) folder it cannot enter. pgserver checks that, never grants it."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    d.chmod(0o711)
+    return d
+
+
+@pytest.fixture()
+def open_tmp() -> Path:
+    import shutil
+
+    d = searchable_folder()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- scheduling under pytest-xdist (make test: -n auto; `--dist loadfile --no-loadscope-reorder` in pyproject) ----
 # A test module is one unit on one worker: its module- and session-scoped fixtures are built once. (loadgroup
 # would allow finer groups, but with pytest 9.2 its xdist_group marks are silently ignored: pytest-xdist #1386.)

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from pycompress.cli.main import add_force_option
 from pycompress.core.errors import PycompressError
 
 
@@ -64,8 +65,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from pycompress.hw.hls.estimates import estimate_report, format_report
 
     if args.output:
-        check_output(args.output, inputs=[args.pcz])
-    report = estimate_report(_load(args.pcz), parse_parallel(args.parallel))
+        check_output(args.output, inputs=[args.pcz], force=args.force)
+    report = {**estimate_report(_load(args.pcz), parse_parallel(args.parallel)),
+              "generator": "pycompress estimate"}  # the mark that lets a later run replace the file it writes
     if args.output:
         write_bytes_atomic(args.output, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
         print(f"estimates written to {args.output}", file=sys.stderr)
@@ -88,9 +90,10 @@ def register(sub) -> None:
     p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
                    help="where the packed weight streams live: bram (on-chip ROM, default) or ddr (read through an "
                         "AXI master port from the image ddr/weights.bin, which the host program places in DDR)")
-    p.add_argument("--dataflow", action="store_true",
-                   help="layers as concurrent processes under DATAFLOW (ping-pong buffers, ReLU fused into the layer "
-                        "before it): successive images overlap; chains of layers only (no residual adds)")
+    p.add_argument("--dataflow", action=argparse.BooleanOptionalAction, default=None,
+                   help="layers as concurrent processes under DATAFLOW (ping-pong buffers): successive images overlap "
+                        "(the default for a chain of layers; --no-dataflow runs the layers one after another; a graph "
+                        "with a residual add is refused with --dataflow)")
     p.add_argument("--board", default="zedboard", help="target board under boards/ (default zedboard)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="write the project even when the estimate exceeds the board's resources")
@@ -117,5 +120,6 @@ def register(sub) -> None:
     p.add_argument("pcz")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("-o", "--output", help="also write the JSON report to this file")
+    add_force_option(p)
     p.add_argument("--parallel", metavar="SPEC", help=PARALLEL_HELP)
     p.set_defaults(func=cmd_estimate)

@@ -19,9 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=4, help="parallel Vivado jobs (default 4)")
     p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
                    help="weight streams on chip (bram) or in DDR, read by the kernel through HP1 (ddr)")
-    p.add_argument("--cosim", action="store_true",
-                   help="also run C/RTL co-simulation after C synthesis, on the testbench vectors, compared bit for bit "
-                        "with the reference that flushes subnormals as the Xilinx floating-point cores do")
+    p.add_argument("--cosim", action=argparse.BooleanOptionalAction, default=True,
+                   help="run C/RTL co-simulation after C synthesis (the default; --no-cosim skips it), on the testbench "
+                        "vectors, compared bit for bit with the reference that flushes subnormals as the Xilinx "
+                        "floating-point cores do; its report is copied to reports/hls_cosim.rpt")
     p.add_argument("--scripts-only", action="store_true",
                    help="write the build folders (HLS project, TCL, host program) without running any tool")
     p.set_defaults(func=cmd_bitstream)
@@ -34,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_vivado_report)
+
+
+# what the tools add to a build folder (run_tools, vivado-report), and C simulation of its HLS project
+BUILD_SCRATCH = ("logs", "reports", "out", "vivado", ".Xil", "*.log", "*.jou", "hls/prj_*", "hls/csim_build",
+                 "hls/*.log", "hls/.Xil", "host/ws")
 
 
 def _variants(args: argparse.Namespace) -> list[tuple[str, bool]]:
@@ -56,7 +62,7 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
         raise PycompressError(f"{model}: no such model file (`make demo` writes build/lenet-bf16.pcz)")
     if args.jobs < 1:
         raise PycompressError(f"--jobs must be at least 1, got {args.jobs}")
-    build_folder = OutputFolder("build folder", key_file="hls/project.json")
+    build_folder = OutputFolder("build folder", key_file="hls/project.json", scratch=BUILD_SCRATCH)
     for name, _ in _variants(args):  # every folder is checked before any is written
         check_output(Path(args.build) / name, inputs=[model], folder=build_folder)
     board = load_board(args.board)
