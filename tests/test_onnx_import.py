@@ -65,7 +65,7 @@ def test_lenet_onnx_has_the_shipped_weights_and_its_own_graph(files, lenet_state
 def test_resnet_onnx_folds_batch_norm_like_the_pt2(files):
     """Same weights after folding (the .pt2 path's fold), same outputs on any batch size."""
     got, want = load_model(str(files["resnet"])), load_model(str(PT2))
-    assert "batch norm folded into the preceding convolutions" in got.notes
+    assert "batch norm: 9 folded into the preceding layer" in got.notes
     assert sorted(got.state_dict) == sorted(want.state_dict)
     for k in want.state_dict:
         assert torch.equal(got.state_dict[k], want.state_dict[k]), k
@@ -159,9 +159,12 @@ def test_the_onnxruntime_check_catches_a_wrong_rebuild(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("node, why", [
-    (helper.make_node("Sigmoid", ["x"], ["y"], name="act"), "node 'act' (Sigmoid): op Sigmoid is not supported"),
+    (helper.make_node("Erf", ["x"], ["y"], name="act"), "node 'act' (Erf): op Erf is not supported"),
+    (helper.make_node("HardSigmoid", ["x"], ["y"], name="hs", alpha=0.2), "node 'hs' (HardSigmoid): alpha=0.2"),
+    (helper.make_node("Clip", ["x"], ["y"], name="cl"), "node 'cl' (Clip): Clip with bounds None, None"),
     (helper.make_node("Conv", ["x", "w"], ["y"], name="cv", pads=[0, 0, 1, 1]), "node 'cv' (Conv): asymmetric pads"),
-    (helper.make_node("Conv", ["x", "w"], ["y"], name="cv", auto_pad="SAME_UPPER"), "node 'cv' (Conv): auto_pad=SAME_UPPER"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], name="cv", auto_pad="SAME_UPPER", strides=[2, 2]),
+     "node 'cv' (Conv): auto_pad=SAME_UPPER pads "),
     (helper.make_node("Conv", ["x", "w"], ["y"], name="cv", foo=1), "node 'cv' (Conv): attribute 'foo'"),
     (helper.make_node("MaxPool", ["x"], ["y", "idx"], name="mp", kernel_shape=[2, 2]), "node 'mp' (MaxPool): the Indices"),
     (helper.make_node("Relu", ["x"], ["y"], name="r", domain="com.microsoft"), "op com.microsoft::Relu"),

@@ -135,7 +135,8 @@ def _load_onnx(path: str) -> LoadedModel:
 def _load_program(path: str, read: Callable) -> LoadedModel:
     """A model file with its architecture (.pt2, .onnx): `read(path)` gives (Rebuilt, note); BN folded, graph extracted."""
     from pycompress.core.fileio import _check_readable
-    from pycompress.frontends.graph_extract import extract_graph, fold_batchnorm
+    from pycompress.frontends.batchnorm import fold
+    from pycompress.frontends.graph_extract import extract_graph
 
     p = Path(path)
     _check_readable(p)
@@ -144,12 +145,12 @@ def _load_program(path: str, read: Callable) -> LoadedModel:
     rebuilt, unchecked = read(p)
     release_memory()  # the program or protobuf: the rebuilt module holds the weights now
     notes = [unchecked] if unchecked else []
-    keys = set(rebuilt.module.state_dict())
     try:  # folded in place: no second copy of a large model
-        module = fold_batchnorm(rebuilt.module, inplace=True)
-        if set(module.state_dict()) != keys:
-            notes.append("batch norm folded into the preceding convolutions")
-    except PycompressError as exc:  # BN not after a conv: keep it (no hardware graph then)
+        folded = fold(rebuilt.module, inplace=True)
+        module = folded.module
+        if folded.note:
+            notes.append(folded.note)
+    except PycompressError as exc:  # a batch norm without running statistics: kept (no hardware graph then)
         rebuilt = read(p)[0]  # the failed fold may have folded some layers: start again
         module = rebuilt.module
         notes.append(f"batch norm kept unfolded ({exc})")

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pycompress.core.graph import Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU
+from pycompress.core.graph import (Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d,
+    ReLU, ScaleShift, Softmax)
+from pycompress.hw import activations
 
 F32 = np.float32
 
@@ -142,6 +144,12 @@ def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray
             x = _gap(x, ops)
         elif isinstance(layer, Add):
             x = ops.add(x, acts[src[1]]).astype(F32)
+        elif isinstance(layer, Activation):  # pycompress/hw/activations.py: the kernel's arithmetic
+            x = activations.activation(layer.function, layer.params, x, ops)
+        elif isinstance(layer, ScaleShift):
+            x = activations.scale_shift(x, params[layer.scale], params[layer.shift], ops)
+        elif isinstance(layer, Softmax):
+            x = activations.softmax(x, ops)
         else:  # pragma: no cover - Graph only holds the types above
             raise TypeError(type(layer).__name__)
         acts.append(x)
