@@ -64,8 +64,9 @@ class _Translator:
         raise _fail(self.path, node, f"input {name!r} is computed in the graph, not a stored constant; not supported")
 
     def param(self, name: str, node, what: str, shared: bool = False) -> torch.Tensor:
-        """A float32 initializer; `shared`: it may also feed another node (batch-norm statistics, which are
-        folded away: exporters store equal tensors, such as zero means and zero shifts, once)."""
+        """A float32 initializer; `shared`: it may also feed another node, each layer getting its own copy
+        (biases and batch-norm statistics: exporters store equal tensors once, such as the equal biases of
+        convolutions with batch norm fused in). A weight used twice is tied: refused."""
         if name in self.env:
             raise _fail(self.path, node, f"{what} {name!r} is computed in the graph, not an initializer; not supported")
         value = self.const(name, node)
@@ -149,7 +150,7 @@ def translate(t: _Translator, node) -> None:
     src = t.activation(ins[0], node) if op not in ("Add", "Mul") else None
     if op == "Conv":
         w = t.param(ins[1], node, "weight")
-        b = t.param(ins[2], node, "bias") if len(ins) > 2 and ins[2] else None
+        b = t.param(ins[2], node, "bias", shared=True) if len(ins) > 2 and ins[2] else None
         if w.dim() != 4:
             raise _fail(path, node, f"weight of shape {tuple(w.shape)}: only 2-D convolutions are supported")
         if "kernel_shape" in at and tuple(at["kernel_shape"]) != tuple(w.shape[2:]):
@@ -173,7 +174,7 @@ def translate(t: _Translator, node) -> None:
         if w.dim() != 2:
             raise _fail(path, node, f"weight of shape {tuple(w.shape)} is not a matrix")
         w = w if int(at.get("transB", 0)) else w.t().contiguous()  # nn.Linear holds (out, in)
-        b = t.param(ins[2], node, "bias") if op == "Gemm" and len(ins) > 2 and ins[2] else None
+        b = t.param(ins[2], node, "bias", shared=True) if op == "Gemm" and len(ins) > 2 and ins[2] else None
         if b is not None:
             if b.numel() != w.shape[0] or b.dim() > 2:
                 raise _fail(path, node, f"bias of shape {tuple(b.shape)} is not one value per output ({w.shape[0]})")

@@ -111,7 +111,7 @@ def _add(t: _Translator, node, ins: list[str]) -> None:
     if len(ins) == 2 and len(acts) == 1 and acts[0] in t.bias_free and t.users.get(acts[0]) == 1:
         m = t.bias_free.pop(acts[0])
         other = ins[1] if ins[0] == acts[0] else ins[0]
-        b = t.param(other, node, "bias")
+        b = t.param(other, node, "bias", shared=True)
         if b.numel() != m.out_features or b.dim() > 2:
             raise _fail(path, node, f"bias of shape {tuple(b.shape)} is not one value per output ({m.out_features})")
         with torch.no_grad():
