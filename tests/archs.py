@@ -181,9 +181,9 @@ class HardActs(nn.Module):
         self.fc1, self.fc2 = nn.Linear(6 * 6 * 6, 20), nn.Linear(20, 10)
         self.hs, self.r6 = nn.Hardswish(), nn.ReLU6()
 
-    def forward(self, x):
-        x = F.hardsigmoid(self.c2(self.hs(self.c1(x))))
-        return self.fc2(F.hardtanh(self.r6(self.fc1(torch.flatten(x, 1))), -0.5, 4.0))
+    def forward(self, x):  # no two clamps in a row: an exporter may merge them into one (the same function)
+        x = F.hardtanh(self.c2(self.hs(self.c1(x))), -0.5, 4.0)
+        return F.hardsigmoid(self.fc2(self.r6(self.fc1(torch.flatten(x, 1)))))
 
 
 class BNAnywhere(nn.Module):
