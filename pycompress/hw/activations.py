@@ -13,7 +13,10 @@ Transcendental functions are built from float32 multiply, add, divide, compare a
 scaling by 2^n, with no library call, so that numpy, g++ and Vitis HLS round identically:
   exp(x):   Cody-Waite reduction x = n ln2 + r (n = floor(x log2e + 1/2), ln2 split in C1 + C2),
             e^r by the Cephes expf polynomial, times 2^n built from its exponent bits;
-            x > 88 gives +inf, x < -87 gives +0 (the result stays a normal float), NaN stays NaN.
+            x > 88 gives +inf, x < -87 gives +0 (the result stays a normal float).
+  A NaN input gives the canonical quiet NaN 0x7fc00000 from every transcendental function: the sign and
+  payload of a NaN that flows through arithmetic depend on how a compiler orders operands (g++ turns
+  1 + (-x) into 1 - x), so they are fixed at the entry instead.
   sigmoid:  1 / (1 + exp(-x))
   silu:     x / (1 + exp(-x))
   tanh:     Cephes tanhf: |x| >= 0.625: sign(x) (1 - 2 / (exp(2|x|) + 1)), |x| > 44: sign(x);
@@ -60,12 +63,15 @@ CONSTANTS = {"LOG2E": LOG2E, "EXP_C1": EXP_C1, "EXP_C2": EXP_C2, "EXP_HI": EXP_H
              **{f"ERFC_C{i}": c for i, c in enumerate(ERFC_C)}}
 
 
-def c_float(value: float) -> str:
-    """A C++ float literal that parses to exactly np.float32(value) (9 significant digits round-trip)."""
-    v = float(F32(value))
-    if not np.isfinite(v):
-        raise ValueError(f"no literal for {v}")
-    return f"{v:.9e}f"
+# The helpers of hls_templates/activations.h.j2 each graph function needs (softmax needs "exp").
+HELPERS = {"hardtanh": ("clamp",), "hardsigmoid": ("clamp",), "hardswish": ("clamp",), "leaky_relu": ("leaky_relu",),
+           "sigmoid": ("exp", "sigmoid"), "tanh": ("exp", "tanh"), "silu": ("exp", "silu"), "gelu": ("exp", "gelu"),
+           "gelu_tanh": ("exp", "tanh", "gelu_tanh"), "softmax": ("exp",)}
+
+
+def helpers(functions) -> tuple[str, ...]:
+    """The sorted helper names of activations.h.j2 that a set of graph functions (and "softmax") need."""
+    return tuple(sorted({h for f in functions for h in HELPERS[f]}))
 
 
 class IeeeOps:
@@ -153,6 +159,21 @@ def gelu_tanh(x: np.ndarray, ops=IeeeOps) -> np.ndarray:
         cube = ops.mul(ops.mul(x, x), x)
         inner = ops.mul(GELU_K0, ops.add(x, ops.mul(GELU_K1, cube)))
         return ops.mul(ops.mul(F32(0.5), x), ops.add(F32(1), tanh(inner, ops)))
+
+
+QNAN = np.uint32(0x7FC00000).view(F32)
+
+
+def _canonical(fn):
+    """NaN in, canonical quiet NaN out (activations.h.j2 returns it first thing)."""
+    def wrapped(x, ops=IeeeOps):
+        x = np.asarray(x, F32)
+        return np.where(x != x, QNAN, fn(x, ops)).astype(F32)
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    return wrapped
+
+
+exp, tanh, sigmoid, silu, gelu, gelu_tanh = map(_canonical, (exp, tanh, sigmoid, silu, gelu, gelu_tanh))
 
 
 def _clamp(x: np.ndarray, lo, hi) -> np.ndarray:
