@@ -10,10 +10,15 @@ from pycompress.core.errors import PycompressError
 
 def _load(path: str):
     from pycompress.core import container
+    from pycompress.core.graph import graph_of
+    from pycompress.hw.hls.support import require_hls
 
     if not path.endswith(".pcz"):
         raise PycompressError(f"{path}: expected a compressed model (.pcz)")
-    return container.load(path)
+    cm = container.load(path)
+    if cm.graph is not None:  # a missing graph is explained by kernel_model, with the reason compress stored
+        require_hls(graph_of(cm.graph))
+    return cm
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
