@@ -172,12 +172,22 @@ def _load_program(path: str, parse: Callable, rebuild: Callable, as_is: Callable
         if p.stat().st_size >= LARGE_FILE:
             _release()
 
+    from .export import RebuildMismatch
+
     parsed = parse(p)
     try:
         rebuilt, unchecked = rebuild(parsed, p)
+    except RebuildMismatch:
+        raise
     except PycompressError as exc:
-        sd, build, shape = as_is(parsed, p)
         why = str(exc).removeprefix(f"{p}: ")
+        try:  # a well-formed program runs as it is; one the runtime refuses too fails with the rebuild's reason
+            sd, build, shape = as_is(parsed, p)
+            with torch.no_grad():
+                build(sd)(torch.zeros((1, *shape)))
+        except Exception as run_exc:  # torch.export / onnxruntime raise many kinds for a malformed program
+            first = (str(run_exc).strip().splitlines() or [type(run_exc).__name__])[0][:160]
+            raise PycompressError(f"{exc}; it cannot run as it is either ({first})") from None
         return LoadedModel(path, "export", sd, build, shape, None, why, False, False,
                            (f"run as the program itself, without a layer graph (no hardware): {why}",))
     read = lambda q: rebuild(parse(q), q)  # noqa: E731 (a second, unfolded copy when folding fails)

@@ -64,6 +64,10 @@ def safe_load(path: Path) -> torch.export.ExportedProgram:
         raise PycompressError(f"{path}: not a readable torch.export program ({first})") from None
 
 
+class RebuildMismatch(PycompressError):
+    """The rebuilt module computes something else than the program: a bug in a rebuild, never run around."""
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     """The program as an ordinary module, its input shape (C, H, W) or (N,), and its state_dict keys."""
@@ -283,7 +287,7 @@ def _check_same(ep: torch.export.ExportedProgram, module: nn.Module, path: Path)
     want = want[0] if isinstance(want, (tuple, list)) else want
     got = module(args[0])
     if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-5, atol=1e-6):
-        raise PycompressError(f"{path}: internal error: the rebuilt module differs from the program on its example inputs")
+        raise RebuildMismatch(f"{path}: internal error: the rebuilt module differs from the program on its example inputs")
 
 
 def factory(module: nn.Module) -> Callable[[], nn.Module]:

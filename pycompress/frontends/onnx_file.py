@@ -154,6 +154,8 @@ def check_onnxruntime(model, module: nn.Module, name: str, shape: tuple[int, ...
     got = module(x)
     if got.shape != want.shape or not torch.allclose(got, want.to(got.dtype), rtol=CHECK_RTOL, atol=CHECK_ATOL):
         diff = (got - want).abs().max().item() if got.shape == want.shape else float("nan")
-        raise PycompressError(f"{path}: internal error: the rebuilt module differs from onnxruntime on random inputs "
+        from .export import RebuildMismatch
+
+        raise RebuildMismatch(f"{path}: internal error: the rebuilt module differs from onnxruntime on random inputs "
                               f"(max abs diff {diff:.3g})")
     return ""
