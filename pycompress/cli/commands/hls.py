@@ -54,8 +54,8 @@ def cmd_csim(args: argparse.Namespace) -> int:
             acc += f" / your model with its own weights {r.model_accuracy_pct:.2f}%"
         print(f"{r.top}: compiled in {r.compile_s:.1f}s, {r.images} inputs simulated in {r.simulate_s:.2f}s; "
               f"{r.weights_checked:,} decoded weights bit-exact: {r.weights_bit_exact}; outputs bit-exact vs numpy "
-              f"reference: {r.outputs_bit_exact}; top-1 agreement with {who} {r.top1_agreement_pct:.2f}%{acc} "
-              f"({r.inputs})")
+              f"reference: {r.outputs_bit_exact}; top-1 agreement with {who} {r.top1_agreement_pct:.2f}%{acc}, "
+              f"largest output difference {r.max_abs_diff:.3g} ({r.inputs})")
     require_exact(r)
     if args.min_agreement is not None and r.top1_agreement_pct < args.min_agreement:
         raise PycompressError(f"C simulation of {r.project}: top-1 agreement {r.top1_agreement_pct:.2f}% with "
