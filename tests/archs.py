@@ -208,6 +208,23 @@ class BNAnywhere(nn.Module):
         return self.fc(self.bn1d(torch.flatten(x, 1)))
 
 
+class StemPool(nn.Module):
+    """The ResNet stem: stride-2 conv, BN, ReLU, MaxPool2d(3, 2, padding=1); an AvgPool2d with padding; GAP."""
+
+    input_shape = (3, 16, 16)
+    HW = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), _bn(8)
+        self.pool, self.avg = nn.MaxPool2d(3, 2, padding=1), nn.AvgPool2d(3, 1, padding=1)
+        self.gap, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.avg(self.pool(F.relu(self.bn(self.conv(x)))))
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
 class Depthwise(nn.Module):
     input_shape = (4, 8, 8)
     HW = "groups=4"
@@ -259,7 +276,7 @@ class Concat(nn.Module):
 
 
 ARCHS = {cls.__name__: cls for cls in (MLP, VGGBN, ResNet, Functional, LeakyGAP, TanhLeNet, GeluSoftmax, SiluSame,
-                                       HardActs, BNAnywhere, Depthwise, Dilated, CeilPool, Concat)}
+                                       HardActs, BNAnywhere, StemPool, Depthwise, Dilated, CeilPool, Concat)}
 FAST = ("ResNet", "Depthwise", "BNAnywhere", "GeluSoftmax")  # the default run's subset; the rest is marked long
 
 

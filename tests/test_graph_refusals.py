@@ -54,7 +54,7 @@ def _seq(*mods, shape=(1, 8, 8)):
 @pytest.mark.parametrize("mod,pattern", [
     (nn.AvgPool2d(2, divisor_override=3), "divisor_override=3"),
     (nn.AvgPool2d(2, ceil_mode=True), "ceil_mode"),
-    (nn.AvgPool2d(2, padding=1), "padding"),
+    (nn.AvgPool2d(2, padding=1, count_include_pad=False), "count_include_pad=False"),
     (nn.MaxPool2d(2, dilation=2), "dilation"),
     (nn.Conv2d(2, 2, 3, dilation=2), "dilation"),
     (nn.Conv2d(2, 2, 3, groups=2), "groups=2"),

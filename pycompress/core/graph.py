@@ -61,20 +61,28 @@ class ReLU:
 
 @dataclass(frozen=True)
 class MaxPool2d:
+    """Max over each window; with `padding`, the window's taps outside the input are skipped (the maximum
+    starts from -inf and takes each inside tap that compares greater)."""
+
     name: str
     kernel: int
     stride: int
     op: str = field(default="maxpool2d", init=False)
     inputs: tuple[str, ...] = ()
+    padding: int = 0
 
 
 @dataclass(frozen=True)
 class AvgPool2d:
+    """Sum of each window times 1/(kernel^2); with `padding`, the taps outside are zeros and count (torch's
+    count_include_pad=True)."""
+
     name: str
     kernel: int
     stride: int
     op: str = field(default="avgpool2d", init=False)
     inputs: tuple[str, ...] = ()
+    padding: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,8 @@ class Graph:
         return names
 
     def to_dict(self) -> dict:
-        v2 = any(l.inputs or l.op in _V2_OPS for l in self.layers)
+        v2 = any(l.inputs or l.op in _V2_OPS or (l.op in ("maxpool2d", "avgpool2d") and l.padding)
+                 for l in self.layers)
         return {"version": 2 if v2 else 1, "input_shape": list(self.input_shape), "dataset": self.dataset,
                 "layers": [_layer_dict(l, v2) for l in self.layers]}
 
@@ -255,6 +264,8 @@ def _layer_dict(layer: Layer, v2: bool) -> dict:
     d = {k: (list(x) if isinstance(x, tuple) else x) for k, x in asdict(layer).items()}
     if not v2:
         d.pop("inputs")
+    if d.get("padding") == 0 and layer.op in ("maxpool2d", "avgpool2d"):
+        d.pop("padding")  # unpadded pools are written as before: older readers read them
     return d
 
 
@@ -303,8 +314,10 @@ def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
         if oh < 1 or ow < 1:
             raise PycompressError(f"layer {layer.name}: output would be empty for input {shape}")
         return (layer.out_channels, oh, ow)
-    k, s = layer.kernel, layer.stride
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    k, s, p = layer.kernel, layer.stride, layer.padding
+    if 2 * p > k:
+        raise PycompressError(f"layer {layer.name}: pool padding {p} is more than half the kernel {k}")
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     if oh < 1 or ow < 1:
         raise PycompressError(f"layer {layer.name}: pool output would be empty for input {shape}")
     return (c, oh, ow)

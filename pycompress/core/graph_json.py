@@ -46,7 +46,8 @@ def _layer_from_dict(d: object, i: int, version: int) -> Layer:
     if kind is None or (version < 2 and op in _V2_OPS):
         raise v.Invalid(f"layer graph: unknown layer op {v._short(op)}")
     fields = [k for k in kind.__dataclass_fields__ if k != "inputs" or version >= 2]
-    v.need_keys(d, f"{what} ({op})", [k for k in fields if k != "inputs"], ("inputs",) if version >= 2 else ())
+    optional = (("inputs",) if version >= 2 else ()) + (("padding",) if op in ("maxpool2d", "avgpool2d") else ())
+    v.need_keys(d, f"{what} ({op})", [k for k in fields if k not in optional], optional)
     kw = {}
     for key in fields:
         if key == "op" or key not in d:
@@ -75,6 +76,8 @@ def _layer_from_dict(d: object, i: int, version: int) -> Layer:
             kw[key] = tuple(v.need_int(x, where, 1 if key == "kernel" else 0, MAX_KERNEL) for x in pair)
         elif key == "kernel":
             kw[key] = v.need_int(value, where, 1, MAX_KERNEL)
+        elif key == "padding":  # of a pool (a conv's is a pair, above)
+            kw[key] = v.need_int(value, where, 0, MAX_KERNEL)
         else:  # a field added to a dataclass must get its check here
             raise v.Invalid(f"{where}: no check for this field")
     layer = kind(**kw)

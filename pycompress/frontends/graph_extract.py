@@ -58,21 +58,23 @@ def _same_padding(name: str, mod: nn.Conv2d) -> tuple[int, int]:
 
 def _pool(name: str, kind: str, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
           count_include_pad=True, divisor_override=None) -> Layer:
-    """A square pool with no padding, dilation, ceil_mode or odd divisor; anything else is refused."""
+    """A square pool, symmetric padding (an average pool counting the padded zeros), no dilation, ceil_mode
+    or odd divisor; anything else is refused."""
     k, s = _pair(kernel), _pair(stride if stride is not None and stride != [] else kernel)
-    if k[0] != k[1] or s[0] != s[1]:
-        raise _unsupported(name, f"{kind} with non-square kernel {kernel} or stride {stride}")
-    if _pair(padding) != (0, 0):
-        raise _unsupported(name, f"{kind} with padding {padding}")
+    pad = _pair(padding)
+    if k[0] != k[1] or s[0] != s[1] or pad[0] != pad[1]:
+        raise _unsupported(name, f"{kind} with non-square kernel {kernel}, stride {stride} or padding {padding}")
     if ceil_mode:
         raise _unsupported(name, f"{kind} with ceil_mode=True")
     if kind == "MaxPool2d":
         if _pair(dilation) != (1, 1) or return_indices:
             raise _unsupported(name, "MaxPool2d with dilation or return_indices")
-        return MaxPool2d(name, k[0], s[0])
+        return MaxPool2d(name, k[0], s[0], padding=pad[0])
+    if pad[0] and not count_include_pad:
+        raise _unsupported(name, f"AvgPool2d with padding {padding} and count_include_pad=False (a divisor per window)")
     if divisor_override is not None and divisor_override != k[0] * k[1]:
         raise _unsupported(name, f"AvgPool2d with divisor_override={divisor_override} (the kernel divides by {k[0] * k[1]})")
-    return AvgPool2d(name, k[0], s[0])  # count_include_pad only matters with padding, refused above
+    return AvgPool2d(name, k[0], s[0], padding=pad[0])
 
 
 def _adaptive(name: str, out_size, shape: tuple[int, ...]) -> Layer:

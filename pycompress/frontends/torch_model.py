@@ -44,9 +44,9 @@ def _module(layer) -> nn.Module:
     if type(layer) in simple:
         return simple[type(layer)]()
     if isinstance(layer, MaxPool2d):
-        return nn.MaxPool2d(layer.kernel, layer.stride)
+        return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding)
     if isinstance(layer, AvgPool2d):
-        return nn.AvgPool2d(layer.kernel, layer.stride)
+        return nn.AvgPool2d(layer.kernel, layer.stride, layer.padding)
     raise TypeError(type(layer).__name__)  # pragma: no cover
 
 
