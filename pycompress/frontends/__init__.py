@@ -172,12 +172,12 @@ def _load_program(path: str, parse: Callable, rebuild: Callable, as_is: Callable
         if p.stat().st_size >= LARGE_FILE:
             _release()
 
-    from .export import RebuildMismatch
+    from .export import Refused
 
     parsed = parse(p)
     try:
         rebuilt, unchecked = rebuild(parsed, p)
-    except RebuildMismatch:
+    except Refused:  # over a limit, or a rebuild that differs: never run as it is
         raise
     except PycompressError as exc:
         why = str(exc).removeprefix(f"{p}: ")

@@ -87,7 +87,11 @@ def safe_load(path: Path) -> torch.export.ExportedProgram:
         raise PycompressError(f"{path}: not a readable torch.export program ({first})") from None
 
 
-class RebuildMismatch(PycompressError):
+class Refused(PycompressError):
+    """A model file refused outright (it declares more than the limits allow): never run as it is either."""
+
+
+class RebuildMismatch(Refused):
     """The rebuilt module computes something else than the program: a bug in a rebuild, never run around."""
 
 

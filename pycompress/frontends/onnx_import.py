@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from pycompress.core.errors import PycompressError
-from .export import Rebuilt
+from .export import Rebuilt, Refused
 from .onnx_file import check_onnxruntime, check_size, user_input
 from .onnx_ops import (ARITY, ATTRIBUTES, ONNX_DOMAINS, _add, _attrs, _fail, _fill, _flatten, _pads, _pool_args,
     _reduce_mean, activation)
@@ -116,7 +116,7 @@ class _Translator:
         target = self.place(node, weight, module)
         out = out or node.output[0]
         with torch.no_grad():
-            check_size(module, self.sample[src], lambda why: _fail(self.path, node, why))  # before the run allocates
+            check_size(module, self.sample[src], lambda why: Refused(str(_fail(self.path, node, why))))  # before the run allocates
             try:
                 self.sample[out] = module(self.sample[src])
             except Exception as exc:  # shapes that do not fit the layer

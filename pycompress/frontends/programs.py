@@ -9,6 +9,7 @@ layer graph then, so no hardware; the note says why.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -56,8 +57,61 @@ def _check_weights(path: str, own: Mapping[str, torch.Tensor], given: Mapping[st
     return {k: given[k].to(v.dtype) for k, v in own.items()}
 
 
+def _bounded(path: Path, shapes, what: str) -> None:
+    """Every intermediate value of a program run as it is has a known size within the limit (what a file
+    declares is never allocated on trust): per item, batch dimension aside, at most MAX_ACTIVATION values."""
+    from pycompress.core.graph import MAX_ACTIVATION
+
+    from .export import Refused
+
+    for name, dims in shapes:
+        if dims is None or any(d is None for d in dims[1:]):
+            raise Refused(f"{path}: {what} {name!r} has no static shape ({dims}): cannot bound it to run the model as it is")
+        if math.prod(dims[1:]) > MAX_ACTIVATION:
+            raise Refused(f"{path}: {what} {name!r} of shape {list(dims)} exceeds the activation limit "
+                          f"({MAX_ACTIVATION:,} values per item)")
+
+
+def _pt2_shapes(ep):
+    for node in ep.graph.nodes:
+        vals = node.meta.get("val")
+        for i, v in enumerate(vals if isinstance(vals, (list, tuple)) else [vals]):
+            if isinstance(v, torch.Tensor):
+                dims = []
+                for d in v.shape:
+                    try:
+                        dims.append(int(d))
+                    except Exception:  # noqa: BLE001 -- a symbolic size without a value
+                        dims.append(None)
+                yield (node.name if i == 0 else f"{node.name}[{i}]"), (dims or [1, 1])
+
+
+def _onnx_shapes(model, path: Path):
+    from onnx import shape_inference
+
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=False)
+    except Exception as exc:  # noqa: BLE001 -- onnx raises many kinds on a malformed graph
+        from .export import Refused
+
+        raise Refused(f"{path}: cannot infer the model's shapes ({str(exc).splitlines()[0][:160]})") from None
+    g = inferred.graph
+    inits = {t.name for t in g.initializer}
+    for v in list(g.value_info) + list(g.output):
+        if v.name in inits or not v.type.HasField("tensor_type"):
+            continue
+        shape = v.type.tensor_type.shape if v.type.tensor_type.HasField("shape") else None
+        dims = None if shape is None else [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
+        yield v.name, ([1] + dims if dims is not None and len(dims) == 1 else dims)
+    for n in g.node:  # a value shape inference left without any entry
+        for o in n.output:
+            if o and o not in {v.name for v in g.value_info} and o not in {v.name for v in g.output}:
+                yield o, None
+
+
 def pt2_program(ep, path: Path) -> tuple[dict[str, torch.Tensor], Callable, tuple[int, ...]]:
     """(state_dict, build(weights) -> module, input shape) of an exported program run as it is."""
+    _bounded(path, _pt2_shapes(ep), "value")
     user = [s.arg.name for s in ep.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
     node = next((n for n in ep.graph.nodes if n.op == "placeholder" and n.name in user), None)
     val = node.meta.get("val") if node is not None and len(user) == 1 else None
@@ -89,6 +143,7 @@ def onnx_program(model, path: Path) -> tuple[dict[str, torch.Tensor], Callable, 
     except ImportError:
         raise PycompressError(f"{path}: running this ONNX model needs onnxruntime (pip install onnxruntime)") from None
     name, shape, batch = user_input(path, model.graph)
+    _bounded(path, _onnx_shapes(model, path), "value")
     own = {}
     for t in model.graph.initializer:
         try:
