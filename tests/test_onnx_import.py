@@ -264,3 +264,14 @@ def test_resnet_onnx_compress_generate_csim_bit_exact_against_the_onnx_model(fil
     c = json.loads(capsys.readouterr().out)
     assert c["weights_bit_exact"] and c["outputs_bit_exact"], c["first_difference"]
     assert c["images"] == 300 and c["compared_with"] == f"model {onnx_path}" and c["top1_agreement_pct"] == 100.0
+
+
+def test_a_program_run_as_it_is_is_bounded_first(tmp_path):
+    """An op without a rebuild (Expand) whose declared output is 10^10 values: refused in one line before
+    onnxruntime could allocate it (a model run as it is has every intermediate size checked)."""
+    n = helper.make_node
+    nodes = [n("Expand", ["x", "shape"], ["y"], name="big")]
+    path = _model(nodes, {"shape": np.array([1, 1, 100_000, 100_000], np.int64)}, (1, 1, 1), (1, 100_000, 100_000),
+                  folder=tmp_path)
+    with pytest.raises(PycompressError, match="exceeds the activation limit"):
+        load_model(str(path))
