@@ -123,7 +123,7 @@ def digits_bf16():
     model.load_state_dict(default_digits_cnn())
     km = kernel_model(compress(model.eval(), CompressConfig(format="bf16")))
     plan_names = {l.fn: l.name for l in hls_kernel_plan(km).mac_layers()}
-    return km, {plan_names[fn]: p for fn, p in hls_lanes(km).items()}
+    return km, {plan_names[fn]: p.channels for fn, p in hls_lanes(km).items()}
 
 
 MODELS = {"lenet": lenet_bf16, "digits": digits_bf16}
@@ -162,14 +162,13 @@ def reference_layer(km, layer: ConvLayer, x_bits: np.ndarray, subnormals: bool =
 
 
 def hls_cycles(km, layer: ConvLayer) -> int:
-    """The HLS cycle model of this layer at the same lanes: cost_hls.layer_schedule(...).cycles."""
+    """The HLS cycle model of this layer at the same channel lanes (one pixel lane): its schedule's cycles."""
     from pycompress.hw.plan import hls_kernel_plan
-    from pycompress.hw.plan.cost_hls import layer_schedule
+    from pycompress.hw.plan.estimate import layer_schedules
 
     plan = hls_kernel_plan(km)
     d = next(l for l in plan.mac_layers() if l.name == layer.name)
-    scheme = streamer_params(km.tables[layer.weight]).scheme
-    return layer_schedule(d, layer.lanes, scheme, km.format).cycles
+    return layer_schedules(plan, {d.fn: layer.lanes})[d.fn].cycles
 
 
 def run_model(km, lanes: dict[str, int], x: np.ndarray, work: Path, names: list[str] | None = None,

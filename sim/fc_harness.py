@@ -119,7 +119,7 @@ def lenet_bf16():
     cm = compress_state_dict(default_lenet(), CompressConfig(format="bf16"))
     km = kernel_model(cm)
     plan_names = {l.fn: l.name for l in hls_kernel_plan(km).mac_layers()}
-    lanes = {plan_names[fn]: p for fn, p in hls_lanes(km).items()}
+    lanes = {plan_names[fn]: p.channels for fn, p in hls_lanes(km).items()}
     return km, lanes
 
 

@@ -19,9 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=4, help="parallel Vivado jobs (default 4)")
     p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
                    help="weight streams on chip (bram) or in DDR, read by the kernel through HP1 (ddr)")
-    p.add_argument("--cosim", action="store_true",
-                   help="also run C/RTL co-simulation after C synthesis, on the testbench vectors, compared bit for bit "
-                        "with the reference that flushes subnormals as the Xilinx floating-point cores do")
+    p.add_argument("--cosim", action=argparse.BooleanOptionalAction, default=True,
+                   help="run C/RTL co-simulation after C synthesis (the default; --no-cosim skips it), on the testbench "
+                        "vectors, compared bit for bit with the reference that flushes subnormals as the Xilinx "
+                        "floating-point cores do; its report is copied to reports/hls_cosim.rpt")
     p.add_argument("--scripts-only", action="store_true",
                    help="write the build folders (HLS project, TCL, host program) without running any tool")
     p.set_defaults(func=cmd_bitstream)
