@@ -78,7 +78,7 @@ def test_cpp_equals_numpy_bit_for_bit(tmp_path):
     if shutil.which("g++") is None:
         pytest.skip("g++ not installed")
     shutil.copy(DATA / "harness.cpp", tmp_path)
-    shutil.copy(DATA / "defines.h", tmp_path)
+    shutil.copy(DATA / "pycompress_defines.h", tmp_path)
     (tmp_path / "activations.h").write_text(render("activations.h.j2", c=A.CONSTANTS, needs=A.helpers(A.HELPERS)))
     lib = tmp_path / "act.so"
     flags = [f for f in CXXFLAGS if f != "-DPYC_STANDALONE_CSIM"]
