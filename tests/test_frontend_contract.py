@@ -147,10 +147,32 @@ def test_stats_compress_and_evaluate_with_the_users_model(name, front_ends, expo
         lossless = json.loads(out)
         code, out, err = _main(capsys, "evaluate", f, "--data", data, "--json")
         assert code == 0 and json.loads(out)["accuracy"] == lossless["accuracy"]  # fp32: the same weights
+        code, _, err = _main(capsys, "generate", pcz, "-o", tmp_path / f"{fe}_hls")
         if make(name).HW is not None:  # generate refuses in one line, naming why
-            code, _, err = _main(capsys, "generate", pcz, "-o", tmp_path / f"{fe}_hls")
             errors = [line for line in err.splitlines() if "error" in line]
             assert code == 2 and len(errors) == 1 and re.search(make(name).HW, errors[0]), err
+        else:  # every layer has an HLS kernel
+            assert code == 0, err
+
+
+CSIM = {"GeluSoftmax": ("pt2",), "TanhLeNet": ("onnx_legacy",), "SiluSame": ("pt2",), "HardActs": ("pt2",),
+        "BNAnywhere": ("onnx_legacy",), "StemPool": ("pt2",), "LeakyGAP": ("pt2",)}
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n == "GeluSoftmax" else pytest.mark.long) for n in CSIM])
+def test_generate_and_csim_bit_exact_against_the_users_model(name, exported, tmp_path, capsys):
+    """Every activation, scale-and-shift, softmax and padded pool through the HLS kernel: bit-exact against the
+    reference, top-1 agreement with the user's own program printed (random weights: not asserted)."""
+    data = exported(name, "data")
+    for fe in CSIM[name]:
+        f, pcz, hls = exported(name, fe), tmp_path / f"{fe}.pcz", tmp_path / f"{fe}_hls"
+        assert _main(capsys, "compress", f, "-o", pcz)[0] == 0
+        assert _main(capsys, "generate", pcz, "-o", hls)[0] == 0
+        code, out, err = _main(capsys, "csim", hls, "--data", data, "--model", f, "--json")
+        assert code == 0, err
+        r = json.loads(out)
+        assert r["outputs_bit_exact"] and r["weights_bit_exact"] and r["max_abs_diff"] < 1e-3
 
 
 def test_activations_reach_the_graph_with_their_parameters(exported):
