@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pycompress.core.errors import PycompressError
 from pycompress.core.graph import Graph
+from pycompress.hw import activations as act
 from pycompress.hw import kernel_interface as ki
 from pycompress.hw.huffman_layout import HuffmanTables  # issue 15: entropy-coded weights
 from pycompress.hw.names import ModelName, unique_identifiers
 from pycompress.hw.plan import KernelModel, Layer, plan_hls
 from pycompress.hw.plan.model import Lanes
-from pycompress.hw.plan.banks import assign
+from pycompress.hw.plan.banks import assign, chw
 from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT
 from .reference import reciprocal
 from pycompress.hw.plan.kernel_model import bias_kernel
@@ -46,15 +47,18 @@ def _layer_values(l: Layer, idents: dict[str, str]) -> dict:
          "src": l.src, "dst": l.dst, "fused": l.fused, "relu": l.relu, "in_place": l.in_place, "ddr": False}
     if l.op == "add":
         d["src2"] = l.src2
-    if l.op in ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool", "add"):
-        (ic, ih, iw), (oc, oh, ow) = l.in_shape, l.out_shape
+    if l.op in ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool", "add", "scaleshift"):
+        (ic, ih, iw), (oc, oh, ow) = chw(l.in_shape), chw(l.out_shape)
         d.update(ic=ic, ih=ih, iw=iw, oc=oc, oh=oh, ow=ow)
+    if l.op == "activation":
+        function, *params = l.params
+        d.update(function=function, p0=params[0] if params else 0.0, p1=params[1] if len(params) > 1 else 0.0)
     if l.op in ("conv2d", "maxpool2d", "avgpool2d"):
         d.update(stride=l.stride)
     if l.op == "conv2d":
         d.update(kh=l.kernel[0], kw=l.kernel[1], ph=l.padding[0], pw=l.padding[1])
     if l.op in ("maxpool2d", "avgpool2d"):
-        d.update(k=l.kernel[0])
+        d.update(k=l.kernel[0], pad=l.padding[0])
     if l.mac:
         d.update(weight=idents[l.weight], bias=idents[l.bias] if l.bias else None)
     return d
@@ -90,6 +94,8 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
             l["recip"] = reciprocal(l["k"] * l["k"])
         elif lp.op == "globalavgpool":
             l["recip"] = reciprocal(l["ih"] * l["iw"])
+        elif lp.op == "scaleshift":  # per-channel constants, decoded (stored compressed with --all)
+            l["scale"], l["shift"] = km.params[lp.layer.params[0]], km.params[lp.layer.params[1]]
         if not lp.mac:
             continue
         p = lp.lanes
@@ -134,4 +140,12 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
         "ddr_fifo_depth": DDR_FIFO_DEPTH, "ddr_group_fifo_depth": DDR_GROUP_FIFO_DEPTH, "ddr_image_file": IMAGE_FILE,
         "ddr_layout_file": LAYOUT_FILE, "ddr_total_words": int(image.words.size) if image is not None else 0,
         "dataflow": dataflow, "plan": plan,
+        "activations": _activation_helpers(layers),
+        "act_constants": act.CONSTANTS,
     }
+
+
+def _activation_helpers(layers: list[dict]) -> tuple[str, ...]:
+    """The helpers of activations.h.j2 the kernel calls (none: the header is not written)."""
+    functions = [l["function"] for l in layers if l["op"] == "activation"] + (["softmax"] * any(l["op"] == "softmax" for l in layers))
+    return act.helpers(functions)

@@ -88,10 +88,13 @@ def render_firmware(values: dict) -> dict[str, str]:
     from .templates import render
 
     top = values["top"]
-    return {"firmware/pycompress_defines.h": render("defines.h.j2", **values),
-            "firmware/weights.h": render("weights.h.j2", **values),
-            f"firmware/{top}.h": render("kernel.h.j2", **values),
-            f"firmware/{top}.cpp": render("kernel.cpp.j2", **values)}
+    files = {"firmware/pycompress_defines.h": render("defines.h.j2", **values),
+             "firmware/weights.h": render("weights.h.j2", **values),
+             f"firmware/{top}.h": render("kernel.h.j2", **values),
+             f"firmware/{top}.cpp": render("kernel.cpp.j2", **values)}
+    if values.get("activations"):  # the activations' float32 arithmetic (pycompress/hw/activations.py)
+        files["firmware/activations.h"] = render("activations.h.j2", c=values["act_constants"], needs=values["activations"])
+    return files
 
 
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,

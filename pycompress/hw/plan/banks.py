@@ -41,7 +41,7 @@ def output_layout(l: Layer, lanes: Lanes, inl: dict) -> dict:
         return layout(lanes.channels, c // lanes.channels, h, w, lanes.pixels)
     if l.op == "linear":
         return layout(lanes.channels, l.n_out // lanes.channels, 1, 1, 1)
-    if l.op in ("relu", "add", "flatten"):
+    if l.op in ("relu", "add", "flatten", "activation", "scaleshift", "softmax"):
         return inl
     c, h, w = chw(l.out_shape)
     return layout(1, c, h, w, 1)

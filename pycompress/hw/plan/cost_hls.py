@@ -110,7 +110,8 @@ def pool_schedule(layer: Layer, in_pq: int = 1, in_big: bool = True, c: HlsCosts
     """One output per iteration, the k*k window unrolled: II is the reads per bank over two ports."""
     k = layer.kernel[0]
     window = k * k
-    ii = math.ceil(pool_reads_per_bank(k, layer.stride, in_pq) / c.mem_ports)
+    reads = window if layer.padding[0] else pool_reads_per_bank(k, layer.stride, in_pq)  # padded: every read may hit bank 0
+    ii = math.ceil(reads / c.mem_ports)
     first = load_latency(in_big, c)
     if layer.op == "maxpool2d":
         depth = first + (window - 1) * c.fcmp_latency + 1
@@ -123,6 +124,49 @@ def pool_schedule(layer: Layer, in_pq: int = 1, in_big: bool = True, c: HlsCosts
 def relu_schedule(layer: Layer, in_big: bool, c: HlsCosts = HLS) -> Schedule:
     depth = load_latency(in_big, c) + c.fcmp_latency + 1
     return Schedule(("elements",), (layer.n_out,), 1, depth, nest_cycles((layer.n_out,), 1, depth, c))
+
+
+# an activation's operator chain and its latency on the Xilinx cores (hw/activations.py, activations.h.j2):
+# exp is 3 multiplies, 9 adds and a compare chain in its longest path; the others build on it
+ACT_OPS = {"hardtanh": {"fcmp": 2}, "leaky_relu": {"fcmp": 1, "fmul": 1}, "hardsigmoid": {"fadd": 1, "fcmp": 2, "fdiv": 1},
+           "hardswish": {"fadd": 1, "fcmp": 2, "fmul": 1, "fdiv": 1}}
+EXP_OPS = {"fmul": 5, "fadd": 10, "fcmp": 3}
+FN_OPS = {"sigmoid": {"fadd": 1, "fdiv": 1}, "silu": {"fadd": 1, "fdiv": 1}, "tanh": {"fadd": 7, "fmul": 7, "fdiv": 1, "fcmp": 3},
+          "gelu": {"fadd": 12, "fmul": 14, "fdiv": 1, "fcmp": 1}, "gelu_tanh": {"fadd": 9, "fmul": 12, "fdiv": 1, "fcmp": 3}}
+
+
+def activation_ops(function: str) -> dict[str, int]:
+    if function in ACT_OPS:
+        return ACT_OPS[function]
+    ops = dict(EXP_OPS)
+    for k, v in FN_OPS[function].items():
+        ops[k] = ops.get(k, 0) + v
+    return ops
+
+
+def activation_latency(function: str, c: HlsCosts = HLS) -> int:
+    """The longest operator path of one activation (every operator in sequence: an upper bound)."""
+    lat = {"fmul": c.fmul_latency, "fadd": c.fadd_latency, "fcmp": c.fcmp_latency, "fdiv": c.fdiv_latency}
+    return sum(lat[k] * n for k, n in activation_ops(function).items())
+
+
+TRANSCENDENTAL_II = 4  # an exp-based activation's loop: its ~20 float operators shared by 4 iterations (DSP budget)
+
+
+def elementwise_schedule(layer: Layer, in_big: bool, c: HlsCosts = HLS) -> Schedule:
+    """An activation or a scale-and-shift, bank by bank: one value per cycle, or per TRANSCENDENTAL_II cycles for an
+    activation built on exp (a few small layers; their operators would otherwise take a third of the DSPs)."""
+    extra = (activation_latency(layer.params[0], c) if layer.op == "activation" else c.fmul_latency + c.fadd_latency)
+    ii = TRANSCENDENTAL_II if layer.op == "activation" and layer.params[0] not in ACT_OPS else 1
+    depth = load_latency(in_big, c) + extra + 1
+    return Schedule(("elements",), (layer.n_out,), ii, depth, nest_cycles((layer.n_out,), ii, depth, c))
+
+
+def softmax_schedule(layer: Layer, in_big: bool, c: HlsCosts = HLS) -> Schedule:
+    """Three passes in one loop (max; exp and the running sum; divide): the sum recurs every iteration."""
+    ii = c.fadd_latency
+    depth = load_latency(in_big, c) + activation_latency("sigmoid", c) + c.fdiv_latency + 1
+    return Schedule(("passes x classes",), (3 * layer.n_out,), ii, depth, nest_cycles((3 * layer.n_out,), ii, depth, c))
 
 
 def add_schedule(layer: Layer, a_big: bool, b_big: bool, c: HlsCosts = HLS) -> Schedule:
@@ -187,11 +231,17 @@ def pool_lut_ff(layer: Layer, c: HlsCosts = HLS) -> tuple[int, int]:
     return sum(o[1] for o in ops) + c.lut_ff["loop"][0], sum(o[2] for o in ops) + c.lut_ff["loop"][1]
 
 
-def elementwise_costs(layer: Layer, c: HlsCosts = HLS) -> tuple[int, int, int]:
-    """(DSP, LUT, FF) of a ReLU (a compare), an add (an adder) or a global pool (an adder and a multiplier)."""
-    ops = {"relu": ["fcmp"], "add": ["fadd"], "globalavgpool": ["fadd", "fmul"]}.get(layer.op, [])
-    d = sum(c.op_costs[o][0] for o in ops)
-    return d, sum(c.op_costs[o][1] for o in ops) + c.lut_ff["loop"][0], sum(c.op_costs[o][2] for o in ops) + c.lut_ff["loop"][1]
+def elementwise_costs(layer: Layer, c: HlsCosts = HLS, ii: int = 1) -> tuple[int, int, int]:
+    """(DSP, LUT, FF) of a ReLU (a compare), an add (an adder), a global pool (an adder and a multiplier), a
+    scale-and-shift, a softmax or an activation (its operators, each kind shared by the II iterations)."""
+    ops = {"relu": ["fcmp"], "add": ["fadd"], "globalavgpool": ["fadd", "fmul"], "scaleshift": ["fmul", "fadd"],
+           "softmax": ["fcmp", "fadd", "fdiv"] + [k for k, n in EXP_OPS.items() for _ in range(n)]}.get(layer.op, [])
+    if layer.op == "activation":
+        ops = [k for k, n in activation_ops(layer.params[0]).items() for _ in range(n)]
+    cores = {k: -(-ops.count(k) // max(ii, 1)) for k in set(ops)}
+    d = sum(c.op_costs[o][0] * n for o, n in cores.items())
+    lut = sum(c.op_costs[o][1] * n for o, n in cores.items()) + c.lut_ff["loop"][0]
+    return d, lut, sum(c.op_costs[o][2] * n for o, n in cores.items()) + c.lut_ff["loop"][1]
 
 
 def mux_luts(bits: int, ways: int) -> int:

@@ -13,7 +13,8 @@ from typing import Mapping
 
 from .banks import assign, buffer_bram18k, buffer_luts, chw
 from .cost_hls import (HLS, HlsCosts, add_schedule, ddr_layer_cycles, elementwise_costs, gap_schedule, io_schedule,
-    load_latency, mac_dsp, mac_lut_ff, mac_schedule, pool_dsp, pool_lut_ff, pool_schedule, relu_schedule)
+    load_latency, mac_dsp, mac_lut_ff, mac_schedule, pool_dsp, pool_lut_ff, pool_schedule, relu_schedule,
+    elementwise_schedule, softmax_schedule)
 from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, DDR_WORD_BITS, ddr_shifts, ddr_words
 from .memory import Memory, WeightStream
 from .model import Lanes, Layer, POOL_OPS, Schedule
@@ -177,6 +178,10 @@ def layer_schedules(plan: KernelPlan, lanes: Mapping, ddr: bool = False, c: HlsC
             out[l.fn] = add_schedule(l, inl["big"], inl2["big"], c)
         elif l.op == "globalavgpool":
             out[l.fn] = gap_schedule(l, inl["big"], c)
+        elif l.op in ("activation", "scaleshift"):
+            out[l.fn] = elementwise_schedule(l, inl["big"], c)
+        elif l.op == "softmax":
+            out[l.fn] = softmax_schedule(l, inl["big"], c)
     return out
 
 
@@ -198,7 +203,7 @@ def layer_estimate(plan: KernelPlan, l: Layer, lanes: Lanes, s: Schedule | None,
     if l.op in POOL_OPS:
         lut, ff = pool_lut_ff(l, c)
         return LayerEstimate(l.name, l.op, s.trips, 1, s.ii, s.depth, s.cycles, 0, 0, pool_dsp(l, c), lut, ff)
-    dsp, lut, ff = elementwise_costs(l, c)
+    dsp, lut, ff = elementwise_costs(l, c, s.ii)
     return LayerEstimate(l.name, l.op, s.trips, 1, s.ii, s.depth, s.cycles, 0, 0, dsp, lut, ff)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from pycompress.core.errors import PycompressError
-from pycompress.core.graph import (Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU)
+from pycompress.core.graph import (Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d,
+    ReLU, ScaleShift, Softmax)
 from pycompress.hw.names import sanitize_identifier, unique_identifiers
 from .model import Buffer, Layer
 
@@ -49,15 +50,27 @@ def hls_layers(graph: Graph, dataflow: bool = False) -> tuple[list[Layer], list[
         if not in_place:
             dst = f"a{len(buffers)}"
             buffers.append(Buffer(dst, math.prod(sout)))
-        assert isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Flatten, Add, GlobalAvgPool))
+        assert isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Flatten, Add, GlobalAvgPool, Activation,
+                                  ScaleShift, Softmax))
         kernel = tuple(layer.kernel) if isinstance(layer, Conv2d) else (
             (layer.kernel, layer.kernel) if isinstance(layer, (MaxPool2d, AvgPool2d)) else (1, 1))
+        padding = tuple(layer.padding) if isinstance(layer, Conv2d) else (getattr(layer, "padding", 0),) * 2  # pools: one int
         layers.append(Layer(layer.name, layer.op, f"l{k}_{sanitize_identifier(layer.name)}", sin, sout, kernel,
-                            getattr(layer, "stride", 1), tuple(getattr(layer, "padding", (0, 0))),
+                            getattr(layer, "stride", 1), padding,
                             getattr(layer, "weight", None), getattr(layer, "bias", None) or None, False, fused, in_place,
-                            where[src[0]], dst, where[src[1]] if isinstance(layer, Add) else None))
+                            where[src[0]], dst, where[src[1]] if isinstance(layer, Add) else None,
+                            params=_hls_params(layer)))
         where.append(dst)
     return layers, buffers, "a0", where[-1]
+
+
+def _hls_params(layer) -> tuple:
+    """An activation's (function, *parameters); a scale-and-shift's (scale, shift) tensor names."""
+    if isinstance(layer, Activation):
+        return (layer.function, *layer.params)
+    if isinstance(layer, ScaleShift):
+        return (layer.scale, layer.shift)
+    return ()
 
 
 def _replace(layer: Layer, **changes) -> Layer:
@@ -93,6 +106,8 @@ def rtl_layers(graph: Graph, start: str | None = None) -> list[Layer]:
                              relu=relu))
             i += 2 if relu else 1
         elif isinstance(l, (MaxPool2d, AvgPool2d)):
+            if l.padding:
+                raise PycompressError(f"RTL engine: {l.name}: pooling with padding {l.padding} is not supported")
             if l.kernel > l.stride:
                 raise PycompressError(f"RTL engine: {l.name}: overlapping pooling windows (kernel {l.kernel} > stride "
                                       f"{l.stride}) are not supported")

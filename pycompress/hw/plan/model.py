@@ -42,7 +42,8 @@ class Layer:
     """One layer of the lowered graph: its op and shapes, and (HLS) the activation buffers it reads and writes."""
 
     name: str  # model layer name (data: reaches generated text only through hw.names)
-    op: str  # conv2d | linear | maxpool2d | avgpool2d | globalavgpool | relu | add | flatten
+    op: str  # conv2d | linear | maxpool2d | avgpool2d | globalavgpool | relu | add | flatten | activation
+    #          | scaleshift | softmax
     fn: str  # sanitised identifier of the layer in generated code
     in_shape: tuple[int, ...]  # (C, H, W) or (N,)
     out_shape: tuple[int, ...]
@@ -54,9 +55,12 @@ class Layer:
     relu: bool = False  # the ReLU after it is computed in its store (fused)
     fused: bool = False  # a ReLU fused into the conv/linear before it (no loop of its own)
     in_place: bool = False  # writes the buffer it reads (flatten, a ReLU nobody else reads)
-    src: str = ""  # activation buffers (HLS)
+    src: str = ""  # activation buffers (HLS) or stream links (RTL)
     dst: str = ""
     src2: str | None = None  # an add's second operand
+    dst2: str | None = None  # RTL: a fork's second output link
+    params: tuple = ()  # RTL activation: (function, *float parameters)
+    depth: int = 0  # RTL fifo: words it holds
 
     @property
     def mac(self) -> bool:

@@ -7,7 +7,9 @@ array with a DEPENDENCE pragma) or shorter than its recurrence (a scalar carried
 Rule b (ports): an array bank, stream or m_axi port accessed more often in one iteration than its ports
 serve in II cycles; an index whose bank is not a compile-time constant is counted on every bank it can
 reach (that is how Vitis builds it: the load goes to every bank and a multiplexer picks one).
-Rule c (dividers): `/` or `%` by anything but a constant power of two, or a float division.
+Rule c (dividers): `/` or `%` by anything but a constant power of two. A float division is an operator like the
+others (the Floating-Point divider core, pipelined at II 1; priced as "fdiv" in the cost table): the activations
+and softmax divide on purpose (pycompress/hw/activations.py), as torch does.
 """
 from __future__ import annotations
 
@@ -241,9 +243,9 @@ def judge(function: str, nest: list[Stmt], walker_factory, outer: dict[str, rang
                                         f"{chain} cycles of operators: II {ii_pragma} cannot hold"))
         ii_dep = max(ii_dep, chain)
     for line, op, d in it.divisions:
-        if op == "float" or d is None or d <= 0 or d & (d - 1):
-            what = "a float division" if op == "float" else f"'{op}' by {'a variable' if d is None else d}"
-            violations.append(Violation("c", where, line, f"{what} inside a pipelined loop (a divider core)"))
+        if op != "float" and (d is None or d <= 0 or d & (d - 1)):
+            violations.append(Violation("c", where, line, f"'{op}' by {'a variable' if d is None else d} inside a "
+                                                          "pipelined loop (a divider core)"))
     ops = dict(it.ops)
     return LoopReport(function, loop.label, loop.line, tuple(len(r) for _, r in nest_vars), ii_pragma,
                       max(ii_pragma, ii_ports, ii_dep), ii_ports, ii_dep, depth, ops,
