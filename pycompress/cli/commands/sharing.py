@@ -127,7 +127,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     cfg = ExploreConfig(max_drop=args.max_drop, trials=args.trials, population=args.population, seed=args.seed,
                         ks=args.ks, codebook_format=args.codebook_format, allow_expshare=not args.no_expshare,
-                        storage=storage, study_name=args.study_name, method=args.method)
+                        storage=storage, study_name=args.study_name, method=args.method, confidence=args.confidence)
     from pycompress.sharing.explore_storage import WorkerConfig
 
     workers = WorkerConfig(jobs=args.jobs, worker=args.worker, heartbeat=args.heartbeat)
@@ -152,8 +152,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     say(f"done: {len(result.points)} configurations evaluated")
     print(f"{args.output}: {c.rate_fp32:.2f}x vs FP32 ({c.rate_bf16:.2f}x vs BF16); test digits "
           f"{result.baseline_test_accuracy:.2f}% -> {result.test_of(c):.2f}%; chosen on validation "
-          f"{result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {result.baseline_accuracy - c.accuracy:.2f} <= "
-          f"{cfg.max_drop:g}; re-evaluated from the file: {verified:.2f}%)")
+          f"{result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {result.baseline_accuracy - c.accuracy:.2f}, upper "
+          f"{cfg.confidence:.0%} bound {c.drop_bound(result.images, cfg.confidence):.2f} <= {cfg.max_drop:g}; "
+          f"re-evaluated from the file: {verified:.2f}%)")
     print("per layer: " + ", ".join(f"{n}={label(x)}" for n, x in zip(result.names, c.config)))
     print(f"study {result.study_name!r} in {storage}" + (f"; report in {args.report}" if args.report else ""))
     return 0
@@ -191,6 +192,9 @@ def register(sub) -> None:
     p = sub.add_parser("explore", help="choose k (or exponent sharing) per layer: max compression within an accuracy bound")
     _common(p)
     p.add_argument("--max-drop", type=float, default=0.5, help="accuracy loss bound in points (default 0.5)")
+    p.add_argument("--confidence", type=float, default=ExploreConfig.confidence,
+                   help="one-sided confidence of the upper bound on the validation drop that must meet --max-drop "
+                        f"(default {ExploreConfig.confidence})")
     p.add_argument("--trials", type=int, default=ExploreConfig.trials,
                    help=f"NSGA-II trials added by this run (default {ExploreConfig.trials}; 0: greedy only)")
     p.add_argument("--population", type=int, default=ExploreConfig.population,
