@@ -33,7 +33,7 @@ from .huffman.huffman import DEFAULT_MAX_LEN, MAX_LEN_LIMIT, canonical_codes, ch
 LENGTH_BITS = 4  # one stored code length per alphabet symbol (<= MAX_LEN_LIMIT = 15)
 MAX_K = 256
 MAX_RUN = 256
-RUN_CHOICES = (0, 2, 4, 8, 16, 32, 64)  # R the encoder tries when not told
+RUN_CHOICES = (0, *range(2, 65), 96, 128, 192, 256)  # R the encoder tries when not told (each costs one bincount)
 META_KEYS = ("format", "shape", "k", "run_index", "max_run", "max_len", "code_bits")
 FIELDS = ("codebook", "code_lengths", "code")
 _WALK_ERRORS = {kernels.ENDS_EARLY: "the code stream ends before the last weight",

@@ -151,9 +151,7 @@ def codebook_finetune(trainer: Trainer, model: nn.Module, clustered: Mapping[str
 
     def gather() -> None:
         for name, p in targets.items():
-            g = torch.zeros_like(books[name]).index_add_(0, index[name], p.grad.reshape(-1))
-            g[frozen[name]] = 0
-            books[name].grad = g
+            books[name].grad = shared_gradient(p.grad, index[name], books[name].numel(), frozen[name])
             p.grad = None
 
     trainer.loop(model, list(books.values()) + others, epochs, trainer.cfg.codebook_lr, seed, before=load,
@@ -168,6 +166,13 @@ def codebook_finetune(trainer: Trainer, model: nn.Module, clustered: Mapping[str
         for name, p in targets.items():
             p.copy_(out[name].decode().to(p.dtype))
     return out
+
+
+def shared_gradient(weight_grad: torch.Tensor, index: torch.Tensor, k: int, frozen: torch.Tensor) -> torch.Tensor:
+    """Gradient of each shared value: the sum of the gradients of the weights that use it (0 where frozen)."""
+    g = torch.zeros(k, dtype=weight_grad.dtype).index_add_(0, index, weight_grad.reshape(-1))
+    g[frozen] = 0
+    return g
 
 
 def _canonical(book_bits: np.ndarray, index: np.ndarray, shape, fmt) -> ClusteredTensor:

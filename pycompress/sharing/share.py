@@ -41,16 +41,17 @@ VARIANT_TITLES = {"cluster": "clustering alone", "cluster+ft": "+ codebook fine-
 class ShareConfig:
     max_drops: tuple[float, ...] = (0.5,)  # accuracy-drop bounds in points; the first is the primary one
     confidence: float = DEFAULT_CONFIDENCE  # one-sided, of the bound on the validation drop
-    prune_grid: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
-    ks: tuple[int, ...] = (3, 4, 5, 6, 8, 12, 16, 32)
+    prune_grid: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.92, 0.94, 0.96, 0.97, 0.98)
+    ks: tuple[int, ...] = (3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
     # budgets of the plans: summed one-layer disagreement with the original, points (share_plan.py)
-    prune_levels: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
-    k_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    prune_levels: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
+    k_levels: tuple[float, ...] = (0.0, 0.25, 0.5)
     steps: int = 4  # pruning steps per rung
     step_epochs: int = 3
     final_epochs: int = 6  # more, at the rung's ratios, after its last step
     codebook_epochs: int = 3
-    stop_drop: float = 3.0  # climb no higher once a rung's pruned model (before clustering) loses more on validation
+    plan_items: int | None = None  # inputs the plans' disagreement is measured on (validation first); None: all of train too
+    stop_drop: float = 1.5  # climb no higher once a rung's pruned model (before clustering) loses more on validation
     codebook_format: str = "bf16"
     seed: int = 0
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -66,6 +67,8 @@ class ShareConfig:
             raise PycompressError(f"every k must be in 2..{K_MAX}")
         if self.steps < 1 or min(self.step_epochs, self.final_epochs, self.codebook_epochs) < 0:
             raise PycompressError("--steps must be >= 1 and epochs >= 0")
+        if self.plan_items is not None and self.plan_items < 1:
+            raise PycompressError("--plan-items must be >= 1")
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +147,7 @@ class _Run:
         self.graph = graph or infer_graph(self.state)  # the layer graph does not change with the weights' values
         self.names = weight_names(self.state)
         self.task = task
-        self.judge = Judge(task, self.state)
+        self.judge = Judge(task, self.state, cfg.plan_items)
         x, y = task.data.part("train")
         self.trainer = Trainer(x, y, task.build(dict(self.state)), cfg.train)
         self.candidates: list[Candidate] = []

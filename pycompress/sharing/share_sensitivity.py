@@ -26,13 +26,15 @@ Progress = Callable[[str], None] | None
 class Judge:
     """Per-item correctness on validation (selects) and test (reported only), paired with the original's."""
 
-    def __init__(self, task, base_state: Mapping[str, torch.Tensor]) -> None:
+    def __init__(self, task, base_state: Mapping[str, torch.Tensor], plan_items: int | None = None) -> None:
         self.task = task
         self.probe = task.build(dict(base_state))
         self.base = {k: v.detach().clone() for k, v in self.probe.state_dict().items()}
         self.val_right = self._right(self.probe, "validation")
         self.test_right = self._right(self.probe, "test")
-        self.plan_x = torch.cat([task.data.part("train")[0], task.data.part("validation")[0]])
+        xv, xt = task.data.part("validation")[0], task.data.part("train")[0]
+        extra = len(xt) if plan_items is None else max(0, plan_items - len(xv))
+        self.plan_x = torch.cat([xv, xt[:extra]])  # every validation input, then training inputs up to plan_items
         self.plan_answers = self._answers(self.probe)
 
     def _answers(self, model: nn.Module) -> torch.Tensor:

@@ -56,6 +56,7 @@ def cmd_share(args: argparse.Namespace) -> int:
                       ks=args.ks or base.ks, prune_levels=args.prune_budgets or base.prune_levels,
                       k_levels=args.k_budgets or base.k_levels, steps=args.steps, step_epochs=args.step_epochs,
                       final_epochs=args.final_epochs, codebook_epochs=args.codebook_epochs, stop_drop=args.stop_drop,
+                      plan_items=args.plan_items,
                       codebook_format=args.codebook_format, seed=args.seed, train=train)
     model = load_model(args.model)
     if not model.trainable:
@@ -93,17 +94,17 @@ def cmd_share(args: argparse.Namespace) -> int:
                 (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / name).write_bytes(data)
     bv, bt = result.baseline_val, result.baseline_test
-    print(f"{args.output}: {head.rate:.2f}x smaller than FP32 ({head.file_bytes:,} bytes of weights, codebooks and code "
-          f"tables); test {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% ({head.test.accuracy - bt.accuracy:+.2f}); chosen on "
-          f"validation {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}% (upper {cfg.confidence:.0%} bound on the drop "
-          f"{head.val.upper(cfg.confidence):.2f} <= {primary:g}; re-evaluated from the file)")
-    print("per layer: " + ", ".join(f"{n}=p{r:g}/k{k}" for n, r, k in zip(result.names, head.ratios, head.ks)))
+    if args.report:
+        print(f"report in {args.report}")
     for d in cfg.max_drops[1:]:
         c = result.chosen("entropy", d)
         print(f"max drop {d:g}: " + ("none within the bound" if c is None else
               f"{c.rate:.2f}x, test {c.test.accuracy:.2f}% ({c.test.accuracy - bt.accuracy:+.2f}), {c.label}"))
-    if args.report:
-        print(f"report in {args.report}")
+    print("per layer: " + ", ".join(f"{n}=p{r:g}/k{k}" for n, r, k in zip(result.names, head.ratios, head.ks)))
+    print(f"{args.output}: {head.rate:.2f}x smaller than FP32 ({head.file_bytes:,} bytes of weights, codebooks and code "
+          f"tables); test {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% ({head.test.accuracy - bt.accuracy:+.2f}); chosen on "
+          f"validation {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}% (upper {cfg.confidence:.0%} bound on the drop "
+          f"{head.val.upper(cfg.confidence):.2f} <= {primary:g}; re-evaluated from the file)")
     return 0
 
 
@@ -134,6 +135,9 @@ def register(sub) -> None:
     p.add_argument("--final-epochs", type=int, default=d.final_epochs, help=f"more epochs after a rung's last step (default {d.final_epochs})")
     p.add_argument("--codebook-epochs", type=int, default=d.codebook_epochs,
                    help=f"codebook fine-tuning epochs (default {d.codebook_epochs})")
+    p.add_argument("--plan-items", type=int, default=None,
+                   help="inputs the plans' disagreement with the original is measured on: the validation inputs, then "
+                        "training inputs up to this count (default: all of both)")
     p.add_argument("--stop-drop", type=float, default=d.stop_drop,
                    help=f"stop the ladder after a rung losing more (validation, before clustering; default {d.stop_drop:g})")
     p.add_argument("--lr", type=float, default=t.lr, help=f"masked fine-tuning learning rate (default {t.lr:g})")
