@@ -28,6 +28,7 @@ import torch
 from pycompress.frontends.datasets import Dataset
 from pycompress.frontends.evaluator import Task
 from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, torch_threads, train_model
+from pycompress.sharing.bound import drop_bound
 from pycompress.sharing.share import VARIANTS, ShareConfig, run_share
 
 
@@ -50,7 +51,7 @@ def main() -> int:
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
     cfg = ShareConfig(max_drops=drops)
-    rows, start = [], time.perf_counter()
+    rows, candidates, start = [], [], time.perf_counter()
     for seed in range(args.seeds):
         split = split_for(seed)
         with torch_threads(1, deterministic=True):
@@ -63,6 +64,9 @@ def main() -> int:
             result = run_share(state, Task(lambda sd: load_lenet(dict(sd)), data), cfg,
                                lambda m: print(f"  [seed {seed} {time.perf_counter() - start:7.0f}s] {m}", file=sys.stderr,
                                                flush=True))
+        candidates.extend({"seed": seed, "variant": c.variant, "label": c.label, "rate": c.rate, "validation_n": c.val.n,
+                           "lost": c.val.lost, "gained": c.val.gained, "validation_drop": c.val.drop,
+                           "test_drop": c.test.drop} for c in result.candidates)
         for d in drops:
             for v in VARIANTS:
                 c = result.chosen(v, d)
@@ -84,9 +88,22 @@ def main() -> int:
             rates = [r["rate"] for r in chosen]
             print(f"max drop {d:g} {v:>16}: chosen in {len(chosen)}/{args.seeds} seeds, test drop over the bound in "
                   f"{over}; rate {min(rates, default=0):.1f}x..{max(rates, default=0):.1f}x")
+    print("\nthe same candidates chosen at other confidences (entropy-coded variant):")
+    for conf in (0.8, 0.9, 0.95):
+        for d in drops:
+            picks = []
+            for seed in range(args.seeds):
+                ok = [c for c in candidates if c["seed"] == seed and c["variant"] == "entropy"
+                      and drop_bound(c["lost"], c["gained"], c["validation_n"], conf) <= d + 1e-9]
+                if ok:
+                    picks.append(max(ok, key=lambda c: (c["rate"], -c["lost"] + c["gained"])))
+            print(f"  confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{args.seeds} seeds, test drop over the "
+                  f"bound in {sum(p['test_drop'] > d for p in picks)}; rates "
+                  + ", ".join(f"{p['rate']:.1f}x ({p['test_drop']:+.1f})" for p in picks))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"confidence": cfg.confidence, "rows": rows}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"confidence": cfg.confidence, "rows": rows, "candidates": candidates},
+                                              indent=2) + "\n")
     return 0
 
 
