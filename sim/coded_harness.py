@@ -5,7 +5,11 @@ window; `pycompress.hw.rtl.coded.widest_shape`), cached under sim_build/coded_<f
 run time: plusargs name its decode-table and codebook images (relabelled for the build), and the testbench
 feeds the lane's code words from the same packer (`pycompress.hw.coded_layout`) into the decoder.
 
-    .venv/bin/python sim/coded_harness.py MODEL.pcz [--lanes N]    # every lane of every tensor, one report line each
+    .venv/bin/python sim/coded_harness.py MODEL.pcz [--lanes N]   # every lane of every tensor, one report line each
+
+Without --lanes each layer gets the lanes the HLS allocator gives the model's kernel; the HLS decoder then
+runs in C simulation on the same lanes, and the weight memory of the lanes is printed beside the
+fixed-width codebook kernel's and the raw BF16 kernel's at the same lanes (pycompress.hw.plan).
 """
 from __future__ import annotations
 
@@ -78,24 +82,65 @@ def run_tensor(case_dir: Path, t: CodedTables, seed: int = 1, **options) -> list
     return reports
 
 
+def hls_plans(cm, parallel: dict[str, int] | None = None) -> dict:
+    """The HLS kernels of the model (compressed: fixed-width indices; raw: BF16 weights), the same lanes."""
+    from pycompress.hw.plan import kernel_model, plan_hls
+
+    km = kernel_model(cm)
+    return {k: plan_hls(km, k, parallel=parallel) for k in ("compressed", "raw")}
+
+
+def memory_table(plans: dict, tables) -> str:
+    """Weight memory per layer: entropy-coded lanes vs fixed-width indices vs raw weights, the same lanes."""
+    from pycompress.hw.hls.coded import coded_memory
+
+    plans = {k: {l.layer.weight: dict(l.memories)["weights"] for l in p.layers if l.mac} for k, p in plans.items()}
+    rows = ["| layer | lanes | entropy-coded lanes: BRAM18K / LUTs | fixed-width indices | raw BF16 |", "|---|---:|---|---|---|"]
+    tot = [0] * 6
+    for t in tables:
+        m, f, r = coded_memory(t), plans["compressed"][t.name], plans["raw"][t.name]
+        vals = (m.bram18k, m.luts, f.bram18k, f.luts, r.bram18k, r.luts)
+        tot = [a + b for a, b in zip(tot, vals)]
+        rows.append(f"| {t.name} | {len(t.lanes)} | {vals[0]} / {vals[1]:,} | {vals[2]} / {vals[3]:,} | {vals[4]} / {vals[5]:,} |")
+    rows.append(f"| total | | {tot[0]} / {tot[1]:,} | {tot[2]} / {tot[3]:,} | {tot[4]} / {tot[5]:,} |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     from pycompress.core import container
     from pycompress.hw.coded_layout import model_coded_tables
 
-    ap = argparse.ArgumentParser(description="entropy-coded codebook decoder (RTL) on every lane of a model")
+    ap = argparse.ArgumentParser(description="entropy-coded codebook decoders (HLS C simulation, RTL) on every lane of a model")
     ap.add_argument("model")
-    ap.add_argument("--lanes", type=int, default=1)
+    ap.add_argument("--lanes", type=int, default=None, help="lanes of every layer (default: the HLS allocator's)")
     ap.add_argument("--out", default="build/coded-rtl")
     a = ap.parse_args()
     cm = container.load(a.model)
+    parallel = None
+    if a.lanes is not None:
+        from pycompress.hw.plan import kernel_model
+
+        parallel = {l.name: a.lanes for l in kernel_model(cm).graph.layers
+                    if getattr(l, "weight", None) in cm.tensors and cm.tensors[l.weight].shape[0] % a.lanes == 0}
+    plans = hls_plans(cm, parallel)
+    lanes = {l.layer.weight: l.lanes for l in plans["compressed"].layers if l.mac}
+    tables = model_coded_tables(cm, lanes)
+    from pycompress.hw.hls.coded import csim
+
+    got = csim(tables, Path(a.out) / "hls")
     ok = True
-    for t in model_coded_tables(cm, {n: a.lanes if st.shape[0] % a.lanes == 0 else 1 for n, st in cm.tensors.items()}):
+    for t in tables:
+        same = all(np.array_equal(got[t.name][p], t.expected(p)) for p in range(len(t.lanes)))
+        ok &= same
+        print(f"HLS C simulation {t.name}: {len(t.lanes)} lanes, {t.decoded.size:,} weights, bit-exact: {same}", flush=True)
+    for t in tables:
         for r in run_tensor(Path(a.out) / t.ident, t):
             ok &= bool(r.get("passed"))
             n = r["n"] // 2  # two passes: stalls and backpressure, then always ready (timed)
-            print(f"{t.name} lane {r['lane']}: {n:,} weights x 2 passes, bit-exact: {r.get('passed')}; "
+            print(f"RTL {t.name} lane {r['lane']}: {n:,} weights x 2 passes, bit-exact: {r.get('passed')}; "
                   f"{r.get('cycles', '?')} cycles from start to the last weight with nothing stalled (N + 5 = {n + 5})",
                   flush=True)
+    print(memory_table(plans, tables))
     return 0 if ok else 1
 
 

@@ -27,7 +27,10 @@ from .huffman_layout import CODE_WORD_BITS, words
 from .layout import lane_split_order
 from .names import unique_identifiers
 
-HW_MAX_LEN = 12  # longest code word: the decode table has at most 2^12 entries
+# Longest code word. The decode table has 2^L entries and each pair of lanes reads its own copy, so L sets
+# the decoders' memory: at 8 a copy is 256 entries, LUT RAM; at 12 it is 4,096, block RAM. A code limited
+# to 8 bits costs about 1% more stream bits on the LeNet layers (sim/coded_harness.py --memory prints both).
+HW_MAX_LEN = 8
 LENGTH_FIELD = 4  # code length beside the symbol in a table entry (symbol << 4 | length)
 CODE_PAD_WORDS = 2  # zero words after a lane's stream: the refill may read one past the last code
 
@@ -116,8 +119,8 @@ class CodedTables:
         return sum(int(ln.code_words().size) * CODE_WORD_BITS for ln in self.lanes)
 
 
-def coded_tables(name: str, ident: str, st: CodedClusterTensor, lanes: int = 1) -> CodedTables:
-    """Lane streams of one tensor: outputs = first dimension, reduction = the rest."""
+def coded_tables(name: str, ident: str, st: CodedClusterTensor, lanes: int = 1, max_len: int = HW_MAX_LEN) -> CodedTables:
+    """Lane streams of one tensor: outputs = first dimension, reduction = the rest; codes of at most max_len bits."""
     shape = tuple(st.shape)
     outputs = shape[0] if shape else 1
     reduction = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
@@ -125,7 +128,8 @@ def coded_tables(name: str, ident: str, st: CodedClusterTensor, lanes: int = 1) 
     idx = st.indices().astype(np.int64)
     k, r, ri = st.k, st.max_run, st.run_index
     counts = sum(symbol_counts(idx[o], k, ri, r) for o in orders)
-    lengths = code_lengths_for(counts, HW_MAX_LEN)
+    max_len = max(max_len, int((counts > 0).sum() - 1).bit_length())  # more symbols than 2^max_len: longer codes
+    lengths = code_lengths_for(counts, max_len)
     codes = canonical_codes(lengths).astype(np.uint64)
     out = []
     for o in orders:
@@ -139,11 +143,11 @@ def coded_tables(name: str, ident: str, st: CodedClusterTensor, lanes: int = 1) 
                        st.decode_bits().reshape(-1))
 
 
-def model_coded_tables(model: CompressedModel, lanes: dict[str, int] | int = 1) -> list[CodedTables]:
+def model_coded_tables(model: CompressedModel, lanes: dict[str, int] | int = 1, max_len: int = HW_MAX_LEN) -> list[CodedTables]:
     """Tables of every `cluster_huffman` tensor, in model order (lanes per tensor, or one count for all)."""
     names = [n for n in model.order if isinstance(model.tensors.get(n), CodedClusterTensor)]
     if not names:
         raise PycompressError("the container holds no entropy-coded codebook tensors (scheme cluster_huffman)")
     idents = unique_identifiers(names)
-    return [coded_tables(n, idents[n], model.tensors[n], lanes if isinstance(lanes, int) else lanes.get(n, 1))
+    return [coded_tables(n, idents[n], model.tensors[n], lanes if isinstance(lanes, int) else lanes.get(n, 1), max_len)
             for n in names]

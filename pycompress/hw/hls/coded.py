@@ -88,3 +88,37 @@ def csim(tables: list[CodedTables], folder: str | Path) -> dict[str, list[np.nda
         out[t.name] = [np.fromfile(folder / f"{t.ident}_lane{i}.bin", dtype=dtype).astype(t.format.uint_dtype)
                        for i in range(len(t.lanes))]
     return out
+
+
+# ---- on-chip memory of the lane streams, beside the fixed-width and raw kernels' at the same lanes ------------
+
+@dataclass(frozen=True)
+class CodedMemory:
+    """Weight memory of one layer whose lanes decode entropy-coded indices: every lane's code stream (16-bit
+    words), and the decode table and codebook, one copy per two lanes (a dual-port ROM serves two)."""
+
+    name: str
+    lanes: int
+    code_bram18k: int
+    code_luts: int
+    table_bram18k: int
+    table_luts: int
+
+    @property
+    def bram18k(self) -> int:
+        return self.code_bram18k + self.table_bram18k
+
+    @property
+    def luts(self) -> int:
+        return self.code_luts + self.table_luts
+
+
+def coded_memory(t: CodedTables) -> CodedMemory:
+    from pycompress.hw.coded_layout import CODE_WORD_BITS
+    from pycompress.hw.plan.memory import Memory
+
+    codes = [Memory(CODE_WORD_BITS, int(ln.code_words().size)) for ln in t.lanes]
+    copies = -(-len(t.lanes) // 2)
+    tables = [Memory(t.lut_bits, 1 << t.window), Memory(t.format.total_bits, t.k)]
+    return CodedMemory(t.name, len(t.lanes), sum(m.bram18k for m in codes), sum(m.luts for m in codes),
+                       copies * sum(m.bram18k for m in tables), copies * sum(m.luts for m in tables))
