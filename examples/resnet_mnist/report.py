@@ -52,7 +52,7 @@ def main() -> int:
                                   "stored_format": st["format"], "compressed_bits": st["compressed_bits"],
                                   "saved_vs_fp32_pct": round(saved32, 3), "command_says": _last_line(build / f"{'compress' if name == 'bf16' else name}.out")}
     csim_rows = []
-    for name in ("bf16", "explore"):
+    for name in ("bf16", "explore", "share"):
         c = _json(build / f"csim-{name}.out")
         summary["steps"][name]["csim"] = c
         csim_rows.append(f"| {name}.pcz | {c['images']:,} ({c['inputs']}) | {c['weights_checked']:,}: {c['weights_bit_exact']} | "

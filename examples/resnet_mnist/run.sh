@@ -28,7 +28,7 @@ for m in bf16 approximate esart explore share; do
   run "evaluate-$m" evaluate "$BUILD/$m.pcz" --data "$DATA" --json
   run "stats-$m" stats "$BUILD/$m.pcz" --json
 done
-for m in bf16 explore; do
+for m in bf16 explore share; do
   run "generate-$m" generate "$BUILD/$m.pcz" -o "$BUILD/hls-$m"
   run "csim-$m" csim "$BUILD/hls-$m" --data "$DATA" --model "$MODEL" --min-agreement 99.9 --json
 done

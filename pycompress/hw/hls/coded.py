@@ -57,7 +57,7 @@ def decoder_tensor(t: CodedTables) -> DecoderTensor:
 
 
 def write_decoder(tables: list[CodedTables], folder: str | Path) -> Path:
-    folder = Path(folder)
+    folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     values = [decoder_tensor(t) for t in tables]
     for out, template in SOURCES.items():
