@@ -28,6 +28,7 @@ help:
 	@echo "make test-fast tests without the slow marker"
 	@echo "make test-long the minute-scale hardware tests (marker long) left out of make test and make sim"
 	@echo "make bench     codec throughput and memory (22.7M weights); entropy-coded vs sharing vs ZipNN vs zstd"
+	@echo "make bench-hostile  peak memory and time of each refusal of a hostile input (issue 23, docs/hardening.md)"
 	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
 	@echo "make sharing-report  weight sharing v2: pruning, codebook fine-tuning, entropy-coded indices -> reports/lenet-sharing (issue 25)"
 	@echo "make sharing-hw      the chosen model in HLS C simulation, the RTL engine and the entropy-coded lane decoders"

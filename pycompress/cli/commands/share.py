@@ -109,7 +109,7 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from pycompress.cli.main import add_data_option
+    from pycompress.cli.main import add_data_option, nonnegative_int, positive_int
     from pycompress.sharing.bound import DEFAULT_CONFIDENCE
     from pycompress.sharing.finetune import TrainConfig
     from pycompress.sharing.share import ShareConfig
@@ -130,24 +130,24 @@ def register(sub) -> None:
     p.add_argument("--prune-budgets", type=_floats(0, 1e6, "--prune-budgets"),
                    help="pruning ladder: budgets of summed one-layer validation drops, points")
     p.add_argument("--k-budgets", type=_floats(0, 1e6, "--k-budgets"), help="codebook plans: budgets, the same way")
-    p.add_argument("--steps", type=int, default=d.steps, help=f"pruning steps per rung (default {d.steps})")
-    p.add_argument("--step-epochs", type=int, default=d.step_epochs, help=f"epochs per pruning step (default {d.step_epochs})")
-    p.add_argument("--final-epochs", type=int, default=d.final_epochs, help=f"more epochs after a rung's last step (default {d.final_epochs})")
-    p.add_argument("--codebook-epochs", type=int, default=d.codebook_epochs,
+    p.add_argument("--steps", type=positive_int, default=d.steps, help=f"pruning steps per rung (default {d.steps})")
+    p.add_argument("--step-epochs", type=nonnegative_int, default=d.step_epochs, help=f"epochs per pruning step (default {d.step_epochs})")
+    p.add_argument("--final-epochs", type=nonnegative_int, default=d.final_epochs, help=f"more epochs after a rung's last step (default {d.final_epochs})")
+    p.add_argument("--codebook-epochs", type=nonnegative_int, default=d.codebook_epochs,
                    help=f"codebook fine-tuning epochs (default {d.codebook_epochs})")
-    p.add_argument("--plan-items", type=int, default=None,
+    p.add_argument("--plan-items", type=positive_int, default=None,
                    help="inputs the plans' disagreement with the original is measured on: the validation inputs, then "
                         "training inputs up to this count (default: all of both)")
     p.add_argument("--stop-drop", type=float, default=d.stop_drop,
                    help=f"stop the ladder after a rung losing more (validation, before clustering; default {d.stop_drop:g})")
     p.add_argument("--lr", type=float, default=t.lr, help=f"masked fine-tuning learning rate (default {t.lr:g})")
     p.add_argument("--codebook-lr", type=float, default=t.codebook_lr, help=f"codebook learning rate (default {t.codebook_lr:g})")
-    p.add_argument("--batch", type=int, default=t.batch, help=f"batch size (default {t.batch})")
+    p.add_argument("--batch", type=positive_int, default=t.batch, help=f"batch size (default {t.batch})")
     p.add_argument("--distill", type=float, default=t.distill,
                    help=f"weight of distillation from the original model, 0..1 (default {t.distill:g})")
     p.add_argument("--temperature", type=float, default=t.temperature, help=f"distillation temperature (default {t.temperature:g})")
-    p.add_argument("--shift", type=int, default=t.shift, help=f"+-pixels of random shifts of image batches (default {t.shift})")
-    p.add_argument("--seed", type=int, default=d.seed, help="training seed")
+    p.add_argument("--shift", type=nonnegative_int, default=t.shift, help=f"+-pixels of random shifts of image batches (default {t.shift})")
+    p.add_argument("--seed", type=nonnegative_int, default=d.seed, help="training seed")
     p.add_argument("--report", help="write the report folder (README.md, share.json, PNGs, models/*.pcz)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
     p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")

@@ -10,7 +10,6 @@ layer its next lane count.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -51,11 +50,10 @@ def parse_parallel(spec: str | None) -> dict[str, int]:
     if not spec:
         return {}
     path = Path(spec)
-    if spec.endswith(".json") or path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PycompressError(f"--parallel {spec}: {exc}") from None
+    if spec.endswith(".json") or path.exists():  # a FIFO or device is refused unread (read_json_object)
+        from pycompress.core.fileio import read_json_object
+
+        data = read_json_object(path, "--parallel file", limit=1 << 20)
         if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
             raise PycompressError(f"--parallel {spec}: expected a JSON object of layer name -> integer lanes")
         return {str(k): int(v) for k, v in data.items()}
