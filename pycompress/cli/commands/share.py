@@ -109,7 +109,7 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from pycompress.cli.main import add_data_option, nonnegative_int, positive_int
+    from pycompress.cli.main import add_data_option, nonnegative_int, positive_float, positive_int
     from pycompress.sharing.bound import DEFAULT_CONFIDENCE
     from pycompress.sharing.finetune import TrainConfig
     from pycompress.sharing.share import ShareConfig
@@ -140,12 +140,12 @@ def register(sub) -> None:
                         "training inputs up to this count (default: all of both)")
     p.add_argument("--stop-drop", type=float, default=d.stop_drop,
                    help=f"stop the ladder after a rung losing more (validation, before clustering; default {d.stop_drop:g})")
-    p.add_argument("--lr", type=float, default=t.lr, help=f"masked fine-tuning learning rate (default {t.lr:g})")
-    p.add_argument("--codebook-lr", type=float, default=t.codebook_lr, help=f"codebook learning rate (default {t.codebook_lr:g})")
+    p.add_argument("--lr", type=positive_float, default=t.lr, help=f"masked fine-tuning learning rate (default {t.lr:g})")
+    p.add_argument("--codebook-lr", type=positive_float, default=t.codebook_lr, help=f"codebook learning rate (default {t.codebook_lr:g})")
     p.add_argument("--batch", type=positive_int, default=t.batch, help=f"batch size (default {t.batch})")
     p.add_argument("--distill", type=float, default=t.distill,
                    help=f"weight of distillation from the original model, 0..1 (default {t.distill:g})")
-    p.add_argument("--temperature", type=float, default=t.temperature, help=f"distillation temperature (default {t.temperature:g})")
+    p.add_argument("--temperature", type=positive_float, default=t.temperature, help=f"distillation temperature (default {t.temperature:g})")
     p.add_argument("--shift", type=nonnegative_int, default=t.shift, help=f"+-pixels of random shifts of image batches (default {t.shift})")
     p.add_argument("--seed", type=nonnegative_int, default=d.seed, help="training seed")
     p.add_argument("--report", help="write the report folder (README.md, share.json, PNGs, models/*.pcz)")
