@@ -6,6 +6,7 @@ run time: plusargs name its decode-table and codebook images (relabelled for the
 feeds the lane's code words from the same packer (`pycompress.hw.coded_layout`) into the decoder.
 
     .venv/bin/python sim/coded_harness.py MODEL.pcz [--lanes N]   # every lane of every tensor, one report line each
+    .venv/bin/python sim/coded_harness.py MODEL.pcz --synth fc1.weight  # Yosys synth_xilinx of one lane's decoder
 
 Without --lanes each layer gets the lanes the HLS allocator gives the model's kernel; the HLS decoder then
 runs in C simulation on the same lanes, and the weight memory of the lanes is printed beside the
@@ -106,6 +107,29 @@ def memory_table(plans: dict, tables) -> str:
     return "\n".join(rows)
 
 
+def synth_lane(cm, name: str, work: Path, lanes: int | None) -> int:
+    """Yosys synth_xilinx of lane 0's decoder of one tensor, its exact shape and images (table in LUTs)."""
+    from pycompress.hw.coded_layout import model_coded_tables
+    from pycompress.hw.rtl.coded import exact_shape
+    from pycompress.hw.rtl.synth_report import synthesise
+
+    plans = hls_plans(cm)
+    lane_map = {l.layer.weight: lanes or l.lanes for l in plans["compressed"].layers if l.mac}
+    t = next(x for x in model_coded_tables(cm, lane_map) if x.name == name)
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    shape = exact_shape(t)
+    for fname, text in lane_images(t, shape).items():
+        (work / fname).write_text(text)
+    f = t.format
+    params = {**shape.parameters(f.exponent_bits, f.mantissa_bits), "LUT_FILE": f"{t.ident}_lut.mem",
+              "BOOK_FILE": f"{t.ident}_book.mem", "LUT_BLOCK": 0}
+    r = synthesise(f"coded_decoder {name}", "coded_decoder", work, coded_sources(), params)
+    print(f"Yosys synth_xilinx, one lane's coded_decoder of {name} ({len(t.lanes)} lanes; K={t.k}, L={t.window}, "
+          f"{t.max_run} run symbols): LUT {r.lut}, LUTRAM {r.lutram}, FF {r.ff}, BRAM18K {r.bram18k}, DSP {r.dsp}")
+    return 0
+
+
 def main() -> int:
     from pycompress.core import container
     from pycompress.hw.coded_layout import model_coded_tables
@@ -114,8 +138,11 @@ def main() -> int:
     ap.add_argument("model")
     ap.add_argument("--lanes", type=int, default=None, help="lanes of every layer (default: the HLS allocator's)")
     ap.add_argument("--out", default="build/coded-rtl")
+    ap.add_argument("--synth", metavar="TENSOR", help="only count one lane's decoder of TENSOR (exact shape) with Yosys")
     a = ap.parse_args()
     cm = container.load(a.model)
+    if a.synth:
+        return synth_lane(cm, a.synth, Path(a.out) / "synth", a.lanes)
     parallel = None
     if a.lanes is not None:
         from pycompress.hw.plan import kernel_model

