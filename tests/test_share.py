@@ -221,9 +221,13 @@ def test_cli_share_on_lenet(tmp_path, lenet_path):
     assert head["validation"]["drop_bound"] <= 5 and head["test"]["n"] == 1000
     cm = container.load(out)
     assert cm.info["test"]["correct"] == head["test"]["correct"] and cm.info["selected_on"] == "validation (500 items)"
-    assert {"README.md", "share.json", "ratio_vs_test.png", "sensitivity.png", "models"} == {p.name for p in report.iterdir()}
+    assert {"README.md", "share.json", "ratio_vs_test.png", "sensitivity.png", "models", ".pycompress.json"} == {
+        p.name for p in report.iterdir()}  # the last: the folder's manifest (what pycompress wrote there)
     for pcz in (report / "models").iterdir():
         ev = run_cli("evaluate", pcz)
         assert ev.returncode == 0, ev.stderr
     again = run_cli("share", lenet_path, "-o", out, "--report", report, "--k-budgets", "x")
     assert again.returncode == 2 and "Traceback" not in again.stderr
+    (report / "mine.txt").write_text("a user's file")  # a report folder holding another file is not replaced
+    again = run_cli("share", lenet_path, "-o", tmp_path / "n.pcz", "--report", report)
+    assert again.returncode == 2 and "refusing to replace it" in again.stderr and (report / "mine.txt").exists()
