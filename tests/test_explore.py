@@ -45,8 +45,13 @@ def test_written_model_respects_the_bound(explored, lenet_state_dict):
     assert data["baseline_test_accuracy"] == accuracy(load_lenet(lenet_state_dict), part="test")
     assert cm.info["test_accuracy"] == test and cm.info["accuracy"] == acc
     assert sharing_stats(cm).rate(32) == pytest.approx(data["chosen"]["rate_fp32"])
+    from pycompress.sharing.bound import drop_bound
+
+    conf = data["settings"]["confidence"]
+    assert data["chosen"]["drop_bound"] == pytest.approx(drop_bound(data["chosen"]["lost"], data["chosen"]["gained"], 500, conf))
+    assert data["chosen"]["drop_bound"] <= 0.5  # the selection rule: the upper confidence bound meets --max-drop
     assert data["chosen"]["rate_fp32"] >= max(p["rate_fp32"] for p in data["points"]
-                                              if data["baseline_accuracy"] - p["accuracy"] <= 0.5 + 1e-9)
+                                              if drop_bound(p["lost"], p["gained"], 500, conf) <= 0.5 + 1e-9)
     assert any(isinstance(t, ClusteredTensor) for t in cm.tensors.values())
     assert "nsga-ii: trial 10/10" in r.stderr and "greedy" in r.stderr  # progress on stderr
     assert {"README.md", "pareto.png", "sensitivity.png", "sensitivity.json"} <= {p.name for p in report.iterdir()}

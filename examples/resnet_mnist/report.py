@@ -13,7 +13,8 @@ from pathlib import Path
 STEPS = (("bf16", "compress --format bf16 (lossless exponent sharing)"),
          ("approximate", "approximate (Alg. 1, exponent approximation)"),
          ("esart", "esart --epochs 2 (fine-tuning with approximation)"),
-         ("explore", "explore --trials 48 (weight sharing + exponent sharing, NSGA-II)"))
+         ("explore", "explore --trials 48 (weight sharing + exponent sharing, NSGA-II)"),
+         ("share", "share (pruning, codebook fine-tuning, entropy-coded indices)"))
 
 
 def _json(path: Path):
@@ -51,7 +52,7 @@ def main() -> int:
                                   "stored_format": st["format"], "compressed_bits": st["compressed_bits"],
                                   "saved_vs_fp32_pct": round(saved32, 3), "command_says": _last_line(build / f"{'compress' if name == 'bf16' else name}.out")}
     csim_rows = []
-    for name in ("bf16", "explore"):
+    for name in ("bf16", "explore", "share"):
         c = _json(build / f"csim-{name}.out")
         summary["steps"][name]["csim"] = c
         csim_rows.append(f"| {name}.pcz | {c['images']:,} ({c['inputs']}) | {c['weights_checked']:,}: {c['weights_bit_exact']} | "
@@ -98,14 +99,16 @@ The kernel's outputs against the numpy reference (bit for bit), and its top-1 ag
 {commands.rstrip()}
 ```
 
-The explore report (Pareto front, sensitivity) is in [explore/](explore/README.md).
+The explore report (Pareto front, sensitivity) is in [explore/](explore/README.md); the weight-sharing v2 report
+(pruning ladder, every candidate, ratio against test accuracy, the chosen models) in [share/](share/README.md).
 """
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").write_text(text)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    if (build / "explore").is_dir():
-        shutil.rmtree(out / "explore", ignore_errors=True)
-        shutil.copytree(build / "explore", out / "explore")
+    for sub in ("explore", "share"):
+        if (build / sub).is_dir():
+            shutil.rmtree(out / sub, ignore_errors=True)
+            shutil.copytree(build / sub, out / sub)
     print(f"{out}/README.md written")
     return 0
 

@@ -22,11 +22,13 @@ run compress compress "$MODEL" -o "$BUILD/bf16.pcz" --format bf16
 run approximate approximate "$MODEL" -o "$BUILD/approximate.pcz" --data "$DATA" --max-drop 0.5
 run esart esart "$MODEL" -o "$BUILD/esart.pcz" --data "$DATA" --epochs 2 --max-drop 0.5
 run explore explore "$MODEL" -o "$BUILD/explore.pcz" --data "$DATA" --trials 48 --report "$BUILD/explore"
-for m in bf16 approximate esart explore; do
+run share share "$MODEL" -o "$BUILD/share.pcz" --data "$DATA" --max-drop 0.5 --plan-items 2000 \
+    --prune-grid 0,0.3,0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95 --ks 4,6,8,12,16,32 --report "$BUILD/share"
+for m in bf16 approximate esart explore share; do
   run "evaluate-$m" evaluate "$BUILD/$m.pcz" --data "$DATA" --json
   run "stats-$m" stats "$BUILD/$m.pcz" --json
 done
-for m in bf16 explore; do
+for m in bf16 explore share; do
   run "generate-$m" generate "$BUILD/$m.pcz" -o "$BUILD/hls-$m"
   run "csim-$m" csim "$BUILD/hls-$m" --data "$DATA" --model "$MODEL" --min-agreement 99.9 --json
 done

@@ -140,13 +140,14 @@ def _train(epochs: int, seed: int, max_lr: float, batch: int, progress: bool) ->
 
 
 def train_model(factory: Callable[[], nn.Module], epochs: int, seed: int = 0, max_lr: float = 3e-3, batch: int = 64,
-                progress: bool = True, report_every: int = 5) -> nn.Module:
-    """Train `factory()` on the training digits: Adam, one-cycle LR, +-2 px shifts, cross-entropy.
+                progress: bool = True, report_every: int = 5, split: Split | None = None) -> nn.Module:
+    """Train `factory()` on the training digits (of `split`, default the fixed one): Adam, one-cycle LR,
+    +-2 px shifts, cross-entropy.
 
     The model is built after seeding, so the same arguments give the same weights (inside
     `torch_threads(1, deterministic=True)`); the example networks in examples/ train through here too."""
     torch.manual_seed(seed)
-    split = mnist_split()
+    split = split or mnist_split()
     model = factory()
     opt = torch.optim.Adam(model.parameters(), lr=max_lr)
     steps_per_epoch = -(-len(split.y_train) // batch)

@@ -136,7 +136,9 @@ def layer_tables(model: CompressedModel) -> list[LayerTables]:
             sign, index, mantissa = st.fields()
             out.append(ExpShareTables(name, idents[name], get_format(st.format), tuple(st.shape), st.index_bits,
                                       st.mantissa_bits, np.asarray(st.exponent_table), sign, index, mantissa))
-        elif st.scheme == "cluster":
+        elif st.scheme in ("cluster", "cluster_huffman"):
+            # entropy-coded indices (issue 25) reach the network kernels as the same codebook and fixed-width
+            # indices; their own lane decoders (coded_layout.py, hls/coded.py, rtl/coded_decoder.sv) are checked apart
             out.append(ClusterTables(name, idents[name], get_format(st.format), tuple(st.shape), st.index_bits,
                                      np.asarray(st.codebook), st.indices()))
         else:

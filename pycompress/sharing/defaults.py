@@ -4,3 +4,4 @@ DEFAULT_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 EXPLORE_TRIALS = 300  # NSGA-II trials added by one explore run (0: greedy only)
 EXPLORE_POPULATION = 24
 EXPLORE_SEED = 0
+DEFAULT_CONFIDENCE = 0.9  # one-sided, of the upper bound on a validation drop

@@ -10,7 +10,10 @@ as postgresql://... lets several machines add trials to one study). The chosen p
 most compressed evaluated configuration within the bound.
 
 Every search decision and the bound use the 500 validation digits; the test digits are
-evaluated only for the points reported (chosen, greedy, Pareto front), never to select.
+evaluated only for the points reported (chosen, greedy, Pareto front), never to select. A
+configuration is within the bound when the upper confidence bound on its validation drop
+(paired with the original per digit, `bound.py`, one-sided `confidence`) meets --max-drop: the
+observed drop alone over-fits 500 digits when hundreds of configurations are compared.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ from pycompress.core.errors import PycompressError
 from .explore_storage import (WorkerConfig, check_evaluation, merge_stored, open_shared_study, store_local_points,
     store_trial, storage_errors)
 from .explore_workers import run_trials
-from .points import Choice, Point, label, pareto_front, parse_label  # noqa: F401 (re-exported)
+from .bound import DEFAULT_CONFIDENCE, check_confidence
+from .points import Choice, Point, label, pareto_front, parse_label, within_bound  # noqa: F401 (re-exported)
 from .defaults import EXPLORE_POPULATION, EXPLORE_SEED, EXPLORE_TRIALS
 from .sensitivity import DEFAULT_KS, LayerCache, ModelEvaluator, Sensitivity
 
@@ -47,8 +51,10 @@ class ExploreConfig:
     method: str = "auto"  # clustering: exact DP where it fits, else k-means++ ("dp", "kmeans" to force)
     storage: str | None = None  # Optuna storage URL; None: in memory
     study_name: str | None = None  # None: derived from the model and these settings
+    confidence: float = DEFAULT_CONFIDENCE  # one-sided, of the upper bound on the validation drop
 
     def __post_init__(self) -> None:
+        check_confidence(self.confidence)
         if not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
             raise PycompressError(f"--max-drop must be a finite number >= 0, not {self.max_drop}")
         if self.trials < 0 or self.population < 2:
@@ -69,19 +75,28 @@ class Explorer:
         self.names = cache.weights
         self.n = sum(cache.numel(name) for name in self.names)
         allowed = math.floor(config.max_drop * evaluator.n / 100 + 1e-9)
-        self.min_correct = evaluator.baseline_correct - allowed
+        self.min_correct = evaluator.baseline_correct - allowed  # the observed drop alone (kept in the study's record)
+        self.base_right = evaluator.right({})
         self.points: dict[tuple[Choice, ...], Point] = {}
 
     def feasible(self, p: Point) -> bool:
-        return p.correct >= self.min_correct
+        """Within the bound; the all-lossless configuration (exponent sharing everywhere) always is."""
+        return all(c == EXPSHARE for c in p.config) or within_bound(p, self.evaluator.n, self.config.max_drop,
+                                                                    self.config.confidence)
+
+    def excess(self, p: Point) -> float:
+        """Upper bound on the drop minus the allowed drop: <= 0 within the bound (NSGA-II's constraint)."""
+        return min(p.drop_bound(self.evaluator.n, self.config.confidence), 1e3) - self.config.max_drop
 
     def evaluate(self, config: tuple[Choice, ...], source: str) -> Point:
         if config not in self.points:
             replaced = {name: self.cache.decoded(name, c) for name, c in zip(self.names, config)}
-            correct = self.evaluator.correct(replaced)
+            right = self.evaluator.right(replaced)
+            correct = int(right.sum())
             bits = sum(self.cache.bits(name, c) for name, c in zip(self.names, config))
             self.points[config] = Point(config, correct, self.evaluator.accuracy(correct), bits,
-                                        32 * self.n / bits, 16 * self.n / bits, source)
+                                        32 * self.n / bits, 16 * self.n / bits, source,
+                                        int((self.base_right & ~right).sum()), int((~self.base_right & right).sum()))
         return self.points[config]
 
     def record(self, p: Point) -> None:
@@ -156,7 +171,7 @@ def default_study_name(state_dict: dict[str, torch.Tensor], cfg: ExploreConfig) 
     for name, t in state_dict.items():
         h.update(name.encode())
         h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    h.update(repr((cfg.max_drop, cfg.ks, cfg.codebook_format, cfg.allow_expshare)).encode())
+    h.update(repr((cfg.max_drop, cfg.ks, cfg.codebook_format, cfg.allow_expshare, cfg.confidence)).encode())
     return f"pycompress-explore-{h.hexdigest()[:16]}"
 
 
@@ -184,7 +199,7 @@ def nsga(ex: Explorer, seeds: list[tuple[Choice, ...]], study, progress: Progres
         config = tuple(parse_label(trial.suggest_categorical(f"layer{li}", labels)) for li in range(len(ex.names)))
         p = ex.evaluate(config, "nsga")
         store_trial(trial, p, ex, worker)  # configuration and result, before the trial completes
-        trial.set_constraint("accuracy_bound", float(ex.min_correct - p.correct))  # <= 0: within the bound
+        trial.set_constraint("accuracy_bound", float(ex.excess(p)))  # <= 0: within the bound
         done[0] += 1
         if progress and (done[0] % 10 == 0 or done[0] == cfg.trials):
             feas = [q for q in ex.points.values() if ex.feasible(q)]
@@ -278,7 +293,8 @@ def chosen_model(result: ExploreResult, cache: LayerCache) -> CompressedModel:
     info = {"method": "weight sharing by clustering (DDECS'20), per-layer exploration",
             "codebook_format": result.config.codebook_format, "plan": {k: label(v) for k, v in plan.items()},
             "baseline_accuracy": result.baseline_accuracy, "accuracy": result.chosen.accuracy,
-            "max_drop": result.config.max_drop, "rate_fp32": result.chosen.rate_fp32,
+            "max_drop": result.config.max_drop, "confidence": result.config.confidence,
+            "drop_bound": result.chosen.drop_bound(result.images, result.config.confidence), "rate_fp32": result.chosen.rate_fp32,
             "selected_on": f"validation ({result.images} digits)", "validation_images": result.images,
             "baseline_test_accuracy": result.baseline_test_accuracy, "test_accuracy": result.test_of(result.chosen),
             "test_images": result.test_images}
@@ -296,8 +312,8 @@ def verify_written(path: str | Path, result: ExploreResult, task=None) -> float:
     acc = ev.accuracy(ev.baseline_correct)
     if ev.baseline_correct != result.chosen.correct:
         raise PycompressError(f"internal error: {path} evaluates to {acc:.2f}%, the search measured {result.chosen.accuracy:.2f}%")
-    if result.baseline_accuracy - acc > result.config.max_drop + 1e-9:
-        raise PycompressError(f"internal error: {path} loses {result.baseline_accuracy - acc:.2f} points, over the bound")
+    if not within_bound(result.chosen, result.images, result.config.max_drop, result.config.confidence):
+        raise PycompressError(f"internal error: the chosen configuration's bound on the drop is over {result.config.max_drop:g}")
     test = ModelEvaluator(reread, "test", task)
     if test.accuracy(test.baseline_correct) != result.test_of(result.chosen):
         raise PycompressError(f"internal error: {path} scores {test.accuracy(test.baseline_correct):.2f}% on the test digits, "

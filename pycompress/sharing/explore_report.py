@@ -13,7 +13,7 @@ PAPER = (("ResNet18 / ImageNet (DDECS'20)", "4.85x", "-0.14"), ("SqueezeNet / Im
 def result_dict(result: ExploreResult, verified_accuracy: float) -> dict:
     names = result.names
     return {
-        "settings": {"max_drop": result.config.max_drop, "trials": result.config.trials,
+        "settings": {"max_drop": result.config.max_drop, "confidence": result.config.confidence, "trials": result.config.trials,
                      "population": result.config.population, "seed": result.config.seed, "ks": list(result.config.ks),
                      "codebook_format": result.config.codebook_format, "allow_expshare": result.config.allow_expshare,
                      "study_name": result.study_name},
@@ -22,6 +22,7 @@ def result_dict(result: ExploreResult, verified_accuracy: float) -> dict:
         "baseline_accuracy": result.baseline_accuracy,
         "baseline_test_accuracy": result.baseline_test_accuracy, "test_images": result.test_images,
         "chosen": {**result.chosen.to_dict(names), "verified_accuracy": verified_accuracy,
+                   "drop_bound": result.chosen.drop_bound(result.images, result.config.confidence),
                    "test_accuracy": result.test_of(result.chosen)},
         "greedy": {**result.greedy.to_dict(names), "test_accuracy": result.test_of(result.greedy)},
         "pareto_front": [{**p.to_dict(names), "test_accuracy": result.test_of(p)} for p in result.front],
@@ -85,8 +86,9 @@ def report_markdown(result: ExploreResult, verified_accuracy: float, command: st
         f"**Headline: {c.rate_fp32:.2f}x compression of the weights against FP32 ({c.rate_bf16:.2f}x against BF16), "
         f"codebooks included, {base_test:.2f}% -> {test:.2f}% on the {result.test_images:,} held-out test digits "
         f"({test - base_test:+.2f} points), no retraining.** The configuration was chosen on the {result.images:,} "
-        f"validation digits: {result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {drop:.2f} <= bound "
-        f"{result.config.max_drop:g}); the test digits never took part in the search. The written model was re-read "
+        f"validation digits: {result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {drop:.2f}; upper "
+        f"{result.config.confidence:.0%} confidence bound on the drop {c.drop_bound(result.images, result.config.confidence):.2f}"
+        f" <= {result.config.max_drop:g}); the test digits never took part in the search. The written model was re-read "
         f"and re-evaluated: {verified_accuracy:.2f}% validation, {test:.2f}% test.",
         "",
         table(["model", "compression vs FP32", "accuracy change (points)"], paper, markdown=True),

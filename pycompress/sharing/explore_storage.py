@@ -34,6 +34,7 @@ from typing import Iterator
 import torch
 
 from pycompress.core.errors import PycompressError
+from .bound import DEFAULT_CONFIDENCE
 from .points import Point, label, pareto_front
 from .stale_trials import storage_class
 
@@ -144,7 +145,7 @@ def fingerprint(state_dict: dict[str, torch.Tensor], cfg) -> dict:
     return {"schema": SCHEMA, "model_sha256": model_sha256(state_dict),
             "weights": weights, "numel": [state_dict[n].numel() for n in weights],
             "max_drop": cfg.max_drop, "ks": sorted(set(cfg.ks)), "codebook_format": cfg.codebook_format,
-            "allow_expshare": cfg.allow_expshare, "method": cfg.method}
+            "allow_expshare": cfg.allow_expshare, "method": cfg.method, "confidence": cfg.confidence}
 
 
 def _mismatch(study_name: str, there: dict, here: dict) -> str | None:
@@ -269,10 +270,11 @@ class Rebuilt:
     stale_failed: int  # RUNNING trials without a heartbeat, marked FAIL by this report
 
 
-def choose_point(points, min_correct: int):
-    """Same rule as explore.choose: the most compressed configuration within the bound."""
+def choose_point(points, images: int, max_drop: float, confidence: float):
+    """Same rule as explore.choose: the most compressed configuration whose upper bound on the drop meets max_drop."""
+    from .points import within_bound
 
-    feasible = [p for p in points if p.correct >= min_correct]
+    feasible = [p for p in points if within_bound(p, images, max_drop, confidence)]
     return max(feasible, key=lambda p: (p.rate_fp32, p.correct, tuple(map(label, p.config))), default=None)
 
 
@@ -313,7 +315,8 @@ def rebuild(url: str, study_name: str, heartbeat: int = 30) -> Rebuilt:
             w = t.user_attrs.get("worker", "?")
             workers[w] = workers.get(w, 0) + 1
     return Rebuilt(study_name, fp, ev, points, tuple(pareto_front(list(points))),
-                   choose_point(points, int(ev["min_correct"])), states, dict(sorted(workers.items())),
+                   choose_point(points, int(ev["images"]), fp["max_drop"], fp.get("confidence", DEFAULT_CONFIDENCE)),
+                   states, dict(sorted(workers.items())),
                    max(0, before - running))
 
 
@@ -344,7 +347,9 @@ def rebuilt_text(r: Rebuilt) -> str:
     if c is None:
         lines.append("chosen: none within the bound yet")
     else:
+        conf = r.fingerprint.get("confidence", DEFAULT_CONFIDENCE)
         lines.append(f"chosen: {c.rate_fp32:.2f}x vs FP32 ({c.rate_bf16:.2f}x vs BF16) at {c.accuracy:.2f}% "
-                     f"on {data} (drop {ev['baseline_accuracy'] - c.accuracy:.2f} <= {r.fingerprint['max_drop']:g}); per layer: "
+                     f"on {data} (drop {ev['baseline_accuracy'] - c.accuracy:.2f}, upper {conf:.0%} bound "
+                     f"{c.drop_bound(int(ev['images']), conf):.2f} <= {r.fingerprint['max_drop']:g}); per layer: "
                      + ", ".join(f"{n}={label(x)}" for n, x in zip(names, c.config)))
     return "\n".join(lines)

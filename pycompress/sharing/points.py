@@ -18,10 +18,23 @@ class Point:
     rate_fp32: float
     rate_bf16: float
     source: str
+    lost: int = -1  # items the original answers right and this configuration wrong (-1: not recorded)
+    gained: int = -1  # the reverse; with `lost`, the paired confidence bound on the drop (bound.py)
 
     def to_dict(self, names: tuple[str, ...]) -> dict:
         return {"config": dict(zip(names, self.config)), "accuracy": self.accuracy, "correct": self.correct,
-                "bits": self.bits, "rate_fp32": self.rate_fp32, "rate_bf16": self.rate_bf16, "source": self.source}
+                "bits": self.bits, "rate_fp32": self.rate_fp32, "rate_bf16": self.rate_bf16, "source": self.source,
+                "lost": self.lost, "gained": self.gained}
+
+    def drop_bound(self, images: int, confidence: float) -> float:
+        """Upper confidence bound on the accuracy drop (points); inf when the paired counts were not recorded."""
+        from .bound import drop_bound
+
+        return drop_bound(self.lost, self.gained, images, confidence) if self.lost >= 0 <= self.gained else float("inf")
+
+
+def within_bound(p: Point, images: int, max_drop: float, confidence: float) -> bool:
+    return p.drop_bound(images, confidence) <= max_drop + 1e-9
 
 
 def label(choice: Choice) -> str:

@@ -88,10 +88,14 @@ class ModelEvaluator:
         self.baseline_correct = self.correct({})
 
     def correct(self, replaced: Mapping[str, torch.Tensor]) -> int:
+        return int(self.right(replaced).sum())
+
+    def right(self, replaced: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Per item: answered right (bool), some weights replaced."""
         from pycompress.frontends.lenet import predict
 
         self.model.load_state_dict({**self.base, **{k: v.to(self.base[k].dtype) for k, v in replaced.items()}})
-        return int((predict(self.model, self.x) == self.y).sum())
+        return predict(self.model, self.x) == self.y
 
     def accuracy(self, correct: int) -> float:
         return 100.0 * correct / self.n

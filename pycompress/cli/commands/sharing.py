@@ -131,7 +131,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
             create_sqlite(db)
     cfg = ExploreConfig(max_drop=args.max_drop, trials=args.trials, population=args.population, seed=args.seed,
                         ks=args.ks, codebook_format=args.codebook_format, allow_expshare=not args.no_expshare,
-                        storage=storage, study_name=args.study_name, method=args.method)
+                        storage=storage, study_name=args.study_name, method=args.method, confidence=args.confidence)
     from pycompress.sharing.explore_storage import WorkerConfig
 
     workers = WorkerConfig(jobs=args.jobs, worker=args.worker, heartbeat=args.heartbeat)
@@ -156,8 +156,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     say(f"done: {len(result.points)} configurations evaluated")
     print(f"{args.output}: {c.rate_fp32:.2f}x vs FP32 ({c.rate_bf16:.2f}x vs BF16); test digits "
           f"{result.baseline_test_accuracy:.2f}% -> {result.test_of(c):.2f}%; chosen on validation "
-          f"{result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {result.baseline_accuracy - c.accuracy:.2f} <= "
-          f"{cfg.max_drop:g}; re-evaluated from the file: {verified:.2f}%)")
+          f"{result.baseline_accuracy:.2f}% -> {c.accuracy:.2f}% (drop {result.baseline_accuracy - c.accuracy:.2f}, upper "
+          f"{cfg.confidence:.0%} bound {c.drop_bound(result.images, cfg.confidence):.2f} <= {cfg.max_drop:g}; "
+          f"re-evaluated from the file: {verified:.2f}%)")
     print("per layer: " + ", ".join(f"{n}={label(x)}" for n, x in zip(result.names, c.config)))
     print(f"study {result.study_name!r} in {storage}" + (f"; report in {args.report}" if args.report else ""))
     return 0
@@ -172,7 +173,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     from pycompress.cli.main import add_data_option
-    from pycompress.sharing.defaults import DEFAULT_KS, EXPLORE_POPULATION, EXPLORE_SEED, EXPLORE_TRIALS
+    from pycompress.sharing.defaults import DEFAULT_CONFIDENCE, DEFAULT_KS, EXPLORE_POPULATION, EXPLORE_SEED, EXPLORE_TRIALS
 
     grid = ",".join(map(str, DEFAULT_KS))
     p = sub.add_parser("cluster", help="weight sharing: cluster every weight tensor into k shared values (.pcz)")
@@ -194,6 +195,9 @@ def register(sub) -> None:
     p = sub.add_parser("explore", help="choose k (or exponent sharing) per layer: max compression within an accuracy bound")
     _common(p)
     p.add_argument("--max-drop", type=float, default=0.5, help="accuracy loss bound in points (default 0.5)")
+    p.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE,
+                   help="one-sided confidence of the upper bound on the validation drop that must meet --max-drop "
+                        f"(default {DEFAULT_CONFIDENCE})")
     p.add_argument("--trials", type=nonnegative_int, default=EXPLORE_TRIALS,
                    help=f"NSGA-II trials added by this run (default {EXPLORE_TRIALS}; 0: greedy only)")
     p.add_argument("--population", type=positive_int, default=EXPLORE_POPULATION,

@@ -1,0 +1,111 @@
+"""Is the explorer's printed bound honest? Weight sharing v2 (`pycompress share`) on LeNet-5 over several
+train/validation splits, the 1,000 test digits fixed (issue 25).
+
+For each split seed s, the 4,000 digits that are not test are permuted with seed s (s = 0 keeps the
+shipped split's order) into 3,500 training and 500 validation digits; a LeNet-5 is trained on the
+training part with the shipped model's recipe (30 epochs, seed 0, one thread), and the whole v2
+search runs on it, choosing on that split's validation digits. The test drop of every chosen
+configuration is then printed beside its validation drop and bound. The bound is honest in the
+issue's sense when, for the entropy-coded variant at --max-drop, the test drop exceeds the bound
+at most once over the five seeds.
+
+    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5] [--json build/share-honesty.json]
+
+About 15 minutes per seed on one core (training, then the search); the figures are printed as each
+seed finishes. Not a unit test: it measures, it does not assert.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pycompress.frontends.datasets import Dataset
+from pycompress.frontends.evaluator import Task
+from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, torch_threads, train_model
+from pycompress.sharing.bound import drop_bound
+from pycompress.sharing.share import VARIANTS, ShareConfig, run_share
+
+
+def split_for(seed: int) -> Split:
+    """The fixed test digits; the other 4,000 permuted by `seed` (0: the shipped order) into 3,500 / 500."""
+    s = mnist_split()
+    x = torch.cat([s.x_train, s.x_val])
+    y = torch.cat([s.y_train, s.y_val])
+    order = torch.arange(len(y)) if seed == 0 else torch.from_numpy(np.random.default_rng(seed).permutation(len(y)))
+    x, y = x[order], y[order]
+    n = len(s.y_train)
+    return Split(x[:n], y[:n], x[n:], y[n:], s.x_test, s.y_test)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--max-drop", default="0.5,0.3")
+    ap.add_argument("--json", help="write every figure to this file")
+    args = ap.parse_args()
+    drops = tuple(float(d) for d in args.max_drop.split(","))
+    cfg = ShareConfig(max_drops=drops)
+    rows, candidates, start = [], [], time.perf_counter()
+    for seed in range(args.seeds):
+        split = split_for(seed)
+        with torch_threads(1, deterministic=True):
+            t0 = time.perf_counter()
+            model = train_model(LeNet5, 30, 0, split=split, progress=False)
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            trained = time.perf_counter() - t0
+            data = Dataset(f"mnist5k-split{seed}", split.x_train, split.y_train, split.x_val, split.y_val,
+                           split.x_test, split.y_test)
+            result = run_share(state, Task(lambda sd: load_lenet(dict(sd)), data), cfg,
+                               lambda m: print(f"  [seed {seed} {time.perf_counter() - start:7.0f}s] {m}", file=sys.stderr,
+                                               flush=True))
+        candidates.extend({"seed": seed, "variant": c.variant, "label": c.label, "rate": c.rate, "validation_n": c.val.n,
+                           "lost": c.val.lost, "gained": c.val.gained, "validation_drop": c.val.drop,
+                           "test_drop": c.test.drop} for c in result.candidates)
+        for d in drops:
+            for v in VARIANTS:
+                c = result.chosen(v, d)
+                row = {"seed": seed, "max_drop": d, "variant": v, "train_seconds": round(trained, 1),
+                       "search_seconds": round(result.seconds, 1),
+                       "baseline_validation": result.baseline_val.accuracy, "baseline_test": result.baseline_test.accuracy}
+                if c is not None:
+                    row.update(candidate=c.label, rate=c.rate, validation_drop=c.val.drop,
+                               bound=c.val.upper(cfg.confidence), test_drop=c.test.drop)
+                rows.append(row)
+                print(f"seed {seed}  max drop {d:g}  {v:>16}: " + ("none within the bound" if c is None else
+                      f"{c.rate:6.2f}x  validation drop {c.val.drop:+.2f} (bound {c.val.upper(cfg.confidence):.2f})  "
+                      f"test drop {c.test.drop:+.2f}{'  OVER' if c.test.drop > d else ''}"), flush=True)
+    print()
+    for d in drops:
+        for v in VARIANTS:
+            chosen = [r for r in rows if r["max_drop"] == d and r["variant"] == v and "test_drop" in r]
+            over = sum(r["test_drop"] > d for r in chosen)
+            rates = [r["rate"] for r in chosen]
+            print(f"max drop {d:g} {v:>16}: chosen in {len(chosen)}/{args.seeds} seeds, test drop over the bound in "
+                  f"{over}; rate {min(rates, default=0):.1f}x..{max(rates, default=0):.1f}x")
+    print("\nthe same candidates chosen at other confidences (entropy-coded variant):")
+    for conf in (0.8, 0.9, 0.95):
+        for d in drops:
+            picks = []
+            for seed in range(args.seeds):
+                ok = [c for c in candidates if c["seed"] == seed and c["variant"] == "entropy"
+                      and drop_bound(c["lost"], c["gained"], c["validation_n"], conf) <= d + 1e-9]
+                if ok:
+                    picks.append(max(ok, key=lambda c: (c["rate"], -c["lost"] + c["gained"])))
+            print(f"  confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{args.seeds} seeds, test drop over the "
+                  f"bound in {sum(p['test_drop'] > d for p in picks)}; rates "
+                  + ", ".join(f"{p['rate']:.1f}x ({p['test_drop']:+.1f})" for p in picks))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"confidence": cfg.confidence, "rows": rows, "candidates": candidates},
+                                              indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

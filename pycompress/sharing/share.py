@@ -1,0 +1,272 @@
+"""Weight sharing v2 (issue 25): pruning, clustering, codebook fine-tuning and entropy-coded indices,
+chosen on validation by a confidence bound, with the test part reported beside and never used.
+
+The search, in four variants whose candidates are all measured the same way:
+1. clustering alone: per-layer k from the codebook sensitivity of the original (one plan per
+   allowance in `k_levels`), no retraining, fixed-width indices (`cluster` scheme);
+2. + fine-tuning: the same plans, codebooks fine-tuned (`finetune.codebook_finetune`);
+3. + pruning: a ladder of per-layer pruning ratios from the pruning sensitivity (one rung per
+   allowance in `prune_levels`), each rung reached from the previous one by `steps` magnitude
+   pruning steps with masked fine-tuning, then `final_epochs` more; every rung is clustered (zero
+   kept as one entry, k per layer from the rung's own codebook sensitivity) and fine-tuned;
+4. + entropy-coded indices: the models of 2 and 3 stored as `cluster_huffman`.
+Every candidate is judged on the decoded tensors it would be written with. For each variant and each
+allowed drop, the chosen candidate is the most compressed one whose upper confidence bound on the
+validation drop (`bound.py`) meets the allowed drop.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping
+
+import torch
+
+from pycompress.core.container import CompressedModel
+from pycompress.core.errors import PycompressError
+from .bound import DEFAULT_CONFIDENCE, Paired, check_confidence, within
+from .cluster import K_MAX, _check_codebook_format, cluster_state_dict
+from .finetune import TrainConfig, Trainer, codebook_finetune, masked_finetune
+from .prune import apply_mask, check_ratio, keep_mask
+from .share_plan import LayerOptions, greedy_plans
+from .share_sensitivity import Curve, Judge, cluster_curves, prune_curves
+
+Progress = Callable[[str], None] | None
+VARIANTS = ("cluster", "cluster+ft", "prune+cluster+ft", "entropy")
+VARIANT_TITLES = {"cluster": "clustering alone", "cluster+ft": "+ codebook fine-tuning",
+                  "prune+cluster+ft": "+ pruning", "entropy": "+ entropy-coded indices"}
+
+
+@dataclass(frozen=True)
+class ShareConfig:
+    max_drops: tuple[float, ...] = (0.5,)  # accuracy-drop bounds in points; the first is the primary one
+    confidence: float = DEFAULT_CONFIDENCE  # one-sided, of the bound on the validation drop
+    prune_grid: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.92, 0.94, 0.96, 0.97, 0.98)
+    ks: tuple[int, ...] = (3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
+    # budgets of the plans: summed one-layer disagreement with the original, points (share_plan.py)
+    prune_levels: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
+    k_levels: tuple[float, ...] = (0.0, 0.25, 0.5)
+    steps: int = 4  # pruning steps per rung
+    step_epochs: int = 3
+    final_epochs: int = 6  # more, at the rung's ratios, after its last step
+    codebook_epochs: int = 3
+    plan_items: int | None = None  # inputs the plans' disagreement is measured on (validation first); None: all of train too
+    stop_drop: float = 1.5  # climb no higher once a rung's pruned model (before clustering) loses more on validation
+    codebook_format: str = "bf16"
+    seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        check_confidence(self.confidence)
+        _check_codebook_format(self.codebook_format)
+        if not self.max_drops or any(not d >= 0 for d in self.max_drops):
+            raise PycompressError("every --max-drop must be a number >= 0")
+        for r in self.prune_grid:
+            check_ratio(r)
+        if not self.ks or any(not 2 <= k <= K_MAX for k in self.ks):
+            raise PycompressError(f"every k must be in 2..{K_MAX}")
+        if self.steps < 1 or min(self.step_epochs, self.final_epochs, self.codebook_epochs) < 0:
+            raise PycompressError("--steps must be >= 1 and epochs >= 0")
+        if self.plan_items is not None and self.plan_items < 1:
+            raise PycompressError("--plan-items must be >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    variant: str
+    label: str  # where it came from, e.g. "prune 4 / k 0.5"
+    ratios: tuple[float, ...]  # pruning ratio per weight tensor
+    ks: tuple[int, ...]  # codebook size per weight tensor, as stored
+    val: Paired
+    test: Paired
+    layer_bits: tuple[int, ...]  # stored bits per weight tensor, codebooks and code tables included
+    layer_bytes: tuple[int, ...]  # stored bytes per weight tensor (each field padded to whole bytes)
+    n: int  # weights
+    model: CompressedModel = field(repr=False)
+
+    @property
+    def bits(self) -> int:
+        return sum(self.layer_bits)
+
+    @property
+    def file_bytes(self) -> int:
+        return sum(self.layer_bytes)
+
+    @property
+    def rate(self) -> float:
+        """Against FP32, from the bytes the file stores for the weights (codebooks and code tables included)."""
+        return 4 * self.n / self.file_bytes
+
+    @property
+    def rate_bits(self) -> float:
+        return 32 * self.n / self.bits
+
+    def to_dict(self, names: tuple[str, ...], confidence: float) -> dict:
+        return {"variant": self.variant, "label": self.label,
+                "layers": [{"name": n, "prune": r, "k": k, "bits": b, "bytes": y}
+                           for n, r, k, b, y in zip(names, self.ratios, self.ks, self.layer_bits, self.layer_bytes)],
+                "bits": self.bits, "file_bytes": self.file_bytes, "rate_fp32": self.rate, "rate_fp32_bits": self.rate_bits,
+                "validation": self.val.to_dict(confidence), "test": self.test.to_dict()}
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    config: ShareConfig
+    names: tuple[str, ...]
+    numel: tuple[int, ...]
+    baseline_val: Paired
+    baseline_test: Paired
+    prune_sensitivity: tuple[Curve, ...]
+    cluster_sensitivity: tuple[Curve, ...]
+    rungs: tuple[dict, ...]  # each pruning rung: ratios, validation/test before clustering
+    candidates: tuple[Candidate, ...]
+    seconds: float
+
+    def chosen(self, variant: str, max_drop: float) -> Candidate | None:
+        ok = [c for c in self.candidates if c.variant == variant and within(c.val, max_drop, self.config.confidence)]
+        return max(ok, key=lambda c: (c.rate, c.val.correct), default=None)
+
+
+def weight_names(state: Mapping[str, torch.Tensor]) -> tuple[str, ...]:
+    from pycompress.compress import is_encoded
+
+    names = tuple(n for n, t in state.items() if is_encoded(t, False))
+    if not names:
+        raise PycompressError("the model has no weight tensors (floating, two or more dimensions) to share")
+    return names
+
+
+class _Run:
+    """One search: the task, the judge, the trainer, and the candidates found so far."""
+
+    def __init__(self, state, task, cfg: ShareConfig, progress: Progress, graph: dict | None) -> None:
+        from pycompress.frontends.graph_builtin import infer_graph
+
+        self.cfg, self.say = cfg, progress or (lambda _m: None)
+        self.state = {k: v.detach().clone() for k, v in state.items()}
+        self.graph = graph or infer_graph(self.state)  # the layer graph does not change with the weights' values
+        self.names = weight_names(self.state)
+        self.task = task
+        self.judge = Judge(task, self.state, cfg.plan_items)
+        x, y = task.data.part("train")
+        self.trainer = Trainer(x, y, task.build(dict(self.state)), cfg.train)
+        self.candidates: list[Candidate] = []
+        self.seed = cfg.seed
+
+    def next_seed(self) -> int:
+        self.seed += 1
+        return self.seed
+
+    def student(self, state=None) -> torch.nn.Module:
+        return self.task.build({k: v.clone() for k, v in (state or self.state).items()})
+
+    def eps(self) -> float:
+        return 50.0 / self.judge.plan_answers.numel()  # half an item of the plans' measure, in points
+
+    def plan_ks(self, curves: tuple[Curve, ...], clusterers, entropy: bool) -> list[tuple[float, tuple[int, ...]]]:
+        """One codebook-size plan per budget: bits saved per point of predicted drop, greedily."""
+        from pycompress.schemes.coded_codebook import from_clustered
+
+        layers = []
+        for c in curves:
+            ks = sorted((int(k) for k in c.settings), reverse=True)
+            drop = dict(zip((int(k) for k in c.settings), c.disagree))
+            cts = [clusterers[c.name].clustered(k, self.cfg.codebook_format) for k in ks]
+            bits = [from_clustered(ct).stored_bits() if entropy else ct.stored_bits() for ct in cts]
+            layers.append(LayerOptions(c.name, tuple(ks), tuple(drop[k] for k in ks), tuple(bits[0] - b for b in bits)))
+        return [(b, tuple(int(k) for k in plan)) for b, plan in greedy_plans(layers, self.cfg.k_levels, self.eps())]
+
+    def add(self, variant: str, label: str, ratios, state: Mapping[str, torch.Tensor], clustered: dict,
+            val: Paired | None = None, test: Paired | None = None) -> tuple[Paired, Paired]:
+        """Record a candidate: its container (trained tensors raw, weights as stored) judged from decoded tensors."""
+        from pycompress.schemes.coded_codebook import from_clustered
+
+        tensors = {n: from_clustered(ct) for n, ct in clustered.items()} if variant == "entropy" else dict(clustered)
+        cm = cluster_state_dict(state, {n: tensors[n].k for n in self.names}, self.cfg.codebook_format,
+                                prebuilt=tensors, graph=self.graph)
+        if val is None:
+            val, test = self.judge.both(cm.state_dict())
+        bits = tuple(int(cm.tensors[n].stored_bits()) for n in self.names)
+        nbytes = tuple(sum(int(a.nbytes) for a in cm.tensors[n].arrays().values()) for n in self.names)
+        c = Candidate(variant, label, tuple(ratios), tuple(cm.tensors[n].k for n in self.names), val, test, bits, nbytes,
+                      sum(self.state[n].numel() for n in self.names), cm)
+        self.candidates.append(c)
+        self.say(f"{variant:>16} {label:<16} {c.rate:6.2f}x  validation {val.accuracy:.2f}% (drop {val.drop:+.2f}, "
+                 f"bound {val.upper(self.cfg.confidence):.2f})  test {test.accuracy:.2f}%")
+        return val, test
+
+    def clustered_rung(self, state, ratios, label: str, variants: tuple[str, ...], sensitivity=None) -> None:
+        """Cluster one model per codebook plan of its own sensitivity: untrained (optional) and fine-tuned."""
+        cfg = self.cfg
+        curves, clusterers = sensitivity or cluster_curves(self.judge, state, self.names, cfg.ks, cfg.codebook_format)
+        for allowance, ks in self.plan_ks(curves, clusterers, entropy="cluster" not in variants):
+            clustered = {n: clusterers[n].clustered(k, cfg.codebook_format) for n, k in zip(self.names, ks)}
+            name = f"{label}k {allowance:g}"
+            if "cluster" in variants:
+                self.add("cluster", name, ratios, state, clustered)
+            model = self.student(state)
+            tuned = codebook_finetune(self.trainer, model, clustered, cfg.codebook_epochs, self.next_seed())
+            tuned_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            val, test = self.add(variants[-1], name, ratios, tuned_state, tuned)
+            self.add("entropy", name, ratios, tuned_state, tuned, val, test)
+
+    def ladder(self, curves: tuple[Curve, ...]) -> list[dict]:
+        cfg, model = self.cfg, self.student()
+        current = {n: 0.0 for n in self.names}
+        rungs: list[dict] = []
+        options = [LayerOptions(c.name, c.settings, c.disagree, tuple(c.n * r for r in c.settings)) for c in curves]
+        for allowance, plan in greedy_plans(options, cfg.prune_levels, self.eps()):
+            target = dict(zip(self.names, plan))
+            if target == current:
+                continue
+            start = time.perf_counter()
+            for s in range(1, cfg.steps + 1):
+                frac = 1 - (1 - s / cfg.steps) ** 3  # prune fast first, gently near the target (Zhu and Gupta 2017)
+                params = dict(model.named_parameters())
+                keep = {n: keep_mask(params[n].detach(), current[n] + (target[n] - current[n]) * frac) for n in self.names}
+                masked_finetune(self.trainer, model, keep, cfg.step_epochs + (cfg.final_epochs if s == cfg.steps else 0),
+                                self.next_seed())
+            current = target
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            for n in self.names:  # exact zeros where pruned (the loop leaves them so; kept explicit)
+                state[n] = apply_mask(state[n], state[n] != 0)
+            val, test = self.judge.both(state)
+            ratios = tuple(current[n] for n in self.names)
+            rungs.append({"allowance": allowance, "ratios": dict(zip(self.names, ratios)),
+                          "validation": val.to_dict(cfg.confidence), "test": test.to_dict(),
+                          "seconds": round(time.perf_counter() - start, 1)})
+            self.say(f"pruning rung {allowance:g}: " + " ".join(f"{n}={current[n]:.2f}" for n in self.names)
+                     + f"  validation {val.accuracy:.2f}% test {test.accuracy:.2f}% (before clustering)")
+            if val.drop > cfg.stop_drop:
+                self.say(f"pruning rung {allowance:g} loses {val.drop:.2f} points before clustering: the ladder stops")
+                break
+            self.clustered_rung(state, ratios, f"prune {allowance:g} / ", ("prune+cluster+ft",))
+        return rungs
+
+
+def run_share(state: Mapping[str, torch.Tensor], task, config: ShareConfig = ShareConfig(), progress: Progress = None,
+              graph: dict | None = None) -> ShareResult:
+    """The whole v2 search on a trainable model (`task.build(state)` has parameters named as in `state`).
+    Run inside `torch_threads(1, deterministic=True)` for repeatable results."""
+    start = time.perf_counter()
+    run = _Run(state, task, config, progress, graph)
+    base_val, base_test = run.judge.baseline
+    run.say(f"original: validation {base_val.accuracy:.2f}% ({base_val.n}), test {base_test.accuracy:.2f}% ({base_test.n})")
+    prune_sens = prune_curves(run.judge, run.state, run.names, config.prune_grid, progress)
+    cluster_sens, clusterers = cluster_curves(run.judge, run.state, run.names, config.ks, config.codebook_format, progress)
+    run.clustered_rung(run.state, tuple(0.0 for _ in run.names), "", ("cluster", "cluster+ft"), (cluster_sens, clusterers))
+    rungs = run.ladder(prune_sens)
+    return ShareResult(config, run.names, tuple(run.state[n].numel() for n in run.names), base_val, base_test,
+                       prune_sens, cluster_sens, tuple(rungs), tuple(run.candidates), time.perf_counter() - start)
+
+
+def with_info(c: Candidate, result: ShareResult, max_drop: float, source: str) -> CompressedModel:
+    """The candidate's container with what chose it in its info."""
+    cfg = result.config
+    info = {"method": f"weight sharing v2 ({VARIANT_TITLES[c.variant]})", "source": source, "candidate": c.label,
+            "plan": {n: {"prune": r, "k": k} for n, r, k in zip(result.names, c.ratios, c.ks)},
+            "selected_on": f"validation ({c.val.n} items)", "max_drop": max_drop, "confidence": cfg.confidence,
+            "validation": c.val.to_dict(cfg.confidence), "baseline_accuracy": result.baseline_val.accuracy,
+            "test": c.test.to_dict(), "baseline_test_accuracy": result.baseline_test.accuracy,
+            "rate_fp32": c.rate, "weight_bytes": c.file_bytes}
+    return replace(c.model, info=info)
