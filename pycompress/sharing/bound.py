@@ -18,13 +18,8 @@ import torch
 from pycompress.core.errors import PycompressError
 
 from .defaults import DEFAULT_CONFIDENCE  # noqa: F401 (re-exported)
+from .share_config import check_confidence  # noqa: F401 (re-exported)
 
-
-
-def check_confidence(confidence: float) -> float:
-    if not (0.5 <= confidence < 1 and math.isfinite(confidence)):
-        raise PycompressError(f"--confidence must be in [0.5, 1), not {confidence}")
-    return confidence
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
 from pycompress.core.formats import bits_tensor, get_format, tensor_bits
 
-K_MIN, K_MAX = 2, 256
+from .defaults import K_MAX, K_MIN
+
 # The DP keeps a (k_max x n) int32 argmin table: above this many cells, use k-means++ instead.
 DP_CELL_LIMIT = 50_000_000
 EXPSHARE = "expshare"  # plan entry: lossless exponent sharing instead of clustering

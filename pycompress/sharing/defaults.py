@@ -5,3 +5,4 @@ EXPLORE_TRIALS = 300  # NSGA-II trials added by one explore run (0: greedy only)
 EXPLORE_POPULATION = 24
 EXPLORE_SEED = 0
 DEFAULT_CONFIDENCE = 0.9  # one-sided, of the upper bound on a validation drop
+K_MIN, K_MAX = 2, 256  # codebook sizes

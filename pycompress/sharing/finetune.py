@@ -26,23 +26,9 @@ from pycompress.core.errors import PycompressError
 from pycompress.core.formats import bits_tensor, get_format, tensor_bits
 from pycompress.schemes.codebook import ClusteredTensor, make_clustered
 from .prune import apply_mask
+from .share_config import TrainConfig  # noqa: F401 (re-exported)
 
 Progress = Callable[[str], None] | None
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    lr: float = 3e-3  # masked fine-tuning (Adam, cosine to zero over each call)
-    codebook_lr: float = 3e-4
-    batch: int = 64
-    distill: float = 0.9  # weight of the distillation term (0: labels only)
-    temperature: float = 4.0
-    shift: int = 2  # +-pixels of random translation for image batches (N, C, H, W); 0: none
-
-    def __post_init__(self) -> None:
-        if not (self.lr > 0 and self.codebook_lr > 0 and self.batch >= 1 and 0 <= self.distill <= 1
-                and self.temperature > 0 and self.shift >= 0):
-            raise PycompressError("training needs lr > 0, batch >= 1, 0 <= distill <= 1, temperature > 0, shift >= 0")
 
 
 class Trainer:

@@ -13,14 +13,9 @@ import torch
 
 from .cluster import DP_CELL_LIMIT, K_MAX, _check_codebook_format, kmeans_centroids, nearest_index, optimal_partition, round_codebook
 from pycompress.core.errors import PycompressError
+from .share_config import check_ratio  # noqa: F401 (re-exported)
 from pycompress.core.formats import bits_tensor, get_format
 from pycompress.schemes.codebook import ClusteredTensor, make_clustered
-
-
-def check_ratio(ratio: float) -> float:
-    if not 0.0 <= ratio < 1.0:
-        raise PycompressError(f"pruning ratio must be in [0, 1), not {ratio}")
-    return float(ratio)
 
 
 def keep_mask(tensor: torch.Tensor, ratio: float) -> torch.Tensor:

@@ -29,46 +29,13 @@ from .cluster import K_MAX, _check_codebook_format, cluster_state_dict
 from .finetune import TrainConfig, Trainer, codebook_finetune, masked_finetune
 from .prune import apply_mask, check_ratio, keep_mask
 from .share_plan import LayerOptions, greedy_plans
+from .share_config import ShareConfig  # noqa: F401 (re-exported)
 from .share_sensitivity import Curve, Judge, cluster_curves, prune_curves
 
 Progress = Callable[[str], None] | None
 VARIANTS = ("cluster", "cluster+ft", "prune+cluster+ft", "entropy")
 VARIANT_TITLES = {"cluster": "clustering alone", "cluster+ft": "+ codebook fine-tuning",
                   "prune+cluster+ft": "+ pruning", "entropy": "+ entropy-coded indices"}
-
-
-@dataclass(frozen=True)
-class ShareConfig:
-    max_drops: tuple[float, ...] = (0.5,)  # accuracy-drop bounds in points; the first is the primary one
-    confidence: float = DEFAULT_CONFIDENCE  # one-sided, of the bound on the validation drop
-    prune_grid: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.92, 0.94, 0.96, 0.97, 0.98)
-    ks: tuple[int, ...] = (3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
-    # budgets of the plans: summed one-layer disagreement with the original, points (share_plan.py)
-    prune_levels: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
-    k_levels: tuple[float, ...] = (0.0, 0.25, 0.5)
-    steps: int = 4  # pruning steps per rung
-    step_epochs: int = 3
-    final_epochs: int = 6  # more, at the rung's ratios, after its last step
-    codebook_epochs: int = 3
-    plan_items: int | None = None  # inputs the plans' disagreement is measured on (validation first); None: all of train too
-    stop_drop: float = 1.5  # climb no higher once a rung's pruned model (before clustering) loses more on validation
-    codebook_format: str = "bf16"
-    seed: int = 0
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def __post_init__(self) -> None:
-        check_confidence(self.confidence)
-        _check_codebook_format(self.codebook_format)
-        if not self.max_drops or any(not d >= 0 for d in self.max_drops):
-            raise PycompressError("every --max-drop must be a number >= 0")
-        for r in self.prune_grid:
-            check_ratio(r)
-        if not self.ks or any(not 2 <= k <= K_MAX for k in self.ks):
-            raise PycompressError(f"every k must be in 2..{K_MAX}")
-        if self.steps < 1 or min(self.step_epochs, self.final_epochs, self.codebook_epochs) < 0:
-            raise PycompressError("--steps must be >= 1 and epochs >= 0")
-        if self.plan_items is not None and self.plan_items < 1:
-            raise PycompressError("--plan-items must be >= 1")
 
 
 @dataclass(frozen=True, eq=False)

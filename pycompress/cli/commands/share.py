@@ -110,11 +110,8 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     from pycompress.cli.main import add_data_option, nonnegative_int, positive_float, positive_int
-    from pycompress.sharing.bound import DEFAULT_CONFIDENCE
-    from pycompress.sharing.finetune import TrainConfig
-    from pycompress.sharing.share import ShareConfig
-
-    d, t = ShareConfig(), TrainConfig()
+    from pycompress.sharing.defaults import DEFAULT_CONFIDENCE
+    from pycompress.sharing.share_config import ShareConfig as d, TrainConfig as t  # class defaults: no torch
     p = sub.add_parser("share", help="weight sharing v2: prune, cluster, fine-tune codebooks, entropy-code the indices; "
                                      "chosen on validation by a confidence bound")
     p.add_argument("model", help=MODEL_HELP + " (trainable: the built-in LeNet, a .pt2 or an ONNX model)")
