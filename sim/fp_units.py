@@ -28,8 +28,11 @@ from pycompress.hw.fpref import FpUnits, as_bits  # noqa: E402
 BUILD_DIR = REPO / "sim_build" / "fp_units"
 TOPLEVEL = "fp_units_tb"
 MAX_N = 1 << 21  # the testbench memory (parameter MAX_N of fp_units_tb)
-SOURCES = (REPO / "rtl" / "fp32_mul.sv", REPO / "rtl" / "fp32_add.sv", SIM_DIR / "fp_units_tb.sv")
-UNITS = ("mul_sub", "add_sub", "mul_ftz", "add_ftz")
+SOURCES = (REPO / "rtl" / "fp32_unpack.sv", REPO / "rtl" / "fp32_mul_core.sv", REPO / "rtl" / "fp32_mul.sv",
+           REPO / "rtl" / "fp32_add.sv", SIM_DIR / "fp_units_tb.sv")
+UNITS = ("mul_sub", "add_sub", "mul_ftz", "add_ftz", "mul8_sub", "mul8_ftz", "mul4_sub", "mul4_ftz")
+# the narrow multipliers of the testbench: significand bits of `a` (WB) -> the mask of its bits they see
+NARROW_MASKS = {8: np.uint32(0xFFFF0000), 4: np.uint32(0xFFF00000)}
 
 
 @dataclass(frozen=True)
@@ -42,21 +45,24 @@ class Vectors:
     def of(cls, a, b) -> "Vectors":
         a, b = as_bits(np.asarray(a, np.uint32)), as_bits(np.asarray(b, np.uint32))
         sub, ftz = FpUnits(True), FpUnits(False)
+        a8, a4 = a & NARROW_MASKS[8], a & NARROW_MASKS[4]
         return cls(a, b, {"mul_sub": sub.mul(a, b), "add_sub": sub.add(a, b), "mul_ftz": ftz.mul(a, b),
-                          "add_ftz": ftz.add(a, b)})
+                          "add_ftz": ftz.add(a, b), "mul8_sub": sub.mul(a8, b), "mul8_ftz": ftz.mul(a8, b),
+                          "mul4_sub": sub.mul(a4, b), "mul4_ftz": ftz.mul(a4, b)})
 
     def __len__(self) -> int:
         return int(self.a.size)
 
     def write(self, path: Path) -> None:
-        """48 hex digits a line, {a, b, mul_sub, add_sub, mul_ftz, add_ftz}, built vectorised."""
+        """80 hex digits a line, {a, b, then the expected result of each unit in UNITS order}, built vectorised."""
         words = np.stack([self.a, self.b, *(self.expected[u] for u in UNITS)], axis=1).astype(">u4")
-        raw = words.view(np.uint8).reshape(len(self), 24)
+        nd = 8 * words.shape[1]
+        raw = words.view(np.uint8).reshape(len(self), nd // 2)
         digits = np.frombuffer(b"0123456789abcdef", np.uint8)
-        text = np.empty((len(self), 49), np.uint8)
-        text[:, 0:48:2] = digits[raw >> 4]
-        text[:, 1:48:2] = digits[raw & 15]
-        text[:, 48] = ord("\n")
+        text = np.empty((len(self), nd + 1), np.uint8)
+        text[:, 0:nd:2] = digits[raw >> 4]
+        text[:, 1:nd:2] = digits[raw & 15]
+        text[:, nd] = ord("\n")
         path.write_bytes(text.tobytes())
 
 

@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 import fp_units  # noqa: E402
 
-from pycompress.hw.fpref import ADD_LATENCY, MUL_LATENCY, QNAN, FpUnits, as_bits, flush  # noqa: E402
+from pycompress.hw.fpref import ADD_LATENCY, MUL_CORE_LATENCY, MUL_LATENCY, QNAN, FpUnits, as_bits, flush  # noqa: E402
 from pycompress.hw.rtl.images import RTL_DIR  # noqa: E402
 
 SUB, FTZ = FpUnits(True), FpUnits(False)
@@ -123,20 +123,26 @@ def test_a_wrong_expectation_is_caught(tmp_path):
     assert all(report["units"][u]["mismatches"] == 0 for u in ("mul_sub", "add_sub", "mul_ftz"))
 
 
+UNIT_SOURCES = {"fp32_mul": ("fp32_unpack", "fp32_mul_core", "fp32_mul"), "fp32_add": ("fp32_add",),
+                "fp32_mul_core": ("fp32_mul_core",)}
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("top", ["fp32_mul", "fp32_add"])
+@pytest.mark.parametrize("top,wb", [("fp32_mul", 24), ("fp32_mul", 8), ("fp32_mul", 4), ("fp32_mul", 1),
+                                    ("fp32_mul_core", 8), ("fp32_add", None)])
 @pytest.mark.parametrize("subnormals", [0, 1])
-def test_lint_clean(top, subnormals):
+def test_lint_clean(top, wb, subnormals):
     import harness
 
     harness.setup_tools()
-    r = subprocess.run(["verilator", "--lint-only", "-Wall", str(RTL_DIR / f"{top}.sv"), "--top-module", top,
-                        f"-GSUBNORMALS={subnormals}"], capture_output=True, text=True)
+    params = [f"-GSUBNORMALS={subnormals}"] + ([f"-GWB={wb}"] if wb else [])
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", *(str(RTL_DIR / f"{s}.sv") for s in UNIT_SOURCES[top]),
+                        "--top-module", top, *params], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
 
 def test_latency_localparams_match_the_model():
-    for top, lat in (("fp32_mul", MUL_LATENCY), ("fp32_add", ADD_LATENCY)):
+    for top, lat in (("fp32_mul", MUL_LATENCY), ("fp32_mul_core", MUL_CORE_LATENCY), ("fp32_add", ADD_LATENCY)):
         m = re.search(r"localparam int LATENCY = (\d+);", (RTL_DIR / f"{top}.sv").read_text())
         assert m and int(m.group(1)) == lat
 
@@ -150,7 +156,7 @@ def test_yosys_counts(top, tmp_path):
     """synth_xilinx (xc7) maps each unit; the multiplier's 24x24 product goes to DSP48E1 slices."""
     from pycompress.hw.rtl.synth_report import synthesise
 
-    r = synthesise(top, top, tmp_path, [RTL_DIR / f"{top}.sv"], {"SUBNORMALS": 1})
+    r = synthesise(top, top, tmp_path, [RTL_DIR / f"{s}.sv" for s in UNIT_SOURCES[top]], {"SUBNORMALS": 1})
     print(r)
     assert 100 < r.lut < 2000 and r.ff > 50 and r.ramb18 + r.ramb36 == 0
     assert (r.dsp >= 1) if top == "fp32_mul" else (r.dsp == 0)
