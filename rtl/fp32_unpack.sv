@@ -6,10 +6,13 @@
 // shared by every lane that reads it); fp32_mul.sv registers it in front of the core.
 //
 // SUBNORMALS=0: a subnormal is a zero of its own sign (PG109 flush to zero).
+// FB: fraction bits that can be nonzero (23; a widened weight of a narrower format has only
+// its top FB = WB - 1): the normalisation of a subnormal then looks at those bits only.
 // u = {cls[1:0], sign, exp[9:0] (two's complement), frac[22:0]}: 36 bits, one RAMB18 word.
 // cls: 0 finite, 1 zero, 2 infinity, 3 NaN (exp and frac are then don't-care).
 module fp32_unpack #(
-    parameter int SUBNORMALS = 1
+    parameter int SUBNORMALS = 1,
+    parameter int FB = 23
 ) (
     input  logic [31:0] x,
     output logic [35:0] u
@@ -24,7 +27,7 @@ module fp32_unpack #(
     sub  = x[30:23] == 8'h00;
     zero = sub && (SUBNORMALS == 0 || x[22:0] == 23'd0);
     lz   = 5'd0;
-    for (int i = 0; i < 23; i++) if (x[i]) lz = 5'(22 - i);
+    for (int i = 23 - FB; i < 23; i++) if (x[i]) lz = 5'(22 - i);
     if (sub && SUBNORMALS != 0) begin
       frac = x[22:0] << (lz + 5'd1);  // the leading one leaves as the hidden bit
       e    = -10'sd127 - 10'(lz);
