@@ -116,14 +116,14 @@ def digits_bf16():
     """The shipped DigitsCNN (3x3, padding 1, stride 2 in conv2), BF16 exponent sharing, and the allocator's lanes."""
     from pycompress.compress import CompressConfig, compress
     from pycompress.frontends.digits_cnn import DigitsCNN
-    from pycompress.hw.hls.context import kernel_lanes, kernel_model, kernel_plan
+    from pycompress.hw.plan import hls_kernel_plan, hls_lanes, kernel_model
     from pycompress.frontends.shipped import default_digits_cnn
 
     model = DigitsCNN()
     model.load_state_dict(default_digits_cnn())
     km = kernel_model(compress(model.eval(), CompressConfig(format="bf16")))
-    plan_names = {l["fn"]: l["layer"] for l in kernel_plan(km)[0].mac_layers()}
-    return km, {plan_names[fn]: p for fn, p in kernel_lanes(km).items()}
+    plan_names = {l.fn: l.name for l in hls_kernel_plan(km).mac_layers()}
+    return km, {plan_names[fn]: p for fn, p in hls_lanes(km).items()}
 
 
 MODELS = {"lenet": lenet_bf16, "digits": digits_bf16}
@@ -162,14 +162,14 @@ def reference_layer(km, layer: ConvLayer, x_bits: np.ndarray, subnormals: bool =
 
 
 def hls_cycles(km, layer: ConvLayer) -> int:
-    """The HLS cycle model of this layer at the same lanes: schedule.layer_nest(...).cycles."""
-    from pycompress.hw.hls.context import kernel_plan
-    from pycompress.hw.hls.schedule import layer_nest
+    """The HLS cycle model of this layer at the same lanes: cost_hls.layer_schedule(...).cycles."""
+    from pycompress.hw.plan import hls_kernel_plan
+    from pycompress.hw.plan.cost_hls import layer_schedule
 
-    plan = kernel_plan(km)[0]
-    d = next(l for l in plan.mac_layers() if l["layer"] == layer.name)
+    plan = hls_kernel_plan(km)
+    d = next(l for l in plan.mac_layers() if l.name == layer.name)
     scheme = streamer_params(km.tables[layer.weight]).scheme
-    return layer_nest(d, layer.lanes, scheme, km.format).cycles
+    return layer_schedule(d, layer.lanes, scheme, km.format).cycles
 
 
 def run_model(km, lanes: dict[str, int], x: np.ndarray, work: Path, names: list[str] | None = None,

@@ -101,25 +101,25 @@ def reference_layer(km, layer: FcLayer, x_bits: np.ndarray, subnormals: bool = T
 
 
 def hls_cycles(km, lanes_by_name: dict[str, int]) -> dict[str, int]:
-    """The HLS cycle model (pycompress/hw/hls/schedule.py via plan.estimate_plan) per Linear layer, for these lanes."""
-    from pycompress.hw.hls.context import kernel_plan
-    from pycompress.hw.hls.plan import estimate_plan
+    """The HLS cycle model (pycompress.hw.plan: cost_hls via estimate_plan) per Linear layer, for these lanes."""
+    from pycompress.hw.plan import hls_kernel_plan
+    from pycompress.hw.plan.estimate import estimate_plan
 
-    plan = kernel_plan(km)[0]
-    lanes = {l["fn"]: lanes_by_name.get(l["layer"], 1) for l in plan.mac_layers()}
+    plan = hls_kernel_plan(km)
+    lanes = {l.fn: lanes_by_name.get(l.name, 1) for l in plan.mac_layers()}
     return {l.name: l.cycles for l in estimate_plan(plan, lanes).layers if l.op == "linear"}
 
 
 def lenet_bf16():
     """The shipped LeNet, BF16 exponent sharing (lossless), and the HLS allocator's lanes by layer name."""
     from pycompress.compress import CompressConfig, compress_state_dict
-    from pycompress.hw.hls.context import kernel_lanes, kernel_model, kernel_plan
+    from pycompress.hw.plan import hls_kernel_plan, hls_lanes, kernel_model
     from pycompress.frontends.shipped import default_lenet
 
     cm = compress_state_dict(default_lenet(), CompressConfig(format="bf16"))
     km = kernel_model(cm)
-    plan_names = {l["fn"]: l["layer"] for l in kernel_plan(km)[0].mac_layers()}
-    lanes = {plan_names[fn]: p for fn, p in kernel_lanes(km).items()}
+    plan_names = {l.fn: l.name for l in hls_kernel_plan(km).mac_layers()}
+    lanes = {plan_names[fn]: p for fn, p in hls_lanes(km).items()}
     return km, lanes
 
 

@@ -1,6 +1,6 @@
 """The generated whole-network RTL engine (pycompress rtl) under Verilator: images in, outputs bit-exact, cycles.
 
-`pycompress.hw.rtl.engine` plans the engine and `rtl_engine_render` writes it into a
+`pycompress.hw.plan.plan_rtl` plans the engine and `pycompress.hw.rtl.render` writes it into a
 folder (top, lane images, copied rtl/*.sv, file list); sim/network_tb.sv drives it
 (random valid gaps, backpressure, 1..20-clock stalls on both streams, optionally a
 reset in the middle of an image) and writes the outputs and cycle stamps to files.
@@ -29,7 +29,7 @@ for _p in (str(SIM_DIR), str(REPO)):
 from harness import setup_tools, waves_on  # noqa: E402
 
 from pycompress.hw.fpref import as_bits  # noqa: E402
-from pycompress.hw.rtl.engine import EnginePlan, plan_engine  # noqa: E402
+from pycompress.hw.plan import AcceleratorPlan, plan_rtl  # noqa: E402
 from pycompress.hw.rtl.render import FILE_LIST, render_engine  # noqa: E402
 
 TB = SIM_DIR / "network_tb.sv"
@@ -42,7 +42,7 @@ def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None
     """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing in `fmt`; with
     `mantissa_bits`, the lossy model whose mantissas are rounded to (and stored in) that many bits."""
     from pycompress.compress import CompressConfig, compress, compress_state_dict
-    from pycompress.hw.hls.context import kernel_model
+    from pycompress.hw.plan import kernel_model
     from pycompress.hw.rtl.synth_report import lossy_model
 
     if name == "lenet":
@@ -59,7 +59,7 @@ def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None
     return kernel_model(cm if mantissa_bits is None else lossy_model(cm, mantissa_bits))
 
 
-def write_engine(km, plan: EnginePlan, folder: Path) -> Path:
+def write_engine(km, plan: AcceleratorPlan, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in render_engine(plan, km).items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -79,19 +79,19 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
     return reference_forward(dataclasses.replace(km.graph, layers=km.graph.layers[:k]), km.params, x)
 
 
-def build(folder: Path, plan: EnginePlan, max_images: int):
+def build(folder: Path, plan: AcceleratorPlan, max_images: int):
     """The Verilator build of network_tb + the engine in `folder`, keyed by the SystemVerilog text."""
     from cocotb_tools.runner import get_runner
 
     setup_tools()
     names = (folder / FILE_LIST).read_text().split()
     sources = [folder / n for n in names] + [TB]
-    params = {"N_IN": plan.stages[0].n_in, "N_OUT": plan.stages[-1].n_out, "NS": len(plan.stages),
+    params = {"N_IN": plan.layers[0].n_in, "N_OUT": plan.layers[-1].n_out, "NS": len(plan.layers),
               "MAX_IMAGES": max_images}
     key = hashlib.sha256(json.dumps(params).encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
     build_dir = REPO / "sim_build" / f"network_{key}"
     if not (build_dir / TOPLEVEL).exists():
-        print(f"verilator: building the engine ({len(plan.stages)} stages; once, cached in {build_dir})",
+        print(f"verilator: building the engine ({len(plan.layers)} stages; once, cached in {build_dir})",
               file=sys.stderr, flush=True)
     # build from a copy inside the build folder: the engine folder is rewritten on every run, and the runner
     # rebuilds when a source is newer than the simulator
@@ -115,7 +115,7 @@ def _read_mem(path: Path) -> list[int]:
     return [int(w, 16) for line in path.read_text().splitlines() for w in line.split("//")[0].split() if not w.startswith("@")]
 
 
-def simulate(folder: Path, plan: EnginePlan, x_bits: np.ndarray, run_dir: Path, *, valid: float = 1.0,
+def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: Path, *, valid: float = 1.0,
              ready: float = 1.0, stall: float = 0.0, reset_at: tuple[int, int] | None = None,
              max_images: int = 128) -> dict:
     """Stream x_bits (N, n_in) uint32 through the engine: outputs (N, n_out) uint32, cycle stamps, stage counters."""
@@ -148,41 +148,41 @@ def simulate(folder: Path, plan: EnginePlan, x_bits: np.ndarray, run_dir: Path, 
     rep = json.loads(rep_path.read_text()) if rep_path.exists() else {"done": 0, "error": f"no report; see {run_dir / 'sim.log'}"}
     rep["wall_s"] = round(wall, 1)
     if not rep.get("done") or not files["OUT"].exists():
-        rep["outputs"] = np.zeros((n, plan.stages[-1].n_out), np.uint32)
+        rep["outputs"] = np.zeros((n, plan.layers[-1].n_out), np.uint32)
         return rep
     rep["outputs"] = np.array(_read_mem(files["OUT"]), np.uint32).reshape(n, -1)
     t = np.array(_read_mem(files["TIMES"]), np.uint64)
     rep["first_in"], rep["last_out"] = (t >> np.uint64(32)).astype(np.int64), (t & np.uint64(0xFFFF_FFFF)).astype(np.int64)
     st = _read_mem(files["STAGES"])  # NS x 64 bits a line, stage 0 in the low bits
-    ns = len(plan.stages)
+    ns = len(plan.layers)
     rep["stage_busy"] = np.array([[(v >> (64 * s + 32)) & 0xFFFF_FFFF for s in range(ns)] for v in st])
     rep["stage_compute"] = np.array([[(v >> (64 * s)) & 0xFFFF_FFFF for s in range(ns)] for v in st])
     return rep
 
 
-def hls_cycles(km, plan: EnginePlan) -> dict[str, int]:
-    """The HLS cycle model (pycompress.hw.hls.schedule via plan.estimate_plan) per layer, at the RTL's lanes."""
-    from pycompress.hw.hls.context import kernel_plan
-    from pycompress.hw.hls.plan import estimate_plan
+def hls_cycles(km, plan: AcceleratorPlan) -> dict[str, int]:
+    """The HLS cycle model (pycompress.hw.plan: cost_hls via estimate_plan) per layer, at the RTL's lanes."""
+    from pycompress.hw.plan import hls_kernel_plan
+    from pycompress.hw.plan.estimate import estimate_plan
 
-    kp = kernel_plan(km)[0]
-    lanes = {l["fn"]: plan.lanes.get(l["layer"], 1) for l in kp.mac_layers()}
+    kp = hls_kernel_plan(km)
+    lanes = {l.fn: plan.lanes.get(l.name, 1) for l in kp.mac_layers()}
     return {l.name: l.cycles for l in estimate_plan(kp, lanes).layers}
 
 
-def cycle_report(km, plan: EnginePlan, rep: dict, steady_from: int = 1) -> str:
+def cycle_report(km, plan: AcceleratorPlan, rep: dict, steady_from: int = 1) -> str:
     """Per-stage measured cycles beside the HLS model at the same lanes; image latency / interval; Table 7."""
     hls = hls_cycles(km, plan)
     busy, comp = rep["stage_busy"], rep["stage_compute"]
     lines = ["| stage | engine | lanes | RTL compute (measured) | RTL first in..last out (measured, median) | HLS cycle model |",
              "|---|---|---:|---:|---:|---:|"]
     for s, (b, c) in enumerate(zip(busy.T, comp.T)):
-        st = plan.stages[s]
+        st = plan.layers[s]
         lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {st.lanes or '-'} | "
                      f"{int(np.median(c)):,} | {int(np.median(b)):,} | {hls.get(st.name, 0):,} |")
     lat = rep["last_out"] - rep["first_in"]
     ivl = np.diff(rep["last_out"])
-    hls_total = sum(hls.get(s.name, 0) for s in plan.stages)
+    hls_total = sum(hls.get(s.name, 0) for s in plan.layers)
     rep["latency"], rep["interval"] = int(lat[0]), int(np.median(ivl)) if ivl.size else int(lat[0])
     lines.append(f"\nmeasured: latency {rep['latency']:,} cycles per image (the first image, empty pipeline: first word in "
                  f".. last output out), interval {rep['interval']:,} cycles between images (median of {ivl.size}, stages "
@@ -199,12 +199,12 @@ def run_model(name: str, images: int, work: Path, start: str | None = None, para
     from pycompress.hw.hls.vectors import dataset_inputs
 
     km = shipped_model(name, mantissa_bits=mantissa_bits)
-    plan = plan_engine(km, parallel, start=start)
+    plan = plan_rtl(km, parallel, start=start)
     folder = write_engine(km, plan, work / f"{name}-engine")
     x, _ = dataset_inputs(km.graph, images)
     xb = as_bits(np.ascontiguousarray(head_inputs(km, x, start), np.float32))
     want = as_bits(reference_forward(km.graph, km.params, x))
-    reset_at = (min(1, images - 1), plan.stages[0].n_in // 2) if reset else None
+    reset_at = (min(1, images - 1), plan.layers[0].n_in // 2) if reset else None
     rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, **stream)
     rep["mismatches"] = int((rep["outputs"] != want).sum())
     rep["images"] = images
@@ -214,7 +214,7 @@ def run_model(name: str, images: int, work: Path, start: str | None = None, para
 def main(argv=None) -> int:
     import argparse
 
-    from pycompress.hw.hls.allocate import parse_parallel
+    from pycompress.hw.plan import parse_parallel
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=("lenet", "digits"), default="lenet")

@@ -308,7 +308,8 @@ def test_kernel_lane_streams_recode_the_same_weights(lenet_state_dict):
 
 
 def test_generate_refuses_ddr_weights_for_huffman(lenet_state_dict):
-    from pycompress.hw.hls.context import kernel_model, template_values
+    from pycompress.hw.hls.context import template_values
+    from pycompress.hw.plan import kernel_model
 
     cm = compress_state_dict(lenet_state_dict, CompressConfig(format="bf16", scheme="huffman"))
     with pytest.raises(PycompressError, match="on-chip ROMs only"):

@@ -11,7 +11,7 @@ from pycompress.core.errors import PycompressError
 from pycompress.core.graph import Graph, graph_of
 from pycompress.frontends.graph_extract import extract_graph
 from pycompress.frontends.graph_builtin import infer_graph
-from pycompress.hw.hls.context import kernel_model
+from pycompress.hw.plan import kernel_model
 from pycompress.frontends.lenet import LeNet5
 
 

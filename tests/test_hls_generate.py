@@ -20,8 +20,8 @@ from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
 from pycompress.core.formats import get_format
 from pycompress.core.graph import Graph, Linear, ReLU
-from pycompress.hw.hls.estimates import bram18k, estimate_report
-from pycompress.hw.hls.resources import Memory
+from pycompress.hw.hls.estimates import estimate_report
+from pycompress.hw.plan.memory import Memory, bram18k
 from pycompress.hw.hls.writer import generate, render_project
 from tests.conftest import run_cli
 
@@ -117,7 +117,7 @@ def odd_names_model() -> CompressedModel:
 
 @pytest.mark.csim
 def test_odd_names_are_sanitised_and_run(tmp_path):
-    from pycompress.hw.hls.context import kernel_model
+    from pycompress.hw.plan import kernel_model
     from pycompress.hw.hls.project import HLSProject
     from pycompress.hw.hls.reference import reference_forward
 
@@ -157,42 +157,44 @@ def test_esart_bram_is_at_most_half_of_raw_bf16():
 
 
 def test_estimate_layer_figures_by_hand():
-    from pycompress.hw.hls.resources import StreamShape
-    from pycompress.hw.hls.schedule import LOOP_OVERHEAD, mac_nest, pool_nest
+    from pycompress.hw.plan import Layer
+    from pycompress.hw.plan.cost_hls import HLS, mac_schedule, pool_schedule
+    from pycompress.hw.plan.memory import WeightStream
 
-    fc = {"layer": "fc", "op": "linear", "in_size": 8, "out_size": 4}
-    n = mac_nest(fc, 2, "expshare", "bf16")  # 2 groups: an output recurs every 2 iterations < 7-cycle chain
+    LOOP_OVERHEAD = HLS.loop_overhead
+    fc = Layer("fc", "linear", "fc", (8,), (4,))
+    n = mac_schedule(fc, 2, "expshare", "bf16")  # 2 groups: an output recurs every 2 iterations < 7-cycle chain
     assert (n.trips, n.distance, n.ii, n.depth) == ((8, 2), 2, 4, 2 + 2 + 0 + 4 + 5 + 1)
     assert n.cycles == 15 * 4 + 14 + LOOP_OVERHEAD
-    wide = mac_nest({**fc, "out_size": 20}, 2, "raw", "fp16")  # 10 groups: II=1, fp16 widening +1
+    wide = mac_schedule(Layer("fc", "linear", "fc", (8,), (20,)), 2, "raw", "fp16")  # 10 groups: II=1, fp16 widening +1
     assert (wide.ii, wide.depth, wide.cycles) == (1, 2 + 1 + 1 + 4 + 5 + 1, 79 + 14 + LOOP_OVERHEAD)
-    conv = {"layer": "c", "op": "conv2d", "ic": 6, "kh": 5, "kw": 5, "oc": 16, "oh": 8, "ow": 8}
-    n = mac_nest(conv, 4, "expshare", "bf16")
+    conv = Layer("c", "conv2d", "c", (6, 12, 12), (16, 8, 8), (5, 5))
+    n = mac_schedule(conv, 4, "expshare", "bf16")
     assert n.trips == (150, 4, 64) and n.ii == 1 and n.cycles == 150 * 4 * 64 - 1 + 14 + LOOP_OVERHEAD
-    pool = pool_nest({"layer": "p", "op": "maxpool2d", "k": 2, "oc": 6, "oh": 12, "ow": 12})
+    pool = pool_schedule(Layer("p", "maxpool2d", "p", (6, 24, 24), (6, 12, 12), (2, 2), 2))
     assert pool.ii == 2 and pool.cycles == 863 * 2 + pool.depth + LOOP_OVERHEAD
     # 12-bit codes, 3 lanes: 36-bit groups stay word-aligned (1 bank); 4 lanes: 48-bit groups span 2 words
-    assert StreamShape("expshare", "bf16", 12, 1000).memory(3) == Memory(36, 334, 1)
-    m = StreamShape("expshare", "bf16", 12, 1000).memory(4)
+    assert WeightStream("expshare", "bf16", 12, 1000).memory(3) == Memory(36, 334, 1)
+    m = WeightStream("expshare", "bf16", 12, 1000).memory(4)
     assert m == Memory(36, 335, 2) and m.bank_depth == 168 and m.bram18k == 2
     assert Memory(36, 100, 1).bram18k == 0 and Memory(36, 100, 1).luts == 36 * 2  # 3,600 bits: LUTRAM
 
 
 def test_allocator_fits_budget_and_honours_fixed_lanes(bf16_model):
-    from pycompress.hw.hls.allocate import Budget, allocate, parse_parallel
-    from pycompress.hw.hls.context import kernel_model, kernel_plan
-    from pycompress.hw.hls.plan import estimate_plan
+    from pycompress.hw.plan import allocate_hls, hls_kernel_plan, kernel_model, parse_parallel
+    from pycompress.hw.plan.budget import Budget
+    from pycompress.hw.plan.estimate import estimate_plan
 
-    plan = kernel_plan(kernel_model(bf16_model))[0]
+    plan = hls_kernel_plan(kernel_model(bf16_model))
     small = Budget(dsp=60, bram18k=100, lut=50_000, ff=100_000)
-    lanes = allocate(plan, small)
+    lanes = allocate_hls(plan, small)
     assert estimate_plan(plan, lanes).dsp <= 60 and estimate_plan(plan, lanes).cycles < estimate_plan(plan, {}).cycles
-    fixed = allocate(plan, small, parse_parallel("conv1=2,fc1=8"))
+    fixed = allocate_hls(plan, small, parse_parallel("conv1=2,fc1=8"))
     assert fixed["l0_conv1"] == 2 and fixed["l7_fc1"] == 8
     assert parse_parallel("conv1=3, fc1=8") == {"conv1": 3, "fc1": 8}
     for bad, msg in (("conv1=4", "must divide"), ("nope=2", "not a conv2d/linear"), ("conv1", "expected layer=lanes")):
         with pytest.raises(PycompressError, match=msg):
-            allocate(plan, small, parse_parallel(bad))
+            allocate_hls(plan, small, parse_parallel(bad))
 
 
 def test_parallel_and_dependence_pragma_reach_the_kernel(bf16_model):

@@ -10,7 +10,7 @@ from torch import nn
 from pycompress.compress import CompressConfig, compress
 from pycompress.core.graph import Graph, graph_of
 from pycompress.frontends.graph_extract import extract_graph, fold_batchnorm
-from pycompress.hw.hls.context import kernel_model
+from pycompress.hw.plan import kernel_model
 from pycompress.hw.hls.csim import run_csim
 from pycompress.hw.hls.reference import reference_forward
 from pycompress.hw.hls.writer import generate

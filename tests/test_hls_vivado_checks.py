@@ -12,7 +12,7 @@ import pytest
 
 from pycompress.compress import CompressConfig, compress_state_dict
 from pycompress.hw.fpref import FpUnits
-from pycompress.hw.hls.context import kernel_model
+from pycompress.hw.plan import kernel_model
 from pycompress.hw.hls.reference import reference_forward
 from pycompress.hw.hls.vectors import dataset_inputs
 from pycompress.hw.hls.writer import generate, render_project

@@ -40,6 +40,23 @@ class HuffmanTables:
     ident: str  # sanitised identifier
     tensor: HuffmanTensor
 
+    scheme = "huffman"
+    # What the kernel planner prices (an estimate): a fixed-width stream of the mean stored bits per weight
+    # (code, sign, mantissa rest) through the exponent-sharing decoder; the decode table ROM is not counted.
+    cost_scheme = "expshare"
+    rom_bits = 0
+    element_bits = None  # no random-access decoder: a bias stays float32
+
+    @property
+    def code_bits(self) -> int:
+        """Mean stored bits per weight, rounded up."""
+        st = self.tensor
+        return -(-(st.code_bits + st.numel * (1 + self.rest_bits)) // max(1, st.numel))
+
+    def raw_codes(self) -> tuple[np.ndarray, int]:
+        """(decoded bits in the storage format per weight in C order, format width): the raw baseline's codes."""
+        return self.tensor.decode_bits().reshape(-1).astype(np.uint64), self.format.total_bits
+
     @property
     def format(self) -> FloatFormat:
         return self.tensor.fmt

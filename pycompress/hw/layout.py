@@ -34,6 +34,8 @@ class ExpShareTables:
     mantissa: np.ndarray
 
     scheme = "expshare"
+    cost_scheme = "expshare"  # the decoder the cost tables price: window realign + exponent ROM
+    rom_label = "exponent ROM"
 
     @property
     def depth(self) -> int:
@@ -43,6 +45,35 @@ class ExpShareTables:
     def mantissa_shift(self) -> int:
         """Zero bits appended below the stored mantissa to rebuild the format's mantissa."""
         return self.format.mantissa_bits - self.mantissa_bits
+
+    @property
+    def code_bits(self) -> int:
+        """Bits of one weight's code: sign | index | stored mantissa."""
+        return 1 + self.index_bits + self.mantissa_bits
+
+    element_bits = code_bits  # a random-access table entry is the same code
+
+    def fields(self) -> list[tuple[str, str, np.ndarray, int]]:
+        """(field, label, values, width) of the per-weight fields, in code order (MSB first)."""
+        out = [("sign", "sign", self.sign, 1), ("index", "index", self.index, self.index_bits)]
+        if self.mantissa_bits:
+            out.append(("mantissa", "mantissa", self.mantissa, self.mantissa_bits))
+        return out
+
+    @property
+    def rom(self) -> tuple[np.ndarray, int]:
+        """(entries, width) of the ROM every lane's decoder looks the index up in."""
+        return self.exponent_rom, self.format.exponent_bits
+
+    @property
+    def rom_bits(self) -> int:
+        return int(self.exponent_rom.size) * self.format.exponent_bits
+
+    def stream_codes(self) -> tuple[np.ndarray, int]:
+        return stream_codes(self)
+
+    def raw_codes(self) -> tuple[np.ndarray, int]:
+        return raw_codes(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,10 +89,36 @@ class ClusterTables:
     index: np.ndarray
 
     scheme = "cluster"
+    cost_scheme = "cluster"  # window realign + codebook ROM
+    rom_label = "codebook ROM"
 
     @property
     def depth(self) -> int:
         return int(self.index.size)
+
+    @property
+    def code_bits(self) -> int:
+        """Bits of one weight's code: the codebook index."""
+        return self.index_bits
+
+    element_bits = code_bits
+
+    def fields(self) -> list[tuple[str, str, np.ndarray, int]]:
+        return [("index", "codebook index", self.index, self.index_bits)]
+
+    @property
+    def rom(self) -> tuple[np.ndarray, int]:
+        return self.codebook_rom, self.format.total_bits
+
+    @property
+    def rom_bits(self) -> int:
+        return int(self.codebook_rom.size) * self.format.total_bits
+
+    def stream_codes(self) -> tuple[np.ndarray, int]:
+        return stream_codes(self)
+
+    def raw_codes(self) -> tuple[np.ndarray, int]:
+        return raw_codes(self)
 
 
 LayerTables = ExpShareTables | ClusterTables
@@ -121,15 +178,13 @@ def window_words(code_bits: int, lanes: int, word_bits: int = STREAM_WORD_BITS) 
 
 
 def stream_codes(t: LayerTables) -> tuple[np.ndarray, int]:
-    """(code per weight in C order, code width) of encoded tables."""
-    if isinstance(t, ExpShareTables):
-        m, i = t.mantissa_bits, t.index_bits
-        codes = ((t.sign.astype(np.uint64) << np.uint64(i + m)) | (t.index.astype(np.uint64) << np.uint64(m))
-                 | t.mantissa.astype(np.uint64))
-        return codes.reshape(-1), 1 + i + m
-    if isinstance(t, ClusterTables):
-        return t.index.astype(np.uint64).reshape(-1), t.index_bits
-    raise PycompressError(f"no stream codes for tables of type {type(t).__name__}")
+    """(code per weight in C order, code width) of encoded tables: the scheme's fields concatenated, MSB first."""
+    if not isinstance(t, (ExpShareTables, ClusterTables)):
+        raise PycompressError(f"no stream codes for tables of type {type(t).__name__}")
+    codes = np.zeros(t.depth, np.uint64)
+    for _, _, values, width in t.fields():
+        codes = (codes << np.uint64(width)) | np.asarray(values).astype(np.uint64).reshape(-1)
+    return codes, t.code_bits
 
 
 def raw_codes(t: LayerTables) -> tuple[np.ndarray, int]:

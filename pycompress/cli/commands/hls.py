@@ -20,7 +20,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pycompress.core.fileio import check_output
     from pycompress.hw.hls.writer import HLS_FOLDER, generate
 
-    from pycompress.hw.hls.allocate import parse_parallel
+    from pycompress.hw.plan import parse_parallel
 
     check_output(args.output, inputs=[args.pcz], folder=HLS_FOLDER)
     kernel = args.baseline or "compressed"
@@ -60,7 +60,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from pycompress.core.fileio import check_output, write_bytes_atomic
-    from pycompress.hw.hls.allocate import parse_parallel
+    from pycompress.hw.plan import parse_parallel
     from pycompress.hw.hls.estimates import estimate_report, format_report
 
     if args.output:

@@ -29,7 +29,7 @@ def cmd_rtl(args: argparse.Namespace) -> int:
         print(f"{args.output}: {len(files) - 2} memory images for {len(cm.tensors)} entropy-coded layers, "
               f"{huffman_rtl.INCLUDE}, {huffman_rtl.TOP}.sv (with rtl/*.sv; run Verilator/Yosys inside {args.output})")
         return 0
-    from pycompress.hw.hls.allocate import parse_parallel
+    from pycompress.hw.plan import parse_parallel
     from pycompress.hw.rtl.render import ENGINE_TOP, engine_files
     from pycompress.hw.rtl.images import render_rtl, write_files
 

@@ -1,70 +1,32 @@
-"""Plain values for the HLS templates, built from a CompressedModel and its layer graph.
+"""Plain values for the HLS templates, read from the accelerator plan (pycompress.hw.plan).
 
-Widths, depths and table contents come from `hwlayout` (the one packer, shared
-with the RTL memory images); this module only arranges them. Each conv2d/linear
-weight becomes one packed stream in the loop order of its layer, read P codes
-per cycle, with P from `allocate` (or fixed by the user); biases keep
-per-element tables.
+The plan gives the layers, their lanes, loop schedules, buffers and memories; the
+tables (hw.layout, the one packer shared with the RTL memory images) give widths
+and contents. This module only arranges them: each conv2d/linear weight becomes
+one packed stream in the loop order of its layer, read P codes per cycle; biases
+keep per-element tables.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from pycompress.hw import kernel_interface as ki
-from pycompress.hw.board import load_board
-from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
-from pycompress.hw.huffman_layout import HuffmanTables, huffman_tables, is_huffman  # issue 15: entropy-coded weights
-from pycompress.core.formats import get_format, tensor_bits
-from pycompress.core.graph import (Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU,
-    graph_of)
-from pycompress.hw.layout import (ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, layer_tables,
-    pack_stream, raw_codes, stream_codes, window_words)
-from pycompress.hw.names import ModelName, sanitize_identifier, unique_identifiers
-from .allocate import Budget, allocate
+from pycompress.hw.huffman_layout import HuffmanTables  # issue 15: entropy-coded weights
+from pycompress.core.formats import get_format
+from pycompress.hw.layout import ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, pack_stream
+from pycompress.hw.names import ModelName, unique_identifiers
+from pycompress.hw.plan import KernelModel, Layer, LayerPlan, plan_hls
+from pycompress.hw.plan.memory import Memory
 from .ddr import (DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT,
     DdrImage, build_image, ddr_shifts, ddr_window)
-from .plan import KernelPlan
-from .resources import Memory, StreamShape
 from .reference import reciprocal
-from .schedule import ACC_CHAIN, mac_shape, pool_nest
 
-KERNEL_FORMATS = ("fp32", "bf16", "fp16")
-KERNELS = ("compressed", "raw", "float")
-WEIGHT_PLACES = ("bram", "ddr")  # weight streams in on-chip ROM, or in DDR behind an AXI master  # exponent-shared/clustered; raw bits in the storage format; float32 (old baseline)
+WEIGHT_PLACES = ("bram", "ddr")  # weight streams in on-chip ROM, or in DDR behind an AXI master
 
 
-@dataclass(frozen=True)
-class KernelModel:
-    """What both the generator and the reference need: graph, float32 parameter values, table layouts."""
-
-    graph: Graph
-    params: dict[str, np.ndarray]  # state_dict key -> float32 values as the kernel sees them (decoded, widened)
-    tables: dict[str, ExpShareTables | ClusterTables]  # encoded params only
-    format: str
-
-
-def kernel_model(cm: CompressedModel) -> KernelModel:
-    graph = graph_of(cm.graph, cm.info.get("no_graph")[:300] if isinstance(cm.info.get("no_graph"), str) else None)
-    tables = {t.name: t for t in (huffman_tables(cm) if is_huffman(cm) else layer_tables(cm))}
-    params = {}
-    for name in graph.param_names():
-        if name not in cm.tensors and name not in cm.raw:
-            raise PycompressError(f"layer graph needs tensor {name!r}, which the compressed model does not hold")
-        t = tables.get(name)
-        if t is not None and t.format.name not in KERNEL_FORMATS:
-            raise PycompressError(f"tensor {name!r} is stored in {t.format.name}; the HLS kernel supports {', '.join(KERNEL_FORMATS)}")
-        value = cm.tensors[name].decode() if name in cm.tensors else cm.raw[name]
-        if not value.is_floating_point():
-            raise PycompressError(f"tensor {name!r} is not floating point ({value.dtype})")
-        params[name] = tensor_bits(value.float()).view(np.float32).copy()
-    return KernelModel(graph, params, tables, cm.format)
-
-
-def _param_values(name: str, ident: str, km: KernelModel, baseline: bool, lanes: int = 1) -> dict:
-    """A per-element table (biases): random access, block-partitioned over the layer's lanes."""
+def _param_values(name: str, ident: str, km: KernelModel, baseline: bool, lanes: int, mem: Memory) -> dict:
+    """A per-element table (biases): random access, block-partitioned over the layer's lanes (`mem`, from the plan)."""
     values = km.params[name]
     t = None if baseline else km.tables.get(name)
     base = {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
@@ -77,12 +39,12 @@ def _param_values(name: str, ident: str, km: KernelModel, baseline: bool, lanes:
                 "exp_depth": int(t.exponent_rom.size), "exponent_rom": t.exponent_rom, "sign": t.sign, "index": t.index,
                 "mantissa": t.mantissa, "index_mask": (1 << t.index_bits) - 1, "mantissa_mask": (1 << t.mantissa_bits) - 1,
                 "exponent_mask": (1 << f.exponent_bits) - 1,
-                "big": Memory(1 + t.index_bits + t.mantissa_bits, t.depth, lanes).in_bram}
+                "big": mem.in_bram}
     if isinstance(t, ClusterTables):
         return {**base, "scheme": "cluster", "format": t.format.name, "index_bits": t.index_bits, "k": int(t.codebook_rom.size),
                 "format_bits": t.format.total_bits, "codebook": t.codebook_rom, "index": t.index,
-                "index_mask": (1 << t.index_bits) - 1, "big": Memory(t.index_bits, t.depth, lanes).in_bram}
-    return {**base, "scheme": "float", "format": "fp32", "floats": values, "big": Memory(32, values.size, lanes).in_bram}
+                "index_mask": (1 << t.index_bits) - 1, "big": mem.in_bram}
+    return {**base, "scheme": "float", "format": "fp32", "floats": values, "big": mem.in_bram}
 
 
 def _identifiers(km: KernelModel) -> dict[str, str]:
@@ -93,101 +55,53 @@ def _identifiers(km: KernelModel) -> dict[str, str]:
     return out
 
 
-def _layers(graph: Graph, idents: dict[str, str], dataflow: bool = False) -> tuple[list[dict], list[dict], str, str]:
-    """Layer dicts with source/destination buffers. Every activation gets its own buffer, except a flatten
-    (an alias) and a ReLU whose input nobody else reads (in place); an add reads two buffers.
-    `dataflow`: every buffer needs one writer and one reader, so a ReLU right after a conv/linear is fused
-    into that layer's last store and any other ReLU writes a buffer of its own; a graph whose activation
-    is read twice (a residual add) is refused."""
-    shapes, sources = graph.shapes(), graph.sources()
-    readers = [0] * len(shapes)
-    for src in sources:
-        for i in src:
-            readers[i] += 1
-    if dataflow and max(readers, default=0) > 1:
-        twice = next(k for k, n in enumerate(readers) if n > 1)
-        what = "the input" if twice == 0 else f"the output of layer {graph.layers[twice - 1].name!r}"
-        raise PycompressError(f"--dataflow needs a chain of layers, but {what} is read by {readers[twice]} layers "
-                              "(a residual add); generate without --dataflow")
-    buffers = [{"name": "a0", "size": graph.input_size}]
-    where = ["a0"]  # shapes index -> buffer holding that activation
-    layers = []
-    for k, (layer, src) in enumerate(zip(graph.layers, sources)):
-        sin, sout = shapes[src[0]], shapes[k + 1]
-        fn = f"l{k}_{sanitize_identifier(layer.name)}"
-        nin, nout = int(np.prod(sin)), int(np.prod(sout))
-        cur = where[src[0]]
-        d = {"name": ModelName(layer.name), "layer": layer.name, "op": layer.op, "fn": fn, "in_size": nin, "out_size": nout,
-             "src": cur, "dst": cur}
-        fused = (dataflow and isinstance(layer, ReLU) and src[0] == k and k > 0
-                 and isinstance(graph.layers[k - 1], (Conv2d, Linear)))
-        in_place = isinstance(layer, Flatten) or fused or (not dataflow and isinstance(layer, ReLU) and readers[src[0]] == 1
-                                                           and src[0] > 0 and not isinstance(graph.layers[src[0] - 1], Flatten))
-        d.update(fused=fused, relu=False)
-        if fused:
-            layers[-1]["relu"] = True
-        if not in_place:
-            d["dst"] = f"a{len(buffers)}"
-            buffers.append({"name": d["dst"], "size": nout})
-        d["in_place"] = in_place
-        if isinstance(layer, Add):
-            d["src2"] = where[src[1]]
-        if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool)):
-            d.update(ic=sin[0], ih=sin[1], iw=sin[2], oc=sout[0], oh=sout[1], ow=sout[2])
-        if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d)):
-            d.update(stride=layer.stride)
-        if isinstance(layer, Conv2d):
-            d.update(kh=layer.kernel[0], kw=layer.kernel[1], ph=layer.padding[0], pw=layer.padding[1])
-        if isinstance(layer, (MaxPool2d, AvgPool2d)):
-            d.update(k=layer.kernel)
-        if isinstance(layer, (Conv2d, Linear)):
-            d.update(weight=idents[layer.weight], bias=idents[layer.bias] if layer.bias else None)
-        assert isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Flatten, Add, GlobalAvgPool))
-        layers.append(d)
-        where.append(d["dst"])
-    return layers, buffers, "a0", where[-1]
+def _layer_values(l: Layer, idents: dict[str, str]) -> dict:
+    """One layer's template dict: names, sizes, buffers, geometry; weights by identifier."""
+    d = {"name": ModelName(l.name), "layer": l.name, "op": l.op, "fn": l.fn, "in_size": l.n_in, "out_size": l.n_out,
+         "src": l.src, "dst": l.dst, "fused": l.fused, "relu": l.relu, "in_place": l.in_place}
+    if l.op == "add":
+        d["src2"] = l.src2
+    if l.op in ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool"):
+        (ic, ih, iw), (oc, oh, ow) = l.in_shape, l.out_shape
+        d.update(ic=ic, ih=ih, iw=iw, oc=oc, oh=oh, ow=ow)
+    if l.op in ("conv2d", "maxpool2d", "avgpool2d"):
+        d.update(stride=l.stride)
+    if l.op == "conv2d":
+        d.update(kh=l.kernel[0], kw=l.kernel[1], ph=l.padding[0], pw=l.padding[1])
+    if l.op in ("maxpool2d", "avgpool2d"):
+        d.update(k=l.kernel[0])
+    if l.mac:
+        d.update(weight=idents[l.weight], bias=idents[l.bias] if l.bias else None)
+    return d
 
 
-def _stream_codes(name: str, km: KernelModel, kernel: str) -> tuple[np.ndarray, int, str, str, object]:
-    """(codes in C order, code bits, scheme, format, tables) of one weight for the chosen kernel."""
+def _stream_codes(name: str, km: KernelModel, scheme: str) -> tuple[np.ndarray, object]:
+    """(codes in C order, tables or None) of one weight for the plan's stream scheme."""
     t = km.tables.get(name)
-    if isinstance(t, HuffmanTables) and kernel in ("compressed", "raw"):  # issue 15 (entropy.hls)
-        from .huffman import stream_codes_for
-        return stream_codes_for(t, kernel)
-    if kernel == "compressed" and t is not None:
-        codes, bits = stream_codes(t)
-        return codes, bits, t.scheme, t.format.name, t
-    if kernel == "raw" and t is not None:
-        codes, bits = raw_codes(t)
-        return codes, bits, "raw", t.format.name, None
-    return km.params[name].view(np.uint32).reshape(-1).astype(np.uint64), 32, "float", "fp32", None
+    if scheme == "float":
+        return km.params[name].view(np.uint32).reshape(-1).astype(np.uint64), None
+    if scheme == "raw":
+        return t.raw_codes()[0], None
+    return t.stream_codes()[0], t
 
 
-def _stream_shape(codes: np.ndarray, bits: int, scheme: str, fmt: str, t) -> StreamShape:
-    rom = 0
-    if isinstance(t, ExpShareTables):
-        rom = t.exponent_rom.size * t.format.exponent_bits
-    elif isinstance(t, ClusterTables):
-        rom = t.codebook_rom.size * t.format.total_bits
-    return StreamShape(scheme, fmt, bits, int(codes.size), rom)
-
-
-def _stream_values(layer: dict, name: str, ident: str, km: KernelModel, kernel: str, lanes: int) -> dict:
-    """A weight as one packed stream in its layer's loop order, P = `lanes` codes per read."""
+def _stream_values(lp: LayerPlan, ident: str, km: KernelModel, kernel: str) -> dict:
+    """A weight as one packed stream in its layer's loop order, P = lanes codes per read."""
+    name, lanes, outputs, reduction = lp.weight, lp.lanes, lp.outputs, lp.reduction
     if kernel == "compressed" and isinstance(km.tables.get(name), HuffmanTables):  # one decoder per lane
         from .huffman import kernel_stream
-        return kernel_stream(layer, name, ident, km.params[name], km.tables[name], lanes)
-    codes, bits, scheme, fmt, t = _stream_codes(name, km, kernel)
-    outputs, reduction, _ = mac_shape(layer)
+        return kernel_stream(lp.layer, name, ident, km.params[name], km.tables[name], lanes)
+    scheme, fmt, bits = lp.stream.scheme, lp.stream.format, lp.stream.code_bits
+    codes, t = _stream_codes(name, km, scheme)
     stream = pack_stream(codes, bits, lane_order(outputs, reduction, lanes), lanes)
-    mem = _stream_shape(codes, bits, scheme, fmt, t).memory(lanes)
+    mem = dict(lp.memories)["weights"]
     values = km.params[name]
     f = get_format(fmt)
     d = {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
          "role": "stream", "scheme": scheme, "format": fmt, "code_bits": bits, "code_mask": (1 << bits) - 1,
          "lanes": lanes, "groups": outputs // lanes, "reduction": reduction, "group_bits": bits * lanes,
          "word_bits": STREAM_WORD_BITS, "word_mask": (1 << STREAM_WORD_BITS) - 1, "words": stream.words,
-         "nwords": int(stream.words.size), "banks": window_words(bits, lanes), "big": mem.in_bram,
+         "nwords": int(stream.words.size), "banks": mem.banks, "big": mem.in_bram,
          "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits, "ddr": False, "packed": stream}
     if isinstance(t, ExpShareTables):
         d.update(index_bits=t.index_bits, mantissa_bits=t.mantissa_bits, mantissa_shift=t.mantissa_shift,
@@ -197,37 +111,6 @@ def _stream_values(layer: dict, name: str, ident: str, km: KernelModel, kernel: 
     elif isinstance(t, ClusterTables):
         d.update(index_bits=t.index_bits, k=int(t.codebook_rom.size), codebook=t.codebook_rom, format_bits=f.total_bits)
     return d
-
-
-def _bias_bits(p: dict) -> int:
-    if p["scheme"] == "expshare":
-        return 1 + p["index_bits"] + p["mantissa_bits"]
-    return p["index_bits"] if p["scheme"] == "cluster" else 32
-
-
-def kernel_plan(km: KernelModel, kernel: str = "compressed") -> tuple[KernelPlan, dict, list[dict], list[dict]]:
-    """(plan, identifiers, layer dicts, buffers) of the kernel: what the allocator and the estimate see."""
-    if kernel not in KERNELS:
-        raise PycompressError(f"unknown kernel {kernel!r} (choose from {', '.join(KERNELS)})")
-    idents = _identifiers(km)
-    layers, buffers, _, _ = _layers(km.graph, idents)
-    by_ident = {v: k for k, v in idents.items()}
-    streams, bias_bits = {}, {}
-    for l in layers:
-        if l["op"] not in ("conv2d", "linear"):
-            continue
-        streams[l["fn"]] = _stream_shape(*_stream_codes(by_ident[l["weight"]], km, kernel))
-        if l["bias"]:
-            bias_bits[l["fn"]] = _bias_bits(_param_values(by_ident[l["bias"]], l["bias"], km, kernel != "compressed"))
-    top = ki.TOP_FUNCTION if kernel == "compressed" else ki.BASELINE_TOP_FUNCTION
-    plan = KernelPlan(top, tuple(layers), streams, bias_bits, tuple((b["name"], b["size"]) for b in buffers),
-                      km.graph.input_size, km.graph.output_size)
-    return plan, idents, layers, buffers
-
-
-def kernel_lanes(km: KernelModel, board: str = "zedboard", parallel: dict[str, int] | None = None) -> dict[str, int]:
-    """Layer fn -> lanes, allocated on the compressed kernel: the baselines reuse them, so comparisons are like for like."""
-    return allocate(kernel_plan(km, "compressed")[0], Budget.for_board(load_board(board)), parallel)
 
 
 def _place_in_ddr(params: list[dict]) -> DdrImage:
@@ -258,37 +141,33 @@ def template_values(km: KernelModel, baseline: bool = False, board: str = "zedbo
         raise PycompressError(f"unknown weight placement {weights!r} (choose from {', '.join(WEIGHT_PLACES)})")
     kernel = kernel or ("float" if baseline else "compressed")
     baseline = kernel != "compressed"
-    plan, idents, _, _ = kernel_plan(km, kernel)
-    layers, buffers, inbuf, outbuf = _layers(km.graph, idents, dataflow)
-    lanes = kernel_lanes(km, board, parallel)
-    by_ident = {v: k for k, v in idents.items()}
+    plan = plan_hls(km, kernel, board, parallel, dataflow)
+    idents = _identifiers(km)
+    layers = [_layer_values(lp.layer, idents) for lp in plan.layers]
     params = []
-    for l in layers:
-        if l["op"] not in ("conv2d", "linear"):
+    for lp, l in zip(plan.layers, layers):
+        if not lp.mac:
             continue
-        p = lanes[l["fn"]]
-        outputs, reduction, pixels = mac_shape(l)
-        l.update(lanes=p, groups=outputs // p, reduction=reduction, pixels=pixels, distance=outputs // p * pixels,
-                 dependence_free=outputs // p * pixels >= ACC_CHAIN)
-        params.append(_stream_values(l, by_ident[l["weight"]], l["weight"], km, kernel, p))
-        if l["bias"]:
-            params.append(_param_values(by_ident[l["bias"]], l["bias"], km, baseline, p))
+        s = lp.schedule
+        l.update(lanes=lp.lanes, groups=lp.groups, reduction=lp.reduction, pixels=lp.pixels, distance=s.distance,
+                 dependence_free=s.ii == 1)  # the plan's II is 1 exactly when an accumulator recurs after its chain
+        params.append(_stream_values(lp, l["weight"], km, kernel))
+        if lp.bias:
+            params.append(_param_values(lp.bias, l["bias"], km, baseline, lp.lanes, dict(lp.memories)["bias"]))
     if weights == "ddr" and any(p["scheme"] == "huffman" for p in params):
         raise PycompressError("entropy-coded (huffman) weights are decoded from on-chip ROMs only: use --weights bram")
     image = _place_in_ddr(params) if weights == "ddr" else None
-    for l in layers:
+    for lp, l in zip(plan.layers, layers):
         if l["op"] in ("maxpool2d", "avgpool2d"):
-            l["ii"] = pool_nest(l).ii
+            l["ii"] = lp.schedule.ii
         if l["op"] == "avgpool2d":
             l["recip"] = reciprocal(l["k"] * l["k"])
         elif l["op"] == "globalavgpool":
             l["recip"] = reciprocal(l["ih"] * l["iw"])
-    banks = {l["dst"]: l["lanes"] for l in layers if l["op"] in ("conv2d", "linear")}
-    for b in buffers:
-        b["banks"] = banks.get(b["name"], 1)
-        b["big"] = Memory(32, b["size"], b["banks"]).in_bram
-    b = load_board(board)
-    top = plan.top
+    buffers = [{"name": b.name, "size": b.size, "banks": b.banks, "big": b.memory.in_bram} for b in plan.buffers]
+    inbuf, outbuf = plan.input_buffer, plan.output_buffer
+    b = plan.board
+    top = plan.estimate.top
     kind = {"compressed": f"compressed weights ({km.format} storage)", "raw": "same-format baseline (raw weight bits in packed streams)",
             "float": "float32 baseline (raw float32 weight bits in packed streams)"}[kernel]
     return {

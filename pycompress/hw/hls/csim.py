@@ -12,7 +12,7 @@ from pycompress.core import container
 from pycompress.core.errors import PycompressError
 from pycompress.core.formats import tensor_bits
 from pycompress.core.verify import first_bit_difference
-from .context import kernel_model
+from pycompress.hw.plan import kernel_model
 from .project import HLSProject
 from .reference import reference_forward
 from pycompress.frontends.torch_model import torch_forward

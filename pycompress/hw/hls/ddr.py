@@ -13,41 +13,22 @@ offset and length in words and the SHA-256 of the image.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from pycompress.core.errors import PycompressError
-from pycompress.hw.layout import PackedStream, window_words
+from pycompress.hw.layout import PackedStream
+from pycompress.hw.plan.ddr import (DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, DDR_WORD_BITS, ddr_shifts,  # noqa: F401
+    ddr_window, ddr_words)
 
-DDR_WORD_BITS = 64  # AXI data width of the m_axi port (a Zynq-7000 HP port is 64 bits wide)
 DDR_ALIGN_WORDS = 8  # segments start on 64-byte lines
-DDR_FIFO_DEPTH = 64  # beats between the burst reader and the unpacker (one 64-beat burst in flight)
-DDR_GROUP_FIFO_DEPTH = 4  # groups of P codes between the unpacker and the MAC loop (they run in step)
 WEIGHTS_PORT = "weights"  # the top function's pointer argument (its offset register sits in the control bundle)
 WEIGHTS_BUNDLE = "gmem"  # -> m_axi_gmem on the exported IP
 IMAGE_FILE = "ddr/weights.bin"
 LAYOUT_FILE = "ddr/weights.json"
 LAYOUT_VERSION = 1
 _CHUNK_WORDS = 16 * 65536  # 36-bit words per regrouping step (a multiple of 16: 16 x 36 = 9 x 64 bits)
-
-
-def ddr_words(payload_bits: int) -> int:
-    """64-bit beats one stream of `payload_bits` bits occupies (and moves, once per image)."""
-    return math.ceil(payload_bits / DDR_WORD_BITS)
-
-
-def ddr_window(code_bits: int, lanes: int) -> int:
-    """64-bit words the reader keeps in its window so that any group of `lanes` codes lies inside it."""
-    return window_words(code_bits, lanes, DDR_WORD_BITS)
-
-
-def ddr_shifts(code_bits: int, lanes: int) -> int:
-    """Beats the unpacker may have to take in for one group (its II): groups start at multiples of
-    gcd(group, 64) bits in a word, so at most (64 - gcd + group) // 64 words are passed per group."""
-    group = code_bits * lanes
-    return (DDR_WORD_BITS - math.gcd(group, DDR_WORD_BITS) + group) // DDR_WORD_BITS
 
 
 def regroup(stream: PackedStream) -> np.ndarray:

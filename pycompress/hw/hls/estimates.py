@@ -1,7 +1,7 @@
 """Estimates of the generated kernel without Vivado: cycles, BRAM18K, DSP48E1, rough LUT/FF.
 
-Computed from the loop nests and memories the templates write (plan.py,
-schedule.py, resources.py) at the lanes the generator uses (allocate.py), for
+Computed by the plan's HLS cost model (pycompress.hw.plan: cost_hls, estimate)
+at the lanes the generator uses (the plan's allocator), for
 the compressed kernel and two baselines at the same lanes: `baseline`, the raw
 weight bits in the same storage format (what exponent sharing saves), and
 `float32_baseline`, float32 weights (what the format saves besides). Every
@@ -9,12 +9,11 @@ figure is an estimate for comparison with the paper's Table 7, not synthesis.
 """
 from __future__ import annotations
 
-from pycompress.hw.board import load_board
 from pycompress.core.container import CompressedModel
-from .allocate import BRAM_SHARE, LOGIC_SHARE, MIN_GAIN, Budget
-from .plan import KernelEstimate, estimate_plan
-from .resources import BRAM_MIN_BITS, DSP_FADD, DSP_FMUL, bram18k  # noqa: F401  (bram18k re-exported)
-from .schedule import ACC_CHAIN, BRAM_READ_LATENCY, FADD_LATENCY, FMUL_LATENCY, LOOP_OVERHEAD
+from pycompress.hw.plan import hls_budget, hls_kernel_plan, hls_lanes, kernel_model
+from pycompress.hw.plan.cost_hls import HLS
+from pycompress.hw.plan.estimate import KernelEstimate, estimate_plan
+from pycompress.hw.plan.memory import BRAM_MIN_BITS
 
 PAPER_TABLE7 = {"baseline": {"cycles": 6_090_756, "bram18k": 29, "dsp": 25, "ff": 6_447, "lut": 5_693, "power_w": 0.249},
                 "compressed": {"cycles": 5_336_520, "bram18k": 28, "dsp": 28, "ff": 6_277, "lut": 5_866, "power_w": 0.24}}
@@ -23,17 +22,15 @@ VARIANTS = (("compressed", "compressed"), ("baseline", "raw"), ("float32_baselin
 
 def estimate(cm: CompressedModel, parallel: dict[str, int] | None = None, board: str = "zedboard") -> dict[str, KernelEstimate]:
     """Estimates of the compressed kernel and of the raw same-format and float32 baselines, at the same lanes."""
-    from .context import kernel_lanes, kernel_model, kernel_plan
-
     km = kernel_model(cm)
-    lanes = kernel_lanes(km, board, parallel)
-    return {key: estimate_plan(kernel_plan(km, kernel)[0], lanes) for key, kernel in VARIANTS}
+    lanes = hls_lanes(km, board, parallel)
+    return {key: estimate_plan(hls_kernel_plan(km, kernel), lanes) for key, kernel in VARIANTS}
 
 
 def estimate_report(cm: CompressedModel, parallel: dict[str, int] | None = None, board: str = "zedboard") -> dict:
     est = estimate(cm, parallel, board)
     c, b = est["compressed"], est["baseline"]
-    budget = Budget.for_board(load_board(board))
+    budget = hls_budget(board)
     return {"format": cm.format, "method": "estimate", **{k: v.to_dict() for k, v in est.items()},
             "ratios": {"bram18k_vs_same_format": round(c.bram18k / max(b.bram18k, 1), 3),
                        "weight_bram18k_vs_same_format": round(c.weight_bram18k / max(b.weight_bram18k, 1), 3),
@@ -41,11 +38,12 @@ def estimate_report(cm: CompressedModel, parallel: dict[str, int] | None = None,
                        "ddr_bytes_vs_same_format": round(c.ddr_bytes / max(b.ddr_bytes, 1), 3)},
             "budget": {"board": board, "dsp": budget.dsp, "bram18k": budget.bram18k, "lut": budget.lut, "ff": budget.ff},
             "paper_table7": PAPER_TABLE7,
-            "model": {"constants": {"fmul_latency": FMUL_LATENCY, "fadd_latency": FADD_LATENCY,
-                                    "bram_read_latency": BRAM_READ_LATENCY, "accumulator_chain": ACC_CHAIN,
-                                    "loop_overhead": LOOP_OVERHEAD, "bram_min_bits": BRAM_MIN_BITS,
-                                    "dsp_fmul": DSP_FMUL, "dsp_fadd": DSP_FADD, "bram_share": BRAM_SHARE,
-                                    "logic_share": LOGIC_SHARE, "min_gain": MIN_GAIN}}}
+            "model": {"constants": {"fmul_latency": HLS.fmul_latency, "fadd_latency": HLS.fadd_latency,
+                                    "bram_read_latency": HLS.bram_read_latency, "accumulator_chain": HLS.acc_chain,
+                                    "loop_overhead": HLS.loop_overhead, "bram_min_bits": BRAM_MIN_BITS,
+                                    "dsp_fmul": HLS.dsp_fmul, "dsp_fadd": HLS.dsp_fadd,
+                                    "bram_share": HLS.shares.bram18k, "logic_share": HLS.shares.lut,
+                                    "min_gain": HLS.objective.min_gain}}}
 
 
 def format_report(report: dict) -> str:

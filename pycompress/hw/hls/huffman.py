@@ -137,15 +137,14 @@ def reencode(t: HuffmanTables, order: np.ndarray) -> HuffmanTensor:
                          out_code, out_sign, out_mant, np.zeros(0, np.int64))
 
 
-def kernel_stream(layer: dict, name: str, ident: str, values: np.ndarray, t: HuffmanTables, lanes: int) -> dict:
+def kernel_stream(layer, name: str, ident: str, values: np.ndarray, t: HuffmanTables, lanes: int) -> dict:
     """Template values of one weight of the HLS kernel as `lanes` entropy-coded streams (huffman_stream.h.j2):
     lane p holds its outputs' weights in the kernel's loop order (hwlayout.lane_split_order) and has its own
     decoder; the decode table and symbols are shared."""
     from pycompress.core.formats import get_format
-    from .schedule import mac_shape
     from pycompress.hw.layout import lane_split_order
 
-    outputs, reduction, _ = mac_shape(layer)
+    outputs, reduction = layer.outputs, layer.reduction  # `layer`: the plan's Layer
     order = lane_split_order(outputs, reduction, lanes)
     per_lane = [decoder_tensor(HuffmanTables(t.name, t.ident, reencode(t, row))) for row in order]
     first = per_lane[0]
@@ -160,16 +159,3 @@ def kernel_stream(layer: dict, name: str, ident: str, values: np.ndarray, t: Huf
             "role": "stream", "scheme": "huffman", "format": f.name, "lanes": lanes, "groups": outputs // lanes,
             "reduction": reduction, "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits,
             "ddr": False, "huffman": huffman}
-
-
-def stream_codes_for(t: HuffmanTables, kernel: str) -> tuple[np.ndarray, int, str, str, None]:
-    """What the kernel planner and its estimate see of an entropy-coded weight (hls.context._stream_codes):
-    the compressed kernel as a fixed-width stream of the mean stored bits per weight (code, sign, mantissa
-    rest: an estimate; the decoder's table ROM is not counted), the raw baseline as the decoded bits."""
-    st = t.tensor
-    bits = st.decode_bits().reshape(-1).astype(np.uint64)
-    if kernel == "raw":
-        return bits, st.fmt.total_bits, "raw", st.fmt.name, None
-    mean = -(-(st.code_bits + st.numel * (1 + t.rest_bits)) // max(1, st.numel))
-    return np.zeros(st.numel, np.uint64), int(mean), "expshare", st.fmt.name, None
-

@@ -17,7 +17,8 @@ from pycompress.hw import kernel_interface as ki
 from pycompress.core.container import CompressedModel, to_bytes
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import OutputFolder, atomic_directory, check_output
-from .context import kernel_model, template_values
+from pycompress.hw.plan import kernel_model
+from .context import template_values
 from .reference import reference_forward
 from .templates import AUTOGEN
 from .vectors import dataset_inputs

@@ -172,15 +172,8 @@ def layer_images(t: LayerTables, env: Environment | None = None) -> dict[str, st
     env = env or _env()
     p = streamer_params(t)
     mem = env.get_template("table.mem.j2")
-    tables: list[tuple[str, str, np.ndarray, int]] = []
-    if isinstance(t, ExpShareTables):
-        tables += [(p.sign_file, "sign", t.sign, 1), (p.index_file, "index", t.index, t.index_bits)]
-        if t.mantissa_bits:
-            tables.append((p.mantissa_file, "mantissa", t.mantissa, t.mantissa_bits))
-        tables.append((p.rom_file, "exponent ROM", t.exponent_rom, t.format.exponent_bits))
-    else:
-        tables += [(p.index_file, "codebook index", t.index, t.index_bits),
-                   (p.rom_file, "codebook ROM", t.codebook_rom, t.format.total_bits)]
+    tables = [(f"{t.ident}_{field}.mem", label, values, width) for field, label, values, width in t.fields()]
+    tables.append((p.rom_file, t.rom_label, *t.rom))
     return {fname: mem.render(ident=t.ident, table=label, depth=int(np.size(v)), width=w, body=hex_lines(v, w))
             for fname, label, v, w in tables}
 
@@ -279,14 +272,8 @@ def fc_lane_images(t: LayerTables, lanes: int, bias_bits: np.ndarray | None = No
                                   body=hex_lines(values, width))
         plusargs[plusarg] = fname
 
-    if isinstance(t, ExpShareTables):
-        fields = [("sign", t.sign, 1), ("index", t.index, t.index_bits)]
-        if t.mantissa_bits:
-            fields.append(("mantissa", t.mantissa, t.mantissa_bits))
-        put(f"{prefix}_rom.mem", "exponent ROM", t.exponent_rom, t.format.exponent_bits, "ROM_MEM")
-    else:
-        fields = [("index", t.index, t.index_bits)]
-        put(f"{prefix}_rom.mem", "codebook ROM", t.codebook_rom, t.format.total_bits, "ROM_MEM")
+    fields = [(field, values, width) for field, _, values, width in t.fields()]
+    put(f"{prefix}_rom.mem", t.rom_label, *t.rom, "ROM_MEM")
     for p in range(lanes):
         for field, values, width in fields:
             put(f"{prefix}_l{p:02d}_{field}.mem", f"lane {p} {field}", np.asarray(values).reshape(-1)[order[p]], width,

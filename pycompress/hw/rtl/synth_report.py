@@ -188,12 +188,11 @@ def engine_designs(cm, work: Path, lossy: bool = True) -> list[tuple[str, str, P
     rounded to LOSSY_MANTISSA_BITS (`lossy_model`)."""
     import dataclasses
 
-    from pycompress.hw.hls.context import kernel_model
-    from .engine import plan_engine
+    from pycompress.hw.plan import kernel_model, plan_rtl
     from .render import ENGINE_TOP, FILE_LIST, render_engine
 
     km = kernel_model(cm)
-    plan = plan_engine(km)
+    plan = plan_rtl(km)
     lanes = ", ".join(f"{k}={v}" for k, v in plan.lanes.items())
     out = []
     variants = [("raw", dataclasses.replace(km, tables={k: raw_tables(t) for k, t in km.tables.items()})),

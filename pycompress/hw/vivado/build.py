@@ -41,7 +41,7 @@ def generate_hls(model: Path, out_dir: Path, baseline: bool, ftz_reference: bool
 def model_test_set(model: Path) -> ImageSet:
     """The test split of the model's dataset (as the HLS generator picks it), with labels."""
     from pycompress.core import container
-    from pycompress.hw.hls.context import kernel_model
+    from pycompress.hw.plan import kernel_model
     from pycompress.hw.hls.vectors import dataset_inputs
 
     graph = kernel_model(container.load(model)).graph

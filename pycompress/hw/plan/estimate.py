@@ -1,20 +1,20 @@
-"""A kernel plan (loop nests, weight streams, buffers) and its estimate for a choice of lanes per layer.
+"""The HLS cost model of a whole kernel: per-layer estimates and totals for a choice of lanes per layer.
 
-The generator and the allocator share this: context.py describes the kernel as
-a KernelPlan, the allocator tries lane counts on it, and `estimate_plan` gives
-cycles (schedule.py) and resources (resources.py) of exactly the loops and
-memories the templates write.
+A `KernelPlan` is the kernel without its lanes (layers, weight streams, bias
+widths, buffers); `estimate_plan` gives cycles (cost_hls schedules) and resources
+(cost_hls rules, memory mapping) of exactly the loops and memories the templates
+write, for any lanes: the allocator tries lane counts on it, and the report reads it.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Mapping
 
+from .cost_hls import HLS, HlsCosts, ddr_layer_cycles, elementwise_schedule, layer_schedule, mac_dsp, mac_lut_ff, \
+    pool_dsp, pool_lut_ff
 from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, DDR_WORD_BITS, ddr_shifts, ddr_words
-from .resources import DDR_ADAPTER, Memory, StreamShape, mac_dsp, mac_lut_ff, pool_dsp, pool_lut_ff
-from .schedule import LoopNest, ddr_layer_cycles, elementwise_nest, layer_nest
-
-MAC_OPS = ("conv2d", "linear")
+from .memory import Memory, WeightStream
+from .model import Layer, POOL_OPS
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,15 @@ class KernelPlan:
     """Everything the estimate needs, independent of the lane counts."""
 
     top: str
-    layers: tuple[dict, ...]  # template layer dicts (fn, layer, op, sizes, dst)
-    streams: Mapping[str, StreamShape]  # layer fn -> weight stream (MAC layers)
+    layers: tuple[Layer, ...]
+    streams: Mapping[str, WeightStream]  # layer fn -> weight stream (MAC layers)
     bias_bits: Mapping[str, int]  # layer fn -> bits per bias value (MAC layers with a bias)
     buffers: tuple[tuple[str, int], ...]  # activation buffers (name, floats)
     input_size: int
     output_size: int
 
-    def mac_layers(self) -> list[dict]:
-        return [l for l in self.layers if l["op"] in MAC_OPS]
+    def mac_layers(self) -> list[Layer]:
+        return [l for l in self.layers if l.mac]
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,12 @@ class KernelEstimate:
         fifo = Memory(DDR_WORD_BITS, DDR_FIFO_DEPTH)  # the beats FIFO; the groups FIFO is as wide as P codes
         groups = sum(Memory(l.weight_bits // max(l.trip_counts[0] * l.trip_counts[1], 1), DDR_GROUP_FIFO_DEPTH).luts
                      for l in self.layers if l.ddr_words)
-        bram = self.bram18k - sum(l.stream_bram18k for l in self.layers) + (DDR_ADAPTER["bram18k"] if fifos else 0)
+        bram = self.bram18k - sum(l.stream_bram18k for l in self.layers) + (HLS.ddr_adapter["bram18k"] if fifos else 0)
         return {"bytes_per_image": self.ddr_bytes, "cycles": self.io_cycles + sum(l.ddr_cycles or l.cycles for l in self.layers),
                 "bram18k": bram + fifos * fifo.bram18k, "weight_bram18k": self.weight_bram18k - sum(l.stream_bram18k for l in self.layers),
                 "lut": self.lut - sum(l.stream_lut for l in self.layers) + fifos * fifo.luts + groups
-                + (DDR_ADAPTER["lut"] if fifos else 0),
-                "ff": self.ff + (DDR_ADAPTER["ff"] if fifos else 0), "dsp": self.dsp}
+                + (HLS.ddr_adapter["lut"] if fifos else 0),
+                "ff": self.ff + (HLS.ddr_adapter["ff"] if fifos else 0), "dsp": self.dsp}
 
     def to_dict(self) -> dict:
         return {"top": self.top, "cycles": self.cycles, "bram18k": self.bram18k, "weight_bram18k": self.weight_bram18k,
@@ -137,40 +137,40 @@ def buffer_banks(plan: KernelPlan, lanes: Mapping[str, int]) -> dict[str, int]:
     """A MAC layer's output buffer is block-partitioned into one bank per lane."""
     banks = {name: 1 for name, _ in plan.buffers}
     for l in plan.mac_layers():
-        banks[l["dst"]] = lanes.get(l["fn"], 1)
+        banks[l.dst] = lanes.get(l.fn, 1)
     return banks
 
 
-def _layer(plan: KernelPlan, l: dict, lanes: int) -> LayerEstimate:
-    if l["op"] in MAC_OPS:
-        s = plan.streams[l["fn"]]
-        nest = layer_nest(l, lanes, s.scheme, s.format)
+def layer_estimate(plan: KernelPlan, l: Layer, lanes: int, c: HlsCosts = HLS) -> LayerEstimate:
+    if l.mac:
+        s = plan.streams[l.fn]
+        nest = layer_schedule(l, lanes, s.scheme, s.format, c)
         mem = s.memory(lanes)
-        bias = Memory(plan.bias_bits[l["fn"]], nest.trips[1] * lanes, lanes) if l["fn"] in plan.bias_bits else None
+        bias = Memory(plan.bias_bits[l.fn], nest.trips[1] * lanes, lanes) if l.fn in plan.bias_bits else None
         brams = mem.bram18k + (bias.bram18k if bias else 0)
-        lut, ff = mac_lut_ff(lanes, s)
+        lut, ff = mac_lut_ff(lanes, s, c)
         lut += mem.luts + (bias.luts if bias else 0)
-        words = ddr_words(s.code_bits * s.count)
-        return LayerEstimate(l["layer"], l["op"], nest.trips, lanes, nest.ii, nest.depth, nest.cycles,
-                             s.code_bits * s.count, brams, mac_dsp(lanes), lut, ff, mem.bram18k, mem.luts, words,
-                             ddr_layer_cycles(nest, nest.trips[0] * nest.trips[1], ddr_shifts(s.code_bits, lanes)))
-    nest = layer_nest(l)
-    if l["op"] in ("maxpool2d", "avgpool2d"):
-        lut, ff = pool_lut_ff(l)
-        return LayerEstimate(l["layer"], l["op"], nest.trips, 1, nest.ii, nest.depth, nest.cycles, 0, 0, pool_dsp(l), lut, ff)
-    lut, ff = (100, 100) if nest.trips else (0, 0)
-    return LayerEstimate(l["layer"], l["op"], nest.trips, 1, nest.ii, nest.depth, nest.cycles, 0, 0, 0, lut, ff)
+        return LayerEstimate(l.name, l.op, nest.trips, lanes, nest.ii, nest.depth, nest.cycles, s.payload_bits, brams,
+                             mac_dsp(lanes, c), lut, ff, mem.bram18k, mem.luts, ddr_words(s.payload_bits),
+                             ddr_layer_cycles(nest, nest.trips[0] * nest.trips[1], ddr_shifts(s.code_bits, lanes), c))
+    nest = layer_schedule(l, c=c)
+    if l.op in POOL_OPS:
+        lut, ff = pool_lut_ff(l, c)
+        return LayerEstimate(l.name, l.op, nest.trips, 1, nest.ii, nest.depth, nest.cycles, 0, 0, pool_dsp(l, c), lut, ff)
+    lut, ff = c.lut_ff["elementwise"] if nest.trips else (0, 0)
+    return LayerEstimate(l.name, l.op, nest.trips, 1, nest.ii, nest.depth, nest.cycles, 0, 0, 0, lut, ff)
 
 
-def estimate_plan(plan: KernelPlan, lanes: Mapping[str, int]) -> KernelEstimate:
+def estimate_plan(plan: KernelPlan, lanes: Mapping[str, int], c: HlsCosts = HLS) -> KernelEstimate:
     """Estimate of the kernel with `lanes[fn]` outputs per cycle in each MAC layer (default 1)."""
-    layers = tuple(_layer(plan, l, lanes.get(l["fn"], 1)) for l in plan.layers)
-    io: list[LoopNest] = [elementwise_nest("read_input", "io", plan.input_size), elementwise_nest("write_output", "io", plan.output_size)]
-    ops = [l["op"] for l in plan.layers]
-    fused = tuple(op == "relu" and k > 0 and ops[k - 1] in MAC_OPS and l["in_place"] for k, (op, l) in enumerate(zip(ops, plan.layers)))
+    layers = tuple(layer_estimate(plan, l, lanes.get(l.fn, 1), c) for l in plan.layers)
+    io = [elementwise_schedule(plan.input_size, c), elementwise_schedule(plan.output_size, c)]
+    ops = [l.op for l in plan.layers]
+    fused = tuple(op == "relu" and k > 0 and ops[k - 1] in ("conv2d", "linear") and l.in_place
+                  for k, (op, l) in enumerate(zip(ops, plan.layers)))
     banks = buffer_banks(plan, lanes)
     mems = [Memory(32, size, banks[name]) for name, size in plan.buffers]
-    names = {l["fn"]: l["layer"] for l in plan.mac_layers()}
+    names = {l.fn: l.name for l in plan.mac_layers()}
     return KernelEstimate(plan.top, layers, sum(n.cycles for n in io), sum(m.bram18k for m in mems),
                           sum(m.luts for m in mems), {names[k]: v for k, v in lanes.items() if k in names},
                           (io[0].cycles, io[1].cycles), fused, "add" not in ops)

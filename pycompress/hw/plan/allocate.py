@@ -1,0 +1,122 @@
+"""The one lane allocator: lanes per MAC layer (P outputs per cycle), user-fixed or grown within a budget.
+
+Both back ends call `allocate` with their layers, the lane counts each accepts,
+a function that costs a whole design for a choice of lanes (their cost model),
+the board's budget and their objective (budget.Objective, named in their cost
+table). The search is greedy, from one lane everywhere, one step at a time:
+"best_ratio" takes the step that saves the most cycles per share of the budget it
+spends (FINN's folding, hls4ml's reuse factor), "slowest_first" gives the slowest
+layer its next lane count.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from pycompress.core.errors import PycompressError
+from .budget import Budget, Objective
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A MAC layer the allocator may give lanes: its key in the lanes map, model name and accepted lane counts."""
+
+    key: str
+    name: str
+    options: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the allocator needs of a costed design: total cycles, cycles per candidate key, and resources."""
+
+    cycles: int
+    layer_cycles: Mapping[str, int]
+    lut: int
+    ff: int
+    dsp: int
+    bram18k: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    lanes: dict[str, int]  # candidate key -> lanes
+    notes: tuple[str, ...] = ()  # why it stopped short of the objective's target
+
+
+def parse_parallel(spec: str | None) -> dict[str, int]:
+    """`conv1=4,fc1=8`, or the path of a JSON object {"conv1": 4, ...}: model layer name -> lanes."""
+    if not spec:
+        return {}
+    path = Path(spec)
+    if spec.endswith(".json") or path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PycompressError(f"--parallel {spec}: {exc}") from None
+        if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
+            raise PycompressError(f"--parallel {spec}: expected a JSON object of layer name -> integer lanes")
+        return {str(k): int(v) for k, v in data.items()}
+    out: dict[str, int] = {}
+    for item in spec.split(","):
+        name, sep, value = item.strip().rpartition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise PycompressError(f"--parallel: expected layer=lanes[,layer=lanes...], got {item.strip()!r}")
+        out[name.strip()] = int(value)
+    return out
+
+
+def allocate(candidates: Sequence[Candidate], cost: Callable[[Mapping[str, int]], Design], budget: Budget,
+             objective: Objective, fixed: Mapping[str, int] | None = None) -> Allocation:
+    """Lanes per candidate key: `fixed` ones (by key, checked by the caller) as given, the others from one lane,
+    grown by `objective` while the design stays within `budget`."""
+    fixed = dict(fixed or {})
+    lanes = {c.key: fixed.get(c.key, 1) for c in candidates}
+    free = [c for c in candidates if c.key not in fixed]
+    step = {"best_ratio": _best_ratio, "slowest_first": _slowest_first}[objective.rule]
+    notes: list[str] = []
+    current = cost(lanes)
+    while objective.target is None or current.cycles > objective.target:
+        best = step(free, lanes, current, cost, budget, objective, notes)
+        if best is None:
+            break
+        lanes, current = best
+    return Allocation(lanes, tuple(notes))
+
+
+def _best_ratio(free, lanes, current, cost, budget, objective, notes):
+    """Every larger lane count of every free layer; the step that fits, saves at least min_gain of the cycles,
+    and saves the most cycles per share of the budget it adds."""
+    best, best_score = None, 0.0
+    for c in free:
+        for p in c.options:
+            if p <= lanes[c.key]:
+                continue
+            trial = {**lanes, c.key: p}
+            e = cost(trial)
+            saved = current.cycles - e.cycles
+            if saved < objective.min_gain * current.cycles or not budget.fits(e):
+                continue
+            score = saved / max(budget.share(e) - budget.share(current), 1e-9)
+            if score > best_score:
+                best, best_score = (trial, e), score
+    return best
+
+
+def _slowest_first(free, lanes, current, cost, budget, objective, notes):
+    """The next lane count of the free layer with the most cycles (the later one on a tie), if it fits."""
+    target = f"estimated {current.cycles:,} cycles per image > target {objective.target:,}"
+    index = {c.key: i for i, c in enumerate(free)}
+    growable = [(current.layer_cycles[c.key], index[c.key], c) for c in free if any(p > lanes[c.key] for p in c.options)]
+    if not growable:
+        notes.append(f"{target}: no layer can take more lanes")
+        return None
+    c = max(growable, key=lambda g: g[:2])[2]
+    trial = {**lanes, c.key: min(p for p in c.options if p > lanes[c.key])}
+    e = cost(trial)
+    if not budget.fits(e):
+        notes.append(f"{target}: more lanes would pass {budget.label}")
+        return None
+    return trial, e
