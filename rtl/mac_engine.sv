@@ -48,7 +48,9 @@ module mac_engine #(
     parameter int PACKED = 0,
     parameter int WORD_BITS = 18,
     parameter int WORDS = 1,
-    parameter IMAGE_PREFIX = "layer",
+    parameter int ACC_BLOCK = 0,   // mac_lane memory styles (pycompress.hw.plan.cost_rtl)
+    parameter int OBUF_BLOCK = 0,
+    parameter IMAGE_PREFIX = "",  // "": no images (a module elaborated on its own)
     localparam int OH = (IH + 2 * PH - KH) / STRIDE + 1,
     localparam int OW = (IW + 2 * PW - KW) / STRIDE + 1,
     localparam int PIX = OH * OW,
@@ -276,7 +278,7 @@ module mac_engine #(
       {padD[x], pvD[x]} <= {padC, pvC};
     end
     // the copy of the input buffer this pixel lane reads: {bank, address}, registered read + output register
-    logic [35:0] xbuf[2 << XA];
+    (* ram_style = "block" *) logic [35:0] xbuf[2 << XA];
     logic [35:0] xq1;
     always_ff @(posedge clk) begin
       if (ld_v) xbuf[{ld_bank, ld_a}] <= ld_d;
@@ -300,24 +302,26 @@ module mac_engine #(
         .SUBNORMALS(SUBNORMALS), .WB(WB), .CLUSTER(CLUSTER), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS),
         .STORED_MAN_BITS(STORED_MAN_BITS), .INDEX_BITS(INDEX_BITS), .ROM_DEPTH(ROM_DEPTH), .CODE_BITS(CODE_BITS),
         .DEPTH(R * G), .PACKED(PACKED), .WORD_BITS(WORD_BITS), .WORDS(WORDS),
-        .CODE_FILE({IMAGE_PREFIX, "_l", LN, "_code.mem"}), .ROM_FILE({IMAGE_PREFIX, "_rom.mem"})
+        .CODE_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_l", LN, "_code.mem"} : ""),
+        .ROM_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_rom.mem"} : "")
     ) u_w (
         .clk(clk), .rst_n(rst_n), .m_valid(w_valid[l]), .m_ready(fire && need_w), .m_w(w_src)
     );
     logic [31:0] bias_rom[G];
-    initial $readmemh({IMAGE_PREFIX, "_l", LN, "_bias.mem"}, bias_rom);
+    initial if (IMAGE_PREFIX != "") $readmemh({IMAGE_PREFIX, "_l", LN, "_bias.mem"}, bias_rom);
     always_ff @(posedge clk) begin
       if (fire && need_w) w_hold <= w_src;
       wB <= need_w ? w_src : w_hold;
       {wC, wD} <= {wB, wC};
-      biasB <= bias_rom[GA'(k * GA'(B) + b)];
+      biasB <= bias_rom[GA'(int'(k) * B + int'(b))];
       {biasC, biasD} <= {biasB, biasC};
     end
     for (genvar x = 0; x < PX; x++) begin : g_lane
       logic          ov;
       logic [SA-1:0] os;
       logic [31:0]   osum;
-      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(STEPS), .RELU(RELU)) u_mac (
+      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(STEPS), .RELU(RELU), .ACC_BLOCK(ACC_BLOCK),
+                 .OBUF_BLOCK(OBUF_BLOCK)) u_mac (
           .clk(clk), .rst_n(rst_n), .in_valid(vD && pvD[x]), .in_slot(slotD), .in_first(firstD), .in_last(lastD),
           .in_par(parD), .in_init(biasD), .in_w(padD[x] ? NEG_ZERO_U : wD), .in_x(padD[x] ? ONE_U : xD[x*36+:36]),
           .out_valid(ov), .out_slot(os), .out_sum(osum),
@@ -359,7 +363,7 @@ module mac_engine #(
   assign bq_pop = issue && d_end;
   assign d_rd_en = issue;
   assign d_rd_par = bq_par;
-  assign d_rd_addr = SA'(db * GA'(PXN) + dj);
+  assign d_rd_addr = SA'(int'(db) * PXN + int'(dj));
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       {dl, db, dp, dx, dj} <= '0;

@@ -18,6 +18,8 @@ module mac_lane #(
     parameter int WB = 24,      // weight significand bits (fp32_mul_core)
     parameter int SLOTS = 16,   // outputs in flight (>= 1)
     parameter int RELU = 0,
+    parameter int ACC_BLOCK = 0,   // 1: the accumulators ask for block RAM, 0: LUT RAM (pycompress.hw.plan.cost_rtl)
+    parameter int OBUF_BLOCK = 0,  // the same for the output buffer
     localparam int SA = SLOTS > 1 ? $clog2(SLOTS) : 1
 ) (
     input  logic          clk,
@@ -64,15 +66,24 @@ module mac_lane #(
   assign {p_tv, p_slot, p_first, p_last, p_par, p_init} = mtag[MUL_LATENCY-1];
 
   // ---- partial sums: read two clocks ahead of the product, written back from the adder ----
-  logic [31:0]   acc[SLOTS];
   logic [31:0]   q1, q2, acc_in, s_sum, y;
   logic          s_valid, s_last, s_par;
   logic [SA-1:0] s_slot;
-  always_ff @(posedge clk) begin
-    if (r_valid && !r_first) q1 <= acc[r_slot];
-    q2 <= q1;
-    if (s_valid) acc[s_slot] <= s_sum;
+  // the memory style must be a literal for the synthesis tools, hence the generate
+  if (ACC_BLOCK != 0) begin : g_acc_bram
+    (* ram_style = "block" *) logic [31:0] acc[SLOTS];
+    always_ff @(posedge clk) begin
+      if (r_valid && !r_first) q1 <= acc[r_slot];
+      if (s_valid) acc[s_slot] <= s_sum;
+    end
+  end else begin : g_acc_lut
+    (* ram_style = "distributed" *) logic [31:0] acc[SLOTS];
+    always_ff @(posedge clk) begin
+      if (r_valid && !r_first) q1 <= acc[r_slot];
+      if (s_valid) acc[s_slot] <= s_sum;
+    end
   end
+  always_ff @(posedge clk) q2 <= q1;
   assign acc_in = p_first ? p_init : q2;
   fp32_add #(.SUBNORMALS(SUBNORMALS)) u_add (
       .clk(clk), .rst_n(rst_n), .in_valid(p_valid), .a(acc_in), .b(p), .out_valid(s_valid), .y(s_sum)
@@ -86,13 +97,21 @@ module mac_lane #(
 
   // ---- fused ReLU as the reference: y > 0 ? y : +0 (negatives, -0 and NaN give +0); output buffer ----
   assign y = RELU != 0 && (s_sum[31] || (s_sum[30:23] == 8'hff && s_sum[22:0] != 0)) ? 32'd0 : s_sum;
-  logic [31:0] obuf[2*SLOTS];
   logic [31:0] o1;
-  always_ff @(posedge clk) begin
-    if (s_valid && s_last) obuf[{s_par, s_slot}] <= y;
-    if (rd_en) o1 <= obuf[{rd_par, rd_addr}];
-    rd_data <= o1;
+  if (OBUF_BLOCK != 0) begin : g_obuf_bram
+    (* ram_style = "block" *) logic [31:0] obuf[2 << SA];
+    always_ff @(posedge clk) begin
+      if (s_valid && s_last) obuf[{s_par, s_slot}] <= y;
+      if (rd_en) o1 <= obuf[{rd_par, rd_addr}];
+    end
+  end else begin : g_obuf_lut
+    (* ram_style = "distributed" *) logic [31:0] obuf[2 << SA];
+    always_ff @(posedge clk) begin
+      if (s_valid && s_last) obuf[{s_par, s_slot}] <= y;
+      if (rd_en) o1 <= obuf[{rd_par, rd_addr}];
+    end
   end
+  always_ff @(posedge clk) rd_data <= o1;
   assign out_valid = s_valid && s_last;
   assign out_slot = s_slot;
   assign out_sum = y;

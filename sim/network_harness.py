@@ -160,34 +160,29 @@ def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: P
     return rep
 
 
-def hls_cycles(km, plan: AcceleratorPlan) -> dict[str, int]:
-    """The HLS cycle model (pycompress.hw.plan: cost_hls via estimate_plan) per layer, at the RTL's lanes."""
-    from pycompress.hw.plan import hls_kernel_plan
-    from pycompress.hw.plan.estimate import estimate_plan
-
-    kp = hls_kernel_plan(km)
-    lanes = {l.fn: plan.lanes.get(l.name, 1) for l in kp.mac_layers()}
-    return {l.name: l.cycles for l in estimate_plan(kp, lanes).layers}
+INT8_ANCHOR_CYCLES = 17_964  # a hand-written INT8 Verilog LeNet-5 on the same chip, latency at 100 MHz (issue 22)
 
 
-def cycle_report(km, plan: AcceleratorPlan, rep: dict, steady_from: int = 1) -> str:
-    """Per-stage measured cycles beside the HLS model at the same lanes; image latency / interval; Table 7."""
-    hls = hls_cycles(km, plan)
+def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
+    """Per-stage measured cycles beside the plan's chain model; image latency and interval, measured and estimated."""
     busy, comp = rep["stage_busy"], rep["stage_compute"]
-    lines = ["| stage | engine | lanes | RTL compute (measured) | RTL first in..last out (measured, median) | HLS cycle model |",
-             "|---|---|---:|---:|---:|---:|"]
+    est = plan.estimate
+    lines = ["| stage | engine | lanes (channel x pixel, bunches) | compute, measured | first in..last out, measured (median) "
+             "| model: stage interval | model: first image's last word |", "|---|---|---|---:|---:|---:|---:|"]
     for s, (b, c) in enumerate(zip(busy.T, comp.T)):
         st = plan.layers[s]
-        lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {st.lanes or '-'} | "
-                     f"{int(np.median(c)):,} | {int(np.median(b)):,} | {hls.get(st.name, 0):,} |")
+        cfg = est.configs.get(st.ident)
+        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k})" if cfg else "-"
+        lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {lanes} | {int(np.median(c)):,} | "
+                     f"{int(np.median(b)):,} | {est.timing.stage_cycles[s]:,} | {est.timing.stage_done[s]:,} |")
     lat = rep["last_out"] - rep["first_in"]
     ivl = np.diff(rep["last_out"])
-    hls_total = sum(hls.get(s.name, 0) for s in plan.layers)
     rep["latency"], rep["interval"] = int(lat[0]), int(np.median(ivl)) if ivl.size else int(lat[0])
     lines.append(f"\nmeasured: latency {rep['latency']:,} cycles per image (the first image, empty pipeline: first word in "
                  f".. last output out), interval {rep['interval']:,} cycles between images (median of {ivl.size}, stages "
-                 f"overlapping; the reset and the stream stalls included); HLS cycle model of these layers at the same "
-                 f"lanes (sum): {hls_total:,}; paper Table 7 (its LeNet, Vivado HLS): {PAPER_TABLE7_CYCLES[0]:,} -> "
+                 f"overlapping; the reset and the stream stalls included); the plan's chain model (estimate): latency "
+                 f"{est.timing.latency:,}, interval {est.timing.interval:,}; INT8 LeNet-5 on the same chip: "
+                 f"{INT8_ANCHOR_CYCLES:,}; paper Table 7 (its LeNet, Vivado HLS): {PAPER_TABLE7_CYCLES[0]:,} -> "
                  f"{PAPER_TABLE7_CYCLES[1]:,}")
     return "\n".join(lines)
 

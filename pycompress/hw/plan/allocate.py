@@ -6,7 +6,10 @@ the board's budget and their objective (budget.Objective, named in their cost
 table). The search is greedy, from one lane everywhere, one step at a time:
 "best_ratio" takes the step that saves the most cycles per share of the budget it
 spends (FINN's folding, hls4ml's reuse factor), "slowest_first" gives the slowest
-layer its next lane count.
+layer its next lane count, "throughput" takes, among every free layer's next lane
+count that fits, the one with the best design key (the RTL's: its stage intervals
+from the slowest down, then the latency: throughput first) and stops when no step
+that fits improves it.
 """
 from __future__ import annotations
 
@@ -38,6 +41,11 @@ class Design:
     ff: int
     dsp: int
     bram18k: int
+    key: tuple = ()  # "throughput": compared lexicographically, smaller is better (default: (cycles,))
+
+    @property
+    def rank(self) -> tuple:
+        return self.key or (self.cycles,)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ def allocate(candidates: Sequence[Candidate], cost: Callable[[Mapping[str, int]]
     fixed = dict(fixed or {})
     lanes = {c.key: fixed.get(c.key, 1) for c in candidates}
     free = [c for c in candidates if c.key not in fixed]
-    step = {"best_ratio": _best_ratio, "slowest_first": _slowest_first}[objective.rule]
+    step = {"best_ratio": _best_ratio, "slowest_first": _slowest_first, "throughput": _throughput}[objective.rule]
     notes: list[str] = []
     current = cost(lanes)
     while objective.target is None or current.cycles > objective.target:
@@ -102,6 +110,28 @@ def _best_ratio(free, lanes, current, cost, budget, objective, notes):
             score = saved / max(budget.share(e) - budget.share(current), 1e-9)
             if score > best_score:
                 best, best_score = (trial, e), score
+    return best
+
+
+def _throughput(free, lanes, current, cost, budget, objective, notes):
+    """Every free layer's next lane count; of those that fit, the one whose design ranks best, if it beats the
+    current one. Stops (with a note naming what blocked) when none does."""
+    best = None
+    blocked = []
+    for c in free:
+        nxt = [p for p in c.options if p > lanes[c.key]]
+        if not nxt:
+            continue
+        trial = {**lanes, c.key: min(nxt)}
+        e = cost(trial)
+        if not budget.fits(e):
+            blocked.append(c.name)
+            continue
+        if e.rank < current.rank and (best is None or e.rank < best[1].rank):
+            best = (trial, e)
+    if best is None:
+        why = f"more lanes for {', '.join(blocked)} would pass {budget.label}" if blocked else "no layer can take more lanes"
+        notes.append(f"throughput: {why}")
     return best
 
 

@@ -83,15 +83,17 @@ def _tool_path(path: Path, work: Path) -> str:
         return str(local.relative_to(work))
 
 
-def synthesise(design: str, top: str, work: Path, sources: list[Path], parameters: dict[str, object] | None = None) -> Resources:
-    """Run Yosys in `work` (where the $readmemh images are) and count the mapped cells."""
+def synthesise(design: str, top: str, work: Path, sources: list[Path], parameters: dict[str, object] | None = None,
+               netlist: bool = False) -> Resources:
+    """Run Yosys in `work` (where the $readmemh images are) and count the mapped cells; `netlist`: also write the
+    mapped netlist (netlist.json) for the timing estimate (pycompress.hw.rtl.timing)."""
     work.mkdir(parents=True, exist_ok=True)
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True)
     params = [(k, f'"{v}"' if isinstance(v, str) else str(int(v))) for k, v in (parameters or {}).items()]
     script = env.get_template("synth.ys.j2").render(top=top, part=load_board("zedboard").part,
                                                     sources=[_tool_path(s, work) for s in sources], parameters=params,
-                                                    stat_file="stat.json")
+                                                    stat_file="stat.json", netlist_file="netlist.json" if netlist else "")
     (work / "synth.ys").write_text(script)
     r = subprocess.run([yosys_binary(), "-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=work, capture_output=True, text=True)
     if r.returncode != 0:
