@@ -48,6 +48,13 @@ module mac_engine #(
     parameter int PACKED = 0,
     parameter int WORD_BITS = 18,
     parameter int WORDS = 1,
+    // entropy-coded lanes (lane_hsrc): symbol head and rest bits, the longest code, symbols, words of each lane
+    parameter int HUFFMAN = 0,
+    parameter int HEAD = 0,
+    parameter int REST = 7,
+    parameter int HL = 1,
+    parameter int NSYM = 1,
+    parameter logic [32*64-1:0] LANE_WORDS = '0,  // lane l's stream words at [l*32 +: 32] (up to 64 lanes)
     parameter int ACC_BLOCK = 0,   // mac_lane memory styles (pycompress.hw.plan.cost_rtl)
     parameter int OBUF_BLOCK = 0,
     parameter IMAGE_PREFIX = "",  // "": no images (a module elaborated on its own)
@@ -298,15 +305,28 @@ module mac_engine #(
     localparam logic [15:0] LN = {8'(48 + l / 10), 8'(48 + l % 10)};
     logic [35:0] w_src, w_hold, wB, wC, wD;
     logic [31:0] biasB, biasC, biasD;
-    lane_wsrc #(
-        .SUBNORMALS(SUBNORMALS), .WB(WB), .CLUSTER(CLUSTER), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS),
-        .STORED_MAN_BITS(STORED_MAN_BITS), .INDEX_BITS(INDEX_BITS), .ROM_DEPTH(ROM_DEPTH), .CODE_BITS(CODE_BITS),
-        .DEPTH(R * G), .PACKED(PACKED), .WORD_BITS(WORD_BITS), .WORDS(WORDS),
-        .CODE_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_l", LN, "_code.mem"} : ""),
-        .ROM_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_rom.mem"} : "")
-    ) u_w (
-        .clk(clk), .rst_n(rst_n), .m_valid(w_valid[l]), .m_ready(fire && need_w), .m_w(w_src)
-    );
+    if (HUFFMAN != 0) begin : g_huff
+      lane_hsrc #(
+          .SUBNORMALS(SUBNORMALS), .WB(WB), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS), .HEAD(HEAD), .REST(REST),
+          .L(HL), .NSYM(NSYM), .DEPTH(R * G), .WORDS(int'(LANE_WORDS[l*32+:32])),
+          .CODE_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_l", LN, "_code.mem"} : ""),
+          .LIMIT_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_hlimit.mem"} : ""),
+          .BASE_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_hbase.mem"} : ""),
+          .SYM_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_hsym.mem"} : "")
+      ) u_w (
+          .clk(clk), .rst_n(rst_n), .m_valid(w_valid[l]), .m_ready(fire && need_w), .m_w(w_src)
+      );
+    end else begin : g_codes
+      lane_wsrc #(
+          .SUBNORMALS(SUBNORMALS), .WB(WB), .CLUSTER(CLUSTER), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS),
+          .STORED_MAN_BITS(STORED_MAN_BITS), .INDEX_BITS(INDEX_BITS), .ROM_DEPTH(ROM_DEPTH), .CODE_BITS(CODE_BITS),
+          .DEPTH(R * G), .PACKED(PACKED), .WORD_BITS(WORD_BITS), .WORDS(WORDS),
+          .CODE_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_l", LN, "_code.mem"} : ""),
+          .ROM_FILE(IMAGE_PREFIX != "" ? {IMAGE_PREFIX, "_rom.mem"} : "")
+      ) u_w (
+          .clk(clk), .rst_n(rst_n), .m_valid(w_valid[l]), .m_ready(fire && need_w), .m_w(w_src)
+      );
+    end
     logic [31:0] bias_rom[G];
     initial if (IMAGE_PREFIX != "") $readmemh({IMAGE_PREFIX, "_l", LN, "_bias.mem"}, bias_rom);
     always_ff @(posedge clk) begin

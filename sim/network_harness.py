@@ -38,9 +38,10 @@ TEST_MODULE = "network_cocotb"
 PAPER_TABLE7_CYCLES = (6_090_756, 5_336_520)  # the paper's LeNet accelerator, baseline -> exponent sharing
 
 
-def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None):
-    """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing in `fmt`; with
-    `mantissa_bits`, the lossy model whose mantissas are rounded to (and stored in) that many bits."""
+def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None, scheme: str = "expshare"):
+    """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing (or `scheme`:
+    huffman, entropy-coded) in `fmt`; with `mantissa_bits`, the lossy model whose mantissas are rounded to (and
+    stored in) that many bits."""
     from pycompress.compress import CompressConfig, compress, compress_state_dict
     from pycompress.hw.plan import kernel_model
     from pycompress.hw.rtl.synth_report import lossy_model
@@ -48,14 +49,14 @@ def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None
     if name == "lenet":
         from pycompress.frontends.shipped import default_lenet
 
-        cm = compress_state_dict(default_lenet(), CompressConfig(format=fmt))
+        cm = compress_state_dict(default_lenet(), CompressConfig(format=fmt, scheme=scheme))
     else:
         from pycompress.frontends.digits_cnn import DigitsCNN
         from pycompress.frontends.shipped import default_digits_cnn
 
         m = DigitsCNN()
         m.load_state_dict(default_digits_cnn())
-        cm = compress(m.eval(), CompressConfig(fmt))
+        cm = compress(m.eval(), CompressConfig(fmt, scheme=scheme))
     return kernel_model(cm if mantissa_bits is None else lossy_model(cm, mantissa_bits))
 
 
@@ -167,9 +168,10 @@ def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
     """Per-stage measured cycles beside the plan's chain model; image latency and interval, measured and estimated."""
     busy, comp = rep["stage_busy"], rep["stage_compute"]
     est = plan.estimate
-    lines = ["| stage | engine | lanes (channel x pixel, bunches) | compute, measured | first in..last out, measured (median) "
-             "| model: stage interval | model: first image's last word |", "|---|---|---|---:|---:|---:|---:|"]
-    for s, (b, c) in enumerate(zip(busy.T, comp.T)):
+    lines = ["| stage | engine | lanes (channel x pixel, bunches) | compute per image, measured (median) | interval, measured "
+             "(median) | model: stage interval | model: first image's last word |", "|---|---|---|---:|---:|---:|---:|"]
+    steady = busy[1:] if len(busy) > 1 else busy  # the first image's counter runs from reset
+    for s, (b, c) in enumerate(zip(steady.T, comp.T)):
         st = plan.layers[s]
         cfg = est.configs.get(st.ident)
         lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k})" if cfg else "-"
@@ -188,12 +190,12 @@ def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
 
 
 def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
-              reset: bool = True, mantissa_bits: int | None = None, **stream) -> dict:
+              reset: bool = True, mantissa_bits: int | None = None, scheme: str = "expshare", **stream) -> dict:
     """Plan, write and simulate a shipped model's engine on `images` test inputs; compare with the reference."""
     from pycompress.hw.hls.reference import reference_forward
     from pycompress.hw.hls.vectors import dataset_inputs
 
-    km = shipped_model(name, mantissa_bits=mantissa_bits)
+    km = shipped_model(name, mantissa_bits=mantissa_bits, scheme=scheme)
     plan = plan_rtl(km, parallel, start=start)
     folder = write_engine(km, plan, work / f"{name}-engine")
     x, _ = dataset_inputs(km.graph, images)
@@ -218,12 +220,14 @@ def main(argv=None) -> int:
     ap.add_argument("--parallel", default=None, help="lanes, e.g. fc1=12,fc2=7 (default: the RTL allocator)")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "network_engine")
     ap.add_argument("--mantissa-bits", type=int, default=None, help="the lossy model: mantissas rounded to this many bits")
+    ap.add_argument("--scheme", choices=("expshare", "huffman"), default="expshare",
+                    help="the weights' scheme: exponent sharing, or entropy-coded (each lane decodes its own stream)")
     ap.add_argument("--clean", action="store_true", help="valid and ready held high, no stalls, no reset (the bare cycles)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     stream = dict(valid=1.0, ready=1.0, stall=0.0) if args.clean else dict(valid=0.8, ready=0.8, stall=0.002)
     res = run_model(args.model, args.images, args.out, args.start, parse_parallel(args.parallel), reset=not args.clean,
-                    mantissa_bits=args.mantissa_bits, **stream)
+                    mantissa_bits=args.mantissa_bits, scheme=args.scheme, **stream)
     rep = res["report"]
     if not rep.get("done"):
         print(f"{args.model}: the simulation did not finish: {rep.get('error', rep)}")
@@ -231,7 +235,7 @@ def main(argv=None) -> int:
     lossy = f" (lossy: mantissas rounded to {args.mantissa_bits} bits)" if args.mantissa_bits is not None else ""
     how = "valid/ready held high" if args.clean else "valid/ready 80% + 1..20-clock stalls"
     print(f"## {args.model}: engine {'from ' + args.start if args.start else 'whole network'}, {args.images} test inputs, "
-          f"BF16 exponent sharing{lossy}, {how}, resets mid-image: {rep['resets']}")
+          f"BF16 {'entropy-coded (huffman)' if args.scheme == 'huffman' else 'exponent sharing'}{lossy}, {how}, resets mid-image: {rep['resets']}")
     print(cycle_report(res["km"], res["plan"], rep))
     bad = rep["mismatches"]
     print(f"{args.images} inputs: outputs {'bit-exact (uint32)' if not bad else f'{bad} MISMATCHED words'} "

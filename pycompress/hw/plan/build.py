@@ -135,7 +135,7 @@ class RtlEngine:
 
     configs: Mapping[str, cost_rtl.EngineConfig]  # layer fn -> configuration
     timing: ChainTiming
-    code_bits: Mapping[str, int]  # layer fn -> bits of one weight code
+    streams: Mapping[str, cost_rtl.LaneStream]  # layer fn -> what its lanes read
     wb: int  # weight significand bits of the multipliers
 
 
@@ -144,17 +144,24 @@ def _rtl_configs(layers: list[Layer], lanes: Mapping[str, int]) -> list[cost_rtl
     return [cost_rtl.config(l, lanes.get(l.fn, 1), f) if l.mac else None for l, f in zip(layers, flags)]
 
 
-def _rtl_layer(l: Layer, cfg, code_bits: int, wb: int, c: RtlCosts) -> LayerPlan:
-    sched, res = cost_rtl.schedule(l, cfg, c), cost_rtl.resources(l, cfg, code_bits, wb, c)
+def _rtl_layer(l: Layer, cfg, stream, wb: int, c: RtlCosts) -> LayerPlan:
+    sched, res = cost_rtl.schedule(l, cfg, c), cost_rtl.resources(l, cfg, stream, wb, c)
     if not l.mac:
         return LayerPlan(l, 0, sched, res)
     acc, obuf = cost_rtl.lane_memories(cfg)
-    words = cost_rtl.stream_words(l, cfg, code_bits)
-    mems = (("weights", Memory(cost_rtl.stream_word_bits(code_bits), words * cfg.pc, cfg.pc)
-             if cost_rtl.packed(l, cfg, code_bits) else Memory(code_bits, l.reduction * cfg.groups * cfg.pc, cfg.pc)),
+    words = cost_rtl.stream_words(l, cfg, stream)
+    mems = (("weights", Memory(stream.word_bits, words * cfg.pc, cfg.pc) if cost_rtl.packed(l, cfg, stream)
+             else Memory(int(stream.bits), l.reduction * cfg.groups * cfg.pc, cfg.pc)),
             ("input", Memory(36, cost_rtl.input_depth(l) * cfg.px, cfg.px)),
             ("accumulators", Memory(32, acc * cfg.lanes, cfg.lanes)), ("outputs", Memory(32, obuf * cfg.lanes, cfg.lanes)))
     return LayerPlan(l, cfg.lanes, sched, res, None, mems)
+
+
+def _lane_stream(t) -> cost_rtl.LaneStream:
+    """Fixed-width codes (exponent sharing, codebook) or entropy-coded records (their mean bits per weight)."""
+    if t.element_bits is not None:
+        return cost_rtl.LaneStream(False, t.code_bits)
+    return cost_rtl.LaneStream(True, t.tensor.code_bits / t.depth + 1 + t.rest_bits)
 
 
 def plan_rtl(km: KernelModel, parallel: Mapping[str, int] | None = None, *, board: str = "zedboard",
@@ -166,17 +173,12 @@ def plan_rtl(km: KernelModel, parallel: Mapping[str, int] | None = None, *, boar
     for l in layers:
         check_rtl_layer(l, km, c)
     macs = [l for l in layers if l.mac]
-    code_bits = {}
-    for l in macs:
-        bits = km.tables[l.weight].element_bits
-        if bits is None:
-            raise PycompressError(f"RTL engine: {l.name}: its weights are entropy-coded (no lane tables)")
-        code_bits[l.fn] = bits
+    streams = {l.fn: _lane_stream(km.tables[l.weight]) for l in macs}
     wb = max(cost_rtl.weight_significand_bits(km.tables[l.weight]) for l in macs)
 
     def design(lanes: Mapping[str, int]) -> tuple[Design, list, ChainTiming]:
         cfgs = _rtl_configs(layers, lanes)
-        plans = [_rtl_layer(l, cfg, code_bits.get(l.fn, 0), wb, c) for l, cfg in zip(layers, cfgs)]
+        plans = [_rtl_layer(l, cfg, streams.get(l.fn), wb, c) for l, cfg in zip(layers, cfgs)]
         r = sum((p.resources for p in plans), Resources())
         t = chain_timing(layers, cfgs, c)
         d = Design(t.interval, {p.ident: p.cycles for p in plans}, r.lut, r.ff, r.dsp, r.bram18k, t.key)
@@ -186,8 +188,8 @@ def plan_rtl(km: KernelModel, parallel: Mapping[str, int] | None = None, *, boar
     alloc = allocate(candidates, lambda lanes: design(lanes)[0], Budget.for_board(b, c.shares), c.objective,
                      _rtl_fixed(layers, parallel or {}, c))
     _, cfgs, timing = design(alloc.lanes)
-    plans = tuple(_rtl_layer(l, cfg, code_bits.get(l.fn, 0), wb, c) for l, cfg in zip(layers, cfgs))
-    engine = RtlEngine({l.fn: cfg for l, cfg in zip(layers, cfgs) if cfg is not None}, timing, code_bits, wb)
+    plans = tuple(_rtl_layer(l, cfg, streams.get(l.fn), wb, c) for l, cfg in zip(layers, cfgs))
+    engine = RtlEngine({l.fn: cfg for l, cfg in zip(layers, cfgs) if cfg is not None}, timing, streams, wb)
     return AcceleratorPlan("rtl", b, plans, layers[0].in_shape, layers[-1].n_out, notes=alloc.notes, estimate=engine)
 
 

@@ -38,6 +38,7 @@ class RtlCosts:
     ff_mac: int = 620
     lut_wsrc_packed: int = 170  # lane_wsrc: stream unpacker, decoder, FIFOs
     lut_wsrc_plain: int = 80
+    lut_hsrc: int = 420  # lane_hsrc: the record loop, canonical decode, symbol ROM, FIFOs
     ff_wsrc: int = 260
     lut_pixel: int = 60  # a pixel lane's address counters and padding check
     ff_pixel: int = 120
@@ -148,24 +149,42 @@ def weight_significand_bits(tables) -> int:
     return int(stored) + 1
 
 
+@dataclass(frozen=True)
+class LaneStream:
+    """What a MAC layer's lanes read: fixed-width codes (exponent sharing, codebook, raw) or entropy-coded
+    records (huffman: a code of variable length, the sign, the mantissa rest), and their bits per weight."""
+
+    huffman: bool
+    bits: float  # code bits, or the mean record bits per weight
+
+    @property
+    def word_bits(self) -> int:
+        """Stream word width: 18 when a code fits, else 36; records always 36 (one spans two words at most)."""
+        return STREAM_WORD_BITS_RTL[1] if self.huffman or self.bits > STREAM_WORD_BITS_RTL[0] else STREAM_WORD_BITS_RTL[0]
+
+
 def stream_word_bits(code_bits: int) -> int:
-    return STREAM_WORD_BITS_RTL[0] if code_bits <= STREAM_WORD_BITS_RTL[0] else STREAM_WORD_BITS_RTL[1]
+    return LaneStream(False, code_bits).word_bits
 
 
-def packed(layer: Layer, cfg: EngineConfig, code_bits: int) -> bool:
-    """A lane's codes go to a packed block-RAM stream above TABLE_BLOCK_BITS, else one code a LUT-ROM word."""
-    return layer.reduction * cfg.groups * code_bits > TABLE_BLOCK_BITS
+def packed(layer: Layer, cfg: EngineConfig, stream: LaneStream | int) -> bool:
+    """A lane's codes go to a packed block-RAM stream above TABLE_BLOCK_BITS, else one code a LUT-ROM word;
+    entropy-coded records are always a stream (small ones land in LUT ROM)."""
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    return s.huffman or layer.reduction * cfg.groups * s.bits > TABLE_BLOCK_BITS
 
 
-def stream_words(layer: Layer, cfg: EngineConfig, code_bits: int) -> int:
-    return -(-layer.reduction * cfg.groups * code_bits // stream_word_bits(code_bits))
+def stream_words(layer: Layer, cfg: EngineConfig, stream: LaneStream | int) -> int:
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    return math.ceil(layer.reduction * cfg.groups * s.bits / s.word_bits)
 
 
-def weight_bram18k(layer: Layer, cfg: EngineConfig, code_bits: int) -> int:
-    """Block RAM of the lanes' weight codes (LUT-held tables: none)."""
-    if not packed(layer, cfg, code_bits):
+def weight_bram18k(layer: Layer, cfg: EngineConfig, stream: LaneStream | int) -> int:
+    """Block RAM of the lanes' weight streams (tables of at most TABLE_BLOCK_BITS: LUTs, none)."""
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    if not packed(layer, cfg, s) or layer.reduction * cfg.groups * s.bits <= TABLE_BLOCK_BITS:
         return 0
-    return cfg.pc * bram18k(stream_word_bits(code_bits), stream_words(layer, cfg, code_bits))
+    return cfg.pc * bram18k(s.word_bits, stream_words(layer, cfg, s))
 
 
 def _lane_mem(bits_width: int, depth: int, c: RtlCosts) -> tuple[int, int]:
@@ -187,7 +206,8 @@ def input_depth(layer: Layer) -> int:
     return 2 << max(1, (layer.n_in - 1).bit_length())
 
 
-def resources(layer: Layer, cfg: EngineConfig | None, code_bits: int = 16, wb: int = 8, c: RtlCosts = RTL) -> Resources:
+def resources(layer: Layer, cfg: EngineConfig | None, stream: LaneStream | int = 16, wb: int = 8,
+              c: RtlCosts = RTL) -> Resources:
     """LUT/FF/DSP from the unit counts; BRAM18K from the memories by the RTL's own rules."""
     if not layer.mac or cfg is None:
         lut, dsp = c.lut_pool, 0
@@ -199,11 +219,14 @@ def resources(layer: Layer, cfg: EngineConfig | None, code_bits: int = 16, wb: i
     acc_b, acc_l = _lane_mem(32, acc_d, c)
     ob_b, ob_l = _lane_mem(32, obuf_d, c)
     in_b, in_l = _lane_mem(36, input_depth(layer), c)
-    is_packed = packed(layer, cfg, code_bits)
-    w_lut = 0 if is_packed else cfg.pc * math.ceil(layer.reduction * cfg.groups * code_bits / 64)
-    lut = (lanes * (c.lut_mac + c.lut_drain_lane + acc_l + ob_l) + cfg.pc * (c.lut_wsrc_packed if is_packed else c.lut_wsrc_plain)
-           + cfg.px * (c.lut_pixel + in_l) + c.lut_engine + w_lut)
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    is_packed = packed(layer, cfg, s)
+    w_bram = weight_bram18k(layer, cfg, s)
+    w_lut = 0 if w_bram else cfg.pc * math.ceil(layer.reduction * cfg.groups * s.bits / 64)
+    src = c.lut_hsrc if s.huffman else (c.lut_wsrc_packed if is_packed else c.lut_wsrc_plain)
+    lut = (lanes * (c.lut_mac + c.lut_drain_lane + acc_l + ob_l) + cfg.pc * src + cfg.px * (c.lut_pixel + in_l)
+           + c.lut_engine + w_lut)
     ff = lanes * c.ff_mac + cfg.pc * c.ff_wsrc + cfg.px * c.ff_pixel + c.ff_engine
     dsp = lanes * (1 if wb <= 17 else 2)
-    bram = lanes * (acc_b + ob_b) + cfg.px * in_b + weight_bram18k(layer, cfg, code_bits)
+    bram = lanes * (acc_b + ob_b) + cfg.px * in_b + w_bram
     return Resources(lut, ff, dsp, bram)

@@ -21,7 +21,7 @@ ENGINE_TOP = "pycompress_engine"
 FILE_LIST = f"{ENGINE_TOP}.f"
 # hand-written sources in compile order: the MAC engine's, then each pooling unit's
 MAC_SOURCES = ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_add.sv", "fp32_widen.sv", "sync_fifo.sv", "lane_wsrc.sv",
-               "mac_lane.sv", "mac_engine.sv")
+               "lane_hsrc.sv", "mac_lane.sv", "mac_engine.sv")
 POOL_SOURCES = {"maxpool": ("pool_window.sv", "maxpool_unit.sv"),
                 "avgpool": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
                             "avgpool_unit.sv")}
@@ -49,24 +49,39 @@ def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km) -> dict:
     return view
 
 
-def mac_parameters(s: LayerPlan, cfg: cost_rtl.EngineConfig, t) -> list[tuple[str, object]]:
-    """mac_engine parameter overrides (rtl/mac_engine.sv): geometry, lanes, fused ReLU, weight format and stream."""
+def _weight_parameters(s: LayerPlan, cfg: cost_rtl.EngineConfig, t) -> list[tuple[str, object]]:
+    """The lanes' weight source: lane_wsrc (fixed-width codes) or lane_hsrc (entropy-coded records)."""
+    if t.scheme == "huffman":
+        from .huffman_lanes import lane_streams, lane_tables
+
+        lt = lane_tables(t)
+        words = [int(w.size) for w in lane_streams(t, cfg, lt)]
+        lane_words = Code("2048'({" + ", ".join(f"32'd{w}" for w in reversed(words)) + "})")
+        return [("EXP_BITS", t.format.exponent_bits), ("MAN_BITS", t.format.mantissa_bits), ("HUFFMAN", 1),
+                ("HEAD", lt.head), ("REST", lt.rest), ("HL", lt.max_len), ("NSYM", int(lt.sorted_symbols.size)),
+                ("LANE_WORDS", lane_words)]
     w = streamer_params(t)
     bits = t.code_bits
     packed = cost_rtl.packed(s.layer, cfg, bits)
+    words = cost_rtl.stream_words(s.layer, cfg, bits) if packed else 1
+    return [("CLUSTER", w.cluster), ("EXP_BITS", w.exp_bits), ("MAN_BITS", w.man_bits),
+            ("STORED_MAN_BITS", w.stored_man_bits), ("INDEX_BITS", w.index_bits), ("ROM_DEPTH", w.rom_depth),
+            ("CODE_BITS", bits), ("PACKED", int(packed)), ("WORD_BITS", cost_rtl.stream_word_bits(bits)),
+            ("WORDS", words)]
+
+
+def mac_parameters(s: LayerPlan, cfg: cost_rtl.EngineConfig, t) -> list[tuple[str, object]]:
+    """mac_engine parameter overrides (rtl/mac_engine.sv): geometry, lanes, fused ReLU, weight format and stream."""
     if s.op == "conv2d":
         (c, h, wd), (kh, kw) = s.in_shape, s.kernel
         geometry = [("IC", c), ("IH", h), ("IW", wd), ("OC", s.out_shape[0]), ("KH", kh), ("KW", kw),
                     ("STRIDE", s.stride), ("PH", s.padding[0]), ("PW", s.padding[1])]
     else:
         geometry = [("IC", s.n_in), ("IH", 1), ("IW", 1), ("OC", s.outputs), ("KH", 1), ("KW", 1)]
-    words = cost_rtl.stream_words(s.layer, cfg, bits) if packed else 1
     acc, obuf = cost_rtl.lane_memories(cfg)
     return [*geometry, ("RELU", int(s.relu)), ("PC", cfg.pc), ("PX", cfg.px), ("K", cfg.k),
-            ("SUBNORMALS", Code("SUBNORMALS")), ("WB", cost_rtl.weight_significand_bits(t)), ("CLUSTER", w.cluster),
-            ("EXP_BITS", w.exp_bits), ("MAN_BITS", w.man_bits), ("STORED_MAN_BITS", w.stored_man_bits),
-            ("INDEX_BITS", w.index_bits), ("ROM_DEPTH", w.rom_depth), ("CODE_BITS", bits), ("PACKED", int(packed)),
-            ("WORD_BITS", cost_rtl.stream_word_bits(bits)), ("WORDS", words),
+            ("SUBNORMALS", Code("SUBNORMALS")), ("WB", cost_rtl.weight_significand_bits(t)),
+            *_weight_parameters(s, cfg, t),
             ("ACC_BLOCK", int(32 * acc > cost_rtl.LANE_MEM_BLOCK_BITS)),
             ("OBUF_BLOCK", int(32 * obuf > cost_rtl.LANE_MEM_BLOCK_BITS)),
             ("IMAGE_PREFIX", Code(f'"{s.ident}"'))]
@@ -77,6 +92,10 @@ def stage_images(s: LayerPlan, plan: AcceleratorPlan, km) -> dict[str, str]:
     t = km.tables[s.weight]
     cfg = plan.estimate.configs[s.ident]
     bias = np.asarray(km.params[s.bias], np.float32).view(np.uint32) if s.bias else None
+    if t.scheme == "huffman":
+        from .huffman_lanes import huffman_lane_images
+
+        return huffman_lane_images(t, cfg, bias, s.ident)
     return lane_images(t, cfg, cost_rtl.packed(s.layer, cfg, t.code_bits), bias, s.ident)
 
 
