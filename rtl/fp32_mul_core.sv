@@ -13,8 +13,8 @@
 //
 // Stages: 1 the significands into the DSP48E1 input registers (AREG/BREG), the exponent
 // sum and result class; 2 the product in the multiplier register (MREG), both candidate
-// result exponents; 3 the DSP48E1 output register (PREG); 4 the 1-bit normalisation and,
-// below the normal range, the right shift with its sticky bit; 5 round, pack, overflow.
+// result exponents; 3 the DSP48E1 output register (PREG); 4 one right shift: the 1-bit
+// normalisation and, below the normal range, the rest, with its sticky bit; 5 round, pack, overflow.
 module fp32_mul_core #(
     parameter int SUBNORMALS = 1,
     parameter int WB = 24,  // significand bits of `a` (hidden bit included), 1..24
@@ -85,16 +85,18 @@ module fp32_mul_core #(
     s3_e0 <= s2_e0;
   end
 
-  // ---- stage 4: leading one to the top bit; below the normal range a right shift, lost bits -> sticky ----
+  // ---- stage 4: the leading one to the top bit and, below the normal range, on to exponent 1: one right
+  // shift of {product, 0} by 1 - (leading bit) + (1 - exponent), the bits it loses ORed into a sticky bit ----
   logic signed [11:0] e4;
-  logic [PW-1:0]      m4, lost4;
+  logic [PW:0]        p0, lost4;
   logic [5:0]         rsh;
   logic               sticky4;
   always_comb begin
     e4  = s3_e0 + 12'(s3_p[PW-1]);  // biased exponent of the normalised product
-    m4  = s3_p[PW-1] ? s3_p : s3_p << 1;
-    rsh = e4 >= 12'sd1 ? 6'd0 : (e4 < -12'sd61 ? 6'd63 : 6'(12'sd1 - e4));  // to exponent 1
-    for (int i = 0; i < PW; i++) lost4[i] = m4[i] && 6'(i) < rsh;
+    p0  = {s3_p, 1'b0};
+    // normal: shift by p[PW-1] (0 keeps p << 1, 1 gives p); below: by that plus 1 - e4
+    rsh = e4 >= 12'sd1 ? 6'(s3_p[PW-1]) : (e4 < -12'sd61 ? 6'd63 : 6'(12'sd1 - e4) + 6'(s3_p[PW-1]));
+    for (int i = 0; i <= PW; i++) lost4[i] = p0[i] && 6'(i) < rsh;
     sticky4 = lost4 != '0;
   end
   logic          s4_valid, s4_sign, s4_sticky;
@@ -105,7 +107,7 @@ module fp32_mul_core #(
     if (!rst_n) s4_valid <= 1'b0;
     else s4_valid <= s3_valid;
     {s4_sign, s4_kind, s4_sticky} <= {s3_sign, s3_kind, sticky4};
-    s4_m <= m4 >> rsh;
+    s4_m <= PW'(p0 >> rsh);
     s4_e <= e4 >= 12'sd1 ? 10'(e4) : 10'd1;
   end
 

@@ -296,15 +296,22 @@ module mac_engine #(
   logic rb_B;
   always_ff @(posedge clk) rb_B <= rb;
 
-  // ---- channel lanes: weights, biases and the PX MAC lanes of each ----
-  logic [PC*PX-1:0] o_valid;
+  // ---- the lanes' shared control (mac_ctl), then per channel lane its weights, bias and PX MAC lanes ----
+  logic          c_rd_en, c_p_first, c_wr_en, c_wr_last, c_wr_par;
+  logic [SA-1:0] c_rd_slot, c_wr_slot;
+  logic [31:0]   c_p_init_unused;
+  mac_ctl #(.SA(SA)) u_ctl (
+      .clk(clk), .rst_n(rst_n), .in_valid(vD), .in_slot(slotD), .in_first(firstD), .in_last(lastD), .in_par(parD),
+      .in_init(32'd0), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first), .p_init(c_p_init_unused),
+      .wr_en(c_wr_en), .wr_slot(c_wr_slot), .wr_last(c_wr_last), .wr_par(c_wr_par)
+  );
   logic [PC*PX*32-1:0] rd_all;  // lane (l, x) at [(l*PX + x)*32 +: 32]
   logic d_rd_en, d_rd_par;
   logic [SA-1:0] d_rd_addr;
   for (genvar l = 0; l < PC; l++) begin : g_ch
     localparam logic [15:0] LN = {8'(48 + l / 10), 8'(48 + l % 10)};
     logic [35:0] w_src, w_hold, wB, wC, wD;
-    logic [31:0] biasB, biasC, biasD;
+    logic [31:0] biasB, biasC, biasD, bias_p;  // bias_p: with the product, 5 clocks after D
     if (HUFFMAN != 0) begin : g_huff
       lane_hsrc #(
           .SUBNORMALS(SUBNORMALS), .WB(WB), .EXP_BITS(EXP_BITS), .MAN_BITS(MAN_BITS), .HEAD(HEAD), .REST(REST),
@@ -336,20 +343,24 @@ module mac_engine #(
       biasB <= bias_rom[GA'(int'(k) * B + int'(b))];
       {biasC, biasD} <= {biasB, biasC};
     end
+    logic [31:0] bias_d[4];
+    always_ff @(posedge clk) begin
+      bias_d[0] <= biasD;
+      for (int i = 1; i < 4; i++) bias_d[i] <= bias_d[i-1];
+      bias_p <= bias_d[3];
+    end
     for (genvar x = 0; x < PX; x++) begin : g_lane
-      logic          ov;
-      logic [SA-1:0] os;
       logic [31:0]   osum;
-      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(STEPS), .RELU(RELU), .ACC_BLOCK(ACC_BLOCK),
+      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(STEPS), .ACC_BLOCK(ACC_BLOCK),
                  .OBUF_BLOCK(OBUF_BLOCK)) u_mac (
-          .clk(clk), .rst_n(rst_n), .in_valid(vD && pvD[x]), .in_slot(slotD), .in_first(firstD), .in_last(lastD),
-          .in_par(parD), .in_init(biasD), .in_w(padD[x] ? NEG_ZERO_U : wD), .in_x(padD[x] ? ONE_U : xD[x*36+:36]),
-          .out_valid(ov), .out_slot(os), .out_sum(osum),
-          .rd_en(d_rd_en), .rd_par(d_rd_par), .rd_addr(d_rd_addr), .rd_data(rd_all[(l*PX+x)*32+:32])
+          .clk(clk), .rst_n(rst_n), .in_valid(vD && pvD[x]), .in_w(padD[x] ? NEG_ZERO_U : wD),
+          .in_x(padD[x] ? ONE_U : xD[x*36+:36]), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first),
+          .p_init(bias_p), .wr_en(c_wr_en), .wr_slot(c_wr_slot), .wr_last(c_wr_last), .wr_par(c_wr_par),
+          .out_sum(osum), .ob_rd_en(d_rd_en), .ob_rd_par(d_rd_par), .ob_rd_addr(d_rd_addr),
+          .rd_data(rd_all[(l*PX+x)*32+:32])
       );
-      assign o_valid[l*PX+x] = ov;
       logic unused_ok;
-      assign unused_ok = ^{os, osum};
+      assign unused_ok = ^osum;
     end
   end
 
@@ -418,7 +429,7 @@ module mac_engine #(
   logic [LW-1:0]  dl1, dl2, dl3;
   logic [3:0]     dlast;
   logic [PC*32-1:0] m1;
-  logic [31:0]    m2;
+  logic [31:0]    m2, y;
   assign d_last_word = bq_last && d_end;
   always_ff @(posedge clk) begin
     {dx1, dx2} <= {dx, dx1};
@@ -429,12 +440,14 @@ module mac_engine #(
   end
   logic [3:0] unused_cnt;
   assign unused_cnt = ocount;
+  // the fused ReLU, once for all lanes, as the reference: y > 0 ? y : +0 (negatives, -0 and NaN give +0)
+  assign y = RELU != 0 && (m2[31] || (m2[30:23] == 8'hff && m2[22:0] != 0)) ? 32'd0 : m2;
   sync_fifo #(.WIDTH(33), .DEPTH(8)) u_out (
-      .clk(clk), .rst_n(rst_n), .s_valid(dv[3]), .s_ready(o_space), .s_data({dlast[3], m2}),
+      .clk(clk), .rst_n(rst_n), .s_valid(dv[3]), .s_ready(o_space), .s_data({dlast[3], y}),
       .m_valid(m_axis_tvalid), .m_ready(m_axis_tready), .m_data({m_axis_tlast, m_axis_tdata}), .count(ocount)
   );
 
   assign busy = active || lact || bq_valid || obuf_busy != '0;
   logic unused_ok;
-  assign unused_ok = ^{o_valid, ld_img_end, bq_space, bq_count, o_space};
+  assign unused_ok = ^{ld_img_end, bq_space, bq_count, o_space, c_p_init_unused};
 endmodule

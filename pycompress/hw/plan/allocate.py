@@ -6,10 +6,11 @@ the board's budget and their objective (budget.Objective, named in their cost
 table). The search is greedy, from one lane everywhere, one step at a time:
 "best_ratio" takes the step that saves the most cycles per share of the budget it
 spends (FINN's folding, hls4ml's reuse factor), "slowest_first" gives the slowest
-layer its next lane count, "throughput" takes, among every free layer's next lane
-count that fits, the one with the best design key (the RTL's: its stage intervals
-from the slowest down, then the latency: throughput first) and stops when no step
-that fits improves it.
+layer its next lane count. "throughput" is not a stepping rule: it finds the shortest
+interval the budget allows (for a candidate interval, every free layer takes its
+cheapest lane count that meets it; bisection over the candidates), then spends what
+is left on the latency, best ratio first, never lengthening the interval. Its design
+cost gives `cycles` = the interval and `key` = (interval, latency).
 """
 from __future__ import annotations
 
@@ -83,7 +84,9 @@ def allocate(candidates: Sequence[Candidate], cost: Callable[[Mapping[str, int]]
     fixed = dict(fixed or {})
     lanes = {c.key: fixed.get(c.key, 1) for c in candidates}
     free = [c for c in candidates if c.key not in fixed]
-    step = {"best_ratio": _best_ratio, "slowest_first": _slowest_first, "throughput": _throughput}[objective.rule]
+    if objective.rule == "throughput":
+        return _throughput(candidates, cost, budget, fixed)
+    step = {"best_ratio": _best_ratio, "slowest_first": _slowest_first}[objective.rule]
     notes: list[str] = []
     current = cost(lanes)
     while objective.target is None or current.cycles > objective.target:
@@ -113,26 +116,64 @@ def _best_ratio(free, lanes, current, cost, budget, objective, notes):
     return best
 
 
-def _throughput(free, lanes, current, cost, budget, objective, notes):
-    """Every free layer's next lane count; of those that fit, the one whose design ranks best, if it beats the
-    current one. Stops (with a note naming what blocked) when none does."""
-    best = None
-    blocked = []
+def _throughput(candidates, cost, budget, fixed) -> Allocation:
+    """Interval first: the smallest candidate interval for which every free layer's cheapest lane count meeting it
+    fits the budget; then the latency: best-ratio steps (latency saved per share added) that keep the interval."""
+    base = {c.key: fixed.get(c.key, 1) for c in candidates}
+    free = [c for c in candidates if c.key not in fixed]
+    notes: list[str] = []
+    options = {}  # key -> [(lanes, layer interval, share of the budget the layer adds)]
+    d0 = cost(base)
     for c in free:
-        nxt = [p for p in c.options if p > lanes[c.key]]
-        if not nxt:
-            continue
-        trial = {**lanes, c.key: min(nxt)}
-        e = cost(trial)
-        if not budget.fits(e):
-            blocked.append(c.name)
-            continue
-        if e.rank < current.rank and (best is None or e.rank < best[1].rank):
-            best = (trial, e)
+        rows = []
+        for p in c.options:
+            e = d0 if p == base[c.key] else cost({**base, c.key: p})
+            rows.append((p, e.layer_cycles[c.key], budget.share(e) - budget.share(d0)))
+        options[c.key] = rows
+    floor = max([v for k, v in d0.layer_cycles.items() if k not in options], default=0)
+
+    def assemble(interval: int):
+        lanes = dict(base)
+        for key, rows in options.items():
+            ok = [r for r in rows if r[1] <= interval]
+            if not ok:
+                return None
+            lanes[key] = min(ok, key=lambda r: (r[2], r[0]))[0]
+        return lanes
+
+    targets = sorted({r[1] for rows in options.values() for r in rows if r[1] >= floor} | {floor})
+    lo, hi, best = 0, len(targets) - 1, None
+    while lo <= hi:  # cheaper with a longer interval: the first target that fits
+        mid = (lo + hi) // 2
+        lanes = assemble(targets[mid])
+        e = cost(lanes) if lanes is not None else None
+        if e is not None and budget.fits(e):
+            best, hi = (lanes, e), mid - 1
+        else:
+            lo = mid + 1
     if best is None:
-        why = f"more lanes for {', '.join(blocked)} would pass {budget.label}" if blocked else "no layer can take more lanes"
-        notes.append(f"throughput: {why}")
-    return best
+        notes.append(f"throughput: even one lane a layer passes {budget.label}")
+        return Allocation(base, tuple(notes))
+    lanes, current = best
+    interval = current.rank[0]
+    while True:  # the latency, within what is left and without lengthening the interval
+        step, score = None, 0.0
+        for c in free:
+            for p in [p for p in c.options if p > lanes[c.key]][:8]:
+                trial = {**lanes, c.key: p}
+                e = cost(trial)
+                saved = current.rank[-1] - e.rank[-1]
+                if saved <= 0 or e.rank[0] > interval or not budget.fits(e):
+                    continue
+                ratio = saved / max(budget.share(e) - budget.share(current), 1e-9)
+                if ratio > score:
+                    step, score = (trial, e), ratio
+        if step is None:
+            break
+        lanes, current = step
+    notes.append(f"throughput: interval {interval:,} cycles is the shortest within {budget.label}; the rest went to "
+                 f"the latency ({current.rank[-1]:,})")
+    return Allocation(lanes, tuple(notes))
 
 
 def _slowest_first(free, lanes, current, cost, budget, objective, notes):

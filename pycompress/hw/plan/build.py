@@ -181,7 +181,7 @@ def plan_rtl(km: KernelModel, parallel: Mapping[str, int] | None = None, *, boar
         plans = [_rtl_layer(l, cfg, streams.get(l.fn), wb, c) for l, cfg in zip(layers, cfgs)]
         r = sum((p.resources for p in plans), Resources())
         t = chain_timing(layers, cfgs, c)
-        d = Design(t.interval, {p.ident: p.cycles for p in plans}, r.lut, r.ff, r.dsp, r.bram18k, t.key)
+        d = Design(t.interval, {p.ident: p.cycles for p in plans}, r.lut, r.ff, r.dsp, r.bram18k, (t.interval, t.latency))
         return d, cfgs, t
 
     candidates = [Candidate(l.fn, l.name, tuple(cost_rtl.lane_options(l, c))) for l in macs]

@@ -26,7 +26,7 @@ from .model import Layer, Schedule
 SPACING = 10  # rtl/mac_lane.sv: two terms of one accumulator >= fp32_add LATENCY + 3 clocks apart
 PIPELINE = 16  # rtl/mac_engine.sv DL: a term's fire to its sum written (issue, input read, multiply, add)
 STREAM_WORD_BITS_RTL = (18, 36)  # lane stream word widths: 18 when a code fits, else 36 (RAMB18 aspect ratios)
-LANE_MEM_BLOCK_BITS = 2048  # a lane's accumulators or output buffer above this many bits ask for block RAM
+LANE_MEM_BLOCK_BITS = 1024  # a lane's accumulators or output buffer above 32 words ask for block RAM (LUTs are scarcer)
 TABLE_BLOCK_BITS = 4096  # a lane's weight codes above this many bits are a packed stream in block RAM
 
 
@@ -34,22 +34,23 @@ TABLE_BLOCK_BITS = 4096  # a lane's weight codes above this many bits are a pack
 class RtlCosts:
     """The one place the RTL figures live: Yosys synth_xilinx -family xc7 counts (docs/rtl.md "Engine v2")."""
 
-    lut_mac: int = 780  # mac_lane: fp32_mul_core (WB 8) + fp32_add + tags, LUT-RAM excluded
-    ff_mac: int = 620
-    lut_wsrc_packed: int = 170  # lane_wsrc: stream unpacker, decoder, FIFOs
-    lut_wsrc_plain: int = 80
-    lut_hsrc: int = 420  # lane_hsrc: the record loop, canonical decode, symbol ROM, FIFOs
+    # slice LUTs (LUT1-6, inverters, shift registers, LUT RAM) of one unit, Yosys synth_xilinx
+    lut_mac: int = 830  # mac_lane: fp32_mul_core (WB 8) + fp32_add + memory control; its LUT RAM apart
+    ff_mac: int = 570
+    lut_wsrc_packed: int = 210  # lane_wsrc: stream unpacker, decoder, FIFOs
+    lut_wsrc_plain: int = 60  # + its table's LUT ROM
+    lut_hsrc: int = 380  # lane_hsrc: the record loop, canonical decode, symbol ROM, FIFOs
     ff_wsrc: int = 260
     lut_pixel: int = 60  # a pixel lane's address counters and padding check
     ff_pixel: int = 120
-    lut_engine: int = 450  # loader (activation unpack), sequencer, drain FIFO
+    lut_engine: int = 500  # loader (activation unpack), sequencer, the lanes' control, drain, fused ReLU
     ff_engine: int = 450
-    lut_drain_lane: int = 12  # the output multiplexer, per lane
+    lut_drain_lane: int = 15  # the output multiplexer, per lane
     lut_pool: int = 150
     ff_pool: int = 150
     lut_avgpool_units: int = 480 + 240 + 100  # fp32_add + fp32_mul_core + unpack
     avgpool_cycles_per_input: int = 8  # each add waits for the previous one (fp32_add LATENCY + 1)
-    lutram_bits_per_lut: int = 32  # simple dual-port LUT RAM (RAM32M / RAM64X1D)
+    lutram_bits_per_lut: int = 48  # simple dual-port LUT RAM: RAM64M, 64 x 3 bits in 4 LUTs
     # the budget: 80% of the LUTs, DSPs and block RAM (the rest for the AXI wrapper, DMA and routing); FFs not budgeted
     shares: Shares = Shares(dsp=0.8, bram18k=0.8, lut=0.8, ff=None)
     # throughput first (the interval), then the latency; no target: grow while a step fits and helps
@@ -100,11 +101,20 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+PIXEL_EFFICIENCY = 0.9  # pixel lanes whose last slot leaves at most this share of the lanes idle
+
+
+def pixel_lane_options(pixels: int, max_pixel_lanes: int = 64) -> list[int]:
+    """PX values that keep at least PIXEL_EFFICIENCY of the pixel slots busy (every divisor of the pixels)."""
+    return [px for px in range(1, min(pixels, max_pixel_lanes) + 1)
+            if pixels / (px * -(-pixels // px)) >= PIXEL_EFFICIENCY]
+
+
 def lane_options(layer: Layer, c: RtlCosts = RTL, max_pixel_lanes: int = 64) -> list[int]:
-    """Lane counts P = PC x PX: PC divides the outputs, PX divides the pixels of a channel (up to 64)."""
+    """Lane counts P = PC x PX: PC divides the outputs, PX one of pixel_lane_options (up to 64)."""
     if not layer.mac:
         return []
-    pxs = [d for d in _divisors(layer.pixels) if d <= max_pixel_lanes]
+    pxs = pixel_lane_options(layer.pixels, max_pixel_lanes)
     return sorted({pc * px for pc in _divisors(layer.outputs) for px in pxs})
 
 
@@ -112,7 +122,8 @@ def config(layer: Layer, lanes: int, progressive: bool) -> EngineConfig:
     """The split of `lanes` for a layer: an output-ordered one (progressive: its bunches feed the next layer as they
     finish) takes as few channel lanes as it can, for the most bunches; an input-ordered one as many as it can (fewer
     input-buffer copies). Bunches: the most whose pass still fills the accumulator spacing."""
-    pcs = [pc for pc in _divisors(layer.outputs) if lanes % pc == 0 and lanes // pc <= layer.pixels]
+    pxs = set(pixel_lane_options(layer.pixels, max(lanes, 1)))
+    pcs = [pc for pc in _divisors(layer.outputs) if lanes % pc == 0 and lanes // pc in pxs]
     if not pcs:
         raise ValueError(f"{layer.name}: no split of {lanes} lanes")
     pc = min(pcs) if progressive else max(pcs)
