@@ -264,12 +264,12 @@ def run(vectors: Vectors, work: Path, gaps: bool = False) -> dict:
     return report
 
 
-# ---- MAC with accumulator bank (rtl/fp32_mac_bank.sv) ----
+# ---- MAC lane with its control (rtl/mac_lane.sv, rtl/mac_ctl.sv) ----
 
 MAC_DIR = REPO / "sim_build" / "fp_mac"
 MAC_TOP = "fp_mac_tb"
-MAC_SOURCES = (*SOURCES[:2], REPO / "rtl" / "fp32_mac_bank.sv", SIM_DIR / "fp_mac_tb.sv")
-BANK = 4  # fp32_mac_bank BANK in the testbench (= ADD_LATENCY: one term a clock)
+MAC_SOURCES = (*SOURCES[:4], REPO / "rtl" / "mac_ctl.sv", REPO / "rtl" / "mac_lane.sv", SIM_DIR / "fp_mac_tb.sv")
+BANK = 10  # slots in the testbench, interleaved round robin: rtl/mac_lane.sv's SPACING (one term a clock)
 
 
 @dataclass(frozen=True)
@@ -348,18 +348,27 @@ def run_mac(schedule: MacSchedule, work: Path) -> dict:
 
 
 def synth_table(work: Path) -> None:
-    """synth_xilinx -family xc7 of each unit in both SUBNORMALS modes and of the MAC bank, as a Markdown table."""
+    """synth_xilinx -family xc7 of each unit (both SUBNORMALS modes, the multiplier at WB 24, 8 and 4) and of a MAC
+    lane (BF16 weights, 48 accumulators), as a Markdown table with the timing estimate of each."""
     from pycompress.hw.rtl.synth_report import synthesise
+    from pycompress.hw.rtl.timing import analyse
 
     rtl = REPO / "rtl"
-    designs = [(top, s, [rtl / f"{x}.sv" for x in deps]) for top, deps in
-               (("fp32_mul", ["fp32_mul"]), ("fp32_add", ["fp32_add"]),
-                ("fp32_mac_bank", ["fp32_mul", "fp32_add", "fp32_mac_bank"])) for s in (1, 0)]
-    print("| design | SUBNORMALS | LUT | LUTRAM | FF | DSP48E1 | BRAM18K |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for top, s, src in designs:
-        r = synthesise(f"{top} SUBNORMALS={s}", top, work / f"{top}_{s}", src, {"SUBNORMALS": s})
-        print(f"| {top} | {s} | {r.lut} | {r.lutram} | {r.ff} | {r.dsp} | {r.bram18k} |", flush=True)
+    mul = ["fp32_unpack", "fp32_mul_core", "fp32_mul"]
+    designs = [("fp32_mul", s, mul, {"WB": wb}) for s in (1, 0) for wb in (24, 8, 4)]
+    designs += [("fp32_mul_core", 1, ["fp32_mul_core"], {"WB": 8}), ("fp32_add", 1, ["fp32_add"], {}),
+                ("fp32_add", 0, ["fp32_add"], {}),
+                ("mac_lane", 1, ["fp32_mul_core", "fp32_add", "mac_lane"], {"WB": 8, "SLOTS": 48, "OBUF_BLOCK": 1})]
+    print("| design | SUBNORMALS | parameters | slice LUTs | FF | DSP48E1 | BRAM18K | timing estimate, worst path |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for top, s, deps, params in designs:
+        label = " ".join(f"{k}={v}" for k, v in params.items())
+        folder = work / f"{top}_{s}_{label.replace(' ', '_').replace('=', '')}"
+        r = synthesise(f"{top} SUBNORMALS={s} {label}", top, folder, [rtl / f"{x}.sv" for x in deps],
+                       {"SUBNORMALS": s, **params}, netlist=True)
+        t, _ = analyse(folder / "netlist.json", top)
+        print(f"| {top} | {s} | {label} | {r.slice_luts} | {r.ff} | {r.dsp} | {r.bram18k} | {t.worst_ns:.2f} ns |",
+              flush=True)
 
 
 if __name__ == "__main__":

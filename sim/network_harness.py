@@ -80,7 +80,7 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
     return reference_forward(dataclasses.replace(km.graph, layers=km.graph.layers[:k]), km.params, x)
 
 
-def build(folder: Path, plan: AcceleratorPlan, max_images: int):
+def build(folder: Path, plan: AcceleratorPlan, max_images: int, subnormals: bool = True):
     """The Verilator build of network_tb + the engine in `folder`, keyed by the SystemVerilog text."""
     from cocotb_tools.runner import get_runner
 
@@ -88,6 +88,7 @@ def build(folder: Path, plan: AcceleratorPlan, max_images: int):
     names = (folder / FILE_LIST).read_text().split()
     sources = [folder / n for n in names] + [TB]
     params = {"N_IN": plan.layers[0].n_in, "N_OUT": plan.layers[-1].n_out, "NS": len(plan.layers),
+              "SUBNORMALS": int(subnormals),
               "MAX_IMAGES": max_images}
     key = hashlib.sha256(json.dumps(params).encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
     build_dir = REPO / "sim_build" / f"network_{key}"
@@ -118,12 +119,12 @@ def _read_mem(path: Path) -> list[int]:
 
 def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: Path, *, valid: float = 1.0,
              ready: float = 1.0, stall: float = 0.0, reset_at: tuple[int, int] | None = None,
-             max_images: int = 128) -> dict:
+             max_images: int = 128, subnormals: bool = True) -> dict:
     """Stream x_bits (N, n_in) uint32 through the engine: outputs (N, n_out) uint32, cycle stamps, stage counters."""
     n = x_bits.shape[0]
     if n > max_images:
         raise ValueError(f"{n} images > MAX_IMAGES {max_images}")
-    runner, build_dir = build(folder, plan, max_images)
+    runner, build_dir = build(folder, plan, max_images, subnormals)
     run_dir.mkdir(parents=True, exist_ok=True)
     img = run_dir / "images.mem"
     img.write_text("\n".join(np.char.mod("%08x", np.asarray(x_bits, np.uint32).reshape(-1)).tolist()) + "\n")
@@ -190,7 +191,8 @@ def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
 
 
 def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
-              reset: bool = True, mantissa_bits: int | None = None, scheme: str = "expshare", **stream) -> dict:
+              reset: bool = True, mantissa_bits: int | None = None, scheme: str = "expshare", subnormals: bool = True,
+              **stream) -> dict:
     """Plan, write and simulate a shipped model's engine on `images` test inputs; compare with the reference."""
     from pycompress.hw.hls.reference import reference_forward
     from pycompress.hw.hls.vectors import dataset_inputs
@@ -200,9 +202,9 @@ def run_model(name: str, images: int, work: Path, start: str | None = None, para
     folder = write_engine(km, plan, work / f"{name}-engine")
     x, _ = dataset_inputs(km.graph, images)
     xb = as_bits(np.ascontiguousarray(head_inputs(km, x, start), np.float32))
-    want = as_bits(reference_forward(km.graph, km.params, x))
+    want = as_bits(reference_forward(km.graph, km.params, x, subnormals=subnormals))
     reset_at = (min(1, images - 1), plan.layers[0].n_in // 2) if reset else None
-    rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, **stream)
+    rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, subnormals=subnormals, **stream)
     rep["mismatches"] = int((rep["outputs"] != want).sum())
     rep["images"] = images
     return {"km": km, "plan": plan, "report": rep, "want": want}
@@ -222,12 +224,14 @@ def main(argv=None) -> int:
     ap.add_argument("--mantissa-bits", type=int, default=None, help="the lossy model: mantissas rounded to this many bits")
     ap.add_argument("--scheme", choices=("expshare", "huffman"), default="expshare",
                     help="the weights' scheme: exponent sharing, or entropy-coded (each lane decodes its own stream)")
+    ap.add_argument("--ftz", action="store_true", help="the engine's units flush subnormals (SUBNORMALS=0), against "
+                    "the reference that does too")
     ap.add_argument("--clean", action="store_true", help="valid and ready held high, no stalls, no reset (the bare cycles)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     stream = dict(valid=1.0, ready=1.0, stall=0.0) if args.clean else dict(valid=0.8, ready=0.8, stall=0.002)
     res = run_model(args.model, args.images, args.out, args.start, parse_parallel(args.parallel), reset=not args.clean,
-                    mantissa_bits=args.mantissa_bits, scheme=args.scheme, **stream)
+                    mantissa_bits=args.mantissa_bits, scheme=args.scheme, subnormals=not args.ftz, **stream)
     rep = res["report"]
     if not rep.get("done"):
         print(f"{args.model}: the simulation did not finish: {rep.get('error', rep)}")

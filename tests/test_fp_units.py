@@ -162,7 +162,7 @@ def test_yosys_counts(top, tmp_path):
     assert (r.dsp >= 1) if top == "fp32_mul" else (r.dsp == 0)
 
 
-# ---- MAC with accumulator bank ----
+# ---- MAC lane (rtl/mac_lane.sv) with its control (rtl/mac_ctl.sv) ----
 
 def _mac_layers(rng) -> list[tuple[np.ndarray, np.ndarray]]:
     """66 outputs x 150 terms of random normals (a short last group of 2), 9 one-term outputs, and 7 x 25
@@ -182,7 +182,7 @@ def _mac_layers(rng) -> list[tuple[np.ndarray, np.ndarray]]:
 @pytest.mark.parametrize("bubbles", [0.0, 0.3])
 def test_mac_bank_matches_sequential_float32_dot(bubbles, tmp_path):
     """Every output equals numpy's sequential float32 sum of its products (both SUBNORMALS modes); with
-    no bubbles one term enters every clock (the adder latency hidden by 4 accumulators)."""
+    no bubbles one term enters every clock (the multiply-add loop hidden by SPACING = 10 accumulators)."""
     rng = np.random.default_rng(7)
     layers = _mac_layers(rng)
     sched = fp_units.mac_schedule(layers, rng, bubble_prob=bubbles)
@@ -193,7 +193,8 @@ def test_mac_bank_matches_sequential_float32_dot(bubbles, tmp_path):
                                "ftz": {"mismatches": 0, "first_index": None, "got": None}}
     if not bubbles:
         valid = int((sched.lines[:, 0] & 1).sum())
-        assert valid == 66 * 150 + 9 + 7 * 25 and len(sched.lines) == valid + 2 * 150 + 3 + 25  # padding only
+        pad = -66 % fp_units.BANK * 150 + (fp_units.BANK - 9) + (fp_units.BANK - 7) * 25
+        assert valid == 66 * 150 + 9 + 7 * 25 and len(sched.lines) == valid + pad  # padding only
         assert report["cycles"] <= len(sched.lines) + MUL_LATENCY + ADD_LATENCY + 5
     w, x = layers[0]
     plain = np.zeros(66, np.float32)
