@@ -28,6 +28,7 @@ help:
 	@echo "make test-fast tests without the slow marker"
 	@echo "make test-long the minute-scale hardware tests (marker long) left out of make test and make sim"
 	@echo "make bench     codec throughput and memory (22.7M weights); entropy-coded vs sharing vs ZipNN vs zstd"
+	@echo "make bench-hostile  peak memory and time of each refusal of a hostile input (issue 23, docs/hardening.md)"
 	@echo "make study     lossy study on the default LeNet -> reports/lenet (issue 3)"
 	@echo "make sharing-report  clustering sensitivity + exploration -> reports/lenet-sharing (issue 4)"
 	@echo "make explore-distributed  two explore workers on one study in a local PostgreSQL server, front from the storage (issue 16)"

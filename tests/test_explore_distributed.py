@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from pycompress.sharing import pgserver
 from pycompress.sharing.explore import parse_label
 from pycompress.sharing.explore_storage import EVALUATION_KEY, FINGERPRINT_KEY, POINTS_PREFIX
 
-from conftest import run_cli
+from conftest import run_cli, searchable_folder
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -31,9 +32,13 @@ STUDY = "shared"
 
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
-    datadir = tmp_path_factory.mktemp("pg") / "data"
-    with pgserver.local_server(datadir, fast=True) as url:
-        yield url, datadir
+    root = searchable_folder()  # the server account must reach it when tests run as root
+    datadir = root / "data"
+    try:
+        with pgserver.local_server(datadir, fast=True) as url:
+            yield url, datadir
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def worker(lenet_path, url, out, *extra, study=STUDY) -> subprocess.Popen:
@@ -170,8 +175,8 @@ def test_a_worker_with_other_settings_or_model_is_refused(pg, two_workers, lenet
     assert len(trials(url)) == n and not (tmp_path / "x.pcz").exists()
 
 
-def test_server_going_away_gives_one_line(pg, lenet_path, tmp_path):
-    datadir = tmp_path / "pg2"
+def test_server_going_away_gives_one_line(pg, lenet_path, tmp_path, open_tmp):
+    datadir = open_tmp / "pg2"
     url = pgserver.start(datadir, fast=True)
     w = worker(lenet_path, url, tmp_path / "g.pcz", "--trials", 100000, study="gone")
     try:

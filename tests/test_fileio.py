@@ -1,7 +1,7 @@
 import pytest
 
 from pycompress.core.errors import PycompressError
-from pycompress.core.fileio import atomic_directory, read_json_object
+from pycompress.core.fileio import MANIFEST, atomic_directory, read_json_object
 
 
 def test_read_json_object(tmp_path):
@@ -30,4 +30,4 @@ def test_atomic_directory_keeps_the_old_tree_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]  # no temp folders left behind
     with atomic_directory(out) as tmp:
         (tmp / "b.txt").write_text("new")
-    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "b.txt"]  # the new tree and its manifest

@@ -18,6 +18,7 @@ from pycompress.schemes.expshare import encode
 from pycompress.compress import CompressConfig, compress_state_dict
 from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
+from pycompress.core.fileio import MANIFEST
 from pycompress.core.formats import get_format
 from pycompress.core.graph import Graph, Linear, ReLU
 from pycompress.hw.hls.estimates import estimate_report
@@ -46,7 +47,7 @@ def _tree(path: Path) -> set[str]:
 
 
 def test_layout_manifest_and_headers(project):
-    assert _tree(project) == EXPECTED_FILES
+    assert _tree(project) == EXPECTED_FILES | {MANIFEST}  # MANIFEST: what generate wrote (core/ownership.py)
     m = json.loads((project / "project.json").read_text())
     assert m["top"] == ki.TOP_FUNCTION and m["part"] == "xc7z020clg484-1" and m["clock_period_ns"] == 10.0
     assert m["input_size"] == 784 and m["output_size"] == 10 and m["format"] == "bf16"
@@ -73,13 +74,15 @@ def test_output_is_deterministic(bf16_model, project, tmp_path):
 
 def test_regenerate_replaces_and_refuses_foreign_folder(bf16_model, tmp_path):
     out = generate(bf16_model, tmp_path / "p", progress=False)
-    (out / "stale.txt").write_text("old")
-    generate(bf16_model, out, progress=False)
-    assert not (out / "stale.txt").exists()
+    generate(bf16_model, out, progress=False)  # its own earlier output: replaced whole
+    (out / "stale.txt").write_text("old")  # a file the user added makes it theirs (issue 23)
+    with pytest.raises(PycompressError, match="stale.txt, which pycompress did not write"):
+        generate(bf16_model, out, progress=False)
+    assert (out / "stale.txt").read_text() == "old"
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
-    with pytest.raises(PycompressError, match="not a pycompress HLS project"):
+    with pytest.raises(PycompressError, match="not replaceable as a pycompress HLS project"):
         generate(bf16_model, foreign, progress=False)
     assert (foreign / "notes.txt").read_text() == "mine"
 
@@ -93,7 +96,11 @@ def test_no_graph_and_unsupported_graph_write_nothing(bf16_model, tmp_path):
     graph = dict(bf16_model.graph)
     graph["layers"] = list(graph["layers"]) + [{"op": "lstm", "name": "rnn"}]
     bad = tmp_path / "lstm.pcz"
-    container.save(replace(bf16_model, graph=graph), bad)
+    with pytest.raises(PycompressError, match="lstm"):  # never written: the loader would refuse it (issue 23)
+        container.save(replace(bf16_model, graph=graph), bad)
+    from test_hostile_containers import forge, top
+
+    bad.write_bytes(forge(container.to_bytes(bf16_model), top("graph", graph)))  # as someone else might write it
     r = run_cli("generate", bad, "-o", tmp_path / "out2")
     assert r.returncode == 2 and "lstm" in r.stderr and not (tmp_path / "out2").exists()
     assert not list(tmp_path.glob(".out*"))  # no temp folder left behind

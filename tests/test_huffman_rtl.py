@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
 from pycompress.compress import CompressConfig, compress_state_dict  # noqa: E402
+from pycompress.core.fileio import MANIFEST  # noqa: E402
 from pycompress.schemes.huffman import encode_bits  # noqa: E402
 from pycompress.schemes.huffman.huffman import decode_table  # noqa: E402
 from pycompress.hw.huffman_layout import huffman_tables, tensor_tables  # noqa: E402
@@ -90,7 +91,7 @@ def test_cli_rtl_writes_huffman_images(lenet_state_dict, tmp_path, capsys):
         assert main(["rtl", str(tmp_path / "m.pcz"), "-o", str(out)]) == 0
     assert "entropy-coded" in capsys.readouterr().out
     files = render_huffman_rtl(huffman_tables(cm))
-    assert sorted(p.name for p in out.iterdir()) == sorted(files)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*files, MANIFEST])
     assert all((out / name).read_text() == text for name, text in files.items())
     top = (out / f"{TOP}.sv").read_text()
     assert top.count("huffman_streamer #(") == 2 and "conv1_weight_first_block" in top

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from pycompress.core.fileio import MANIFEST
 from pycompress.schemes.codebook import make_clustered
 from pycompress.schemes.expshare import encode_bits
 from pycompress.compress import CompressConfig, compress_state_dict
@@ -84,10 +85,13 @@ def test_output_is_deterministic_and_replaced_whole(bf16_model, tmp_path):
     out = tmp_path / "rtl"
     first = write_rtl(bf16_model, out)
     snapshot = {f.name: f.read_bytes() for f in out.iterdir()}
-    (out / "stale.mem").write_text("old")
     write_rtl(bf16_model, out)
     assert {f.name: f.read_bytes() for f in out.iterdir()} == snapshot
-    assert set(snapshot) == set(first)
+    (out / "stale.mem").write_text("old")  # a file the user added makes the folder theirs (issue 23)
+    with pytest.raises(PycompressError, match="stale.mem, which pycompress did not write"):
+        write_rtl(bf16_model, out)
+    assert (out / "stale.mem").read_text() == "old"
+    assert set(snapshot) == set(first) | {MANIFEST}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

@@ -23,6 +23,12 @@ def default_model() -> dict[str, torch.Tensor]:
 
 
 def run_demo(build: Path) -> int:
+    from pycompress.core.fileio import check_output
+    from pycompress.hw.hls.writer import HLS_FOLDER
+
+    for fmt in DEMO_FORMATS:  # the output policy, before any work: never a file or folder the user made
+        check_output(build / f"lenet-{fmt}.pcz")
+    check_output(build / "hls-bf16", folder=HLS_FOLDER)
     build.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     sd = default_model()

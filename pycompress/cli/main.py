@@ -12,6 +12,9 @@ from pathlib import Path
 from pycompress.core.errors import PycompressError
 from pycompress.core.formats import FORMATS
 
+from .signals import (Terminated, _ignore_interrupts, _install_signal_handlers, _interrupted_line,  # noqa: F401
+                      _raise_terminated, restore_signal_handlers, saved_signal_handlers)
+
 
 
 def command_modules() -> list[str]:
@@ -68,6 +71,13 @@ def add_format_option(p: argparse.ArgumentParser, default: str = "bf16") -> None
     p.add_argument("--format", type=_format_arg, default=default, help=f"storage format: {', '.join(FORMATS)} (default {default})")
 
 
+FORCE_HELP = "replace -o even when it is the input file or a file pycompress did not write (never a link or device)"
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
 def add_scheme_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheme", choices=("expshare", "huffman"), default="expshare",
                    help="expshare: fixed-width exponent indices (Eq. 1); huffman: entropy-coded exponents (issue 15)")
@@ -96,8 +106,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pycompress.frontends.lenet import train
     from pycompress.frontends.shipped import write_trained
 
-    check_output(args.output)
-    check_output(Path(args.output).with_suffix(".json"))
+    if Path(args.output).suffix.lower() not in (".pt", ".pth", ".safetensors"):
+        raise PycompressError(f"{args.output}: output must end in .pt, .pth or .safetensors")
+    check_output(args.output, force=args.force)
+    check_output(Path(args.output).with_suffix(".json"), side=True)  # the model card beside it
     start = time.perf_counter()
     model = train(epochs=args.epochs, seed=args.seed)
     card = write_trained(model, args.output, epochs=args.epochs, seed=args.seed, seconds=time.perf_counter() - start)
@@ -134,7 +146,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
     if not args.output.endswith(".pcz"):
         raise PycompressError(f"{args.output}: output must end in .pcz")
-    check_output(args.output, inputs=[args.model])
+    check_output(args.output, inputs=[args.model], force=args.force)
     from pycompress.frontends import load_model
 
     model = load_model(args.model)
@@ -178,7 +190,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     from pycompress.core import container
     from pycompress.core.fileio import check_output, save_state_dict
 
-    check_output(args.output, inputs=[args.pcz])
+    check_output(args.output, inputs=[args.pcz], force=args.force)
     cm = container.load(args.pcz)
     save_state_dict(cm.state_dict(), args.output)
     print(f"{args.output}: {len(cm.order)} tensors in {cm.format}")
@@ -219,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="lenet.pt", help="output state_dict (.pt or .safetensors); its card goes beside it as .json")
     p.add_argument("--epochs", type=positive_int, default=30)
     p.add_argument("--seed", type=nonnegative_int, default=0)
+    add_force_option(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("stats", help="per-layer exponent-sharing figures (Eq. 1-4) and exponent entropy")
@@ -237,11 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_format_option(p)
     p.add_argument("--all", action="store_true", help="also encode 1-D float tensors (biases)")
     add_scheme_option(p)
+    add_force_option(p)
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("decompress", help="decode a .pcz back to a state_dict, bit-exact in its format")
     p.add_argument("pcz")
     p.add_argument("-o", "--output", required=True, help="output .safetensors (or .pt)")
+    add_force_option(p)
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("evaluate", help="top-1 accuracy on the validation and test parts of the data (default: LeNet on mnist5k)")
@@ -259,67 +274,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM/SIGHUP, raised like Ctrl-C so every `with` block (temp files and folders) cleans up."""
+class _Printable:
+    """stdout/stderr while a command runs: model names reach the terminal as text, their control characters
+    (ESC, BEL, CR, C1, bidi overrides) escaped; newlines and tabs of the output itself kept."""
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
+    def __init__(self, stream) -> None:
+        self._stream = stream
 
+    def write(self, text: str) -> int:
+        from pycompress.core.report import printable
 
-def _raise_terminated(signum: int, frame) -> None:
-    import signal
+        return self._stream.write(printable(text))
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal must not cut the cleanup short
-        signal.signal(sig, signal.SIG_IGN)
-    raise Terminated(signum)
-
-
-def _install_signal_handlers() -> None:
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, _raise_terminated)
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
-def _interrupted_line(exc: KeyboardInterrupt) -> tuple[str, int]:
-    """Say what is on disk: nothing new, or the outputs renamed into place before the signal."""
-    from pycompress.core.fileio import committed_outputs
+def _error(line: str) -> None:
+    """One line on stderr, whatever a name in it holds."""
+    from pycompress.core.report import printable
 
-    signum = exc.signum if isinstance(exc, Terminated) else 2
-    how = "interrupted" if signum == 2 else f"terminated by signal {signum}"
-    done = committed_outputs()
-    if done:
-        return f"pycompress: {how} after writing {', '.join(map(str, done))}", 128 + signum
-    return f"pycompress: {how}; no output written", 128 + signum
+    print(printable(line, keep=""), file=sys.stderr, flush=True)
+
+
+_OOM = ("can't allocate memory", "not enough memory", "out of memory", "std::bad_alloc")
 
 
 def main(argv: list[str] | None = None) -> int:
+    handlers = saved_signal_handlers()
     _install_signal_handlers()
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
+    code = 1
+    try:
+        code = _main(argv)
+        return code
+    finally:
+        sys.stdout, sys.stderr = streams
+        if code < 128:  # after a signal, further ones stay ignored until the process is gone
+            restore_signal_handlers(handlers)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except PycompressError as exc:
-        print(f"pycompress: error: {exc}", file=sys.stderr)
+        _error(f"pycompress: error: {exc}")
         return 2
     except KeyboardInterrupt as exc:
+        _ignore_interrupts()  # a second Ctrl-C while this line is written is not a traceback
         line, code = _interrupted_line(exc)
-        print(line, file=sys.stderr)
+        _error(line)
         return code
     except OSError as exc:  # unreadable input, missing or read-only folder, ENOSPC, name too long, ...
-        print(f"pycompress: error: {os_error_line(exc)}", file=sys.stderr)
+        _error(f"pycompress: error: {os_error_line(exc)}")
         return 2
     except MemoryError:
-        print("pycompress: error: out of memory", file=sys.stderr)
+        _error("pycompress: error: out of memory")
         return 2
     except Exception as exc:  # a bug: still one line; PYCOMPRESS_TRACEBACK=1 shows where
+        text = str(exc)
+        if isinstance(exc, RuntimeError) and any(m in text for m in _OOM):  # torch's allocator, not a bug
+            _error(f"pycompress: error: out of memory ({(text.strip().splitlines() or [''])[0][:200]})")
+            return 2
         if os.environ.get("PYCOMPRESS_TRACEBACK"):
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        print(f"pycompress: internal error: {type(exc).__name__}: {first} (PYCOMPRESS_TRACEBACK=1 shows the traceback)",
-              file=sys.stderr)
+        first = (text.strip().splitlines() or [""])[0][:300]
+        _error(f"pycompress: internal error: {type(exc).__name__}: {first} (PYCOMPRESS_TRACEBACK=1 shows the traceback)")
         return 1
 
 

@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,8 @@ import torch
 from . import validate as v
 from .errors import PycompressError
 from .fileio import write_bytes_atomic
+from .inputs import open_regular
+from .stlayout import MAX_TENSORS, _corrupt, _Layout, _layout
 from .formats import FORMATS, bits_tensor, format_of_dtype, get_format, tensor_bits
 
 FORMAT_VERSION = 1
@@ -156,6 +157,12 @@ def to_bytes(model: CompressedModel) -> bytes:
             data, meta = _raw_arrays(model.raw[name])
             raw_meta[name] = {**meta, "sha256": _digest({"data": data})}
             entries[f"{name}::data"] = data
+    if model.graph is not None:  # the loader's check of the graph, before writing a file it would refuse
+        shapes = {n: tuple(m["shape"]) for n, m in {**tensors_meta, **raw_meta}.items()}
+        try:
+            _check_graph(model.graph, shapes)
+        except PycompressError as exc:  # validate.Invalid included
+            raise PycompressError(f"cannot write this model as a .pcz: {exc}") from None
     header = {
         "format_version": FORMAT_VERSION,
         "producer": "pycompress",
@@ -176,83 +183,11 @@ def save(model: CompressedModel, path: str | Path) -> None:
     write_bytes_atomic(path, to_bytes(model))
 
 
-MAX_TENSORS = 100_000
-_ST_DTYPES_IN = {"U8": np.dtype(np.uint8), "U16": np.dtype("<u2")}
 # What `_raw_arrays` writes (fileio.SUPPORTED_DTYPES): name -> bytes per element
+MODEL_FORMAT_SCHEMES = ("expshare", "huffman")  # values in the model's storage format (a codebook may differ)
 RAW_DTYPES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp64": 8, "bool": 1,
               "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8}
 _TOP_KEYS = ("format_version", "producer", "format", "order", "tensors", "raw", "graph", "info")
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One safetensors entry: where its bytes lie in the data section."""
-
-    dtype: np.dtype
-    offset: int
-    nbytes: int
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """The outer safetensors header, checked against the file size before any data is read."""
-
-    header_len: int
-    metadata: dict
-    entries: dict[str, _Entry]
-
-
-def _corrupt(where: str, what: str) -> PycompressError:
-    return PycompressError(f"{where}: corrupt .pcz file ({what})")
-
-
-def _layout(size: int, read: Callable[[int, int], bytes], where: str) -> _Layout:
-    """Header length, header JSON (bounded) and entry table; the declared data must fill the file exactly."""
-    if size < 8:
-        raise PycompressError(f"{where}: truncated .pcz file ({size} bytes)")
-    (hlen,) = struct.unpack("<Q", read(0, 8))
-    if hlen > size - 8:
-        raise PycompressError(f"{where}: truncated .pcz file (header says {hlen} bytes, file has {size - 8})")
-    if hlen > v.MAX_JSON_BYTES:
-        raise _corrupt(where, f"header of {hlen} bytes, limit {v.MAX_JSON_BYTES}")
-    try:
-        header = v.parse_json(read(8, hlen), "header")
-    except v.Invalid as exc:
-        raise _corrupt(where, str(exc)) from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict) or not isinstance(meta.get(MAGIC_KEY), str):
-        raise PycompressError(f"{where}: not a pycompress .pcz file (no pycompress metadata)")
-    entries, end = {}, 0
-    try:
-        for key, e in header.items():
-            if key == "__metadata__":
-                continue
-            v.need_dict(e, f"entry {key!r}")
-            v.need_keys(e, f"entry {key!r}", ("dtype", "shape", "data_offsets"))
-            dtype = _ST_DTYPES_IN.get(e["dtype"]) if isinstance(e["dtype"], str) else None
-            if dtype is None:
-                raise v.Invalid(f"entry {key!r}: dtype {v._short(e['dtype'])}")
-            dims = [v.need_int(d, f"entry {key!r} shape", 0, size) for d in v.need_list(e["shape"], f"entry {key!r} shape", 1)]
-            offsets = v.need_list(e["data_offsets"], f"entry {key!r} offsets", 2)
-            lo, hi = (v.need_int(o, f"entry {key!r} offsets", 0, size) for o in offsets) if len(offsets) == 2 else (1, 0)
-            if hi < lo or hi - lo != math.prod(dims) * dtype.itemsize:
-                raise v.Invalid(f"entry {key!r}: offsets {offsets} do not fit shape {dims}")
-            entries[key] = _Entry(dtype, lo, hi - lo)
-            end += hi - lo
-        if len(entries) > 4 * MAX_TENSORS:
-            raise v.Invalid(f"{len(entries)} entries, limit {4 * MAX_TENSORS}")
-    except v.Invalid as exc:
-        raise _corrupt(where, str(exc)) from None
-    at = 0
-    for key, e in sorted(entries.items(), key=lambda kv: kv[1].offset):
-        if e.offset != at:
-            raise _corrupt(where, f"entry {key!r} does not follow the previous one")
-        at += e.nbytes
-    if 8 + hlen + end > size:
-        raise PycompressError(f"{where}: truncated .pcz file (header declares {end} bytes of data, file has {size - 8 - hlen})")
-    if 8 + hlen + end < size:
-        raise _corrupt(where, f"{size - 8 - hlen - end} bytes after the declared data")
-    return _Layout(hlen, meta, entries)
 
 
 def _metadata(layout: _Layout, where: str) -> dict:
@@ -308,6 +243,10 @@ def _check_model(info: dict, grouped: dict[str, dict[str, np.ndarray]], where: s
         if not isinstance(digest, str) or _digest(arrays) != digest:
             raise _corrupt(where, f"checksum mismatch in tensor {name!r}")
         fields = {k: x for k, x in meta.items() if k not in ("sha256", "scheme")}
+        held = fields.get("dtype" if name in raw else "format")
+        if (name in raw or meta.get("scheme") in MODEL_FORMAT_SCHEMES) and isinstance(held, str) and held in FORMATS \
+                and held != info["format"]:
+            raise v.Invalid(f"{what} is stored in {held}, the model's format is {info['format']}")
         if name in raw:
             if "scheme" in meta:
                 raise v.Invalid(f"{what}: raw tensor with a scheme")
@@ -325,9 +264,13 @@ def _check_model(info: dict, grouped: dict[str, dict[str, np.ndarray]], where: s
                 raise v.Invalid(f"{what}: {type(exc).__name__}: {str(exc)[:200]}") from None
         shapes[name] = v.need_shape(fields.get("shape"), f"{what}: shape")
     if info["graph"] is not None:
-        from .graph import Graph
+        _check_graph(v.need_dict(info["graph"], "graph"), shapes)
 
-        Graph.from_dict(v.need_dict(info["graph"], "graph")).check_params(shapes)
+
+def _check_graph(graph: dict, shapes: dict[str, tuple[int, ...]]) -> None:
+    from .graph import Graph
+
+    Graph.from_dict(graph).check_params(shapes)
 
 
 def _decode(blob: bytes | bytearray | memoryview, layout: _Layout, where: str) -> CompressedModel:
@@ -371,23 +314,7 @@ def from_bytes(blob: bytes | bytearray, where: str = "<bytes>") -> CompressedMod
 
 def read_regular(path: Path, what: str = "a .pcz file") -> tuple[int, Any]:
     """(size, open binary file) of a regular file; devices, FIFOs and folders refused with one line, never read."""
-    try:
-        st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise PycompressError(f"{path}: is a directory, expected {what}")
-        if not stat.S_ISREG(st.st_mode):
-            raise PycompressError(f"{path}: not a regular file (device, FIFO or socket), expected {what}")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO swapped in cannot block us
-    except FileNotFoundError:
-        raise PycompressError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise PycompressError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    f = os.fdopen(fd, "rb", buffering=0)
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        f.close()
-        raise PycompressError(f"{path}: not a regular file (device, FIFO or socket), expected {what}")
-    return st.st_size, f
+    return open_regular(path, what)
 
 
 def load(path: str | Path) -> CompressedModel:

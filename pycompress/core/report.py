@@ -1,9 +1,23 @@
 """Plain-text tables for the terminal (and Markdown for reports)."""
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from .accounting import ModelStats
+
+# C0 controls (ESC, BEL, CR, backspace...), DEL, C1 controls, bidirectional overrides, lone surrogates:
+# what a model name may carry and a terminal would act on rather than show
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str, keep: str = "\n\t") -> str:
+    """`text` with every control character outside `keep` shown as an escape (\\x1b, \\u202e): names from a model
+    file reach the terminal as data, never as terminal commands, and an error stays on one line."""
+    def esc(m: re.Match) -> str:
+        c = m.group()
+        return c if c in keep else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    return _UNPRINTABLE.sub(esc, text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], markdown: bool = False) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -20,6 +19,7 @@ from .formats import FORMATS, FloatFormat
 
 MAX_JSON_BYTES = 64 << 20  # one JSON text (safetensors header, pycompress metadata)
 MAX_JSON_DEPTH = 64  # nested arrays/objects: refused before json.loads could recurse
+MAX_JSON_ITEMS = 4_000_000  # values and keys of one text: json.loads's objects stay within a few hundred MB
 MAX_INT_DIGITS = 20  # integers in metadata fit in 64 bits
 MAX_DIMS = 16
 MAX_NUMEL = 1 << 36  # elements of one tensor (also bounded by the file: byte lengths must match)
@@ -33,18 +33,61 @@ class Invalid(PycompressError):
 
 # ---------------------------------------------------------------- JSON with bounded size, depth and integers
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _OPEN = np.zeros(256, np.int8)
 _OPEN[[ord("["), ord("{")]] = 1
 _OPEN[[ord("]"), ord("}")]] = -1
+_ITEM = np.zeros(256, np.bool_)  # a value or key starts after each of these (an upper bound on objects made)
+_ITEM[[ord("["), ord("{"), ord(","), ord(":")]] = True
+_SPECIAL = _ITEM | (_OPEN != 0)
+SCAN_CHUNK = 1 << 18  # bytes per slice of the scan: its temporary memory is a few MiB whatever the text
+
+
+def json_shape(text: bytes) -> tuple[int, int]:
+    """(deepest nesting of arrays/objects, an upper bound on the values and keys) of a JSON text.
+
+    One pass in fixed-size slices, so time is linear and memory constant in the text's length
+    (a regex that skips strings backtracks quadratically on a quote followed by escaped quotes).
+    A quote ends or starts a string unless an odd run of backslashes precedes it; brackets,
+    commas and colons inside strings do not count. On text that is not JSON the figures are
+    meaningless but finite, and json.loads refuses the text afterwards.
+    """
+    view = memoryview(text).cast("B")
+    depth = top = items = 0
+    in_string = False
+    run = 0  # backslashes ending the previous slice
+    for start in range(0, len(view), SCAN_CHUNK):
+        b = np.frombuffer(view[start:start + SCAN_CHUNK], np.uint8)
+        backslash = b == 92
+        first = np.flatnonzero(backslash & ~np.concatenate(([False], backslash[:-1])))  # each run's first backslash
+        quotes = np.flatnonzero(b == 34)
+        escaped = np.zeros(quotes.size, np.bool_)
+        after = quotes > 0
+        after[after] = backslash[quotes[after] - 1]  # quotes right after a backslash
+        if after.any():
+            q = quotes[after]
+            begin = first[np.searchsorted(first, q - 1, "right") - 1]
+            escaped[after] = ((q - begin + np.where(begin == 0, run, 0)) & 1) == 1
+        if quotes.size and quotes[0] == 0:
+            escaped[0] = bool(run & 1)
+        toggles = quotes[~escaped]
+        special = np.flatnonzero(_SPECIAL[b])
+        special = special[((np.searchsorted(toggles, special) + int(in_string)) & 1) == 0]  # outside strings
+        chars = b[special]
+        level = depth + np.cumsum(_OPEN[chars], dtype=np.int64)
+        if level.size:
+            top, depth = max(top, int(level.max())), int(level[-1])
+        items += int(np.count_nonzero(_ITEM[chars]))
+        in_string = bool((int(in_string) + toggles.size) & 1)
+        if backslash[-1]:
+            run = b.size - int(first[-1]) + (run if first[-1] == 0 else 0)
+        else:
+            run = 0
+    return max(top, 0), items + 1
 
 
 def json_depth(text: bytes) -> int:
-    """Deepest nesting of arrays/objects, counted without recursion (strings removed first)."""
-    bare = np.frombuffer(_STRING.sub(b'""', text), np.uint8)
-    if bare.size == 0:
-        return 0
-    return int(max(np.cumsum(_OPEN[bare], dtype=np.int64).max(), 0))
+    """Deepest nesting of arrays/objects (see json_shape)."""
+    return json_shape(text)[0]
 
 
 def _bounded_int(s: str) -> int:
@@ -65,9 +108,11 @@ def parse_json(text: bytes | str, what: str) -> Any:
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
     if len(raw) > MAX_JSON_BYTES:
         raise Invalid(f"{what} is {len(raw)} bytes, limit {MAX_JSON_BYTES}")
-    depth = json_depth(raw)
+    depth, items = json_shape(raw)
     if depth > MAX_JSON_DEPTH:
         raise Invalid(f"{what} nests {depth} deep, limit {MAX_JSON_DEPTH}")
+    if items > MAX_JSON_ITEMS:
+        raise Invalid(f"{what} holds about {items:,} values, limit {MAX_JSON_ITEMS:,}")
     try:
         return json.loads(raw.decode("utf-8"), parse_int=_bounded_int, parse_float=_finite_float)
     except Invalid as exc:
@@ -115,6 +160,11 @@ def need_str(value: Any, what: str, max_len: int = MAX_NAME_CHARS, empty: bool =
         raise Invalid(f"{what} is {type(value).__name__} {_short(value)}, expected a string")
     if len(value) > max_len or (not value and not empty):
         raise Invalid(f"{what} has {len(value)} characters (1..{max_len})")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON's \udc80): no file, terminal or tool can take it
+            raise Invalid(f"{what} {_short(value)} is not valid Unicode (a lone surrogate)") from None
     return value
 
 

@@ -49,8 +49,10 @@ class Dataset:
         return f"{len(self.y_train):,} train / {len(self.y_val):,} validation / {len(self.y_test):,} test"
 
 
-def load_data(spec: str) -> Dataset:
-    """A built-in name (mnist5k: the default LeNet split; digits: scikit-learn's 8x8 digits) or an .npz file."""
+def load_data(spec: str, item_shape: tuple[int, ...] | None = None) -> Dataset:
+    """A built-in name (mnist5k: the default LeNet split; digits: scikit-learn's 8x8 digits) or an .npz file.
+    `item_shape`: the inputs a model or kernel takes; an .npz whose arrays declare another is refused from
+    its headers, before any array is read."""
     if spec == "mnist5k":
         from .lenet import mnist_split
 
@@ -67,7 +69,7 @@ def load_data(spec: str) -> Dataset:
     path = Path(spec)
     if path.suffix.lower() != ".npz":
         raise PycompressError(f"--data {spec}: expected an .npz file or one of {', '.join(BUILTIN)}")
-    return _load_npz(path)
+    return _load_npz(path, item_shape)
 
 
 def _carve(x: torch.Tensor, y: torch.Tensor, n: int | None = None
@@ -81,12 +83,35 @@ def _carve(x: torch.Tensor, y: torch.Tensor, n: int | None = None
     return (x[keep], y[keep]), (x[carved], y[carved])
 
 
-def _load_npz(path: Path) -> Dataset:
+KEYS = ("x", "y", "x_val", "y_val", "x_test", "y_test")
+
+
+def _check_headers(path: Path, item_shape: tuple[int, ...] | None) -> None:
+    """Every check that the .npy headers allow, before any array is decompressed (a small file may declare
+    gigabytes: `inputs.npz_headers` also refuses a header that does not describe its member's bytes)."""
+    from pycompress.core.inputs import npz_headers
+
+    heads = npz_headers(path, KEYS)
+    for key, h in heads.items():
+        if h.size > MAX_ITEMS:
+            raise PycompressError(f"{path}: array {key} has {h.size:,} values, more than {MAX_ITEMS:,}")
+        if key.startswith("x") and (h.dtype.kind not in "fiub" or len(h.shape) < 2):
+            raise PycompressError(f"{path}: {key} must be a numeric array (items, ...), got dtype {h.dtype} shape {h.shape}")
+        if key.startswith("y") and (h.dtype.kind not in "iub" or len(h.shape) != 1):
+            raise PycompressError(f"{path}: {key} must be a 1-D integer array of class indices, got dtype {h.dtype} "
+                                  f"shape {h.shape}")
+        if key.startswith("x") and item_shape is not None and h.shape[1:] != tuple(item_shape):
+            raise PycompressError(f"{path}: {key} has items of shape {h.shape[1:]} (array shape {h.shape}), "
+                                  f"but the model takes {tuple(item_shape)}")
+
+
+def _load_npz(path: Path, item_shape: tuple[int, ...] | None = None) -> Dataset:
     if not path.is_file():
         raise PycompressError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+    _check_headers(path, item_shape)
     try:
         with np.load(path, allow_pickle=False) as z:  # never unpickle object arrays
-            arrays = {k: _array(path, z, k) for k in ("x", "y", "x_val", "y_val", "x_test", "y_test") if k in z.files}
+            arrays = {k: _array(path, z, k) for k in KEYS if k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise PycompressError(f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     for need in ("x", "y"):

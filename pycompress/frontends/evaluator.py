@@ -93,7 +93,7 @@ def task_for(model: LoadedModel, data: str | None, command: str) -> Task:
             raise PycompressError(f"{model.path}: `{command}` needs --data (an .npz with x and y, or mnist5k or digits) "
                                   "for a model other than the built-in LeNet-5")
         data = "mnist5k"
-    ds = load_data(data)
+    ds = load_data(data, item_shape=tuple(model.input_shape) if model.input_shape is not None else None)
     if model.input_shape is not None and ds.sample_shape != tuple(model.input_shape):
         raise PycompressError(f"{data}: x has items of shape {ds.sample_shape} (array shape {tuple(ds.x_train.shape)}), "
                               f"but the model takes {tuple(model.input_shape)} (batch shape (N, "

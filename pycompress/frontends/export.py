@@ -14,8 +14,10 @@ naming it.
 """
 from __future__ import annotations
 
+import logging
 import operator
 import pickle
+import warnings
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,16 +51,37 @@ def _no_pickled_code() -> Iterator[None]:
         torch.load, pickle.loads, torch._C._pickle_load_obj = real_load, real_loads, real_obj
 
 
+@contextmanager
+def _torch_quiet() -> Iterator[list[logging.LogRecord]]:
+    """torch.export's multi-line warnings and logged tracebacks kept from the terminal (the failure is one line);
+    the records are yielded so that the cause can be named."""
+    logger, records = logging.getLogger("torch.export"), []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handlers, propagate = logger.handlers, logger.propagate
+    logger.handlers, logger.propagate = [Keep()], False  # torch's logging setup attaches its own handlers here
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield records
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+
+
 def safe_load(path: Path) -> torch.export.ExportedProgram:
     """`torch.export.load` of a regular file, no pickled code run; one line on any failure."""
     if not zipfile.is_zipfile(path):
         raise PycompressError(f"{path}: not a torch.export program (.pt2 is a zip archive written by torch.export.save)")
     try:
-        with _no_pickled_code():
+        with _no_pickled_code(), _torch_quiet() as logged:
             return torch.export.load(str(path))
     except Exception as exc:  # torch raises many kinds for a corrupt or hostile archive
-        text = str(exc).strip().splitlines()
-        first = text[0][:200] if text else type(exc).__name__
+        cause = next((r.exc_info[1] for r in reversed(logged) if r.exc_info and r.exc_info[1]), exc)
+        text = str(cause).replace("(Could this error message be improved?", "\n").strip().splitlines()
+        first = text[0].strip()[:200] if text else type(cause).__name__  # the cause, not "see the warnings above"
         if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc) or "Unsupported global" in str(exc):
             raise PycompressError(f"{path}: refused to load: the program holds pickled objects, not only tensors") from None
         raise PycompressError(f"{path}: not a readable torch.export program ({first})") from None

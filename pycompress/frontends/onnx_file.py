@@ -12,6 +12,7 @@ opens a path taken from the file. Any failure is one line.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,11 @@ import torch
 from torch import nn
 
 from pycompress.core.errors import PycompressError
+from pycompress.core.graph import MAX_ACTIVATION
 
 MAX_BYTES = 2**31 - 1  # a protobuf message cannot be larger; external data counts towards it too
 MAX_ELEMENTS = 2**36  # per tensor, as for a .pcz
+CHECK_BATCH_VALUES = 4 * MAX_ACTIVATION  # a fixed batch: the onnxruntime check runs one whole batch
 CHECK_RTOL, CHECK_ATOL = 1e-4, 1e-5  # onnxruntime sums in another order: ~5e-6 on the worked ResNet's logits
 
 
@@ -130,7 +133,25 @@ def user_input(path: Path, g) -> tuple[str, tuple[int, ...], int | None]:
         raise PycompressError(f"{path}: input {inputs[0].name!r} has shape {dims}; expected (batch, ...) with fixed sizes")
     if len(g.output) != 1:
         raise PycompressError(f"{path}: the model returns {len(g.output)} outputs; one output tensor is supported")
-    return inputs[0].name, tuple(int(d) for d in dims[1:]), dims[0]
+    shape = tuple(int(d) for d in dims[1:])
+    n = math.prod(shape)  # checked before any sample or check input is allocated: a 200-byte file may declare 2^40
+    if n > MAX_ACTIVATION or (dims[0] or 1) * n > CHECK_BATCH_VALUES:
+        raise PycompressError(f"{path}: input {inputs[0].name!r} declares shape {dims}: more than {MAX_ACTIVATION:,} "
+                              f"values per item (the activation limit) or {CHECK_BATCH_VALUES:,} in its fixed batch")
+    return inputs[0].name, shape, dims[0]
+
+
+def check_size(module: nn.Module, x: torch.Tensor, fail) -> None:
+    """Raise `fail(why)` when the layer's output would exceed the activation limit, worked out on the meta device
+    (no memory), so that pads or channels a file declares never make the sample run allocate it. Shapes that do
+    not fit the layer pass here: the layer's own run reports them."""
+    params = {k: torch.empty_like(v, device="meta") for k, v in module.state_dict().items()}
+    try:
+        shape = tuple(torch.func.functional_call(module, params, (torch.empty_like(x, device="meta"),)).shape)
+    except Exception:  # noqa: BLE001 -- shapes that do not fit: the layer's own run reports them
+        return
+    if math.prod(shape) > MAX_ACTIVATION:
+        raise fail(f"its output of shape {shape} exceeds the activation limit ({MAX_ACTIVATION:,} values)")
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ from torch import nn
 
 from pycompress.core.errors import PycompressError
 from .export import Rebuilt
-from .onnx_file import check_onnxruntime, user_input
+from .onnx_file import check_onnxruntime, check_size, user_input
 
 ONNX_DOMAINS = ("", "ai.onnx")
 _PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
@@ -60,8 +60,7 @@ class _Translator:
         self.root, self.fx = nn.Module(), torch.fx.Graph()
         self.env: dict[str, torch.fx.Node] = {}
         self.sample: dict[str, torch.Tensor] = {}
-        self.paths: set[str] = set()
-        self.used_params: set[str] = set()
+        self.paths, self.used_params = set[str](), set[str]()
         self.users: dict[str, int] = {}
         for n in self.g.node:
             for i in n.input:
@@ -132,6 +131,7 @@ class _Translator:
         target = self.place(node, weight, module)
         out = out or node.output[0]
         with torch.no_grad():
+            check_size(module, self.sample[src], lambda why: _fail(self.path, node, why))  # before the run allocates
             try:
                 self.sample[out] = module(self.sample[src])
             except Exception as exc:  # shapes that do not fit the layer

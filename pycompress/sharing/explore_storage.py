@@ -35,6 +35,7 @@ import torch
 
 from pycompress.core.errors import PycompressError
 from .points import Point, label, pareto_front
+from .stale_trials import storage_class
 
 SCHEMA = 1
 FINGERPRINT_KEY = "pycompress"
@@ -116,7 +117,7 @@ def make_storage(url: str | None, heartbeat: int):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     for attempt in range(4):
         try:
-            return optuna.storages.RDBStorage(
+            return storage_class()(  # RDBStorage, a trial killed before its first heartbeat counted stale
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
         except Exception as exc:

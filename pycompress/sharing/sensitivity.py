@@ -10,7 +10,6 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
@@ -202,14 +201,8 @@ def sensitivity_files(sens: Sensitivity) -> dict[str, bytes]:
 
 
 def write_dir_atomic(path: str | os.PathLike, files: Mapping[str, bytes]) -> None:
-    """Build the folder beside `path` and rename it into place: never a half-written report."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise PycompressError(f"{path}: exists and is not a directory")
-    if path.is_dir():
-        foreign = sorted(p.name for p in path.iterdir() if p.name not in files)
-        if foreign:
-            raise PycompressError(f"{path}: refusing to replace a folder holding other files ({', '.join(foreign[:3])})")
+    """Build the folder beside `path` and rename it into place: never a half-written report. Whether
+    `path` may be replaced is the output policy's decision (`fileio.check_output`), made before any work."""
     with atomic_directory(path) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from pycompress.cli.main import add_force_option
 from pycompress.core.errors import PycompressError
 
 
@@ -64,8 +65,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from pycompress.hw.hls.estimates import estimate_report, format_report
 
     if args.output:
-        check_output(args.output, inputs=[args.pcz])
-    report = estimate_report(_load(args.pcz), parse_parallel(args.parallel))
+        check_output(args.output, inputs=[args.pcz], force=args.force)
+    report = {**estimate_report(_load(args.pcz), parse_parallel(args.parallel)),
+              "generator": "pycompress estimate"}  # the mark that lets a later run replace the file it writes
     if args.output:
         write_bytes_atomic(args.output, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
         print(f"estimates written to {args.output}", file=sys.stderr)
@@ -117,5 +119,6 @@ def register(sub) -> None:
     p.add_argument("pcz")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("-o", "--output", help="also write the JSON report to this file")
+    add_force_option(p)
     p.add_argument("--parallel", metavar="SPEC", help=PARALLEL_HELP)
     p.set_defaults(func=cmd_estimate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pycompress.cli.main import (MODEL_HELP, add_data_option, add_format_option, load_any_state_dict, nonnegative_int,
+from pycompress.cli.main import (MODEL_HELP, add_data_option, add_force_option, add_format_option, load_any_state_dict, nonnegative_int,
     positive_float, positive_int)
 from pycompress.core.errors import PycompressError
 
@@ -149,7 +149,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     add_format_option(p)
     p.add_argument("--max-drop", type=float, default=10.0, help="a_d: stop when accuracy drops by more (points, default 10)")
     p.add_argument("--min-saving", type=float, default=0.0, help="m_s: stop when memory saved is <= this (%%, default 0)")
-    p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
+    add_force_option(p)
 
 
 def _constraint_options(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from pycompress.cli.main import MODEL_HELP
+from pycompress.cli.main import MODEL_HELP, add_force_option, nonnegative_int, positive_int
 from pycompress.core.errors import PycompressError
 
 
@@ -122,9 +122,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     say = _progress(start)
     storage = args.storage or f"sqlite:///{Path(args.output).with_suffix('.optuna.db')}"
-    if args.storage is None:
-        check_output(Path(args.output).with_suffix(".optuna.db"), inputs=[args.model])  # an earlier study resumes
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    if args.storage is None:  # the study database beside the output: ours (an earlier study resumes) or absent
+        from pycompress.core.fileio import create_sqlite
+
+        db = Path(args.output).with_suffix(".optuna.db")
+        check_output(db, inputs=[args.model], side=True)
+        if not db.exists():
+            create_sqlite(db)
     cfg = ExploreConfig(max_drop=args.max_drop, trials=args.trials, population=args.population, seed=args.seed,
                         ks=args.ks, codebook_format=args.codebook_format, allow_expshare=not args.no_expshare,
                         storage=storage, study_name=args.study_name, method=args.method)
@@ -176,7 +180,7 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--k", type=_k_arg, required=True, help="shared values per layer, 2..256")
     p.add_argument("-o", "--output", required=True, help="output .pcz")
-    p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
+    add_force_option(p)
     p.set_defaults(func=cmd_cluster)
 
     p = sub.add_parser("sensitivity", help="per-layer accuracy vs k, one layer clustered at a time (JSON + PNG)")
@@ -191,22 +195,22 @@ def register(sub) -> None:
     p = sub.add_parser("explore", help="choose k (or exponent sharing) per layer: max compression within an accuracy bound")
     _common(p)
     p.add_argument("--max-drop", type=float, default=0.5, help="accuracy loss bound in points (default 0.5)")
-    p.add_argument("--trials", type=int, default=ExploreConfig.trials,
+    p.add_argument("--trials", type=nonnegative_int, default=ExploreConfig.trials,
                    help=f"NSGA-II trials added by this run (default {ExploreConfig.trials}; 0: greedy only)")
-    p.add_argument("--population", type=int, default=ExploreConfig.population,
+    p.add_argument("--population", type=positive_int, default=ExploreConfig.population,
                    help=f"NSGA-II population size (default {ExploreConfig.population})")
-    p.add_argument("--seed", type=int, default=ExploreConfig.seed, help="NSGA-II seed")
+    p.add_argument("--seed", type=nonnegative_int, default=ExploreConfig.seed, help="NSGA-II seed (0..2^32-1)")
     p.add_argument("--ks", type=_ks_arg, default=DEFAULT_KS, help=f"comma-separated k grid (default {grid})")
     p.add_argument("--no-expshare", action="store_true", help="clustering only (no lossless exponent sharing per layer)")
     p.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT.optuna.db beside the output); "
                                      "e.g. postgresql://user:pass@host/db to share one study between machines")
     p.add_argument("--study-name", help="study name (default derived from the model and settings)")
-    p.add_argument("--jobs", type=int, default=1, help="run the trials in N worker processes forked after loading (default 1)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="run the trials in N worker processes forked after loading (default 1)")
     p.add_argument("--worker", help="this worker's name in the study's trials (default host:pid)")
-    p.add_argument("--heartbeat", type=int, default=30,
+    p.add_argument("--heartbeat", type=positive_int, default=30,
                    help="seconds between trial heartbeats; a trial silent for 3x this is failed and retried once (default 30)")
     p.add_argument("-o", "--output", required=True, help="output .pcz of the chosen configuration")
-    p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
+    add_force_option(p)
     p.add_argument("--report", help="write the report folder (Markdown, PNG, JSON)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
     add_data_option(p)

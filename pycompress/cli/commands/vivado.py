@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_vivado_report)
 
 
+# what the tools add to a build folder (run_tools, vivado-report), and C simulation of its HLS project
+BUILD_SCRATCH = ("logs", "reports", "out", "vivado", ".Xil", "*.log", "*.jou", "hls/prj_*", "hls/csim_build",
+                 "hls/*.log", "hls/.Xil", "host/ws")
+
+
 def _variants(args: argparse.Namespace) -> list[tuple[str, bool]]:
     from pycompress.hw.names import sanitize_identifier
 
@@ -64,7 +69,7 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
         raise PycompressError(f"{model}: no such model file (`make demo` writes build/lenet-bf16.pcz)")
     if args.jobs < 1:
         raise PycompressError(f"--jobs must be at least 1, got {args.jobs}")
-    build_folder = OutputFolder("build folder", key_file="hls/project.json")
+    build_folder = OutputFolder("build folder", key_file="hls/project.json", scratch=BUILD_SCRATCH)
     for name, _ in _variants(args):  # every folder is checked before any is written
         check_output(Path(args.build) / name, inputs=[model], folder=build_folder)
     board = load_board(args.board)

@@ -10,7 +10,6 @@ import numpy as np
 
 from pycompress.core import container
 from pycompress.core.errors import PycompressError
-from pycompress.core.formats import tensor_bits
 from pycompress.core.verify import first_bit_difference
 from pycompress.hw.plan import kernel_model
 from .project import HLSProject
@@ -42,21 +41,20 @@ class CsimResult:
 
 
 def check_weights(project: HLSProject, cm) -> tuple[int, str | None]:
-    """Every weight decoded by the C++ equals the Python decode (storage bits and widened float bits)."""
+    """Every weight decoded by the C++ equals the Python decode: its widened float bits, and its raw bits in the
+    representation the kernel holds it in (the manifest's `format` per parameter): the storage format's bits
+    for a stream or table of the container's codes, float32 bits for a parameter kept as a float array (the
+    biases of an entropy-coded kernel, tensors stored raw, the float baseline)."""
     km = kernel_model(cm)
-    baseline = project.manifest.get("baseline", False)
-    # the raw baseline keeps storage-format bits in its weight streams (its biases are float32 arrays)
-    raw_streams = {p["tensor"] for p in project.manifest["params"]
-                   if project.manifest.get("kernel") == "raw" and p.get("role") == "stream"}
+    held = {p["tensor"]: p.get("format") for p in project.manifest["params"]}
     checked = 0
     for name, (fmt_bits, float_bits) in project.decoded_weights().items():
         want_float = km.params[name].view(np.uint32).reshape(-1)
         diff = first_bit_difference(want_float, float_bits)
-        if diff is None and name in cm.tensors and (not baseline or name in raw_streams):
-            want = cm.tensors[name].decode_bits().reshape(-1).astype(np.uint32)
+        if diff is None:
+            as_float = held.get(name) == "fp32" or name not in cm.tensors
+            want = want_float if as_float else cm.tensors[name].decode_bits().reshape(-1).astype(np.uint32)
             diff = first_bit_difference(want, fmt_bits)
-        elif diff is None and name in cm.raw and not baseline:
-            diff = first_bit_difference(tensor_bits(cm.raw[name].float()).reshape(-1).view(np.uint32), fmt_bits)
         if diff is not None:
             return checked, f"{name}: {diff}"
         checked += fmt_bits.size
@@ -67,7 +65,7 @@ def data_inputs(spec: str, shape: tuple[int, ...], n: int | None = None) -> tupl
     """The test part of `--data` (an .npz or a built-in name), checked to fit the kernel's input shape."""
     from pycompress.frontends.datasets import load_data
 
-    x, y = load_data(spec).part("test")
+    x, y = load_data(spec, item_shape=tuple(shape)).part("test")  # a wrong shape is refused from the headers
     if tuple(x.shape[1:]) != tuple(shape):
         raise PycompressError(f"{spec}: x_test has items of shape {tuple(x.shape[1:])} (array shape {tuple(x.shape)}), "
                               f"but the kernel takes {tuple(shape)}")

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from pycompress.core.errors import PycompressError
-from pycompress.core.fileio import read_json_object
+from pycompress.core.fileio import inside, read_json_object
 
 CXXFLAGS = ("-O2", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-DPYC_STANDALONE_CSIM", "-w")
 BUILD_DIR = "csim_build"
+MAX_IMAGE_WORDS = 1 << 31  # 16 GiB: a DDR image larger than a ZedBoard's 512 MiB is a corrupt manifest anyway
 
 
 def ap_types_dir() -> Path:
@@ -37,6 +38,20 @@ def ap_types_dir() -> Path:
     return path
 
 
+def _check_manifest(m: dict) -> None:
+    """The fields C simulation reads, typed (a hand-edited project.json gets one line, not an internal error)."""
+    files, params = m.get("files"), m.get("params")
+    if not isinstance(m["top"], str) or not m["top"].isidentifier():
+        raise ValueError(f"top {m['top']!r:.40} is not an identifier")
+    if not 0 < int(m["input_size"]) <= 1 << 31 or not 0 < int(m["output_size"]) <= 1 << 31:
+        raise ValueError("input_size and output_size must be positive")
+    if not isinstance(files, dict) or not all(isinstance(files.get(k), str) for k in ("model", "csim_bridge")) \
+            or not isinstance(files.get("sources"), list) or not all(isinstance(f, str) for f in files["sources"]):
+        raise ValueError("files must name the model, the sources and the csim bridge")
+    if not isinstance(params, list) or not all(isinstance(p, dict) and isinstance(p.get("tensor"), str) for p in params):
+        raise ValueError("params must be a list of objects naming their tensor")
+
+
 class HLSProject:
     """A project folder written by `pycompress generate`."""
 
@@ -50,22 +65,38 @@ class HLSProject:
             self.top = self.manifest["top"]
             self.input_size = int(self.manifest["input_size"])
             self.output_size = int(self.manifest["output_size"])
+            _check_manifest(self.manifest)
         except (KeyError, TypeError, ValueError) as exc:
             raise PycompressError(f"{manifest}: unreadable manifest ({exc})") from None
         self._lib: ctypes.CDLL | None = None
         self.ddr = self.manifest.get("ddr") if self.manifest.get("weights") == "ddr" else None
         self._image: np.ndarray | None = None  # the C simulation's "DDR": must outlive every call into the library
+        if self.ddr is not None:
+            self._ddr_image()
+
+    def _ddr_image(self) -> tuple[Path, int]:
+        """The DDR image's path (inside the project, no link on the way; a regular file) and its size in words,
+        checked when the project is opened: before anything is compiled."""
+        from pycompress.core.inputs import check_regular
+
+        words = self.ddr.get("words") if isinstance(self.ddr, dict) else None
+        image = self.ddr.get("image") if isinstance(self.ddr, dict) else None
+        if type(words) is not int or not 0 <= words <= MAX_IMAGE_WORDS or not isinstance(image, str):
+            raise PycompressError(f"{self.path / 'project.json'}: ddr.words must be an integer 0..{MAX_IMAGE_WORDS} "
+                                  f"and ddr.image a file name, not {words!r:.40} and {image!r:.60}")
+        path = inside(self.path, image, make=False)
+        check_regular(path, "the DDR weight image")
+        return path, words
 
     def _attach_image(self, lib: ctypes.CDLL) -> None:
         """Load the weight image from the project folder, as the host program writes it into DDR."""
         from .ddr import read_image
 
-        path = self.path / str(self.ddr["image"])
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PycompressError(f"{path}: cannot read the DDR weight image ({exc.strerror})") from None
-        self._image = np.ascontiguousarray(read_image(data, int(self.ddr["words"])))
+        from pycompress.core.inputs import read_regular
+
+        path, words = self._ddr_image()
+        data = read_regular(path, "the DDR weight image", limit=words * 8)  # a FIFO or device is refused unread
+        self._image = np.ascontiguousarray(read_image(data, words))
         lib.pycompress_set_image.argtypes = [ctypes.c_void_p, ctypes.c_long]
         if lib.pycompress_set_image(self._image.ctypes.data, self._image.size) != 0:
             raise PycompressError(f"{path}: the kernel was generated for another image size")
@@ -80,7 +111,7 @@ class HLSProject:
         for f in sorted((self.path / "firmware").iterdir()):
             h.update(f.name.encode())
             h.update(f.read_bytes())
-        return self.path / BUILD_DIR / f"lib{self.top}_{h.hexdigest()[:16]}.so"
+        return inside(self.path, f"{BUILD_DIR}/lib{self.top}_{h.hexdigest()[:16]}.so", make=False)
 
     def compile(self, progress: bool = True) -> Path:
         """Build the shared library once (cached by content); returns its path."""
@@ -89,7 +120,7 @@ class HLSProject:
             cxx = os.environ.get("CXX", "g++")
             if shutil.which(cxx) is None:
                 raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
-            lib.parent.mkdir(exist_ok=True)
+            inside(self.path, f"{BUILD_DIR}/{lib.name}")  # the build folder: made here, never through a link
             tmp = lib.with_suffix(f".{os.getpid()}.tmp")
             cmd = [cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-I", str(self.path / "firmware"),
                    *map(str, self.sources()), "-o", str(tmp)]

@@ -25,7 +25,8 @@ from .vectors import dataset_inputs
 
 TB_VECTORS = 10
 MANIFEST_VERSION = 1
-HLS_FOLDER = OutputFolder("HLS project", key_file="project.json")  # its generator field names pycompress
+# what csim (csim_build/) and vitis_hls run in the folder (prj_<top>/, logs) add to it later
+HLS_FOLDER = OutputFolder("HLS project", key_file="project.json", scratch=("csim_build", "prj_*", "*.log", ".Xil"))
 
 
 def _ddr_manifest(values: dict) -> dict:

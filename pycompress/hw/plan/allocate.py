@@ -14,7 +14,6 @@ cost gives `cycles` = the interval and `key` = (interval, latency).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -60,11 +59,10 @@ def parse_parallel(spec: str | None) -> dict[str, int]:
     if not spec:
         return {}
     path = Path(spec)
-    if spec.endswith(".json") or path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PycompressError(f"--parallel {spec}: {exc}") from None
+    if spec.endswith(".json") or path.exists():  # a FIFO or device is refused unread (read_json_object)
+        from pycompress.core.fileio import read_json_object
+
+        data = read_json_object(path, "--parallel file", limit=1 << 20)
         if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
             raise PycompressError(f"--parallel {spec}: expected a JSON object of layer name -> integer lanes")
         return {str(k): int(v) for k, v in data.items()}
@@ -178,7 +176,8 @@ def _throughput(candidates, cost, budget, fixed) -> Allocation:
 
 def _slowest_first(free, lanes, current, cost, budget, objective, notes):
     """The next lane count of the free layer with the most cycles (the later one on a tie), if it fits."""
-    target = f"estimated {current.cycles:,} cycles per image > target {objective.target:,}"
+    target = f"estimated {current.cycles:,} cycles per image" + (
+        f" > target {objective.target:,}" if objective.target is not None else "")
     index = {c.key: i for i, c in enumerate(free)}
     growable = [(current.layer_cycles[c.key], index[c.key], c) for c in free if any(p > lanes[c.key] for p in c.options)]
     if not growable:

@@ -22,7 +22,7 @@ from .estimate import KernelPlan, estimate_plan
 from .kernel_model import KernelModel, check_kernel, element_bits, weight_stream
 from .lower import hls_layers, rtl_layers
 from .memory import Memory
-from .model import AcceleratorPlan, Buffer, Layer, LayerPlan
+from .model import AcceleratorPlan, Layer, LayerPlan
 from .rtl_chain import ChainTiming, chain_timing, progressive_flags
 
 
@@ -193,4 +193,4 @@ def plan_rtl(km: KernelModel, parallel: Mapping[str, int] | None = None, *, boar
     return AcceleratorPlan("rtl", b, plans, layers[0].in_shape, layers[-1].n_out, notes=alloc.notes, estimate=engine)
 
 
-__all__ = ["Buffer", "allocate_hls", "hls_budget", "hls_kernel_plan", "hls_lanes", "plan_hls", "plan_rtl"]
+__all__ = ["allocate_hls", "hls_budget", "hls_kernel_plan", "hls_lanes", "plan_hls", "plan_rtl"]

@@ -234,6 +234,6 @@ def write_rtl(model: CompressedModel, out_dir: str | os.PathLike) -> dict[str, s
 
 
 def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> None:
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, owner=RTL_FOLDER) as tmp:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")

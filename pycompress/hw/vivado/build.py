@@ -6,6 +6,7 @@ never leaves a half-written build; the tools then write reports/, out/ and vivad
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pycompress.hw.board import Board
 from pycompress.core.errors import PycompressError
-from pycompress.core.fileio import read_json_object
+from pycompress.core.fileio import inside, read_json_object, write_inside
 from .flow import FlowConfig, FlowPlan, plan_flow, write_flow
 from .host import ImageSet, write_host
 from .manifest import load_manifest
@@ -63,8 +64,8 @@ def assemble(build_dir: Path, name: str, board: Board, tests: ImageSet, config: 
 def _run(cmd: list[str], cwd: Path, log: Path, step: str) -> None:
     print(f"pycompress: {step}: {' '.join(cmd)} (log {log})", file=sys.stderr)
     start = time.perf_counter()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as fh:
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)  # never through a link
+    with os.fdopen(fd, "w") as fh:
         proc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise PycompressError(f"{step} failed (exit {proc.returncode}); see {log}")
@@ -73,7 +74,7 @@ def _run(cmd: list[str], cwd: Path, log: Path, step: str) -> None:
 
 def run_tools(build_dir: Path, plan: FlowPlan, tools: Toolchain) -> None:
     """HLS (csynth + export), Vivado (bitstream, reports, .xsa), then the host program if XSCT is there."""
-    logs = build_dir / "logs"
+    logs = inside(build_dir, "logs/hls.log").parent  # made here, never a link
     hls_cmd = [tools.hls.path, "-f", str(build_dir / "scripts" / "run_hls.tcl")]
     _run(hls_cmd, build_dir / plan.hls_dir, logs / "hls.log", f"{tools.hls.name} {tools.hls.version_text}")
     _run([tools.vivado.path, "-mode", "batch", "-notrace", "-nojournal", "-log", str(logs / "vivado_tool.log"),
@@ -103,7 +104,5 @@ def summarize(build_dir: Path) -> dict:
     plan = read_json_object(build_dir / "flow.json", "flow plan")
     parsed = read_reports(build_dir / "reports", plan["kernel_cell"])
     summary = {"build": plan["build_name"], "top": plan["top"], "part": plan["part"], "reports": parsed}
-    out = build_dir / "reports" / "summary.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_inside(build_dir, "reports/summary.json", (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
     return summary

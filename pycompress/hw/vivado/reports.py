@@ -244,8 +244,13 @@ def parse_power(text: str, cell: str | None = None, name: str = "power.rpt") -> 
     return out
 
 
+MAX_REPORT_BYTES = 256 << 20
+
+
 def read_reports(reports_dir: Path, kernel_cell: str) -> dict:
     """Every report present in a build's reports/ folder, parsed; absent ones are left out."""
+    from pycompress.core.inputs import read_regular
+
     from .flow import REPORTS
 
     parsers = {
@@ -259,6 +264,6 @@ def read_reports(reports_dir: Path, kernel_cell: str) -> dict:
     out = {}
     for key, (fname, parser) in parsers.items():
         path = reports_dir / fname
-        if path.is_file():
-            out[key] = parser(path.read_text(errors="replace"), str(path))
+        if path.is_file():  # a FIFO or device is skipped unread, a report is bounded
+            out[key] = parser(read_regular(path, "a tool report", MAX_REPORT_BYTES).decode(errors="replace"), str(path))
     return out
