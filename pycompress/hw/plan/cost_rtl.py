@@ -49,7 +49,8 @@ class RtlCosts:
     lut_pool: int = 150
     ff_pool: int = 150
     lut_avgpool_units: int = 480 + 240 + 100  # fp32_add + fp32_mul_core + unpack
-    avgpool_cycles_per_input: int = 8  # each add waits for the previous one (fp32_add LATENCY + 1)
+    avgpool_cycles_per_input: int = 8  # rtl/avgpool_unit.sv: each add waits for the previous one (fp32_add LATENCY + 1)
+    avgpool_cycles_per_window: int = 7  # and a window's last value for the multiply by 1/(K*K) and the output word
     lutram_bits_per_lut: int = 48  # simple dual-port LUT RAM: RAM64M, 64 x 3 bits in 4 LUTs
     # the budget: 80% of the LUTs, DSPs and block RAM (the rest for the AXI wrapper, DMA and routing); FFs not budgeted
     shares: Shares = Shares(dsp=0.8, bram18k=0.8, lut=0.8, ff=None)
@@ -148,8 +149,12 @@ def schedule(layer: Layer, cfg: EngineConfig | None, c: RtlCosts = RTL) -> Sched
         cycles = max(compute_cycles(layer, cfg), layer.n_in, layer.n_out)
         return Schedule(("bunches", "reduction", "groups", "pixels"), (cfg.k, layer.reduction, cfg.bunch, cfg.pixel_slots),
                         1, PIPELINE, cycles, cfg.pc, cfg.pass_cycles, cfg.px)
-    per = c.avgpool_cycles_per_input if layer.op == "avgpool2d" else 1
-    return Schedule(("inputs",), (layer.n_in,), per, 2, layer.n_in * per + 2, 0)
+    if layer.op == "avgpool2d":
+        from .rtl_chain import avgpool_cycles
+
+        cycles = avgpool_cycles(layer, c)
+        return Schedule(("inputs",), (layer.n_in,), -(-cycles // layer.n_in), 2, cycles + 2, 0)
+    return Schedule(("inputs",), (layer.n_in,), 1, 2, layer.n_in + 2, 0)
 
 
 def weight_significand_bits(tables) -> int:

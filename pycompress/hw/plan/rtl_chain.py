@@ -6,7 +6,8 @@ latency of one image is not the sum of the stages. This follows the first image
 word by word: the input arrives one word a clock; a MAC engine's pass of bunch k over
 input channel ic starts when the channel is in and the previous pass is done; a bunch
 leaves one word a clock after its last sum is written; a max pool passes a window on
-when its last value arrives, an average pool takes an input every adder latency. All
+when its last value arrives, an average pool takes an input every adder latency (and a window's last
+after the multiply too). All
 vectorised (max-plus recurrences as cumulative maxima). The interval is the busiest
 stage: its compute, or the words it must take in or send out at one a clock.
 """
@@ -31,6 +32,7 @@ class ChainTiming:
     interval: int  # cycles between images, stages overlapped
     stage_cycles: tuple[int, ...]  # per stage: what bounds its interval
     stage_done: tuple[int, ...]  # per stage: the clock its last output word of the first image leaves
+    spans: tuple[int, ...] = ()  # per MAC stage (0 for a pool): the first image's first term to its last sum written
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -44,7 +46,7 @@ def _carry(ready: np.ndarray, start: int, step: int) -> np.ndarray:
     return (i + 1) * step + np.maximum.accumulate(np.maximum(ready - i * step, start))
 
 
-def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray) -> np.ndarray:
+def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray, spans: list | None = None) -> np.ndarray:
     """Output word times of a MAC engine, in C, H, W order."""
     ch = len(t_in) // layer.in_shape[0]
     ready = t_in[ch - 1::ch] + LOAD_DELAY  # channel ic complete
@@ -53,6 +55,8 @@ def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray) -> np.ndarray:
     bunch_end = [int(end[-1])]
     for _ in range(1, cfg.k):  # later bunches: every channel is in
         bunch_end.append(bunch_end[-1] + layer.in_shape[0] * per_ch)
+    if spans is not None:  # first pass start .. last sum written
+        spans.append(bunch_end[-1] + PIPELINE - (max(int(ready[0]), int(t_in[0]) + LOAD_DELAY)))
     words = cfg.pc * cfg.bunch * cfg.pixels
     out, free = [], 0
     for e in bunch_end:
@@ -62,32 +66,52 @@ def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _avgpool_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
+    """rtl/avgpool_unit.sv: clocks from taking an input to taking the next: an add's latency for a window value,
+    that and the multiply by 1/(K*K) for a window's last value, one clock for a value no window uses (floor mode)."""
+    ch, h, w = layer.in_shape
+    k, s = layer.kernel[0], layer.stride
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    y, x = np.arange(h)[:, None], np.arange(w)[None, :]
+    in_win = (y < oh * s) & (y % s < k) & (x < ow * s) & (x % s < k)
+    last = in_win & (y % s == k - 1) & (x % s == k - 1)
+    gap = np.where(last, c.avgpool_cycles_per_input + c.avgpool_cycles_per_window, np.where(in_win, c.avgpool_cycles_per_input, 1))
+    return np.tile(gap.reshape(-1), ch).astype(np.int64)
+
+
+def avgpool_cycles(layer: Layer, c: RtlCosts = RTL) -> int:
+    return int(_avgpool_gaps(layer, c).sum())
+
+
 def _pool(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
     ch, h, w = layer.in_shape
     k, s = layer.kernel[0], layer.stride
     oh, ow = (h - k) // s + 1, (w - k) // s + 1
     t = t_in.astype(np.int64)
-    if layer.op == "avgpool2d":  # one input every `per` clocks: accepted_i = max(arrived_i, accepted_{i-1} + per)
-        per = c.avgpool_cycles_per_input
-        i = np.arange(t.size, dtype=np.int64)
-        t = i * per + np.maximum.accumulate(t - i * per) + per
+    delay = POOL_DELAY
+    if layer.op == "avgpool2d":  # accepted_i = max(arrived_i, accepted_{i-1} + gap_{i-1}); the average after its multiply
+        gaps = _avgpool_gaps(layer, c)
+        g = np.concatenate([[0], np.cumsum(gaps)[:-1]])
+        t = g + np.maximum.accumulate(t - g)
+        delay = c.avgpool_cycles_per_window + c.avgpool_cycles_per_input - 1
     last = t.reshape(ch, h, w)[:, s * np.arange(oh)[:, None] + k - 1, s * np.arange(ow)[None, :] + k - 1]
-    out = last.reshape(-1) + POOL_DELAY
+    out = last.reshape(-1) + delay
     return np.maximum.accumulate(np.maximum(out, out[0] + np.arange(out.size)))  # one word a clock, in order
 
 
 def chain_timing(layers: Sequence[Layer], configs: Sequence[EngineConfig | None], c: RtlCosts = RTL) -> ChainTiming:
     t = np.arange(layers[0].n_in, dtype=np.int64)  # the image arrives one word a clock
-    done, cycles = [], []
+    done, cycles, spans = [], [], []
     for layer, cfg in zip(layers, configs):
         if layer.mac:
-            t = _mac(layer, cfg, t)
+            t = _mac(layer, cfg, t, spans)
             cycles.append(max(compute_cycles(layer, cfg), layer.n_in, layer.n_out))
         else:
             t = _pool(layer, t, c)
-            cycles.append(layer.n_in * (c.avgpool_cycles_per_input if layer.op == "avgpool2d" else 1))
+            spans.append(0)
+            cycles.append(avgpool_cycles(layer, c) if layer.op == "avgpool2d" else layer.n_in)
         done.append(int(t[-1]))
-    return ChainTiming(int(t[-1]) + 1, max(cycles), tuple(cycles), tuple(done))
+    return ChainTiming(int(t[-1]) + 1, max(cycles), tuple(cycles), tuple(done), tuple(spans))
 
 
 def progressive_flags(layers: Sequence[Layer]) -> list[bool]:
