@@ -67,19 +67,26 @@ def digits_model():
     return model.eval()
 
 
-KINDS = ("fp32", "bf16", "fp16", "cluster16", "bf16-m4", "esart-m0", "digits-bf16", "baseline-fp32", "raw-bf16")
-# raw-bf16: the like-for-like baseline, raw BF16 bits in the same packed streams
-# esart-m0: the committed lossy study model (ESART, bit-level mantissa with 0 stored bits, A2 exponents)
+# Every variant of the issue-21 list on LeNet (BF16 unless named): the default DATAFLOW kernel with weights in block
+# RAM, sequential, DDR, DDR + DATAFLOW; exponent-shared, raw, offset exponent, float32, clustered, entropy-coded;
+# FP32 / BF16 / FP16; lossy mantissas; and the digits CNN. The default run simulates SHORT digits of each, the
+# long one all 1,000 (500 for the digits CNN), on the same compiled kernels.
+KINDS = ("fp32", "bf16", "fp16", "cluster16", "bf16-m4", "esart-m0", "digits-bf16", "baseline-fp32", "raw-bf16",
+         "offset-bf16", "huffman-bf16", "seq-bf16", "ddr-bf16", "ddrseq-fp16")
+# raw-bf16: the like-for-like baseline, raw BF16 bits in the same tables; offset-bf16: each exponent minus the
+# layer's smallest; esart-m0: the committed lossy study model (ESART, 0 stored mantissa bits, A2 exponents)
 ESART_MODEL = REPO / "reports" / "lenet" / "models" / "esart-halfpoint.pcz"
+SHORT = 100
 
 
 @pytest.fixture(scope="session")
 def csim_runs(lenet_state_dict, tmp_path_factory):
-    """kind -> (project path, CsimResult) on the whole test split, built on first use."""
+    """kind -> (project path, CsimResult on SHORT test inputs), generated and compiled on first use."""
     cache: dict = {}
 
     def get(kind: str):
         if kind not in cache:
+            prefix, _, fmt = kind.rpartition("-")
             if kind == "cluster16":
                 cm = clustered_lenet(lenet_state_dict)
             elif kind == "bf16-m4":  # lossy: 4 stored mantissa bits, the decoder appends 3 zero bits
@@ -89,27 +96,41 @@ def csim_runs(lenet_state_dict, tmp_path_factory):
                 assert {st.mantissa_bits for st in cm.tensors.values()} == {0}
             elif kind == "digits-bf16":
                 cm = compress(digits_model(), CompressConfig("bf16"))
+            elif prefix == "huffman":
+                cm = compress_state_dict(lenet_state_dict, CompressConfig(fmt, scheme="huffman"))
             else:
-                cm = compress_state_dict(lenet_state_dict, CompressConfig(kind.split("-")[-1]))
+                cm = compress_state_dict(lenet_state_dict, CompressConfig(fmt or kind))
             out = tmp_path_factory.mktemp("hls") / kind
-            kernel = "float" if kind.startswith("baseline") else "raw" if kind.startswith("raw") else "compressed"
-            generate(cm, out, kernel=kernel, progress=False)
-            cache[kind] = (out, run_csim(out, progress=False))
+            kernel = {"baseline": "float", "raw": "raw", "offset": "offset"}.get(prefix, "compressed")
+            generate(cm, out, kernel=kernel, weights="ddr" if prefix.startswith("ddr") else "bram",
+                     dataflow=False if prefix in ("seq", "ddrseq") else None, progress=False)
+            cache[kind] = (out, run_csim(out, images=SHORT, progress=False))
         return cache[kind]
 
     return get
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_kernel_bit_exact_and_accurate(csim_runs, kind):
-    _, r = csim_runs(kind)
+def _exact(r, kind: str, images: int) -> None:
     assert r.weights_bit_exact, r.first_difference
     assert r.weights_checked == (44426 if not kind.startswith("digits") else 3658)
     assert r.outputs_bit_exact, r.first_difference
-    assert r.images == (500 if kind.startswith("digits") else 1000)
-    assert r.top1_agreement_pct >= 99.9
+    assert r.images == images and r.top1_agreement_pct >= 99.9
     assert r.kernel_accuracy_pct == r.torch_accuracy_pct
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kernel_bit_exact_and_accurate(csim_runs, kind):
+    _, r = csim_runs(kind)
+    _exact(r, kind, SHORT)
     assert r.compile_s + r.simulate_s < 120
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("kind", KINDS)
+def test_kernel_bit_exact_on_the_whole_test_split(csim_runs, kind):
+    """All 1,000 LeNet test digits (the digits CNN's 500) through every variant, on the compiled kernel."""
+    path, _ = csim_runs(kind)
+    _exact(run_csim(path, progress=False), kind, 500 if kind.startswith("digits") else 1000)
 
 
 def test_baseline_equals_compressed_fp32(csim_runs):
@@ -181,17 +202,18 @@ def test_csim_catches_a_wrong_table_entry(csim_runs, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(path, bad, ignore=shutil.ignore_patterns("csim_build"))
     text = (bad / "firmware/weights.h").read_text()
-    head, sep, rest = text.partition("fc2_weight_words[")
+    head, sep, rest = text.partition("fc2_weight_c0[")
     body_start = rest.index("{\n") + 2
     first, comma, tail = rest[body_start:].partition(",")
-    value = int(first.strip().rstrip("u"))  # stream word 0; its lowest bit is a mantissa bit of one weight
+    value = int(first.strip().rstrip("u"))  # word 0 of column 0; its lowest bit is lane 0's mantissa LSB
     (bad / "firmware/weights.h").write_text(head + sep + rest[:body_start] + f"        {value ^ 1}u" + comma + tail)
     r = run_csim(bad, images=20, progress=False)
     assert not r.weights_bit_exact and r.first_difference.startswith("fc2.weight: 1 of 10080 elements differ")
 
 
 def test_csim_catches_a_reordered_summation(csim_runs, tmp_path):
-    """fc1 adding its 256 products in reverse order: same weights, different roundings, caught bit for bit."""
+    """fc1 adding its 256 products in reverse order (bias first at r = 255, ReLU at r = 0): same weights,
+    different roundings, caught bit for bit."""
     path, _ = csim_runs("bf16")
     bad = tmp_path / "reordered"
     shutil.copytree(path, bad, ignore=shutil.ignore_patterns("csim_build"))
@@ -200,8 +222,12 @@ def test_csim_catches_a_reordered_summation(csim_runs, tmp_path):
     start = text.index("static void l7_fc1(")
     end = text.index("static void", start + 1)
     body = text[start:end]
-    assert "for (int r = 0; r < 256; r++)" in body and "(r == 0)" in body
-    body = body.replace("for (int r = 0; r < 256; r++)", "for (int r = 255; r >= 0; r--)").replace("(r == 0)", "(r == 255)")
+    loops = ("icg < 16; icg++", "iy < 4; iy++", "ixb < 4; ixb++")  # r = (icg * 4 + iy) * 4 + ixb: all three reversed
+    assert all(f"int {v[:v.index(' ')]} = 0; {v}" in body for v in loops) and "(r == 0)" in body and "(r == 255" in body
+    for v in loops:
+        name, bound = v.split(" < ")[0], int(v.split(" < ")[1].split(";")[0])
+        body = body.replace(f"int {name} = 0; {v}", f"int {name} = {bound - 1}; {name} >= 0; {name}--")
+    body = body.replace("(r == 0)", "(r == 999)").replace("(r == 255", "(r == 0").replace("(r == 999)", "(r == 255)")
     kernel.write_text(text[:start] + body + text[end:])
     r = run_csim(bad, images=200, progress=False)
     assert r.weights_bit_exact and not r.outputs_bit_exact and r.first_difference.startswith("outputs:")

@@ -33,8 +33,11 @@ def test_dataflow_kernel_text(bf16):
     top = cpp[cpp.index("void pycompress_top("):]
     assert "#pragma HLS DATAFLOW" in top and "static float" not in top
     assert cpp.count("the next ReLU, fused into the last store") == 4 and "static void l1_relu1" not in cpp
+    sequential = render_project(bf16, dataflow=False)["firmware/pycompress_top.cpp"]
+    assert sequential.count("fused into the last store") == 4  # both modes
     assert "l1_relu1(" not in top and "pyc_read_input(" in top and "pyc_write_output(" in top
-    assert "DATAFLOW" not in render_project(bf16)["firmware/pycompress_top.cpp"]
+    assert "DATAFLOW" not in sequential and "static float" in sequential
+    assert render_project(bf16) == files  # a chain of layers is a dataflow kernel by default
 
 
 def test_dataflow_refuses_a_residual_graph():
@@ -48,14 +51,17 @@ def test_dataflow_refuses_a_residual_graph():
 
 
 def test_dataflow_estimate_by_hand(bf16):
-    """Interval = slowest process, latency = their sum; conv1 (P=6: 25 x 1 x 576, II 1, depth 14) is the slowest."""
-    e = estimate(bf16)["compressed"]
+    """Interval = slowest process, latency = their sum, each from the checker's II and depth; at conv1 6x2,
+    conv2 8x2, fc1 4 lanes, conv2 (150 x 2 groups x 8 x 4 pixel steps, II 1, depth 14) is the slowest."""
+    lanes = {"conv1": (6, 2), "conv2": (8, 2), "fc1": (4, 1), "fc2": (2, 1), "fc3": (1, 1)}
+    e = estimate(bf16, parallel=lanes, dataflow=True)["compressed"]
     d = e.dataflow_summary()
-    conv1 = e.layers[0]
-    assert (conv1.name, conv1.trip_counts, conv1.ii, conv1.pipeline_depth) == ("conv1", (25, 1, 576), 1, 14)
-    assert d["interval"] == 25 * 576 - 1 + 14 + 2 == 14_415 and d["slowest"] == "conv1"
-    relus = sum(l.cycles for l in e.layers if l.op == "relu")  # all four follow a conv/linear: fused, no process
-    assert d["latency"] == e.cycles - relus < e.cycles
+    conv2 = next(l for l in e.layers if l.name == "conv2")
+    assert (conv2.trip_counts, conv2.ii, conv2.pipeline_depth) == ((1, 6, 5, 5, 2, 8, 4), 1, 14)
+    assert d["interval"] == conv2.cycles == 150 * 2 * 8 * 4 - 1 + 14 + 2 == 9_615 and d["slowest"] == "conv2"
+    relus = [l for l in e.layers if l.op == "relu"]  # all four follow a conv/linear: fused, no process
+    assert relus and all(l.fused and l.cycles == 0 for l in relus)
+    assert d["latency"] == e.cycles == sum(l.cycles for l in e.layers) + sum(e.io)
     assert d["ddr_interval"] >= d["interval"] and d["bram18k"] == 2 * e.buffer_bram18k + e.weight_bram18k
 
 

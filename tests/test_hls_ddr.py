@@ -82,7 +82,7 @@ def test_ddr_kernel_bit_exact(ddr_runs, kind):
     manifest = json.loads((path / "project.json").read_text())
     assert manifest["weights"] == "ddr" and manifest["ddr"]["image"] == IMAGE_FILE
     weights_h = (path / "firmware/weights.h").read_text()
-    assert "_words[" not in weights_h  # no on-chip copy of any stream
+    assert "_weight_c0[" not in weights_h  # no on-chip copy of any weight
 
 
 @pytest.mark.csim
@@ -106,7 +106,12 @@ def test_corrupted_ddr_image_is_caught(ddr_runs, tmp_path):
 
 
 def test_ddr_image_deterministic_and_bram_unchanged(bf16):
-    """Two generations give the same bytes; the image holds the bram kernel's streams bit for bit."""
+    """Two generations give the same bytes; the image holds the codes of the bram kernel's tables bit for bit."""
+    from pycompress.hw.hls.context import template_values
+    from pycompress.hw.plan import kernel_model
+    from pycompress.hw.lanewords import LaneWords, unpack_lane_words
+    from pycompress.hw.layout import lane_order
+
     a = render_project(bf16, weights="ddr")
     b = render_project(bf16, weights="ddr")
     assert a == b
@@ -116,24 +121,31 @@ def test_ddr_image_deterministic_and_bram_unchanged(bf16):
     layout = json.loads(a[LAYOUT_FILE])
     image = np.frombuffer(a[IMAGE_FILE], dtype="<u8")
     assert image.size == layout["words"] and layout["bytes"] == len(a[IMAGE_FILE])
+    tables = {p["ident"]: p for p in template_values(kernel_model(bf16), dataflow=True)["params"]}  # as generated
+    text = bram["firmware/weights.h"]
     for seg in layout["segments"]:
         assert seg["offset_words"] % DDR_ALIGN_WORDS == 0
         words = image[seg["offset_words"]:seg["offset_words"] + seg["words"]].astype(np.uint64)
-        codes = unpack_stream(PackedStream(seg["code_bits"], seg["codes"], words, word_bits=64))
-        # the same codes the bram kernel's 36-bit ROM words hold
-        ident = seg["ident"]
-        text = bram["firmware/weights.h"]
-        body = text[text.index(f"{ident}_words["):]
-        body = body[body.index("{") + 1:body.index("};")]
-        rom = np.array([int(v.strip().rstrip("u")) for v in body.split(",") if v.strip()], dtype=np.uint64)
-        assert np.array_equal(unpack_stream(PackedStream(seg["code_bits"], seg["codes"], rom)), codes), ident
+        stream = unpack_stream(PackedStream(seg["code_bits"], seg["codes"], words, word_bits=64))
+        p = tables[seg["ident"]]
+        columns = []
+        for k in range(len(p["widths"])):  # the bram kernel's ROM columns, as rendered
+            body = text[text.index(f"{seg['ident']}_c{k}[{p['depth']}] = {{") :]
+            body = body[body.index("{") + 1:body.index("};")]
+            columns.append(np.array([int(v.strip().rstrip("u")) for v in body.split(",") if v.strip()], np.uint64))
+        rom = unpack_lane_words(LaneWords(p["code_bits"], p["lanes"], p["groups"], p["reduction"], tuple(p["widths"]),
+                                          tuple(columns)))
+        in_order = rom[lane_order(p["groups"] * p["lanes"], p["reduction"], p["lanes"])]
+        assert np.array_equal(in_order, stream), seg["ident"]
 
 
 def test_estimate_ddr_bytes_are_the_image(bf16):
     """The estimator's DDR bytes per image are the generated image's segments; compressed moves fewer."""
-    est = estimate(bf16)
-    for key, kernel in (("compressed", "compressed"), ("baseline", "raw"), ("float32_baseline", "float")):
-        layout = json.loads(render_project(bf16, kernel=kernel, weights="ddr")[LAYOUT_FILE])
+    lanes = {"conv1": (6, 2), "conv2": (8, 2), "fc1": (4, 1), "fc2": (2, 1), "fc3": (1, 1)}
+    est = estimate(bf16, parallel=lanes, dataflow=True)
+    for key, kernel in (("compressed", "compressed"), ("baseline", "raw"), ("offset_baseline", "offset"),
+                        ("float32_baseline", "float")):
+        layout = json.loads(render_project(bf16, kernel=kernel, weights="ddr", parallel=lanes)[LAYOUT_FILE])
         assert est[key].ddr_bytes == layout["bytes_read_per_image"] == 8 * sum(s["words"] for s in layout["segments"])
     c, b, f = (est[k].ddr_summary() for k in ("compressed", "baseline", "float32_baseline"))
     assert c["bytes_per_image"] == 8 * sum(ddr_words(l.weight_bits) for l in est["compressed"].layers if l.weight_bits)
@@ -141,11 +153,12 @@ def test_estimate_ddr_bytes_are_the_image(bf16):
     # raw BF16 by hand: 16 bits per weight, each layer rounded up to whole 64-bit beats (conv1: 2,400 bits -> 38)
     assert b["bytes_per_image"] == 8 * (38 + 600 + 7680 + 2520 + 210) == 88_384
     assert c["cycles"] >= est["compressed"].cycles and b["cycles"] < f["cycles"]
-    # fc1 by hand: 256 x 10 groups of 12 codes of 13 bits (156 bits: up to 3 beats per group, so the unpacker's
-    # II is 3), after 64 cycles of read latency and the MAC pipeline's depth 14 + 2: slower than its 2,575 compute cycles
+    # fc1 by hand: 256 inputs x 30 groups of 4 codes of 13 bits (52 bits: at most one new beat per group, so the
+    # unpacker's II is 1); the MAC loop (7,680 iterations, II 1, depth 14, +2) is the slowest of the three
+    # processes, after 64 cycles of read latency
     fc1 = next(l for l in est["compressed"].layers if l.name == "fc1")
-    assert (fc1.trip_counts, fc1.lanes, fc1.cycles) == ((256, 10), 12, 2575)
-    assert fc1.ddr_cycles == 2560 * 3 + 64 + 14 + 2 == 7760
+    assert (fc1.trip_counts, fc1.lanes, fc1.ii, fc1.pipeline_depth) == ((1, 16, 4, 4, 1, 30), 4, 1, 14)
+    assert fc1.cycles == 7679 + 14 + 2 and fc1.ddr_cycles == fc1.cycles + 64
     assert c["weight_bram18k"] == 0 and c["bram18k"] < est["compressed"].bram18k
 
 

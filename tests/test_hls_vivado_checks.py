@@ -169,6 +169,7 @@ def test_vivado_flow_with_cosim_under_stubs(lenet_state_dict, tmp_path):
     generate_hls(model, build / "hls", baseline=False, ftz_reference=True)
     plan = assemble(build, "lenet", board, default_test_set(), FlowConfig(cosim=True))
     assert "cosim=1" in plan.hls_args and json.loads((build / "hls" / "project.json").read_text())["tb_reference"] == "ftz"
+    assert plan.report_copies[-2:] == ("prj_pycompress_top/solution1/sim/report/pycompress_top_cosim.rpt", "hls_cosim.rpt")
     log = tmp_path / "calls.log"
     proc = run_tcl(build / "scripts" / "run_hls.tcl", log, board_parts=board.board_part)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -227,6 +227,6 @@ def test_host_with_weights_in_ddr(lenet_state_dict, tmp_path):
     # without the pointer write the simulated BSP refuses to run the kernel (it would read the wrong DDR)
     main = build / "host" / "src" / "main.c"
     text = main.read_text()
-    main.write_text(text.replace("Xil_Out32(PYC_KERNEL_BASEADDR + PYC_KERNEL_WEIGHTS_REG, ", "(void)(", 1))
+    main.write_text(text.replace("Xil_Out32(PYC_KERNEL_BASEADDR + pyc_weight_regs[i], ", "(void)(", 1))
     bad = subprocess.run([str(_board_program(build, tmp_path, kernel_objs))], capture_output=True, text=True, timeout=600)
     assert bad.returncode == 1 and "ERROR: DMA transfer for image 0 failed" in bad.stdout

@@ -302,8 +302,9 @@ def test_flow_with_the_generated_kernel(lenet_state_dict, tmp_path, baseline):
 
 @pytest.mark.skipif(not HAVE_HLS, reason="the HLS generator (pycompress.hw.hls, issue 5) is not in this checkout")
 def test_flow_with_weights_in_ddr(lenet_state_dict, tmp_path):
-    """--weights ddr: the kernel's m_axi_gmem reaches DDR through HP1, and the host places the image and sets
-    the pointer register (the host side is run against the kernel's C simulation in test_vivado_host.py)."""
+    """--weights ddr: every weight's AXI master (m_axi_gmem0..) reaches DDR through HP1, and the host places the
+    image and sets each pointer register (the host side is run against the kernel's C simulation in
+    test_vivado_host.py)."""
     from pycompress.compress import CompressConfig, compress_state_dict
     from pycompress.hw.hls import generate
 
@@ -311,25 +312,31 @@ def test_flow_with_weights_in_ddr(lenet_state_dict, tmp_path):
     generate(compress_state_dict(lenet_state_dict, CompressConfig(format="bf16")), build / "hls", weights="ddr",
              progress=False)
     manifest = load_manifest(build / "hls")
-    assert manifest.ddr is not None and manifest.ddr.pin == "m_axi_gmem"
+    assert manifest.ddr is not None and manifest.ddr.pins == tuple(f"m_axi_gmem{k}" for k in range(5))
     assemble(build, "lenet_ddr", BOARD, _tests())
     log = _run_flow(build, tmp_path / "calls.log")
     k = f"/{manifest.top}_0"
     nets = [tuple(c) for c in calls(log, "connect_bd_intf_net")]
-    assert (f"{k}/m_axi_gmem", "/axi_gmem_intercon/S00_AXI") in nets
+    for n, pin in enumerate(manifest.ddr.pins):
+        assert (f"{k}/{pin}", f"/axi_gmem_intercon/S{n:02d}_AXI") in nets
     assert ("/axi_gmem_intercon/M00_AXI", "/processing_system7_0/S_AXI_HP1") in nets
     ps = " ".join(" ".join(c) for c in calls(log, "set_property"))
-    assert "CONFIG.PCW_USE_S_AXI_HP1 1" in ps and "CONFIG.PCW_S_AXI_HP1_DATA_WIDTH 64" in ps
+    assert "CONFIG.PCW_USE_S_AXI_HP1 1" in ps and "CONFIG.PCW_S_AXI_HP1_DATA_WIDTH 64" in ps and "CONFIG.NUM_SI 5" in ps
     clock_net = [c for c in calls(log, "connect_bd_net") if c[0] == "/processing_system7_0/FCLK_CLK0"]
-    assert any("/processing_system7_0/S_AXI_HP1_ACLK" in c for c in clock_net)
+    assert any("/processing_system7_0/S_AXI_HP1_ACLK" in c and "/axi_gmem_intercon/S04_ACLK" in c for c in clock_net)
     config = (build / "host" / "src" / "host_config.h").read_text()
-    assert "#define PYC_DDR_WEIGHTS 1" in config and "#define PYC_KERNEL_WEIGHTS_REG 0x10u" in config
+    offsets = ", ".join(f"{p.offset_words}u" for p in manifest.ddr.ports)
+    assert "#define PYC_DDR_WEIGHTS 1" in config and "#define PYC_WEIGHT_PORTS 5u" in config
+    assert "#define PYC_KERNEL_WEIGHTS_REGS { 0x10u, 0x1Cu, 0x28u, 0x34u, 0x40u }" in config
+    assert f"#define PYC_WEIGHT_OFFSETS {{ {offsets} }}" in config
     assert f"#define PYC_WEIGHT_WORDS {manifest.ddr.words}u" in config
     image = (build / "host" / "src" / "weights_image.c").read_text()
     assert image.count("ull") == manifest.ddr.words
-    # the kernel's C++ really has the port the block design connects
+    # the kernel's C++ really has the ports the block design connects, in the order of the registers
     kernel = (build / "hls" / "firmware" / f"{manifest.top}.cpp").read_text()
-    assert f"#pragma HLS INTERFACE m_axi port={manifest.ddr.port} offset=slave bundle={manifest.ddr.bundle}" in kernel
+    at = [kernel.index(f"#pragma HLS INTERFACE m_axi port={p.port} offset=slave bundle={p.bundle} ")
+          for p in manifest.ddr.ports]
+    assert at == sorted(at)
     # a stale image (not the one the project was generated with) is refused in one line
     (build / "hls" / manifest.ddr.image).write_bytes(b"\0" * 8 * manifest.ddr.words)
     with pytest.raises(PycompressError, match="not the one the HLS project was generated with"):

@@ -200,6 +200,33 @@ def raw_codes(t: LayerTables) -> tuple[np.ndarray, int]:
     raise PycompressError(f"no raw codes for tables of type {type(t).__name__}")
 
 
+@dataclass(frozen=True)
+class OffsetCode:
+    """The offset-exponent baseline's code: sign | exponent - emin (exp_bits wide) | stored mantissa."""
+
+    codes: np.ndarray
+    code_bits: int
+    emin: int
+    exp_bits: int
+    mantissa_bits: int  # stored
+    mantissa_shift: int  # zero bits appended on decode
+
+
+def offset_codes(bits: np.ndarray, fmt: FloatFormat, mantissa_bits: int | None = None) -> OffsetCode:
+    """Raw bits in `fmt` as offset-exponent codes: each exponent field minus the tensor's smallest, stored at
+    the width of the tensor's range (the baseline exponent sharing is compared with besides raw bits)."""
+    m = fmt.mantissa_bits if mantissa_bits is None else mantissa_bits
+    shift = fmt.mantissa_bits - m
+    b = np.asarray(bits, dtype=np.uint64).reshape(-1)
+    e = (b >> np.uint64(fmt.mantissa_bits)) & np.uint64((1 << fmt.exponent_bits) - 1)
+    emin = int(e.min()) if e.size else 0
+    ebits = (int(e.max()) - emin).bit_length() if e.size else 0
+    sign = b >> np.uint64(fmt.exponent_bits + fmt.mantissa_bits)
+    mant = (b & np.uint64((1 << fmt.mantissa_bits) - 1)) >> np.uint64(shift)
+    codes = (sign << np.uint64(ebits + m)) | ((e - np.uint64(emin)) << np.uint64(m)) | mant
+    return OffsetCode(codes, 1 + ebits + m, emin, ebits, m, shift)
+
+
 def pack_stream(codes: np.ndarray, code_bits: int, order: np.ndarray | None = None, lanes: int = 1) -> PackedStream:
     """Concatenate `codes[order]` at `code_bits` each, MSB first, into 36-bit words.
 

@@ -90,9 +90,10 @@ def register(sub) -> None:
     p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
                    help="where the packed weight streams live: bram (on-chip ROM, default) or ddr (read through an "
                         "AXI master port from the image ddr/weights.bin, which the host program places in DDR)")
-    p.add_argument("--dataflow", action="store_true",
-                   help="layers as concurrent processes under DATAFLOW (ping-pong buffers, ReLU fused into the layer "
-                        "before it): successive images overlap; chains of layers only (no residual adds)")
+    p.add_argument("--dataflow", action=argparse.BooleanOptionalAction, default=None,
+                   help="layers as concurrent processes under DATAFLOW (ping-pong buffers): successive images overlap "
+                        "(the default for a chain of layers; --no-dataflow runs the layers one after another; a graph "
+                        "with a residual add is refused with --dataflow)")
     p.add_argument("--board", default="zedboard", help="target board under boards/ (default zedboard)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="write the project even when the estimate exceeds the board's resources")

@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=4, help="parallel Vivado jobs (default 4)")
     p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
                    help="weight streams on chip (bram) or in DDR, read by the kernel through HP1 (ddr)")
-    p.add_argument("--cosim", action="store_true",
-                   help="also run C/RTL co-simulation after C synthesis, on the testbench vectors, compared bit for bit "
-                        "with the reference that flushes subnormals as the Xilinx floating-point cores do")
+    p.add_argument("--cosim", action=argparse.BooleanOptionalAction, default=None,
+                   help="run C/RTL co-simulation after C synthesis (the default; --no-cosim skips it), on the testbench "
+                        "vectors, compared bit for bit with the reference that flushes subnormals as the Xilinx "
+                        "floating-point cores do; its report is copied to reports/hls_cosim.rpt (HLS kernel only)")
     p.add_argument("--scripts-only", action="store_true",
                    help="write the build folders (HLS project, TCL, host program) without running any tool")
     p.set_defaults(func=cmd_bitstream)
@@ -73,14 +74,14 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
     for name, _ in _variants(args):  # every folder is checked before any is written
         check_output(Path(args.build) / name, inputs=[model], folder=build_folder)
     board = load_board(args.board)
-    config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls", cosim=args.cosim)
+    config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls", cosim=args.cosim is not False)
     tests = model_test_set(model)
     built = []
     for name, baseline in _variants(args):
         final = Path(args.build) / name
         print(f"pycompress: writing {final} ({'baseline' if baseline else 'compressed'} kernel)", file=sys.stderr)
         with atomic_directory(final) as tmp:
-            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim, weights=args.weights)
+            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim is not False, weights=args.weights)
             plan = assemble(tmp, name, board, tests, config)
         built.append((final, plan))
     if tools is None:
@@ -107,7 +108,7 @@ def _bitstream_rtl(args: argparse.Namespace) -> int:
     from pycompress.hw.vivado.rtl_flow import assemble_rtl
     from pycompress.hw.vivado.toolcheck import check_tools
 
-    for flag, value in (("--baseline", args.baseline), ("--cosim", args.cosim), ("--weights ddr", args.weights == "ddr")):
+    for flag, value in (("--baseline", args.baseline), ("--cosim", args.cosim is True), ("--weights ddr", args.weights == "ddr")):
         if value:
             raise PycompressError(f"{flag} applies to the HLS kernel, not to --engine rtl")
     tools = None if args.scripts_only else check_tools(need_hls=False)  # fail before any work

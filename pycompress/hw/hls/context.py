@@ -1,50 +1,35 @@
-"""Plain values for the HLS templates, read from the accelerator plan (pycompress.hw.plan).
+"""Plain values for the HLS templates (kernel v3), read from the accelerator plan (pycompress.hw.plan).
 
-The plan gives the layers, their lanes, loop schedules, buffers and memories; the
-tables (hw.layout, the one packer shared with the RTL memory images) give widths
-and contents. This module only arranges them: each conv2d/linear weight becomes
-one packed stream in the loop order of its layer, read P codes per cycle; biases
-keep per-element tables.
+The plan gives the layers, their lanes (channel x pixel lanes, adders on DSP or LUTs), loop
+schedules (the II and depth of every pragma, which the rule checker confirms on the generated C++)
+and the banking of every buffer (plan.banks); the tables come from `tables.py` (one memory word per
+group of P codes, packed by `pycompress.hw.lanewords`). This module only arranges them.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from pycompress.hw import kernel_interface as ki
 from pycompress.core.errors import PycompressError
+from pycompress.core.graph import Graph
+from pycompress.hw import kernel_interface as ki
 from pycompress.hw.huffman_layout import HuffmanTables  # issue 15: entropy-coded weights
-from pycompress.core.formats import get_format
-from pycompress.hw.layout import ClusterTables, ExpShareTables, STREAM_WORD_BITS, lane_order, pack_stream
 from pycompress.hw.names import ModelName, unique_identifiers
-from pycompress.hw.plan import KernelModel, Layer, LayerPlan, plan_hls
-from pycompress.hw.plan.memory import Memory
-from .ddr import (DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT,
-    DdrImage, build_image, ddr_shifts, ddr_window)
+from pycompress.hw.plan import KernelModel, Layer, plan_hls
+from pycompress.hw.plan.model import Lanes
+from pycompress.hw.plan.banks import assign
+from .ddr import DDR_FIFO_DEPTH, DDR_GROUP_FIFO_DEPTH, IMAGE_FILE, LAYOUT_FILE, WEIGHTS_BUNDLE, WEIGHTS_PORT
 from .reference import reciprocal
+from pycompress.hw.plan.kernel_model import bias_kernel
+from .tables import place_in_ddr, table_values
 
-WEIGHT_PLACES = ("bram", "ddr")  # weight streams in on-chip ROM, or in DDR behind an AXI master
+WEIGHT_PLACES = ("bram", "ddr")  # weight tables in on-chip ROM, or in DDR behind one AXI master per weight
 
 
-def _param_values(name: str, ident: str, km: KernelModel, baseline: bool, lanes: int, mem: Memory) -> dict:
-    """A per-element table (biases): random access, block-partitioned over the layer's lanes (`mem`, from the plan)."""
-    values = km.params[name]
-    t = None if baseline else km.tables.get(name)
-    base = {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
-            "role": "table", "lanes": lanes}
-    if isinstance(t, ExpShareTables):
-        f = t.format
-        return {**base, "scheme": "expshare", "format": f.name, "index_bits": t.index_bits,
-                "mantissa_bits": t.mantissa_bits, "mantissa_shift": t.mantissa_shift, "exponent_bits": f.exponent_bits,
-                "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits,
-                "exp_depth": int(t.exponent_rom.size), "exponent_rom": t.exponent_rom, "sign": t.sign, "index": t.index,
-                "mantissa": t.mantissa, "index_mask": (1 << t.index_bits) - 1, "mantissa_mask": (1 << t.mantissa_bits) - 1,
-                "exponent_mask": (1 << f.exponent_bits) - 1,
-                "big": mem.in_bram}
-    if isinstance(t, ClusterTables):
-        return {**base, "scheme": "cluster", "format": t.format.name, "index_bits": t.index_bits, "k": int(t.codebook_rom.size),
-                "format_bits": t.format.total_bits, "codebook": t.codebook_rom, "index": t.index,
-                "index_mask": (1 << t.index_bits) - 1, "big": mem.in_bram}
-    return {**base, "scheme": "float", "format": "fp32", "floats": values, "big": mem.in_bram}
+def is_chain(graph: Graph) -> bool:
+    """Every activation read by one layer at most: the graph can run as a DATAFLOW chain."""
+    readers = [0] * (len(graph.layers) + 1)
+    for src in graph.sources():
+        for i in src:
+            readers[i] += 1
+    return max(readers, default=0) <= 1
 
 
 def _identifiers(km: KernelModel) -> dict[str, str]:
@@ -58,10 +43,10 @@ def _identifiers(km: KernelModel) -> dict[str, str]:
 def _layer_values(l: Layer, idents: dict[str, str]) -> dict:
     """One layer's template dict: names, sizes, buffers, geometry; weights by identifier."""
     d = {"name": ModelName(l.name), "layer": l.name, "op": l.op, "fn": l.fn, "in_size": l.n_in, "out_size": l.n_out,
-         "src": l.src, "dst": l.dst, "fused": l.fused, "relu": l.relu, "in_place": l.in_place}
+         "src": l.src, "dst": l.dst, "fused": l.fused, "relu": l.relu, "in_place": l.in_place, "ddr": False}
     if l.op == "add":
         d["src2"] = l.src2
-    if l.op in ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool"):
+    if l.op in ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool", "add"):
         (ic, ih, iw), (oc, oh, ow) = l.in_shape, l.out_shape
         d.update(ic=ic, ih=ih, iw=iw, oc=oc, oh=oh, ow=ow)
     if l.op in ("conv2d", "maxpool2d", "avgpool2d"):
@@ -75,112 +60,78 @@ def _layer_values(l: Layer, idents: dict[str, str]) -> dict:
     return d
 
 
-def _stream_codes(name: str, km: KernelModel, scheme: str) -> tuple[np.ndarray, object]:
-    """(codes in C order, tables or None) of one weight for the plan's stream scheme."""
-    t = km.tables.get(name)
-    if scheme == "float":
-        return km.params[name].view(np.uint32).reshape(-1).astype(np.uint64), None
-    if scheme == "raw":
-        return t.raw_codes()[0], None
-    return t.stream_codes()[0], t
-
-
-def _stream_values(lp: LayerPlan, ident: str, km: KernelModel, kernel: str) -> dict:
-    """A weight as one packed stream in its layer's loop order, P = lanes codes per read."""
-    name, lanes, outputs, reduction = lp.weight, lp.lanes, lp.outputs, lp.reduction
-    if kernel == "compressed" and isinstance(km.tables.get(name), HuffmanTables):  # one decoder per lane
-        from .huffman import kernel_stream
-        return kernel_stream(lp.layer, name, ident, km.params[name], km.tables[name], lanes)
-    scheme, fmt, bits = lp.stream.scheme, lp.stream.format, lp.stream.code_bits
-    codes, t = _stream_codes(name, km, scheme)
-    stream = pack_stream(codes, bits, lane_order(outputs, reduction, lanes), lanes)
-    mem = dict(lp.memories)["weights"]
-    values = km.params[name]
-    f = get_format(fmt)
-    d = {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
-         "role": "stream", "scheme": scheme, "format": fmt, "code_bits": bits, "code_mask": (1 << bits) - 1,
-         "lanes": lanes, "groups": outputs // lanes, "reduction": reduction, "group_bits": bits * lanes,
-         "word_bits": STREAM_WORD_BITS, "word_mask": (1 << STREAM_WORD_BITS) - 1, "words": stream.words,
-         "nwords": int(stream.words.size), "banks": mem.banks, "big": mem.in_bram,
-         "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits, "ddr": False, "packed": stream}
-    if isinstance(t, ExpShareTables):
-        d.update(index_bits=t.index_bits, mantissa_bits=t.mantissa_bits, mantissa_shift=t.mantissa_shift,
-                 exponent_bits=f.exponent_bits, exp_depth=int(t.exponent_rom.size), exponent_rom=t.exponent_rom,
-                 index_mask=(1 << t.index_bits) - 1, mantissa_mask=(1 << t.mantissa_bits) - 1,
-                 exponent_mask=(1 << f.exponent_bits) - 1)
-    elif isinstance(t, ClusterTables):
-        d.update(index_bits=t.index_bits, k=int(t.codebook_rom.size), codebook=t.codebook_rom, format_bits=f.total_bits)
-    return d
-
-
-def _place_in_ddr(params: list[dict]) -> DdrImage:
-    """Build the DDR image of every weight stream and tell each stream where its words are."""
-    streams = [p for p in params if p["role"] == "stream"]
-    other = [p for p in streams if "packed" not in p]
-    if other:
-        raise PycompressError(f"--weights ddr takes fixed-width packed streams; {other[0]['tensor']} is "
-                              f"{other[0]['scheme']}-coded (not supported from DDR yet)")
-    image = build_image([(p["tensor"], p["ident"], p["packed"], p["lanes"]) for p in streams])
-    for p, seg in zip(streams, image.segments):
-        p.update(ddr=True, ddr_offset=seg.offset, ddr_words=seg.words, ddr_window=ddr_window(p["code_bits"], p["lanes"]),
-                 ddr_shifts=ddr_shifts(p["code_bits"], p["lanes"]))
-    return image
-
-
 def template_values(km: KernelModel, baseline: bool = False, board: str = "zedboard", kernel: str | None = None,
-                    parallel: dict[str, int] | None = None, weights: str = "bram", dataflow: bool = False) -> dict:
+                    parallel: dict | None = None, weights: str = "bram", dataflow: bool = False,
+                    lanes: dict | None = None) -> dict:
     """Everything the templates render from: numbers, sanitised identifiers, and names as `ModelName`.
 
-    `kernel` is compressed (default), raw (the same-format baseline) or float (float32
-    arrays; `baseline=True`); `parallel` fixes lanes for model layer names; `weights` is
-    bram (streams in on-chip ROMs) or ddr (the same streams read from DDR through an AXI
-    master; `ddr_image` holds the image the host places there); `dataflow`: layers as concurrent
-    processes joined by ping-pong buffers under DATAFLOW (chains of layers only), ReLU fused.
+    `kernel`: compressed (default), raw or offset (same-format baselines) or float (float32 tables;
+    `baseline=True`); `parallel` fixes lanes for model layer names (`lanes`: every layer's, by function, as
+    the plan gives them); `weights`: bram (tables in on-chip ROM) or ddr (each weight read from DDR through its
+    own AXI master; `ddr_image` holds the image the host places there); `dataflow`: layers as concurrent
+    processes joined by ping-pong buffers (chains only).
     """
     if weights not in WEIGHT_PLACES:
         raise PycompressError(f"unknown weight placement {weights!r} (choose from {', '.join(WEIGHT_PLACES)})")
     kernel = kernel or ("float" if baseline else "compressed")
-    baseline = kernel != "compressed"
-    plan = plan_hls(km, kernel, board, parallel, dataflow)
+    plan = plan_hls(km, kernel, board, parallel, dataflow, lanes=lanes, ddr=weights == "ddr")
     idents = _identifiers(km)
-    layers = [_layer_values(lp.layer, idents) for lp in plan.layers]
-    params = []
-    for lp, l in zip(plan.layers, layers):
+    chosen = {lp.ident: Lanes(lp.lanes, lp.pixel_lanes, lp.fabric_adders) for lp in plan.layers if lp.mac}
+    where, per = assign([lp.layer for lp in plan.layers], plan.input_shape, chosen)
+    layers, params, ports = [], [], {}
+    for lp in plan.layers:
+        l = _layer_values(lp.layer, idents)
+        inl, outl, inl2 = per[lp.ident]
+        l.update(inl=inl, outl=outl, ii=lp.schedule.ii, depth=lp.schedule.depth, distance=lp.schedule.distance)
+        if inl2 is not None:
+            l["inl2"] = inl2
+        layers.append(l)
+        if lp.op == "avgpool2d":
+            l["recip"] = reciprocal(l["k"] * l["k"])
+        elif lp.op == "globalavgpool":
+            l["recip"] = reciprocal(l["ih"] * l["iw"])
         if not lp.mac:
             continue
-        s = lp.schedule
-        l.update(lanes=lp.lanes, groups=lp.groups, reduction=lp.reduction, pixels=lp.pixels, distance=s.distance,
-                 dependence_free=s.ii == 1)  # the plan's II is 1 exactly when an accumulator recurs after its chain
-        params.append(_stream_values(lp, l["weight"], km, kernel))
+        p = lp.lanes
+        l.update(lanes=p, pq=lp.pixel_lanes, fadd_fabric=lp.fabric_adders, groups=lp.outputs // p,
+                 reduction=lp.reduction, owq=l.get("ow", 1) // lp.pixel_lanes)
+        if weights == "ddr":
+            ports[l["weight"]] = l["ddr_port"] = f"{WEIGHTS_PORT}_{l['weight']}"
+            l["ddr"] = True
+        if kernel == "compressed" and isinstance(km.tables.get(lp.weight), HuffmanTables):
+            from .huffman import kernel_stream
+            params.append(kernel_stream(lp.layer, lp.weight, l["weight"], km.params[lp.weight], km.tables[lp.weight], p))
+        else:
+            params.append(table_values(lp.weight, l["weight"], "weight", km, kernel, lp.outputs, lp.reduction, p))
         if lp.bias:
-            params.append(_param_values(lp.bias, l["bias"], km, baseline, lp.lanes, dict(lp.memories)["bias"]))
-    if weights == "ddr" and any(p["scheme"] == "huffman" for p in params):
-        raise PycompressError("entropy-coded (huffman) weights are decoded from on-chip ROMs only: use --weights bram")
-    image = _place_in_ddr(params) if weights == "ddr" else None
-    for lp, l in zip(plan.layers, layers):
-        if l["op"] in ("maxpool2d", "avgpool2d"):
-            l["ii"] = lp.schedule.ii
-        if l["op"] == "avgpool2d":
-            l["recip"] = reciprocal(l["k"] * l["k"])
-        elif l["op"] == "globalavgpool":
-            l["recip"] = reciprocal(l["ih"] * l["iw"])
-    buffers = [{"name": b.name, "size": b.size, "banks": b.banks, "big": b.memory.in_bram} for b in plan.buffers]
-    inbuf, outbuf = plan.input_buffer, plan.output_buffer
-    b = plan.board
+            params.append(table_values(lp.bias, l["bias"], "bias", km, bias_kernel(km, lp.bias, kernel), lp.outputs, 1, p))
+    image = place_in_ddr(params, ports) if weights == "ddr" else None
+    segments = {s.ident: s for s in image.segments} if image is not None else {}
+    ddr_ports = [{"port": ports[i], "bundle": f"{WEIGHTS_BUNDLE}{n}", "words": segments[i].words,
+                  "offset": segments[i].offset, "ident": i} for n, i in enumerate(ports)]
     top = plan.estimate.top
-    kind = {"compressed": f"compressed weights ({km.format} storage)", "raw": "same-format baseline (raw weight bits in packed streams)",
-            "float": "float32 baseline (raw float32 weight bits in packed streams)"}[kernel]
+    kind = {"compressed": f"compressed weights ({km.format} storage)",
+            "raw": "same-format baseline (raw weight bits, same tables)",
+            "offset": "offset-exponent baseline (exponent minus the layer's smallest, same tables)",
+            "float": "float32 baseline (raw float32 weight bits, same tables)"}[kernel]
+    b = plan.board
+    buffers = [{"name": x.name, "size": x.size, "banks": where[x.name]["banks"], "depth": where[x.name]["depth"],
+                "big": where[x.name]["big"]} for x in plan.buffers]
     return {
-        "top": top, "baseline": baseline, "kernel": kernel,
-        "lanes": {l["layer"]: l["lanes"] for l in layers if "lanes" in l}, "hls_project": f"prj_{top}", "solution": "solution1", "description": f"{top}: {kind}",
+        "top": top, "baseline": kernel != "compressed", "kernel": kernel,
+        "lanes": {l["layer"]: l["lanes"] for l in layers if "lanes" in l},
+        "pixel_lanes": {l["layer"]: l["pq"] for l in layers if "pq" in l},
+        "fabric_adders": {l["layer"]: l["fadd_fabric"] for l in layers if "pq" in l},
+        "hls_project": f"prj_{top}", "solution": "solution1", "description": f"{top}: {kind}",
         "ports": {"input": ki.INPUT_PORT, "output": ki.OUTPUT_PORT, "control": ki.CONTROL_BUNDLE},
         "axis_bits": ki.AXIS_DATA_BITS, "input_size": km.graph.input_size, "output_size": km.graph.output_size,
-        "input_shape": list(km.graph.input_shape), "layers": layers, "buffers": buffers, "params": params,
-        "input_buffer": inbuf, "output_buffer": outbuf, "part": b.part, "board": b.name,
-        "clock_period_ns": f"{b.clock_period_ns:g}",
+        "input_shape": list(km.graph.input_shape), "layers": layers, "buffers": buffers,
+        "params": params, "input_buffer": plan.input_buffer, "output_buffer": plan.output_buffer,
+        "input_layout": where[plan.input_buffer], "output_layout": where[plan.output_buffer],
+        "part": b.part, "board": b.name, "clock_period_ns": f"{b.clock_period_ns:g}",
         "ip": {"vendor": ki.IP_VENDOR, "library": ki.IP_LIBRARY, "version": ki.IP_VERSION},
-        "weights": weights, "ddr": image is not None, "ddr_image": image, "ddr_port": WEIGHTS_PORT,
-        "ddr_bundle": WEIGHTS_BUNDLE, "ddr_fifo_depth": DDR_FIFO_DEPTH, "ddr_group_fifo_depth": DDR_GROUP_FIFO_DEPTH, "ddr_image_file": IMAGE_FILE,
+        "weights": weights, "ddr": image is not None, "ddr_image": image, "ddr_ports": ddr_ports,
+        "ddr_fifo_depth": DDR_FIFO_DEPTH, "ddr_group_fifo_depth": DDR_GROUP_FIFO_DEPTH, "ddr_image_file": IMAGE_FILE,
         "ddr_layout_file": LAYOUT_FILE, "ddr_total_words": int(image.words.size) if image is not None else 0,
-        "dataflow": dataflow,
+        "dataflow": dataflow, "plan": plan,
     }

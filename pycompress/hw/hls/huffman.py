@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pycompress.core.errors import PycompressError
+from pycompress.hw.lanewords import LUTRAM_MAX_BITS
 from .templates import render
 from pycompress.hw.names import ModelName
 from pycompress.hw.huffman_layout import HuffmanTables, tensor_tables, words
@@ -140,22 +141,25 @@ def reencode(t: HuffmanTables, order: np.ndarray) -> HuffmanTensor:
 def kernel_stream(layer, name: str, ident: str, values: np.ndarray, t: HuffmanTables, lanes: int) -> dict:
     """Template values of one weight of the HLS kernel as `lanes` entropy-coded streams (huffman_stream.h.j2):
     lane p holds its outputs' weights in the kernel's loop order (hwlayout.lane_split_order) and has its own
-    decoder; the decode table and symbols are shared."""
+    decoder with its own copy of the decode table and symbols (one read of each memory per cycle and lane)."""
     from pycompress.core.formats import get_format
     from pycompress.hw.layout import lane_split_order
 
     outputs, reduction = layer.outputs, layer.reduction  # `layer`: the plan's Layer
     order = lane_split_order(outputs, reduction, lanes)
-    per_lane = [decoder_tensor(HuffmanTables(t.name, t.ident, reencode(t, row))) for row in order]
-    first = per_lane[0]
-    mww = max(d.mww for d in per_lane)
+    decoders = [decoder_tensor(HuffmanTables(t.name, t.ident, reencode(t, row))) for row in order]
+    first = decoders[0]
+    mww = first.mww  # from the mantissa width, the same in every lane
+    big = lambda words, bits: words * bits > LUTRAM_MAX_BITS  # noqa: E731
+    per_lane = [{"code": d.code, "sign": d.sign, "mant": d.mant, "code_big": big(d.code.size, 16),
+                 "sign_big": big(d.sign.size, 16), "mant_big": big(d.mant.size, mww)} for d in decoders]
     huffman = {"total": first.total, "mant_bits": first.mant_bits, "symw": first.symw, "head": first.head, "mw": first.mw,
-               "mww": mww, "drop": first.drop,
-               "max_len": first.max_len, "nsym": first.nsym, "lutw": first.lutw, "symbols": first.symbols,
-               "lut": first.lut, "lanes": per_lane,
-               "stored_bits": sum(d.code.size * 16 + d.sign.size * 16 + d.mant.size * d.mww for d in per_lane)}
+               "mww": mww, "drop": first.drop, "max_len": first.max_len, "nsym": first.nsym, "lutw": first.lutw,
+               "symbols": first.symbols, "lut": first.lut, "lanes": per_lane,
+               "lut_big": big(1 << first.max_len, first.lutw), "sym_big": big(first.nsym, first.symw),
+               "stored_bits": sum(d.code.size * 16 + d.sign.size * 16 + d.mant.size * d.mww for d in decoders)}
     f = get_format(t.format.name)
     return {"name": ModelName(name), "tensor": name, "ident": ident, "size": int(values.size), "shape": list(values.shape),
-            "role": "stream", "scheme": "huffman", "format": f.name, "lanes": lanes, "groups": outputs // lanes,
+            "role": "weight", "scheme": "huffman", "format": f.name, "lanes": lanes, "groups": outputs // lanes,
             "reduction": reduction, "format_exponent_bits": f.exponent_bits, "format_mantissa_bits": f.mantissa_bits,
             "ddr": False, "huffman": huffman}

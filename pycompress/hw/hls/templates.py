@@ -7,6 +7,7 @@ in a template, and `hwnames.finalize` refuses any value that is neither.
 from __future__ import annotations
 
 import functools
+import re
 
 import jinja2
 import numpy as np
@@ -44,6 +45,18 @@ def cfloat(value) -> Code:
     return Code(_float_literal(np.float32(value)))
 
 
+_CEXPR = re.compile(r"[A-Za-z0-9_ \[\]()*+&>|<=!?:,-]*")
+
+
+def cexpr(text) -> Code:
+    """Text a template macro built (an index expression, a declarator) from numbers and its own words: passed
+    on only when it holds no character that could start a comment, a string or a directive."""
+    text = str(text).strip()
+    if not _CEXPR.fullmatch(text):
+        raise PycompressError(f"internal error: macro output {text!r} is not a plain C expression")
+    return Code(text)
+
+
 def hexwords(values) -> Code:
     arr = np.asarray(values, dtype=np.uint32).reshape(-1)
     return Code(" ".join(f"{int(v):08x}" for v in arr.tolist()))
@@ -61,7 +74,7 @@ def environment() -> jinja2.Environment:
         finalize=finalize,
     )
     env.filters.update(FILTERS)
-    env.filters.update(cints=cints, cfloats=cfloats, cfloat=cfloat, hexwords=hexwords)
+    env.filters.update(cints=cints, cfloats=cfloats, cfloat=cfloat, hexwords=hexwords, cexpr=cexpr)
     return env
 
 

@@ -18,7 +18,7 @@ from pycompress.core.container import CompressedModel, to_bytes
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import OutputFolder, atomic_directory, check_output
 from pycompress.hw.plan import kernel_model
-from .context import template_values
+from .context import is_chain, template_values
 from .reference import reference_forward
 from .templates import AUTOGEN
 from .vectors import dataset_inputs
@@ -36,7 +36,9 @@ def _ddr_manifest(values: dict) -> dict:
         return {}
     layout = image.layout()
     return {"weights": "ddr", "ddr": {"image": values["ddr_image_file"], "layout": values["ddr_layout_file"],
-                                      "port": values["ddr_port"], "bundle": values["ddr_bundle"],
+                                      "ports": [{"port": d["port"], "bundle": d["bundle"], "offset_words": d["offset"],
+                                                 "words": d["words"], "tensor_ident": d["ident"]}
+                                                for d in values["ddr_ports"]],
                                       "words": layout["words"], "bytes": layout["bytes"], "sha256": layout["sha256"],
                                       "bytes_read_per_image": layout["bytes_read_per_image"]}}
 
@@ -57,7 +59,7 @@ def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> 
         layers.append(entry)
     return {
         "manifest_version": MANIFEST_VERSION, "generator": AUTOGEN, "top": values["top"], "baseline": baseline,
-        "kernel": values["kernel"], "lanes": values["lanes"],
+        "kernel": values["kernel"], "lanes": values["lanes"], "pixel_lanes": values["pixel_lanes"],
         "format": km.format, "part": values["part"], "board": values["board"],
         "clock_period_ns": float(values["clock_period_ns"]),
         "ports": {**values["ports"], "axis_data_bits": values["axis_bits"]},
@@ -81,9 +83,20 @@ def _manifest(values: dict, km, baseline: bool, ftz_reference: bool = False) -> 
     }
 
 
+def render_firmware(values: dict) -> dict[str, str]:
+    """The synthesised sources (what Vitis and the rule checker read), keyed by relative path."""
+    from .templates import render
+
+    top = values["top"]
+    return {"firmware/pycompress_defines.h": render("defines.h.j2", **values),
+            "firmware/weights.h": render("weights.h.j2", **values),
+            f"firmware/{top}.h": render("kernel.h.j2", **values),
+            f"firmware/{top}.cpp": render("kernel.cpp.j2", **values)}
+
+
 def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int = TB_VECTORS, kernel: str | None = None,
                    parallel: dict[str, int] | None = None, board: str = "zedboard",
-                   ftz_reference: bool = False, weights: str = "bram", dataflow: bool = False) -> dict[str, str | bytes]:
+                   ftz_reference: bool = False, weights: str = "bram", dataflow: bool | None = None) -> dict[str, str | bytes]:
     """All files of the project, keyed by relative path; pure (no I/O besides reading templates/data).
 
     `kernel`: compressed (default), raw (same-format baseline) or float (float32 baseline, `baseline=True`);
@@ -92,13 +105,13 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
     floating-point cores do (for C/RTL co-simulation; g++ C simulation follows IEEE gradual underflow);
     `weights`: bram (weight streams in on-chip ROM) or ddr (read through an AXI master from the image
     ddr/weights.bin that the host places in DDR; ddr/weights.json gives its layout); `dataflow`: the layers
-    as concurrent processes under DATAFLOW (chains of layers only; ReLU fused into the producing layer).
+    as concurrent processes under DATAFLOW (chains of layers only; None, the default: for every chain).
     """
     from .templates import render
 
     km = kernel_model(cm)
     values = template_values(km, baseline, board=board, kernel=kernel, parallel=parallel, weights=weights,
-                             dataflow=dataflow)
+                             dataflow=is_chain(km.graph) if dataflow is None else dataflow)
     baseline = values["baseline"]
     top = values["top"]
     x, _ = dataset_inputs(km.graph, tb_vectors)
@@ -106,10 +119,7 @@ def render_project(cm: CompressedModel, baseline: bool = False, tb_vectors: int 
     what = ("expected outputs (numpy reference, subnormals flushed to zero as the Xilinx cores)" if ftz_reference
             else "expected outputs (numpy reference)")
     files: dict[str, str | bytes] = {
-        "firmware/pycompress_defines.h": render("defines.h.j2", **values),
-        "firmware/weights.h": render("weights.h.j2", **values),
-        f"firmware/{top}.h": render("kernel.h.j2", **values),
-        f"firmware/{top}.cpp": render("kernel.cpp.j2", **values),
+        **render_firmware(values),
         "firmware/csim_bridge.cpp": render("csim_bridge.cpp.j2", **values),
         f"tb/tb_{top}.cpp": render("tb.cpp.j2", **values),
         "tb_data/tb_input_features.dat": render("tb_data.dat.j2", what="inputs", width=values["input_size"],
@@ -141,15 +151,21 @@ def write_tree(files: dict[str, str | bytes], out: str | os.PathLike) -> Path:
     return out
 
 
-def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str, int] | None = None,
-               weights: str = "bram") -> None:
-    """One line when the compressed kernel's estimate exceeds the board's whole resources (with --weights ddr,
-    the weight streams are off chip and only what stays on chip counts)."""
+def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict | None = None,
+               weights: str = "bram", dataflow: bool | None = None) -> None:
+    """One line when the compressed kernel's estimate (the cycle and resource model, as the allocator sees it)
+    exceeds the board's whole resources (with --weights ddr, the weights are off chip and only what stays on
+    chip counts; under DATAFLOW every activation buffer is a ping-pong pair)."""
     from pycompress.hw.board import load_board
-    from .estimates import estimate
+    from pycompress.hw.plan import plan_hls
 
-    b, e = load_board(board), estimate(cm, parallel, board)["compressed"]
+    km = kernel_model(cm)
+    df = is_chain(km.graph) if dataflow is None else dataflow
+    b = load_board(board)
+    e = plan_hls(km, "compressed", board, parallel, df, ddr=weights == "ddr").estimate
     need = ({"bram18k": e.bram18k, "dsp": e.dsp, "lut": e.lut, "ff": e.ff} if weights == "bram" else e.ddr_summary())
+    if df and e.chain:
+        need = {**need, "bram18k": need["bram18k"] + e.buffer_bram18k}
     over = [f"{what} {need[key]:,} > {have:,}" for what, key, have in (("BRAM18K", "bram18k", b.bram18k), ("DSP48E1", "dsp", b.dsp48e1),
                                                                      ("LUT", "lut", b.lut), ("FF", "ff", b.ff)) if need[key] > have]
     if over:
@@ -160,11 +176,11 @@ def check_fits(cm: CompressedModel, board: str = "zedboard", parallel: dict[str,
 def generate(cm: CompressedModel, out: str | os.PathLike, baseline: bool = False, progress: bool = True,
              kernel: str | None = None, parallel: dict[str, int] | None = None, board: str = "zedboard",
              allow_over_budget: bool = False, ftz_reference: bool = False, weights: str = "bram",
-             dataflow: bool = False) -> Path:
+             dataflow: bool | None = None) -> Path:
     """Render and write the HLS project; nothing is written when the model is unsupported or does not fit."""
     kernel_model(cm)  # refuse an unsupported model before saying anything
     if not allow_over_budget:
-        check_fits(cm, board, parallel, weights)
+        check_fits(cm, board, parallel, weights, dataflow)
     kernel = kernel or ("float" if baseline else "compressed")
     if progress:
         print(f"generating {'' if kernel == 'compressed' else kernel + ' baseline '}HLS project "

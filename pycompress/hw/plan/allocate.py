@@ -24,11 +24,17 @@ from .budget import Budget, Objective
 
 @dataclass(frozen=True)
 class Candidate:
-    """A MAC layer the allocator may give lanes: its key in the lanes map, model name and accepted lane counts."""
+    """A MAC layer the allocator may give lanes: its key in the lanes map, model name and accepted lane choices
+    (lane counts, or any choice with a `units` size, e.g. the HLS back end's channel x pixel lanes)."""
 
     key: str
     name: str
-    options: tuple[int, ...]
+    options: tuple
+
+
+def size(option) -> int:
+    """How much a lane choice computes per cycle (what "more lanes" means)."""
+    return getattr(option, "units", option)
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,28 @@ class Design:
 
 @dataclass(frozen=True)
 class Allocation:
-    lanes: dict[str, int]  # candidate key -> lanes
+    lanes: dict  # candidate key -> lanes (the candidate's option)
     notes: tuple[str, ...] = ()  # why it stopped short of the objective's target
 
 
-def parse_parallel(spec: str | None) -> dict[str, int]:
-    """`conv1=4,fc1=8`, or the path of a JSON object {"conv1": 4, ...}: model layer name -> lanes."""
+def lane_choice(value) -> int | tuple[int, int] | None:
+    """An integer lane count, or channel x pixel lanes ("6x2" or [6, 2]); None when neither."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return (value[0], value[1])
+    if isinstance(value, str):
+        p, x, q = value.strip().partition("x")
+        if p.isdigit() and (not x or q.isdigit()):
+            return (int(p), int(q)) if x else int(p)
+    return None
+
+
+def parse_parallel(spec: str | None) -> dict:
+    """`conv1=6x2,fc1=8` (lanes, or channel x pixel lanes where the back end has pixel lanes), or the path of a JSON
+    object {"conv1": [6, 2], "fc1": 8}: model layer name -> lanes."""
     if not spec:
         return {}
     path = Path(spec)
@@ -63,24 +85,26 @@ def parse_parallel(spec: str | None) -> dict[str, int]:
         from pycompress.core.fileio import read_json_object
 
         data = read_json_object(path, "--parallel file", limit=1 << 20)
-        if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
-            raise PycompressError(f"--parallel {spec}: expected a JSON object of layer name -> integer lanes")
-        return {str(k): int(v) for k, v in data.items()}
-    out: dict[str, int] = {}
+        if not isinstance(data, dict) or not all(lane_choice(v) is not None for v in data.values()):
+            raise PycompressError(f"--parallel {spec}: expected a JSON object of layer name -> lanes (an integer or "
+                                  "[channel lanes, pixel lanes])")
+        return {str(k): lane_choice(v) for k, v in data.items()}
+    out: dict = {}
     for item in spec.split(","):
         name, sep, value = item.strip().rpartition("=")
-        if not sep or not name or not value.strip().isdigit():
-            raise PycompressError(f"--parallel: expected layer=lanes[,layer=lanes...], got {item.strip()!r}")
-        out[name.strip()] = int(value)
+        choice = lane_choice(value)
+        if not sep or not name or choice is None:
+            raise PycompressError(f"--parallel: expected layer=lanes[xpixels][,layer=...], got {item.strip()!r}")
+        out[name.strip()] = choice
     return out
 
 
-def allocate(candidates: Sequence[Candidate], cost: Callable[[Mapping[str, int]], Design], budget: Budget,
-             objective: Objective, fixed: Mapping[str, int] | None = None) -> Allocation:
-    """Lanes per candidate key: `fixed` ones (by key, checked by the caller) as given, the others from one lane,
-    grown by `objective` while the design stays within `budget`."""
+def allocate(candidates: Sequence[Candidate], cost: Callable[[Mapping], Design], budget: Budget,
+             objective: Objective, fixed: Mapping | None = None, start: Mapping | None = None) -> Allocation:
+    """Lanes per candidate key: `fixed` ones (by key, checked by the caller) as given, the others from `start`
+    (default: the smallest option), grown by `objective` while the design stays within `budget`."""
     fixed = dict(fixed or {})
-    lanes = {c.key: fixed.get(c.key, 1) for c in candidates}
+    lanes = {c.key: fixed.get(c.key, (start or {}).get(c.key, min(c.options, key=size))) for c in candidates}
     free = [c for c in candidates if c.key not in fixed]
     if objective.rule == "throughput":
         return _throughput(candidates, cost, budget, fixed)
@@ -101,7 +125,7 @@ def _best_ratio(free, lanes, current, cost, budget, objective, notes):
     best, best_score = None, 0.0
     for c in free:
         for p in c.options:
-            if p <= lanes[c.key]:
+            if size(p) <= size(lanes[c.key]):
                 continue
             trial = {**lanes, c.key: p}
             e = cost(trial)
@@ -117,7 +141,7 @@ def _best_ratio(free, lanes, current, cost, budget, objective, notes):
 def _throughput(candidates, cost, budget, fixed) -> Allocation:
     """Interval first: the smallest candidate interval for which every free layer's cheapest lane count meeting it
     fits the budget; then the latency: best-ratio steps (latency saved per share added) that keep the interval."""
-    base = {c.key: fixed.get(c.key, 1) for c in candidates}
+    base = {c.key: fixed.get(c.key, min(c.options, key=size)) for c in candidates}
     free = [c for c in candidates if c.key not in fixed]
     notes: list[str] = []
     options = {}  # key -> [(lanes, layer interval, share of the budget the layer adds, per-resource shares added)]
@@ -143,7 +167,7 @@ def _throughput(candidates, cost, budget, fixed) -> Allocation:
                 ok = [r for r in rows if r[1] <= interval]
                 if not ok:
                     return None
-                lanes[key] = min(ok, key=lambda r: (weigh(r), r[0]))[0]
+                lanes[key] = min(ok, key=lambda r: (weigh(r), size(r[0])))[0]
             e = cost(lanes)
             tried = (lanes, e)
             if budget.fits(e):
@@ -167,7 +191,7 @@ def _throughput(candidates, cost, budget, fixed) -> Allocation:
     while True:  # the latency, within what is left and without lengthening the interval
         step, score = None, 0.0
         for c in free:
-            for p in [p for p in c.options if p > lanes[c.key]][:8]:
+            for p in sorted((p for p in c.options if size(p) > size(lanes[c.key])), key=size)[:8]:
                 trial = {**lanes, c.key: p}
                 e = cost(trial)
                 saved = current.rank[-1] - e.rank[-1]
@@ -234,12 +258,13 @@ def _slowest_first(free, lanes, current, cost, budget, objective, notes):
     target = f"estimated {current.cycles:,} cycles per image" + (
         f" > target {objective.target:,}" if objective.target is not None else "")
     index = {c.key: i for i, c in enumerate(free)}
-    growable = [(current.layer_cycles[c.key], index[c.key], c) for c in free if any(p > lanes[c.key] for p in c.options)]
+    growable = [(current.layer_cycles[c.key], index[c.key], c) for c in free
+                if any(size(p) > size(lanes[c.key]) for p in c.options)]
     if not growable:
         notes.append(f"{target}: no layer can take more lanes")
         return None
     c = max(growable, key=lambda g: g[:2])[2]
-    trial = {**lanes, c.key: min(p for p in c.options if p > lanes[c.key])}
+    trial = {**lanes, c.key: min((p for p in c.options if size(p) > size(lanes[c.key])), key=size)}
     e = cost(trial)
     if not budget.fits(e):
         notes.append(f"{target}: more lanes would pass {budget.label}")

@@ -14,37 +14,38 @@ from pycompress.core.errors import PycompressError
 from pycompress.hw import kernel_interface as ki
 from pycompress.hw.board import load_board
 from . import cost_hls, cost_rtl
-from .allocate import Candidate, Design, allocate
+from .allocate import Candidate, Design, allocate, lane_choice
 from .budget import Budget, Resources
 from .cost_hls import HLS, HlsCosts
 from .cost_rtl import RTL, RtlCosts
-from .estimate import KernelPlan, estimate_plan
-from .kernel_model import KernelModel, check_kernel, element_bits, weight_stream
+from .banks import assign
+from .estimate import KernelPlan, estimate_plan, layer_schedules, objective_cycles
+from .kernel_model import KernelModel, bias_kernel, check_kernel, weight_stream
 from .lower import hls_layers, rtl_layers
 from .memory import Memory
-from .model import AcceleratorPlan, Layer, LayerPlan
+from .model import AcceleratorPlan, Lanes, Layer, LayerPlan, Schedule
 from .rtl_chain import ChainTiming, chain_timing, progressive_flags
 
 
 # ---- HLS -----------------------------------------------------------------------------------------------
 
-def hls_kernel_plan(km: KernelModel, kernel: str = "compressed") -> KernelPlan:
+def hls_kernel_plan(km: KernelModel, kernel: str = "compressed", dataflow: bool = False) -> KernelPlan:
     """The HLS kernel without its lanes: what the allocator and the estimate see."""
     check_kernel(kernel)
-    layers, buffers, _, _ = hls_layers(km.graph)
-    streams = {l.fn: weight_stream(km, l.weight, kernel) for l in layers if l.mac}
-    bias_bits = {l.fn: element_bits(km, l.bias, kernel) for l in layers if l.mac and l.bias}
+    layers, buffers, _, _ = hls_layers(km.graph, dataflow)
+    weights = {l.fn: weight_stream(km, l.weight, kernel, l.outputs, l.reduction) for l in layers if l.mac}
+    biases = {l.fn: weight_stream(km, l.bias, bias_kernel(km, l.bias, kernel), l.outputs, 1) for l in layers if l.mac and l.bias}
     top = ki.TOP_FUNCTION if kernel == "compressed" else ki.BASELINE_TOP_FUNCTION
-    return KernelPlan(top, tuple(layers), streams, bias_bits, tuple((b.name, b.size) for b in buffers),
-                      km.graph.input_size, km.graph.output_size)
+    return KernelPlan(top, tuple(layers), weights, biases, tuple((b.name, b.size) for b in buffers),
+                      km.graph.input_size, km.graph.output_size, tuple(km.graph.input_shape), dataflow)
 
 
 def hls_budget(board: str = "zedboard", c: HlsCosts = HLS) -> Budget:
     return Budget.for_board(load_board(board), c.shares)
 
 
-def _hls_fixed(kplan: KernelPlan, fixed: Mapping[str, int]) -> dict[str, int]:
-    """Model layer names -> layer functions, each lane count checked against the layer."""
+def _hls_fixed(kplan: KernelPlan, fixed: Mapping, c: HlsCosts) -> dict[str, Lanes]:
+    """Model layer names -> layer functions, each lane choice checked against the layer."""
     by_name = {l.name: l for l in kplan.mac_layers()}
     out = {}
     for name, lanes in fixed.items():
@@ -52,51 +53,77 @@ def _hls_fixed(kplan: KernelPlan, fixed: Mapping[str, int]) -> dict[str, int]:
             raise PycompressError(f"--parallel names {name!r}, which is not a conv2d/linear layer of the model "
                                   f"(layers: {', '.join(by_name) or 'none'})")
         layer = by_name[name]
-        if lanes not in cost_hls.lane_options(layer):
-            raise PycompressError(f"--parallel {name}={lanes}: lanes must divide the layer's {layer.outputs} outputs")
-        out[layer.fn] = lanes
+        v = lanes if isinstance(lanes, Lanes) else lane_choice(lanes)
+        if v is None:
+            raise PycompressError(f"--parallel {name}: lanes must be a count or channel x pixel lanes (e.g. 6x2)")
+        choice = v if isinstance(v, Lanes) else Lanes(*v) if isinstance(v, tuple) else Lanes(v)
+        if choice.channels not in layer.lane_divisors():
+            raise PycompressError(f"--parallel {name}={choice.channels}: lanes must divide the layer's {layer.outputs} "
+                                  "outputs")
+        if choice not in cost_hls.lane_options(layer, c):
+            raise PycompressError(f"--parallel {name}={choice}: pixel lanes are 1 or 2 (2 on a conv whose output rows "
+                                  "they divide)")
+        out[layer.fn] = choice
     return out
 
 
-def allocate_hls(kplan: KernelPlan, budget: Budget, fixed: Mapping[str, int] | None = None,
-                 c: HlsCosts = HLS) -> dict[str, int]:
-    """Layer fn -> lanes of the kernel: user-fixed layers (by model name) keep theirs, the rest are allocated."""
-    def cost(lanes: Mapping[str, int]) -> Design:
+def allocate_hls(kplan: KernelPlan, budget: Budget, fixed: Mapping | None = None, c: HlsCosts = HLS) -> dict[str, Lanes]:
+    """Layer fn -> lanes of the kernel: user-fixed layers (by model name) keep theirs, the rest are allocated to
+    maximise throughput within the budget: under DATAFLOW the interval between images first (the slowest
+    process), then, from there and without lengthening the interval, the latency; sequential, the latency."""
+    def design(e, cycles: int) -> Design:
+        return Design(cycles, {l.fn: le.cycles for l, le in zip(kplan.layers, e.layers)}, e.lut, e.ff, e.dsp,
+                      e.bram18k + (e.buffer_bram18k if kplan.dataflow and e.chain else 0))
+
+    def first(lanes: Mapping) -> Design:
         e = estimate_plan(kplan, lanes, c)
-        return Design(e.cycles, {l.fn: le.cycles for l, le in zip(kplan.layers, e.layers)}, e.lut, e.ff, e.dsp, e.bram18k)
+        return design(e, objective_cycles(kplan, e)[0])
 
-    candidates = [Candidate(l.fn, l.name, tuple(cost_hls.lane_options(l))) for l in kplan.mac_layers()]
-    return allocate(candidates, cost, budget, c.objective, _hls_fixed(kplan, fixed or {})).lanes
+    candidates = [Candidate(l.fn, l.name, tuple(cost_hls.lane_options(l, c))) for l in kplan.mac_layers()]
+    fixed = _hls_fixed(kplan, fixed or {}, c)
+    lanes = allocate(candidates, first, budget, c.objective, fixed).lanes
+    if not kplan.dataflow:
+        return lanes
+    interval = objective_cycles(kplan, estimate_plan(kplan, lanes, c))[0]
+
+    def then(trial: Mapping) -> Design:
+        e = estimate_plan(kplan, trial, c)
+        i, lat = objective_cycles(kplan, e)
+        return design(e, lat if i <= interval else 10 * lat)  # a longer interval is never a step
+
+    return allocate(candidates, then, budget, c.objective, fixed, start=lanes).lanes
 
 
-def hls_lanes(km: KernelModel, board: str = "zedboard", parallel: Mapping[str, int] | None = None,
-              c: HlsCosts = HLS) -> dict[str, int]:
+def hls_lanes(km: KernelModel, board: str = "zedboard", parallel: Mapping | None = None, c: HlsCosts = HLS,
+              dataflow: bool = False) -> dict[str, Lanes]:
     """Layer fn -> lanes, allocated on the compressed kernel: the baselines reuse them, so comparisons are like for like."""
-    return allocate_hls(hls_kernel_plan(km, "compressed"), hls_budget(board, c), parallel, c)
+    return allocate_hls(hls_kernel_plan(km, "compressed", dataflow), hls_budget(board, c), parallel, c)
 
 
-def plan_hls(km: KernelModel, kernel: str = "compressed", board: str = "zedboard",
-             parallel: Mapping[str, int] | None = None, dataflow: bool = False, c: HlsCosts = HLS) -> AcceleratorPlan:
-    """The HLS kernel (`kernel`: compressed, raw or float) with the lanes allocated on the compressed kernel;
-    `dataflow`: the layers' buffers wired for DATAFLOW (ReLU fused into the layer before it)."""
-    kplan = hls_kernel_plan(km, kernel)
-    lanes = hls_lanes(km, board, parallel, c)
+def plan_hls(km: KernelModel, kernel: str = "compressed", board: str = "zedboard", parallel: Mapping | None = None,
+             dataflow: bool = False, c: HlsCosts = HLS, lanes: Mapping | None = None,
+             ddr: bool = False) -> AcceleratorPlan:
+    """The HLS kernel (`kernel`: compressed, raw, offset or float) with the lanes allocated on the compressed kernel
+    (or `lanes`, layer fn -> Lanes, when the caller has them); `dataflow`: the layers' buffers wired for DATAFLOW;
+    `ddr`: the weights read from DDR (a MAC loop takes its weights from a FIFO)."""
+    kplan = hls_kernel_plan(km, kernel, dataflow)
+    lanes = dict(lanes) if lanes is not None else hls_lanes(km, board, parallel, c, dataflow)
     est = estimate_plan(kplan, lanes, c)
-    layers, buffers, inbuf, outbuf = hls_layers(km.graph, dataflow)
+    scheds = layer_schedules(kplan, lanes, ddr, c)
     plans = []
-    for l, le in zip(layers, est.layers):
-        p = lanes.get(l.fn, 1)
+    for l, le in zip(kplan.layers, est.layers):
         res = Resources(le.lut, le.ff, le.dsp, le.bram18k)
+        s = scheds.get(l.fn) or Schedule((), (), 1, 0, 0)
         if not l.mac:
-            plans.append(LayerPlan(l, 1, cost_hls.layer_schedule(l, c=c), res))
+            plans.append(LayerPlan(l, 1, s, res))
             continue
-        s = kplan.streams[l.fn]
-        mems = [("weights", s.memory(p))]
-        if l.fn in kplan.bias_bits:
-            mems.append(("bias", Memory(kplan.bias_bits[l.fn], l.outputs, p)))
-        plans.append(LayerPlan(l, p, cost_hls.layer_schedule(l, p, s.scheme, s.format, c), res, s, tuple(mems)))
-    banks = {l.layer.dst: l.lanes for l in plans if l.mac}
-    buffers = tuple(replace(b, banks=banks.get(b.name, 1)) for b in buffers)
+        ln = lanes.get(l.fn, Lanes())
+        w, b = kplan.weights[l.fn], kplan.biases.get(l.fn)
+        mems = [("weights", w.memory(ln.channels))] + ([("bias", b.memory(ln.channels))] if b is not None else [])
+        plans.append(LayerPlan(l, ln.channels, s, res, w, tuple(mems), ln.pixels, ln.fabric, b))
+    _, buffers, inbuf, outbuf = hls_layers(km.graph, dataflow)
+    where, _ = assign(kplan.layers, kplan.input_shape, lanes)
+    buffers = tuple(replace(b, banks=where[b.name]["banks"]) for b in buffers)
     return AcceleratorPlan("hls", load_board(board), tuple(plans), tuple(km.graph.input_shape), km.graph.output_size,
                            buffers, inbuf, outbuf, (), est)
 

@@ -3,8 +3,9 @@
 The weight stream a MAC layer's lanes read is described by the tensor's tables
 (hw/layout.py for exponent sharing and clustering, hw/huffman_layout.py for
 entropy coding): each scheme says once what its code is (`code_bits`,
-`cost_scheme`, `rom_bits`, `element_bits`), and `weight_stream` turns that into
-the plan's WeightStream for the compressed kernel or a baseline.
+`rom_bits`, `raw_codes`), and `weight_stream` turns that into the plan's
+WeightStream (a table of codes in loop order) for the compressed kernel or a
+baseline (raw bits, the offset exponent, float32).
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from pycompress.core.errors import PycompressError
 from pycompress.core.formats import tensor_bits
 from pycompress.core.graph import Graph, graph_of
 from pycompress.hw.huffman_layout import HuffmanTables, huffman_tables, is_huffman
-from pycompress.hw.layout import ClusterTables, ExpShareTables, layer_tables
-from .memory import WeightStream
+from pycompress.hw.layout import ClusterTables, ExpShareTables, layer_tables, offset_codes
+from .memory import HuffmanShape, WeightStream
 
 KERNEL_FORMATS = ("fp32", "bf16", "fp16")
-KERNELS = ("compressed", "raw", "float")  # exponent-shared/clustered; raw bits in the storage format; float32
+# exponent-shared/clustered/entropy-coded; raw bits in the storage format; the offset exponent; float32
+KERNELS = ("compressed", "raw", "offset", "float")
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,32 @@ def check_kernel(kernel: str) -> None:
         raise PycompressError(f"unknown kernel {kernel!r} (choose from {', '.join(KERNELS)})")
 
 
-def weight_stream(km: KernelModel, name: str, kernel: str) -> WeightStream:
-    """The stream of one weight in the chosen kernel: the scheme's codes (compressed), the raw bits in the
-    storage format (raw), or float32 bits (float, and any weight stored without tables)."""
-    t = km.tables.get(name)
-    if t is not None and kernel == "compressed":
-        return WeightStream(t.cost_scheme, t.format.name, t.code_bits, t.depth, t.rom_bits)
-    if t is not None and kernel == "raw":
-        return WeightStream("raw", t.format.name, t.format.total_bits, t.depth)
-    return WeightStream("float", "fp32", 32, int(km.params[name].size))
+def bias_kernel(km: KernelModel, name: str, kernel: str) -> str:
+    """The kernel a bias table is held in: float32 for an entropy-coded bias of the compressed kernel (the Huffman
+    decoders serve weight streams; a bias is read once per output), else `kernel`."""
+    return "float" if kernel == "compressed" and isinstance(km.tables.get(name), HuffmanTables) else kernel
 
 
-def element_bits(km: KernelModel, name: str, kernel: str) -> int:
-    """Bits of one entry of a random-access table (biases): the scheme's element code in the compressed
-    kernel when it has a random-access decoder, else float32."""
+def weight_stream(km: KernelModel, name: str, kernel: str, outputs: int = 0, reduction: int = 1) -> WeightStream:
+    """The table of one weight (or bias: reduction 1) in the chosen kernel, `outputs` x `reduction` codes: the
+    scheme's codes (compressed), the raw bits in the storage format (raw), each exponent minus the tensor's
+    smallest at the width of its range (offset), or float32 bits (float, and any tensor stored without tables)."""
     t = km.tables.get(name)
-    bits = t.element_bits if t is not None and kernel == "compressed" else None
-    return 32 if bits is None else bits
+    outputs = outputs or int(km.params[name].size) // reduction
+    if t is None or kernel == "float":
+        return WeightStream("float", "fp32", 32, int(km.params[name].size), 0, outputs, reduction)
+    fmt = t.format.name
+    if kernel == "compressed":
+        if isinstance(t, HuffmanTables):
+            st = t.tensor
+            nsym = int(st.distinct_symbols)
+            h = HuffmanShape(int(st.code_bits), int(st.numel), t.rest_bits, t.window,
+                             4 + max(1, (nsym - 1).bit_length()), nsym, t.upper_bits)
+            return WeightStream("huffman", fmt, t.code_bits, t.depth, 0, outputs, reduction, h)
+        return WeightStream(t.scheme, fmt, t.code_bits, t.depth, t.rom_bits, outputs, reduction)
+    if kernel == "offset" and not isinstance(t, ClusterTables):
+        bits, _ = t.raw_codes()
+        mant = t.tensor.mantissa_bits if isinstance(t, HuffmanTables) else t.mantissa_bits
+        o = offset_codes(bits, t.format, mant)
+        return WeightStream("offset", fmt, o.code_bits, t.depth, 0, outputs, reduction)
+    return WeightStream("raw", fmt, t.format.total_bits, t.depth, 0, outputs, reduction)

@@ -24,9 +24,10 @@ def _readers(graph: Graph) -> list[int]:
 
 
 def hls_layers(graph: Graph, dataflow: bool = False) -> tuple[list[Layer], list[Buffer], str, str]:
-    """(layers, buffers, input buffer, output buffer) of the HLS kernel. `dataflow`: every buffer needs one
-    writer and one reader, so a ReLU right after a conv/linear is fused into that layer's last store and any
-    other ReLU writes a buffer of its own; a graph whose activation is read twice (a residual add) is refused."""
+    """(layers, buffers, input buffer, output buffer) of the HLS kernel. A ReLU right after a conv/linear whose
+    output nothing else reads is fused into that layer's last store. `dataflow`: every buffer needs one writer
+    and one reader, so any other ReLU writes a buffer of its own, and a graph whose activation is read twice
+    (a residual add) is refused in one line."""
     shapes, sources, readers = graph.shapes(), graph.sources(), _readers(graph)
     if dataflow and max(readers, default=0) > 1:
         twice = next(k for k, n in enumerate(readers) if n > 1)
@@ -38,7 +39,7 @@ def hls_layers(graph: Graph, dataflow: bool = False) -> tuple[list[Layer], list[
     layers: list[Layer] = []
     for k, (layer, src) in enumerate(zip(graph.layers, sources)):
         sin, sout = tuple(shapes[src[0]]), tuple(shapes[k + 1])
-        fused = (dataflow and isinstance(layer, ReLU) and src[0] == k and k > 0
+        fused = (isinstance(layer, ReLU) and src[0] == k and k > 0 and readers[src[0]] == 1
                  and isinstance(graph.layers[k - 1], (Conv2d, Linear)))
         in_place = isinstance(layer, Flatten) or fused or (not dataflow and isinstance(layer, ReLU) and readers[src[0]] == 1
                                                            and src[0] > 0 and not isinstance(graph.layers[src[0] - 1], Flatten))

@@ -20,6 +20,23 @@ POOL_OPS = ("maxpool2d", "avgpool2d")
 RTL_KINDS = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool"}
 
 
+@dataclass(frozen=True, order=True)
+class Lanes:
+    """What a MAC layer computes per cycle (HLS): `channels` output-channel lanes x `pixels` pixel lanes, each
+    with one multiplier and one adder; `fabric`: the adders bound to LUTs (BIND_OP impl=fabric), not DSP48E1."""
+
+    channels: int = 1
+    pixels: int = 1
+    fabric: bool = False
+
+    @property
+    def units(self) -> int:
+        return self.channels * self.pixels
+
+    def __str__(self) -> str:
+        return f"{self.channels}x{self.pixels}" + ("f" if self.fabric else "")
+
+
 @dataclass(frozen=True)
 class Layer:
     """One layer of the lowered graph: its op and shapes, and (HLS) the activation buffers it reads and writes."""
@@ -35,7 +52,7 @@ class Layer:
     weight: str | None = None  # state_dict keys
     bias: str | None = None
     relu: bool = False  # the ReLU after it is computed in its store (fused)
-    fused: bool = False  # a ReLU fused into the layer before it (--dataflow)
+    fused: bool = False  # a ReLU fused into the conv/linear before it (no loop of its own)
     in_place: bool = False  # writes the buffer it reads (flatten, a ReLU nobody else reads)
     src: str = ""  # activation buffers (HLS)
     dst: str = ""
@@ -125,7 +142,10 @@ class LayerPlan:
     schedule: Schedule
     resources: Resources
     stream: WeightStream | None = None  # MAC layers: the weight stream its lanes read
-    memories: tuple[tuple[str, Memory], ...] = ()  # (role, memory): weight stream, bias table
+    memories: tuple[tuple[str, object], ...] = ()  # (role, memory): weight table, bias table (HLS TableMemory)
+    pixel_lanes: int = 1  # HLS: pixel lanes of a conv (outputs per cycle = lanes x pixel_lanes)
+    fabric_adders: bool = False  # HLS: its adders on LUTs (BIND_OP impl=fabric)
+    bias_stream: WeightStream | None = None  # HLS: the bias as a table of the same kind
 
     # the layer's own facts, for writers that walk the plan
     name = property(lambda self: self.layer.name)

@@ -39,8 +39,11 @@ SCRIPTS = ("run_hls.tcl", "block_design.tcl", "vivado_flow.tcl", "build_host.tcl
 RTL_SCRIPTS = ("package_ip.tcl", "block_design.tcl", "vivado_flow.tcl", "build_host.tcl", "run_host.tcl")
 REPORTS = {"utilization": "utilization.rpt", "utilization_hier": "utilization_hier.rpt",
            "timing": "timing_summary.rpt", "power": "power.rpt",
-           "hls_rpt": "hls_csynth.rpt", "hls_xml": "hls_csynth.xml"}
+           "hls_rpt": "hls_csynth.rpt", "hls_xml": "hls_csynth.xml", "hls_cosim": "hls_cosim.rpt"}
 EMIO_FIRST_PIN = 54  # Zynq-7000: EMIO GPIO bit 0 is GPIO pin 54
+
+
+POINTER_REG_BASE, POINTER_REG_STRIDE = 0x10, 0xC  # Vitis s_axilite: 64-bit pointer arguments in order
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,12 @@ class FlowPlan:
     kernel_range: str
     reports: dict
     ip: dict
-    ddr_pin: str = ""  # the kernel's AXI master for weights in DDR (m_axi_gmem), "" when they are on chip
+    ddr_pins: tuple[str, ...] = ()  # the kernel's AXI masters for weights in DDR (m_axi_gmem0..), () when on chip
     ddr_words: int = 0  # 64-bit words of the weight image the host places in DDR
-    ddr_offset_reg: int = 0x10  # the pointer argument's register in the control bundle (low word; high word at +4)
+    # per AXI master: its pointer register in the control bundle (low word; high word at +4) and its segment's
+    # offset in the image. Vitis gives the control bundle's pointer arguments, in order, 12 bytes each from
+    # 0x10 (data low, data high, reserved); the driver header xpycompress_top_hw.h of the exported IP lists them.
+    ddr_regs: tuple[tuple[int, int], ...] = ()
     engine: str = "hls"  # hls: an HLS kernel (scripts/run_hls.tcl); rtl: the RTL engine (scripts/package_ip.tcl)
     ip_step: str = "scripts/run_hls.tcl"  # the script that puts the kernel IP into ip_repo
     ip_kind: str = "HLS IP"
@@ -141,14 +147,23 @@ def plan_flow(build_name: str, manifest: KernelManifest, board: Board, config: F
         ip_repo=f"{hls_dir}/{manifest.ip_subdir}", ip_subdir=manifest.ip_subdir,
         report_copies=(f"{rpt}/{manifest.top}_csynth.rpt", REPORTS["hls_rpt"],
                        f"{rpt}/{manifest.top}_csynth.xml", REPORTS["hls_xml"],
-                       f"{rpt}/csynth.rpt", REPORTS["hls_rpt"], f"{rpt}/csynth.xml", REPORTS["hls_xml"]),
+                       f"{rpt}/csynth.rpt", REPORTS["hls_rpt"], f"{rpt}/csynth.xml", REPORTS["hls_xml"])
+        + ((f"{_sim_report(rpt)}/{manifest.top}_cosim.rpt", REPORTS["hls_cosim"]) if config.cosim else ()),
         xdc=f"constraints/{board.name}.xdc", bitstream=f"{name}.bit", xsa=f"{name}.xsa", elf=f"{name}_host.elf",
         jobs=config.jobs, led_port=config.led_port, led_count=config.led_count,
         dma_length_width=config.dma_length_width, axis_bits=ki.AXIS_DATA_BITS,
         dma_base=am.dma_base, dma_range=am.dma_range, kernel_base=am.kernel_base, kernel_range=am.kernel_range,
         reports=dict(REPORTS), ip=dict(IP_VLNV),
-        ddr_pin=manifest.ddr.pin if manifest.ddr else "", ddr_words=manifest.ddr.words if manifest.ddr else 0,
+        ddr_pins=manifest.ddr.pins if manifest.ddr else (), ddr_words=manifest.ddr.words if manifest.ddr else 0,
+        ddr_regs=tuple((POINTER_REG_BASE + POINTER_REG_STRIDE * k, p.offset_words)
+                       for k, p in enumerate(manifest.ddr.ports)) if manifest.ddr else (),
     )
+
+
+def _sim_report(syn_report: str) -> str:
+    """Where Vitis writes the co-simulation report: <solution>/sim/report beside <solution>/syn/report."""
+    head, _, tail = syn_report.rpartition("syn/")
+    return head + "sim/" + tail if tail else syn_report
 
 
 def hls_args(hls_tool: str, cosim: bool = False) -> list[str]:

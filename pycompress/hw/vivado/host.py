@@ -63,7 +63,7 @@ def _ddr_values(plan: FlowPlan, manifest: KernelManifest) -> dict:
 
     d = manifest.ddr
     if d is None:
-        return {"ddr_words": 0, "ddr_offset_reg": plan.ddr_offset_reg, "weight_rows": [], "ddr_image": "", "ddr_sha256": ""}
+        return {"ddr_words": 0, "ddr_regs": [], "weight_rows": [], "ddr_image": "", "ddr_sha256": ""}
     path = manifest.hls_dir / d.image
     try:
         data = path.read_bytes()
@@ -73,7 +73,7 @@ def _ddr_values(plan: FlowPlan, manifest: KernelManifest) -> dict:
         raise PycompressError(f"{path}: the DDR weight image is not the one the HLS project was generated with "
                               "(size or SHA-256 differs); regenerate it")
     words = np.frombuffer(data, dtype="<u8")
-    return {"ddr_words": d.words, "ddr_offset_reg": plan.ddr_offset_reg, "ddr_image": d.image, "ddr_sha256": d.sha256,
+    return {"ddr_words": d.words, "ddr_regs": [list(r) for r in plan.ddr_regs], "ddr_image": d.image, "ddr_sha256": d.sha256,
             "weight_rows": [words[i:i + 4].tolist() for i in range(0, words.size, 4)]}
 
 

@@ -17,18 +17,30 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
-class DdrWeights:
-    """`generate --weights ddr`: the kernel reads its weight image through an AXI master (m_axi_<bundle>)."""
+class DdrPort:
+    """One AXI master of the kernel (m_axi_<bundle>): a pointer argument reading one weight's segment."""
 
     port: str  # the top function's pointer argument; its offset register sits in the control bundle
     bundle: str
+    offset_words: int  # where its segment starts in the image
+
+    @property
+    def pin(self) -> str:
+        return f"m_axi_{self.bundle}"
+
+
+@dataclass(frozen=True)
+class DdrWeights:
+    """`generate --weights ddr`: every weight read through its own AXI master from one image in DDR."""
+
+    ports: tuple[DdrPort, ...]
     words: int  # 64-bit words of the image
     image: str  # the image file, relative to the HLS project
     sha256: str
 
     @property
-    def pin(self) -> str:
-        return f"m_axi_{self.bundle}"
+    def pins(self) -> tuple[str, ...]:
+        return tuple(p.pin for p in self.ports)
 
 
 @dataclass(frozen=True)
@@ -111,8 +123,18 @@ def _ddr(data: dict, where: Path) -> DdrWeights | None:
     sha = d.get("sha256")
     if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
         raise PycompressError(f"{where}: ddr.sha256 {sha!r} is not a SHA-256 digest")
-    return DdrWeights(_ident(d.get("port"), "DDR weight port", where), _ident(d.get("bundle"), "DDR bundle", where),
-                      _positive(d.get("words"), "DDR image words", where), _relpath(d.get("image"), "DDR image", where), sha)
+    ports = d.get("ports")
+    if not isinstance(ports, list) or not ports or not all(isinstance(p, dict) for p in ports):
+        raise PycompressError(f"{where}: ddr.ports must list the kernel's AXI masters")
+    words = _positive(d.get("words"), "DDR image words", where)
+    out = []
+    for p in ports:
+        offset = p.get("offset_words")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < words:
+            raise PycompressError(f"{where}: ddr port offset {offset!r} outside the image of {words} words")
+        out.append(DdrPort(_ident(p.get("port"), "DDR weight port", where), _ident(p.get("bundle"), "DDR bundle", where),
+                           offset))
+    return DdrWeights(tuple(out), words, _relpath(d.get("image"), "DDR image", where), sha)
 
 
 def load_manifest(hls_dir: str | Path) -> KernelManifest:

@@ -22,7 +22,9 @@ static int hung, transfers, kernel_started;
 static XTime now;
 static u32 leds;
 #if PYC_DDR_WEIGHTS
-static u32 weights_reg;  /* what main.c wrote into the kernel's weight-pointer register */
+static const u32 weights_regs[PYC_WEIGHT_PORTS] = PYC_KERNEL_WEIGHTS_REGS;
+static const u32 weights_offsets[PYC_WEIGHT_PORTS] = PYC_WEIGHT_OFFSETS;
+static u32 weights_ptr[PYC_WEIGHT_PORTS];  /* what main.c wrote into each of the kernel's weight-pointer registers */
 #endif
 
 XAxiDma_Config *XAxiDma_LookupConfig(u32 DeviceId) { return DeviceId == 0 ? &dma_config : NULL; }
@@ -43,7 +45,8 @@ u32 XAxiDma_SimpleTransfer(XAxiDma *d, UINTPTR addr, u32 len, int dir) {
     }
     if (!kernel_started || len != PYC_INPUT_WORDS * 4u || s2mm_dest == NULL) return XST_FAILURE;
 #if PYC_DDR_WEIGHTS
-    if (weights_reg != (u32)(UINTPTR)pyc_weight_image) return XST_FAILURE; /* the kernel would read the wrong DDR */
+    for (u32 k = 0; k < PYC_WEIGHT_PORTS; k++)  /* a wrong pointer: the kernel would read the wrong DDR */
+        if (weights_ptr[k] != (u32)(UINTPTR)(pyc_weight_image + weights_offsets[k])) return XST_FAILURE;
 #endif
     if (fail && atoi(fail) == transfers++) { hung = 1; return XST_SUCCESS; }
     if (pyc_kernel_run((const uint32_t *)addr, out) != 0) return XST_FAILURE;
@@ -66,7 +69,8 @@ void XGpioPs_WritePin(const XGpioPs *g, u32 pin, u32 v) {
 void Xil_Out32(UINTPTR a, u32 v) {
     if (a == PYC_KERNEL_BASEADDR && (v & 0x81u) == 0x81u) kernel_started = 1;
 #if PYC_DDR_WEIGHTS
-    if (a == PYC_KERNEL_BASEADDR + PYC_KERNEL_WEIGHTS_REG && !kernel_started) weights_reg = v;
+    for (u32 k = 0; k < PYC_WEIGHT_PORTS; k++)
+        if (a == PYC_KERNEL_BASEADDR + weights_regs[k] && !kernel_started) weights_ptr[k] = v;
 #endif
 }
 u32 Xil_In32(UINTPTR a) { (void)a; return 0; }
