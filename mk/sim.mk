@@ -41,6 +41,8 @@ sim: $(STAMP)
 	  $(BIN)/pycompress generate $(SIM_OUT)/lenet-huffman-$$f.pcz -o $(SIM_OUT)/hls-huffman-$$f && \
 	  $(BIN)/pycompress csim $(SIM_OUT)/hls-huffman-$$f || status=1; \
 	done; \
+	echo "Float units (sim/fp_units.py): 2,097,152 pairs through each multiplier (incl. narrow WB=8, WB=4) and adder:"; \
+	$(PY) sim/fp_units.py --out $(SIM_OUT)/fp_units || status=1; \
 	echo "Whole-network RTL engine (sim/network_harness.py): LeNet 100 inputs, the digits CNN 20, BF16:"; \
 	$(PY) sim/network_harness.py --model lenet --images 100 --out $(SIM_OUT)/network || status=1; \
 	$(PY) sim/network_harness.py --model digits --images 20 --out $(SIM_OUT)/network || status=1; \

@@ -101,6 +101,7 @@ def test_edge_cases_bit_exact_with_input_gaps(tmp_path):
 
 @pytest.mark.sim
 @pytest.mark.slow
+@pytest.mark.long  # ~2 min; make sim runs the same check (python sim/fp_units.py)
 def test_two_million_pairs_bit_exact(tmp_path):
     """2,097,152 pairs a unit (1,048,576 random bit patterns, the rest values built for cancellation,
     alignment, underflow and overflow), one pair per clock: no bubbles, 0 mismatches."""

@@ -184,7 +184,8 @@ def _throughput(candidates, cost, budget, fixed) -> Allocation:
         else:
             lo = mid + 1
     if best is None:
-        notes.append(f"throughput: even one lane a layer passes {budget.label}")
+        notes.append(f"throughput: the fixed lanes pass {budget.label}" if not free else
+                     f"throughput: even the fewest lanes a layer pass {budget.label}")
         return Allocation(base, tuple(notes))
     lanes, current = best
     interval = current.rank[0]

@@ -205,9 +205,10 @@ def format_table(rows: list[tuple[str, Resources]]) -> str:
     return "\n".join(lines)
 
 
-def engine_section(fmt: str, out: Path, stores: bool = True) -> dict:
-    """The default LeNet's RTL engine v2 in `fmt` (allocator defaults): whole-engine counts, block RAM split and
-    timing estimate; with `stores`, its weight memories alone as raw, offset exponent, exponent sharing and Huffman."""
+def engine_section(fmt: str, out: Path, stores: bool = True, parallel: dict | None = None) -> dict:
+    """The default LeNet's RTL engine v2 in `fmt` (allocator defaults, or `parallel` lanes): whole-engine counts,
+    block RAM split and timing estimate; with `stores`, its weight memories alone as raw, offset exponent, exponent
+    sharing and Huffman."""
     from pycompress.compress import CompressConfig, compress_state_dict
     from pycompress.frontends.shipped import default_lenet
     from pycompress.hw.plan import kernel_model, plan_rtl
@@ -217,8 +218,9 @@ def engine_section(fmt: str, out: Path, stores: bool = True) -> dict:
 
     sd = default_lenet()
     km = kernel_model(compress_state_dict(sd, CompressConfig(format=fmt)))
-    plan = plan_rtl(km)
-    print(f"## RTL engine v2, default LeNet-5, {fmt}, allocator defaults (estimates; Yosys and Verilator measure)",
+    plan = plan_rtl(km, parallel)
+    lanes = "--parallel " + ",".join(f"{k}={v}" for k, v in parallel.items()) if parallel else "allocator defaults"
+    print(f"## RTL engine v2, default LeNet-5, {fmt}, {lanes} (estimates; Yosys and Verilator measure)",
           flush=True)
     print(plan_table(plan), flush=True)
     print(f"yosys synth_xilinx: {fmt} whole engine ...", file=sys.stderr, flush=True)
@@ -248,6 +250,7 @@ def engine_section(fmt: str, out: Path, stores: bool = True) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from pycompress.compress import CompressConfig, compress_state_dict
     from pycompress.frontends.shipped import default_lenet
+    from pycompress.hw.plan import parse_parallel
 
     ap = argparse.ArgumentParser(prog="python -m pycompress.hw.rtl.synth_report", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/synth", help="work folder for Yosys runs and report.json")
@@ -255,12 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine-formats", default="bf16",
                     help="formats of the whole-network RTL engine v2 ('' for none; one long Yosys run each)")
     ap.add_argument("--no-stores", action="store_true", help="skip the weight stores in four forms")
+    ap.add_argument("--parallel", default=None, help="the engine's lanes, e.g. conv1=12,fc1=6 (default: the allocator's)")
     args = ap.parse_args(argv)
     try:
         sd = default_lenet()
         report: dict = {"engines": [], "weight_path": []}
         for fmt in [f for f in args.engine_formats.split(",") if f]:
-            report["engines"].append(engine_section(fmt, Path(args.out), not args.no_stores))
+            report["engines"].append(engine_section(fmt, Path(args.out), not args.no_stores,
+                                                    parse_parallel(args.parallel) or None))
         rows: list[tuple[str, Resources]] = []
         for fmt in [f for f in args.formats.split(",") if f]:
             cm = compress_state_dict(sd, CompressConfig(format=fmt))
