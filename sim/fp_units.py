@@ -386,4 +386,10 @@ if __name__ == "__main__":
     t = time.perf_counter()
     v = random_vectors(args.seed, args.pairs)
     print(f"{len(v)} pairs generated in {time.perf_counter() - t:.1f} s")
-    print(json.dumps(run(v, args.out), indent=1))
+    rep = run(v, args.out)
+    print(json.dumps(rep, indent=1))
+    bad = {u: r["mismatches"] for u, r in rep.get("units", {}).items() if r["mismatches"]}
+    ok = rep.get("done") and rep.get("n") == len(v) and not bad
+    print(f"{len(v):,} pairs a unit, {len(rep.get('units', {}))} units: "
+          + ("0 mismatches" if ok else f"FAILED {bad or rep.get('error', 'incomplete')}"))
+    raise SystemExit(0 if ok else 1)
