@@ -1,4 +1,5 @@
-// Self-checking Verilator testbench of rtl/fp32_mac_bank.sv in both SUBNORMALS modes.
+// Self-checking Verilator testbench of rtl/mac_lane.sv with its control rtl/mac_ctl.sv (one control for both
+// lanes, as in an engine), in both SUBNORMALS modes; operands unpacked by rtl/fp32_unpack.sv as the engine does.
 // +SCHED=file (+N lines): one schedule slot a clock, {flags, slot, w, x} as 20 hex digits,
 // flags bit 0 valid, bit 1 first, bit 2 last (bubbles are lines with valid 0).
 // +EXPECT=file (+M lines): the results in leaving order, {slot, sum_sub, sum_ftz} as 18 hex
@@ -6,7 +7,7 @@
 module fp_mac_tb #(
     parameter int MAX_N = 1 << 18,
     parameter int MAX_M = 1 << 14,
-    parameter int BANK = 4
+    parameter int BANK = 10  // slots interleaved round robin: mac_lane's SPACING
 ) (
     input  logic        clk,
     input  logic        rst_n,
@@ -50,15 +51,27 @@ module fp_mac_tb #(
     x       <= sched[idx][31:0];
   end
 
+  logic          c_rd_en, c_p_first, c_wr_en, c_wr_last, c_wr_par;
+  logic [SW-1:0] c_rd_slot, c_wr_slot;
+  logic [31:0]   c_p_init;
+  mac_ctl #(.SA(SW)) u_ctl (
+      .clk, .rst_n, .in_valid, .in_slot, .in_first, .in_last, .in_par(1'b0), .in_init(32'd0),
+      .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first), .p_init(c_p_init),
+      .wr_en(c_wr_en), .wr_slot(c_wr_slot), .wr_last(c_wr_last), .wr_par(c_wr_par));
   logic [1:0]    ov;
   logic [SW-1:0] os[2];
-  logic [31:0]   sum[2];
-  fp32_mac_bank #(.SUBNORMALS(1), .BANK(BANK)) u_sub (
-      .clk, .rst_n, .in_valid, .in_slot, .in_first, .in_last, .in_w(w), .in_x(x),
-      .out_valid(ov[0]), .out_slot(os[0]), .out_sum(sum[0]));
-  fp32_mac_bank #(.SUBNORMALS(0), .BANK(BANK)) u_ftz (
-      .clk, .rst_n, .in_valid, .in_slot, .in_first, .in_last, .in_w(w), .in_x(x),
-      .out_valid(ov[1]), .out_slot(os[1]), .out_sum(sum[1]));
+  logic [31:0]   sum[2], unused_rd[2];
+  for (genvar u = 0; u < 2; u++) begin : g_lane
+    logic [35:0] uw, ux;
+    fp32_unpack #(.SUBNORMALS(1 - u)) u_uw (.x(w), .u(uw));
+    fp32_unpack #(.SUBNORMALS(1 - u)) u_ux (.x(x), .u(ux));
+    mac_lane #(.SUBNORMALS(1 - u), .SLOTS(BANK)) u_lane (
+        .clk, .rst_n, .in_valid, .in_w(uw), .in_x(ux), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first),
+        .p_init(c_p_init), .wr_en(c_wr_en), .wr_slot(c_wr_slot), .wr_last(c_wr_last), .wr_par(c_wr_par),
+        .out_sum(sum[u]), .ob_rd_en(1'b0), .ob_rd_par(1'b0), .ob_rd_addr('0), .rd_data(unused_rd[u]));
+    assign ov[u] = c_wr_en && c_wr_last;
+    assign os[u] = c_wr_slot;
+  end
 
   logic [31:0] k[2], err[2], first[2], got[2];
   for (genvar u = 0; u < 2; u++) begin : g_check

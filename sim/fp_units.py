@@ -28,8 +28,11 @@ from pycompress.hw.fpref import FpUnits, as_bits  # noqa: E402
 BUILD_DIR = REPO / "sim_build" / "fp_units"
 TOPLEVEL = "fp_units_tb"
 MAX_N = 1 << 21  # the testbench memory (parameter MAX_N of fp_units_tb)
-SOURCES = (REPO / "rtl" / "fp32_mul.sv", REPO / "rtl" / "fp32_add.sv", SIM_DIR / "fp_units_tb.sv")
-UNITS = ("mul_sub", "add_sub", "mul_ftz", "add_ftz")
+SOURCES = (REPO / "rtl" / "fp32_unpack.sv", REPO / "rtl" / "fp32_mul_core.sv", REPO / "rtl" / "fp32_mul.sv",
+           REPO / "rtl" / "fp32_add.sv", SIM_DIR / "fp_units_tb.sv")
+UNITS = ("mul_sub", "add_sub", "mul_ftz", "add_ftz", "mul8_sub", "mul8_ftz", "mul4_sub", "mul4_ftz")
+# the narrow multipliers of the testbench: significand bits of `a` (WB) -> the mask of its bits they see
+NARROW_MASKS = {8: np.uint32(0xFFFF0000), 4: np.uint32(0xFFF00000)}
 
 
 @dataclass(frozen=True)
@@ -42,21 +45,24 @@ class Vectors:
     def of(cls, a, b) -> "Vectors":
         a, b = as_bits(np.asarray(a, np.uint32)), as_bits(np.asarray(b, np.uint32))
         sub, ftz = FpUnits(True), FpUnits(False)
+        a8, a4 = a & NARROW_MASKS[8], a & NARROW_MASKS[4]
         return cls(a, b, {"mul_sub": sub.mul(a, b), "add_sub": sub.add(a, b), "mul_ftz": ftz.mul(a, b),
-                          "add_ftz": ftz.add(a, b)})
+                          "add_ftz": ftz.add(a, b), "mul8_sub": sub.mul(a8, b), "mul8_ftz": ftz.mul(a8, b),
+                          "mul4_sub": sub.mul(a4, b), "mul4_ftz": ftz.mul(a4, b)})
 
     def __len__(self) -> int:
         return int(self.a.size)
 
     def write(self, path: Path) -> None:
-        """48 hex digits a line, {a, b, mul_sub, add_sub, mul_ftz, add_ftz}, built vectorised."""
+        """80 hex digits a line, {a, b, then the expected result of each unit in UNITS order}, built vectorised."""
         words = np.stack([self.a, self.b, *(self.expected[u] for u in UNITS)], axis=1).astype(">u4")
-        raw = words.view(np.uint8).reshape(len(self), 24)
+        nd = 8 * words.shape[1]
+        raw = words.view(np.uint8).reshape(len(self), nd // 2)
         digits = np.frombuffer(b"0123456789abcdef", np.uint8)
-        text = np.empty((len(self), 49), np.uint8)
-        text[:, 0:48:2] = digits[raw >> 4]
-        text[:, 1:48:2] = digits[raw & 15]
-        text[:, 48] = ord("\n")
+        text = np.empty((len(self), nd + 1), np.uint8)
+        text[:, 0:nd:2] = digits[raw >> 4]
+        text[:, 1:nd:2] = digits[raw & 15]
+        text[:, nd] = ord("\n")
         path.write_bytes(text.tobytes())
 
 
@@ -258,12 +264,12 @@ def run(vectors: Vectors, work: Path, gaps: bool = False) -> dict:
     return report
 
 
-# ---- MAC with accumulator bank (rtl/fp32_mac_bank.sv) ----
+# ---- MAC lane with its control (rtl/mac_lane.sv, rtl/mac_ctl.sv) ----
 
 MAC_DIR = REPO / "sim_build" / "fp_mac"
 MAC_TOP = "fp_mac_tb"
-MAC_SOURCES = (*SOURCES[:2], REPO / "rtl" / "fp32_mac_bank.sv", SIM_DIR / "fp_mac_tb.sv")
-BANK = 4  # fp32_mac_bank BANK in the testbench (= ADD_LATENCY: one term a clock)
+MAC_SOURCES = (*SOURCES[:4], REPO / "rtl" / "mac_ctl.sv", REPO / "rtl" / "mac_lane.sv", SIM_DIR / "fp_mac_tb.sv")
+BANK = 10  # slots in the testbench, interleaved round robin: rtl/mac_lane.sv's SPACING (one term a clock)
 
 
 @dataclass(frozen=True)
@@ -342,18 +348,27 @@ def run_mac(schedule: MacSchedule, work: Path) -> dict:
 
 
 def synth_table(work: Path) -> None:
-    """synth_xilinx -family xc7 of each unit in both SUBNORMALS modes and of the MAC bank, as a Markdown table."""
+    """synth_xilinx -family xc7 of each unit (both SUBNORMALS modes, the multiplier at WB 24, 8 and 4) and of a MAC
+    lane (BF16 weights, 48 accumulators), as a Markdown table with the timing estimate of each."""
     from pycompress.hw.rtl.synth_report import synthesise
+    from pycompress.hw.rtl.timing import analyse
 
     rtl = REPO / "rtl"
-    designs = [(top, s, [rtl / f"{x}.sv" for x in deps]) for top, deps in
-               (("fp32_mul", ["fp32_mul"]), ("fp32_add", ["fp32_add"]),
-                ("fp32_mac_bank", ["fp32_mul", "fp32_add", "fp32_mac_bank"])) for s in (1, 0)]
-    print("| design | SUBNORMALS | LUT | LUTRAM | FF | DSP48E1 | BRAM18K |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for top, s, src in designs:
-        r = synthesise(f"{top} SUBNORMALS={s}", top, work / f"{top}_{s}", src, {"SUBNORMALS": s})
-        print(f"| {top} | {s} | {r.lut} | {r.lutram} | {r.ff} | {r.dsp} | {r.bram18k} |", flush=True)
+    mul = ["fp32_unpack", "fp32_mul_core", "fp32_mul"]
+    designs = [("fp32_mul", s, mul, {"WB": wb}) for s in (1, 0) for wb in (24, 8, 4)]
+    designs += [("fp32_mul_core", 1, ["fp32_mul_core"], {"WB": 8}), ("fp32_add", 1, ["fp32_add"], {}),
+                ("fp32_add", 0, ["fp32_add"], {}),
+                ("mac_lane", 1, ["fp32_mul_core", "fp32_add", "mac_lane"], {"WB": 8, "SLOTS": 48, "OBUF_BLOCK": 1})]
+    print("| design | SUBNORMALS | parameters | slice LUTs | FF | DSP48E1 | BRAM18K | timing estimate, worst path |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for top, s, deps, params in designs:
+        label = " ".join(f"{k}={v}" for k, v in params.items())
+        folder = work / f"{top}_{s}_{label.replace(' ', '_').replace('=', '')}"
+        r = synthesise(f"{top} SUBNORMALS={s} {label}", top, folder, [rtl / f"{x}.sv" for x in deps],
+                       {"SUBNORMALS": s, **params}, netlist=True)
+        t, _ = analyse(folder / "netlist.json", top)
+        print(f"| {top} | {s} | {label} | {r.slice_luts} | {r.ff} | {r.dsp} | {r.bram18k} | {t.worst_ns:.2f} ns |",
+              flush=True)
 
 
 if __name__ == "__main__":
@@ -371,4 +386,10 @@ if __name__ == "__main__":
     t = time.perf_counter()
     v = random_vectors(args.seed, args.pairs)
     print(f"{len(v)} pairs generated in {time.perf_counter() - t:.1f} s")
-    print(json.dumps(run(v, args.out), indent=1))
+    rep = run(v, args.out)
+    print(json.dumps(rep, indent=1))
+    bad = {u: r["mismatches"] for u, r in rep.get("units", {}).items() if r["mismatches"]}
+    ok = rep.get("done") and rep.get("n") == len(v) and not bad
+    print(f"{len(v):,} pairs a unit, {len(rep.get('units', {}))} units: "
+          + ("0 mismatches" if ok else f"FAILED {bad or rep.get('error', 'incomplete')}"))
+    raise SystemExit(0 if ok else 1)

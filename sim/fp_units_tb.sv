@@ -1,7 +1,10 @@
 // Self-checking Verilator testbench of rtl/fp32_mul.sv and rtl/fp32_add.sv, both
-// subnormal modes side by side (4 units, one build). Python writes one vector file
-// (+VEC=path, +N=count): per line a, b and the four expected results
-// {a, b, mul_sub, add_sub, mul_ftz, add_ftz} as 48 hex digits (pycompress/hw/fpref.py).
+// subnormal modes side by side, plus the narrow multipliers (WB = 8: a BF16 weight;
+// WB = 4: a weight with a 3-bit mantissa), 8 units, one build. Python writes one vector
+// file (+VEC=path, +N=count): per line a, b and the eight expected results
+// {a, b, mul_sub, add_sub, mul_ftz, add_ftz, mul8_sub, mul8_ftz, mul4_sub, mul4_ftz} as
+// 80 hex digits (pycompress/hw/fpref.py); a narrow unit gets `a` with the significand bits
+// beyond its WB cleared (as a widened narrow weight has them), the expectation likewise.
 // The testbench feeds one pair per clock (or with LFSR bubbles when `gaps` is high),
 // checks every result in hardware and counts mismatches, so cocotb only starts the
 // clock and reads the counters: no Python per cycle.
@@ -16,11 +19,11 @@ module fp_units_tb #(
     output logic [31:0] cycles,
     output logic [31:0] lat_mul,
     output logic [31:0] lat_add,
-    output logic [31:0] err_mul_sub, err_add_sub, err_mul_ftz, err_add_ftz,
-    output logic [31:0] first_mul_sub, first_add_sub, first_mul_ftz, first_add_ftz,
-    output logic [31:0] got_mul_sub, got_add_sub, got_mul_ftz, got_add_ftz
+    output logic [8*32-1:0] err_all,  // unit u at [u*32 +: 32]
+    output logic [8*32-1:0] first_all,
+    output logic [8*32-1:0] got_all
 );
-  logic [191:0] vec[MAX_N];
+  logic [319:0] vec[MAX_N];
   string        path;
   int           n;
 
@@ -48,22 +51,31 @@ module fp_units_tb #(
       if (fire) idx <= idx + 32'd1;
     end
     if (fire) begin
-      a <= vec[idx][191:160];
-      b <= vec[idx][159:128];
+      a <= vec[idx][319:288];
+      b <= vec[idx][287:256];
     end
   end
 
-  // ---- the four units: 0 mul SUBNORMALS=1, 1 add SUBNORMALS=1, 2 mul FTZ, 3 add FTZ ----
-  logic [3:0]  ov;
-  logic [31:0] yy[4];
+  // ---- the units: 0 mul SUBNORMALS=1, 1 add SUBNORMALS=1, 2 mul FTZ, 3 add FTZ, 4/5 mul WB=8 (sub, FTZ),
+  // 6/7 mul WB=4 (sub, FTZ) ----
+  localparam logic [31:0] MASK8 = 32'hffff_0000, MASK4 = 32'hfff0_0000;
+  logic [7:0]  ov;
+  logic [31:0] yy[8];
   fp32_mul #(.SUBNORMALS(1)) u_mul_sub (.clk, .rst_n, .in_valid, .a, .b, .out_valid(ov[0]), .y(yy[0]));
   fp32_add #(.SUBNORMALS(1)) u_add_sub (.clk, .rst_n, .in_valid, .a, .b, .out_valid(ov[1]), .y(yy[1]));
   fp32_mul #(.SUBNORMALS(0)) u_mul_ftz (.clk, .rst_n, .in_valid, .a, .b, .out_valid(ov[2]), .y(yy[2]));
   fp32_add #(.SUBNORMALS(0)) u_add_ftz (.clk, .rst_n, .in_valid, .a, .b, .out_valid(ov[3]), .y(yy[3]));
+  fp32_mul #(.SUBNORMALS(1), .WB(8)) u_mul8_sub (.clk, .rst_n, .in_valid, .a(a & MASK8), .b, .out_valid(ov[4]), .y(yy[4]));
+  fp32_mul #(.SUBNORMALS(0), .WB(8)) u_mul8_ftz (.clk, .rst_n, .in_valid, .a(a & MASK8), .b, .out_valid(ov[5]), .y(yy[5]));
+  fp32_mul #(.SUBNORMALS(1), .WB(4)) u_mul4_sub (.clk, .rst_n, .in_valid, .a(a & MASK4), .b, .out_valid(ov[6]), .y(yy[6]));
+  fp32_mul #(.SUBNORMALS(0), .WB(4)) u_mul4_ftz (.clk, .rst_n, .in_valid, .a(a & MASK4), .b, .out_valid(ov[7]), .y(yy[7]));
 
   // ---- checkers: results arrive in order, result k is compared with line k ----
-  logic [31:0] k[4], err[4], first[4], got[4];
-  for (genvar u = 0; u < 4; u++) begin : g_check
+  logic [31:0] k[8], err[8], first[8], got[8];
+  for (genvar u = 0; u < 8; u++) begin : g_check
+    assign err_all[u*32+:32] = err[u];
+    assign first_all[u*32+:32] = first[u];
+    assign got_all[u*32+:32] = got[u];
     always_ff @(posedge clk) begin
       if (!rst_n) begin
         k[u]     <= 32'd0;
@@ -72,7 +84,7 @@ module fp_units_tb #(
         got[u]   <= 32'd0;
       end else if (ov[u]) begin
         k[u] <= k[u] + 32'd1;
-        if (yy[u] != vec[k[u]][127-32*u-:32]) begin
+        if (yy[u] != vec[k[u]][255-32*u-:32]) begin
           err[u] <= err[u] + 32'd1;
           if (err[u] == 32'd0) begin
             first[u] <= k[u];
@@ -112,8 +124,10 @@ module fp_units_tb #(
     end
   end
 
-  assign done = k[0] == 32'(n) && k[1] == 32'(n) && k[2] == 32'(n) && k[3] == 32'(n);
-  assign {err_mul_sub, err_add_sub, err_mul_ftz, err_add_ftz} = {err[0], err[1], err[2], err[3]};
-  assign {first_mul_sub, first_add_sub, first_mul_ftz, first_add_ftz} = {first[0], first[1], first[2], first[3]};
-  assign {got_mul_sub, got_add_sub, got_mul_ftz, got_add_ftz} = {got[0], got[1], got[2], got[3]};
+  logic all_done;
+  always_comb begin
+    all_done = 1'b1;
+    for (int u = 0; u < 8; u++) all_done = all_done && k[u] == 32'(n);
+  end
+  assign done = all_done;
 endmodule

@@ -38,9 +38,10 @@ TEST_MODULE = "network_cocotb"
 PAPER_TABLE7_CYCLES = (6_090_756, 5_336_520)  # the paper's LeNet accelerator, baseline -> exponent sharing
 
 
-def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None):
-    """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing in `fmt`; with
-    `mantissa_bits`, the lossy model whose mantissas are rounded to (and stored in) that many bits."""
+def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None, scheme: str = "expshare"):
+    """The kernel model (graph, float32 params, tables) of a shipped model, exponent sharing (or `scheme`:
+    huffman, entropy-coded) in `fmt`; with `mantissa_bits`, the lossy model whose mantissas are rounded to (and
+    stored in) that many bits."""
     from pycompress.compress import CompressConfig, compress, compress_state_dict
     from pycompress.hw.plan import kernel_model
     from pycompress.hw.rtl.synth_report import lossy_model
@@ -48,14 +49,14 @@ def shipped_model(name: str, fmt: str = "bf16", mantissa_bits: int | None = None
     if name == "lenet":
         from pycompress.frontends.shipped import default_lenet
 
-        cm = compress_state_dict(default_lenet(), CompressConfig(format=fmt))
+        cm = compress_state_dict(default_lenet(), CompressConfig(format=fmt, scheme=scheme))
     else:
         from pycompress.frontends.digits_cnn import DigitsCNN
         from pycompress.frontends.shipped import default_digits_cnn
 
         m = DigitsCNN()
         m.load_state_dict(default_digits_cnn())
-        cm = compress(m.eval(), CompressConfig(fmt))
+        cm = compress(m.eval(), CompressConfig(fmt, scheme=scheme))
     return kernel_model(cm if mantissa_bits is None else lossy_model(cm, mantissa_bits))
 
 
@@ -79,7 +80,7 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
     return reference_forward(dataclasses.replace(km.graph, layers=km.graph.layers[:k]), km.params, x)
 
 
-def build(folder: Path, plan: AcceleratorPlan, max_images: int):
+def build(folder: Path, plan: AcceleratorPlan, max_images: int, subnormals: bool = True):
     """The Verilator build of network_tb + the engine in `folder`, keyed by the SystemVerilog text."""
     from buildcache import verilator_runner
 
@@ -87,6 +88,7 @@ def build(folder: Path, plan: AcceleratorPlan, max_images: int):
     names = (folder / FILE_LIST).read_text().split()
     sources = [folder / n for n in names] + [TB]
     params = {"N_IN": plan.layers[0].n_in, "N_OUT": plan.layers[-1].n_out, "NS": len(plan.layers),
+              "SUBNORMALS": int(subnormals),
               "MAX_IMAGES": max_images}
     key = hashlib.sha256(json.dumps(params).encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
     build_dir = REPO / "sim_build" / f"network_{key}"
@@ -117,12 +119,12 @@ def _read_mem(path: Path) -> list[int]:
 
 def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: Path, *, valid: float = 1.0,
              ready: float = 1.0, stall: float = 0.0, reset_at: tuple[int, int] | None = None,
-             max_images: int = 128) -> dict:
+             max_images: int = 128, subnormals: bool = True) -> dict:
     """Stream x_bits (N, n_in) uint32 through the engine: outputs (N, n_out) uint32, cycle stamps, stage counters."""
     n = x_bits.shape[0]
     if n > max_images:
         raise ValueError(f"{n} images > MAX_IMAGES {max_images}")
-    runner, build_dir = build(folder, plan, max_images)
+    runner, build_dir = build(folder, plan, max_images, subnormals)
     run_dir.mkdir(parents=True, exist_ok=True)
     img = run_dir / "images.mem"
     img.write_text("\n".join(np.char.mod("%08x", np.asarray(x_bits, np.uint32).reshape(-1)).tolist()) + "\n")
@@ -160,52 +162,49 @@ def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: P
     return rep
 
 
-def hls_cycles(km, plan: AcceleratorPlan) -> dict[str, int]:
-    """The HLS cycle model (pycompress.hw.plan: cost_hls via estimate_plan) per layer, at the RTL's lanes."""
-    from pycompress.hw.plan import hls_kernel_plan
-    from pycompress.hw.plan.estimate import estimate_plan
-
-    kp = hls_kernel_plan(km)
-    lanes = {l.fn: plan.lanes.get(l.name, 1) for l in kp.mac_layers()}
-    return {l.name: l.cycles for l in estimate_plan(kp, lanes).layers}
+INT8_ANCHOR_CYCLES = 17_964  # a hand-written INT8 Verilog LeNet-5 on the same chip, latency at 100 MHz (issue 22)
 
 
-def cycle_report(km, plan: AcceleratorPlan, rep: dict, steady_from: int = 1) -> str:
-    """Per-stage measured cycles beside the HLS model at the same lanes; image latency / interval; Table 7."""
-    hls = hls_cycles(km, plan)
+def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
+    """Per-stage measured cycles beside the plan's chain model; image latency and interval, measured and estimated."""
     busy, comp = rep["stage_busy"], rep["stage_compute"]
-    lines = ["| stage | engine | lanes | RTL compute (measured) | RTL first in..last out (measured, median) | HLS cycle model |",
-             "|---|---|---:|---:|---:|---:|"]
-    for s, (b, c) in enumerate(zip(busy.T, comp.T)):
+    est = plan.estimate
+    lines = ["| stage | engine | lanes (channel x pixel, bunches) | compute per image, measured (median) | interval, measured "
+             "(median) | model: stage interval | model: first image's last word |", "|---|---|---|---:|---:|---:|---:|"]
+    steady = busy[1:] if len(busy) > 1 else busy  # the first image's counter runs from reset
+    for s, (b, c) in enumerate(zip(steady.T, comp.T)):
         st = plan.layers[s]
-        lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {st.lanes or '-'} | "
-                     f"{int(np.median(c)):,} | {int(np.median(b)):,} | {hls.get(st.name, 0):,} |")
+        cfg = est.configs.get(st.ident)
+        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k})" if cfg else "-"
+        lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {lanes} | {int(np.median(c)):,} | "
+                     f"{int(np.median(b)):,} | {est.timing.stage_cycles[s]:,} | {est.timing.stage_done[s]:,} |")
     lat = rep["last_out"] - rep["first_in"]
     ivl = np.diff(rep["last_out"])
-    hls_total = sum(hls.get(s.name, 0) for s in plan.layers)
     rep["latency"], rep["interval"] = int(lat[0]), int(np.median(ivl)) if ivl.size else int(lat[0])
     lines.append(f"\nmeasured: latency {rep['latency']:,} cycles per image (the first image, empty pipeline: first word in "
                  f".. last output out), interval {rep['interval']:,} cycles between images (median of {ivl.size}, stages "
-                 f"overlapping; the reset and the stream stalls included); HLS cycle model of these layers at the same "
-                 f"lanes (sum): {hls_total:,}; paper Table 7 (its LeNet, Vivado HLS): {PAPER_TABLE7_CYCLES[0]:,} -> "
+                 f"overlapping; the reset and the stream stalls included); the plan's chain model (estimate): latency "
+                 f"{est.timing.latency:,}, interval {est.timing.interval:,}; INT8 LeNet-5 on the same chip: "
+                 f"{INT8_ANCHOR_CYCLES:,}; paper Table 7 (its LeNet, Vivado HLS): {PAPER_TABLE7_CYCLES[0]:,} -> "
                  f"{PAPER_TABLE7_CYCLES[1]:,}")
     return "\n".join(lines)
 
 
 def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
-              reset: bool = True, mantissa_bits: int | None = None, **stream) -> dict:
+              reset: bool = True, mantissa_bits: int | None = None, scheme: str = "expshare", subnormals: bool = True,
+              **stream) -> dict:
     """Plan, write and simulate a shipped model's engine on `images` test inputs; compare with the reference."""
     from pycompress.hw.hls.reference import reference_forward
     from pycompress.hw.hls.vectors import dataset_inputs
 
-    km = shipped_model(name, mantissa_bits=mantissa_bits)
+    km = shipped_model(name, mantissa_bits=mantissa_bits, scheme=scheme)
     plan = plan_rtl(km, parallel, start=start)
     folder = write_engine(km, plan, work / f"{name}-engine")
     x, _ = dataset_inputs(km.graph, images)
     xb = as_bits(np.ascontiguousarray(head_inputs(km, x, start), np.float32))
-    want = as_bits(reference_forward(km.graph, km.params, x))
+    want = as_bits(reference_forward(km.graph, km.params, x, subnormals=subnormals))
     reset_at = (min(1, images - 1), plan.layers[0].n_in // 2) if reset else None
-    rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, **stream)
+    rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, subnormals=subnormals, **stream)
     rep["mismatches"] = int((rep["outputs"] != want).sum())
     rep["images"] = images
     return {"km": km, "plan": plan, "report": rep, "want": want}
@@ -223,12 +222,16 @@ def main(argv=None) -> int:
     ap.add_argument("--parallel", default=None, help="lanes, e.g. fc1=12,fc2=7 (default: the RTL allocator)")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "network_engine")
     ap.add_argument("--mantissa-bits", type=int, default=None, help="the lossy model: mantissas rounded to this many bits")
+    ap.add_argument("--scheme", choices=("expshare", "huffman"), default="expshare",
+                    help="the weights' scheme: exponent sharing, or entropy-coded (each lane decodes its own stream)")
+    ap.add_argument("--ftz", action="store_true", help="the engine's units flush subnormals (SUBNORMALS=0), against "
+                    "the reference that does too")
     ap.add_argument("--clean", action="store_true", help="valid and ready held high, no stalls, no reset (the bare cycles)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     stream = dict(valid=1.0, ready=1.0, stall=0.0) if args.clean else dict(valid=0.8, ready=0.8, stall=0.002)
     res = run_model(args.model, args.images, args.out, args.start, parse_parallel(args.parallel), reset=not args.clean,
-                    mantissa_bits=args.mantissa_bits, **stream)
+                    mantissa_bits=args.mantissa_bits, scheme=args.scheme, subnormals=not args.ftz, **stream)
     rep = res["report"]
     if not rep.get("done"):
         print(f"{args.model}: the simulation did not finish: {rep.get('error', rep)}")
@@ -236,7 +239,7 @@ def main(argv=None) -> int:
     lossy = f" (lossy: mantissas rounded to {args.mantissa_bits} bits)" if args.mantissa_bits is not None else ""
     how = "valid/ready held high" if args.clean else "valid/ready 80% + 1..20-clock stalls"
     print(f"## {args.model}: engine {'from ' + args.start if args.start else 'whole network'}, {args.images} test inputs, "
-          f"BF16 exponent sharing{lossy}, {how}, resets mid-image: {rep['resets']}")
+          f"BF16 {'entropy-coded (huffman)' if args.scheme == 'huffman' else 'exponent sharing'}{lossy}, {how}, resets mid-image: {rep['resets']}")
     print(cycle_report(res["km"], res["plan"], rep))
     bad = rep["mismatches"]
     print(f"{args.images} inputs: outputs {'bit-exact (uint32)' if not bad else f'{bad} MISMATCHED words'} "

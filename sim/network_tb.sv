@@ -12,7 +12,8 @@ module network_tb #(
     parameter int N_IN = 784,
     parameter int N_OUT = 10,
     parameter int NS = 7,
-    parameter int MAX_IMAGES = 128
+    parameter int MAX_IMAGES = 128,
+    parameter int SUBNORMALS = 1  // the engine's float units: 1 IEEE gradual underflow, 0 flush to zero
 ) (
     input  logic        clk,
     input  logic        rst_n,
@@ -55,7 +56,7 @@ module network_tb #(
   logic [31:0] s_data, m_data;
   logic [NS*32-1:0] stage_cycles, compute_cycles;
   logic [1:0]  hold;
-  pycompress_engine u_dut (
+  pycompress_engine #(.SUBNORMALS(SUBNORMALS)) u_dut (
       .clk(clk), .rst_n(e_rst_n), .s_axis_tvalid(s_valid), .s_axis_tready(s_ready), .s_axis_tdata(s_data),
       .m_axis_tvalid(m_valid), .m_axis_tready(m_ready), .m_axis_tdata(m_data), .m_axis_tlast(m_last),
       .stage_cycles(stage_cycles), .compute_cycles(compute_cycles)

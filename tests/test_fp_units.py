@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 import fp_units  # noqa: E402
 
-from pycompress.hw.fpref import ADD_LATENCY, MUL_LATENCY, QNAN, FpUnits, as_bits, flush  # noqa: E402
+from pycompress.hw.fpref import ADD_LATENCY, MUL_CORE_LATENCY, MUL_LATENCY, QNAN, FpUnits, as_bits, flush  # noqa: E402
 from pycompress.hw.rtl.images import RTL_DIR  # noqa: E402
 
 SUB, FTZ = FpUnits(True), FpUnits(False)
@@ -101,6 +101,7 @@ def test_edge_cases_bit_exact_with_input_gaps(tmp_path):
 
 @pytest.mark.sim
 @pytest.mark.slow
+@pytest.mark.long  # ~2 min; make sim runs the same check (python sim/fp_units.py)
 def test_two_million_pairs_bit_exact(tmp_path):
     """2,097,152 pairs a unit (1,048,576 random bit patterns, the rest values built for cancellation,
     alignment, underflow and overflow), one pair per clock: no bubbles, 0 mismatches."""
@@ -123,20 +124,26 @@ def test_a_wrong_expectation_is_caught(tmp_path):
     assert all(report["units"][u]["mismatches"] == 0 for u in ("mul_sub", "add_sub", "mul_ftz"))
 
 
+UNIT_SOURCES = {"fp32_mul": ("fp32_unpack", "fp32_mul_core", "fp32_mul"), "fp32_add": ("fp32_add",),
+                "fp32_mul_core": ("fp32_mul_core",)}
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("top", ["fp32_mul", "fp32_add"])
+@pytest.mark.parametrize("top,wb", [("fp32_mul", 24), ("fp32_mul", 8), ("fp32_mul", 4), ("fp32_mul", 1),
+                                    ("fp32_mul_core", 8), ("fp32_add", None)])
 @pytest.mark.parametrize("subnormals", [0, 1])
-def test_lint_clean(top, subnormals):
+def test_lint_clean(top, wb, subnormals):
     import harness
 
     harness.setup_tools()
-    r = subprocess.run(["verilator", "--lint-only", "-Wall", str(RTL_DIR / f"{top}.sv"), "--top-module", top,
-                        f"-GSUBNORMALS={subnormals}"], capture_output=True, text=True)
+    params = [f"-GSUBNORMALS={subnormals}"] + ([f"-GWB={wb}"] if wb else [])
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", *(str(RTL_DIR / f"{s}.sv") for s in UNIT_SOURCES[top]),
+                        "--top-module", top, *params], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
 
 def test_latency_localparams_match_the_model():
-    for top, lat in (("fp32_mul", MUL_LATENCY), ("fp32_add", ADD_LATENCY)):
+    for top, lat in (("fp32_mul", MUL_LATENCY), ("fp32_mul_core", MUL_CORE_LATENCY), ("fp32_add", ADD_LATENCY)):
         m = re.search(r"localparam int LATENCY = (\d+);", (RTL_DIR / f"{top}.sv").read_text())
         assert m and int(m.group(1)) == lat
 
@@ -150,13 +157,13 @@ def test_yosys_counts(top, tmp_path):
     """synth_xilinx (xc7) maps each unit; the multiplier's 24x24 product goes to DSP48E1 slices."""
     from pycompress.hw.rtl.synth_report import synthesise
 
-    r = synthesise(top, top, tmp_path, [RTL_DIR / f"{top}.sv"], {"SUBNORMALS": 1})
+    r = synthesise(top, top, tmp_path, [RTL_DIR / f"{s}.sv" for s in UNIT_SOURCES[top]], {"SUBNORMALS": 1})
     print(r)
     assert 100 < r.lut < 2000 and r.ff > 50 and r.ramb18 + r.ramb36 == 0
     assert (r.dsp >= 1) if top == "fp32_mul" else (r.dsp == 0)
 
 
-# ---- MAC with accumulator bank ----
+# ---- MAC lane (rtl/mac_lane.sv) with its control (rtl/mac_ctl.sv) ----
 
 def _mac_layers(rng) -> list[tuple[np.ndarray, np.ndarray]]:
     """66 outputs x 150 terms of random normals (a short last group of 2), 9 one-term outputs, and 7 x 25
@@ -176,7 +183,7 @@ def _mac_layers(rng) -> list[tuple[np.ndarray, np.ndarray]]:
 @pytest.mark.parametrize("bubbles", [0.0, 0.3])
 def test_mac_bank_matches_sequential_float32_dot(bubbles, tmp_path):
     """Every output equals numpy's sequential float32 sum of its products (both SUBNORMALS modes); with
-    no bubbles one term enters every clock (the adder latency hidden by 4 accumulators)."""
+    no bubbles one term enters every clock (the multiply-add loop hidden by SPACING = 10 accumulators)."""
     rng = np.random.default_rng(7)
     layers = _mac_layers(rng)
     sched = fp_units.mac_schedule(layers, rng, bubble_prob=bubbles)
@@ -187,7 +194,8 @@ def test_mac_bank_matches_sequential_float32_dot(bubbles, tmp_path):
                                "ftz": {"mismatches": 0, "first_index": None, "got": None}}
     if not bubbles:
         valid = int((sched.lines[:, 0] & 1).sum())
-        assert valid == 66 * 150 + 9 + 7 * 25 and len(sched.lines) == valid + 2 * 150 + 3 + 25  # padding only
+        pad = -66 % fp_units.BANK * 150 + (fp_units.BANK - 9) + (fp_units.BANK - 7) * 25
+        assert valid == 66 * 150 + 9 + 7 * 25 and len(sched.lines) == valid + pad  # padding only
         assert report["cycles"] <= len(sched.lines) + MUL_LATENCY + ADD_LATENCY + 5
     w, x = layers[0]
     plain = np.zeros(66, np.float32)

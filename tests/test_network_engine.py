@@ -1,13 +1,16 @@
-"""The whole-network RTL engine: plan and lane allocator, generated top, and Verilator runs bit-exact.
+"""The whole-network RTL engine v2: plan and lane allocator, generated top, and Verilator runs bit-exact.
 
 Plans and refusals are plain Python; the generated tops are linted with
 `verilator -Wall`; the `sim` tests run sim/network_harness.py (one Verilator build
 per engine shape, cached in sim_build/network_<hash>/) with random valid gaps,
 backpressure and 1..20-clock stalls on both streams and a reset in the middle of an
-image, and compare every output word (uint32) with pycompress.hw.hls.reference.
-The whole LeNet (a larger build) is `slow` and runs in `make sim` with 100 digits.
+image, and compare every output word (uint32) with pycompress.hw.hls.reference
+(IEEE, or flushing subnormals for an engine built with SUBNORMALS=0).
+The whole LeNet (a larger build) is `long` and runs in `make sim` with 100 digits.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import sys
 from pathlib import Path
@@ -21,7 +24,8 @@ from pycompress.core.errors import PycompressError  # noqa: E402
 from pycompress.hw.fpref import as_bits  # noqa: E402
 from pycompress.core.graph import AvgPool2d, Flatten, Graph, Linear, MaxPool2d, ReLU  # noqa: E402
 from pycompress.hw.plan import plan_rtl  # noqa: E402
-from pycompress.hw.plan.cost_rtl import RTL, compute_cycles  # noqa: E402
+from pycompress.hw.plan.budget import Budget  # noqa: E402
+from pycompress.hw.plan.cost_rtl import RTL, compute_cycles, lane_options  # noqa: E402
 from pycompress.hw.plan.lower import rtl_layers  # noqa: E402
 from pycompress.hw.rtl.render import ENGINE_TOP, FILE_LIST, POOL_SOURCES, render_engine  # noqa: E402
 
@@ -40,29 +44,32 @@ def digits():
     return network_harness.shipped_model("digits")
 
 
-def test_default_lenet_plan_meets_target_and_fits(lenet):
-    """The RTL allocator's lanes: estimated <= 100,000 cycles an image and within 70% of the ZedBoard."""
+def test_default_lenet_plan_fits_the_budget(lenet):
+    """The allocator's lanes stay within its share of the ZedBoard, and a larger share never lengthens the
+    interval (throughput first): the interval is the shortest the budget allows, not a target's."""
+
     plan = plan_rtl(lenet)
     assert [s.kind for s in plan.layers] == ["conv", "maxpool", "conv", "maxpool", "fc", "fc", "fc"]
     assert [s.relu for s in plan.layers if s.mac] == [True, True, True, True, False]
-    assert plan.latency() <= RTL.objective.target and not plan.notes
-    r, b = plan.resources(), plan.board
-    assert r.lut <= 0.7 * b.lut and r.dsp <= 0.7 * b.dsp48e1 and r.bram18k <= 0.7 * b.bram18k
+    assert Budget.for_board(plan.board, RTL.shares).fits(plan.resources())
+    cfgs = plan.estimate.configs
     for s in plan.layers:
         if s.mac:
-            assert s.outputs % s.lanes == 0
+            c = cfgs[s.ident]
+            assert c.lanes == s.lanes and s.outputs % c.pc == 0 and c.groups % c.k == 0
+    wider = plan_rtl(lenet, c=dataclasses.replace(RTL, shares=dataclasses.replace(RTL.shares, lut=0.95)))
+    assert wider.interval() <= plan.interval() and sum(wider.lanes.values()) >= sum(plan.lanes.values())
+    assert 0 < plan.interval() <= plan.latency()
 
 
 def test_parallel_override_and_refusals(lenet):
     plan = plan_rtl(lenet, {"fc1": 4, "conv1": 2})
     assert plan.lanes["fc1"] == 4 and plan.lanes["conv1"] == 2
-    with pytest.raises(PycompressError, match="lanes must divide 120"):
-        plan_rtl(lenet, {"fc1": 7})
+    with pytest.raises(PycompressError, match="choose from"):
+        plan_rtl(lenet, {"fc1": 7})  # 7 divides neither the 120 outputs nor, as pixel lanes, a linear layer's 1 pixel
     with pytest.raises(PycompressError, match="no MAC layer 'fc9'"):
         plan_rtl(lenet, {"fc9": 2})
-    # fc3 has 10 outputs: 5 lanes would leave 2 accumulators a lane, below the MAC bank's rule
-    with pytest.raises(PycompressError, match="choose from"):
-        plan_rtl(lenet, {"fc3": 5})
+    assert 16 in lane_options(plan.layers[0].layer) and 18 in lane_options(plan.layers[0].layer)  # 1 x 16, 1 x 18
 
 
 def test_unsupported_graphs_are_refused_in_one_line():
@@ -102,7 +109,7 @@ def test_pool_units_lint_clean(params):
     assert lint([*srcs, "--top-module", "avgpool_unit", *params]).returncode == 0
 
 
-def _run(km, name, images, tmp_path, start=None, x=None, reset=True):
+def _run(km, name, images, tmp_path, start=None, x=None, reset=True, subnormals=True):
     import network_harness as nh
 
     from pycompress.hw.hls.reference import reference_forward
@@ -114,7 +121,7 @@ def _run(km, name, images, tmp_path, start=None, x=None, reset=True):
         x, _ = dataset_inputs(km.graph, images)
     xb = as_bits(np.ascontiguousarray(nh.head_inputs(km, x, start), np.float32)) if x.ndim > 2 or start is None else x
     rep = nh.simulate(folder, plan, xb, tmp_path / f"{name}-run", valid=0.7, ready=0.7, stall=0.002,
-                      reset_at=(1, plan.layers[0].n_in // 2) if reset else None)
+                      reset_at=(1, plan.layers[0].n_in // 2) if reset else None, subnormals=subnormals)
     print("\n" + nh.cycle_report(km, plan, rep))
     return plan, rep, reference_forward
 
@@ -129,18 +136,37 @@ def test_digits_cnn_whole_engine_bit_exact(digits, tmp_path):
     assert rep["done"], rep
     assert rep["resets"] == 1
     assert np.array_equal(rep["outputs"], as_bits(ref(digits.graph, digits.params, x)))
-    for s, c in zip(plan.layers, rep["stage_compute"][-1]):
-        if s.mac:  # one term a clock per lane: measured compute within 1% of the plan's model
-            model = compute_cycles(s.layer, s.lanes)
-            assert abs(int(c) - model) <= 0.01 * model + 8, (s.name, c)
+    spans = plan.estimate.timing.spans
+    for i, (s, c) in enumerate(zip(plan.layers, rep["stage_compute"].min(axis=0))):
+        if s.mac:  # one term a clock per lane: the fastest image's compute within 1% of the chain model's (an
+            # input-ordered stage computes while its input arrives, so its span is the upstream's when that is slower)
+            model = max(compute_cycles(s.layer, plan.estimate.configs[s.ident]), spans[i])
+            assert abs(int(c) - model) <= 0.01 * model + 8, (s.name, c, model)
+
+
+@pytest.mark.sim
+def test_digits_cnn_flush_to_zero_engine_bit_exact(digits, tmp_path):
+    """SUBNORMALS=0 (the Xilinx floating-point cores' behaviour) against the reference that flushes too, on inputs
+    scaled so far down that the activations are subnormal: the two modes then give different outputs."""
+    from pycompress.hw.hls.reference import reference_forward
+    from pycompress.hw.hls.vectors import dataset_inputs
+
+    x, _ = dataset_inputs(digits.graph, 3)
+    x = (x * np.float32(2.0 ** -124)).astype(np.float32)  # some inputs subnormal, the products mostly
+    # no biases: a bias would absorb every subnormal term, so the two modes would give the same outputs
+    km = dataclasses.replace(digits, params={k: (np.zeros_like(v) if k.endswith("bias") else v)
+                                             for k, v in digits.params.items()})
+    plan, rep, ref = _run(km, "digits-ftz", 3, tmp_path, x=x, subnormals=False)
+    assert rep["done"], rep
+    want = as_bits(ref(km.graph, km.params, x, subnormals=False))
+    assert np.array_equal(rep["outputs"], want)
+    assert not np.array_equal(want, as_bits(reference_forward(km.graph, km.params, x)))
 
 
 @pytest.mark.sim
 def test_lenet_tail_maxpool_specials_bit_exact(lenet, tmp_path):
     """pool2 -> fc1 -> fc2 -> fc3 on crafted pool inputs: NaN first in a window (stays) or later (never wins),
     +-0 ties, +-inf, subnormals; fc1's ReLU turns a NaN sum into +0, so the logits show what the pool chose."""
-    import dataclasses
-
     from pycompress.hw.hls.reference import reference_forward
 
     rng = np.random.default_rng(5)
@@ -170,14 +196,27 @@ def test_lenet_tail_maxpool_specials_bit_exact(lenet, tmp_path):
 @pytest.mark.slow
 @pytest.mark.long
 def test_lenet_whole_engine_bit_exact(lenet, tmp_path):
-    """The shipped LeNet BF16 (exponent sharing) through the whole RTL: 3 digits, measured <= 100,000 cycles."""
+    """The shipped LeNet BF16 (exponent sharing) through the whole RTL: 3 digits, a reset mid-image; the measured
+    interval is the plan's chain model's within 2% (the model is what the allocator optimises)."""
     from pycompress.hw.hls.vectors import dataset_inputs
 
     x, _ = dataset_inputs(lenet.graph, 3)
     plan, rep, ref = _run(lenet, "lenet", 3, tmp_path, x=x)
     assert rep["done"], rep
     assert np.array_equal(rep["outputs"], as_bits(ref(lenet.graph, lenet.params, x)))
-    assert rep["latency"] <= RTL.objective.target
+    steady = rep["stage_busy"][1:].max(axis=1)
+    assert abs(int(np.median(steady)) - plan.interval()) <= 0.02 * plan.interval() + 16
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_lenet_tail_entropy_coded_lanes_bit_exact(tmp_path):
+    """A Huffman container: every lane decodes its own record stream (rtl/lane_hsrc.sv); LeNet from pool2 on."""
+    import network_harness as nh
+
+    res = nh.run_model("lenet", 3, tmp_path, start="pool2", scheme="huffman", valid=0.7, ready=0.7, stall=0.002)
+    assert "HUFFMAN(1)" in (tmp_path / "lenet-engine" / f"{ENGINE_TOP}.sv").read_text()
+    assert res["report"]["done"] and res["report"]["mismatches"] == 0
 
 
 def test_cli_writes_the_engine_and_refuses_in_one_line(lenet_state_dict, tmp_path):
@@ -193,8 +232,8 @@ def test_cli_writes_the_engine_and_refuses_in_one_line(lenet_state_dict, tmp_pat
     r = run_cli("rtl", pcz, "-o", tmp_path / "out", "--parallel", "fc1=4")
     assert r.returncode == 0, r.stderr
     names = set(p.name for p in (tmp_path / "out").iterdir())
-    assert {f"{ENGINE_TOP}.sv", FILE_LIST, "pycompress_weights.sv", "fc1_l03_sign.mem", "conv1_l00_bias.mem"} <= names
-    assert "fc1_l04_sign.mem" not in names and "| fc1 | fc + relu | 4 |" in r.stdout
+    assert {f"{ENGINE_TOP}.sv", FILE_LIST, "pycompress_weights.sv", "fc1_l03_code.mem", "conv1_l00_bias.mem"} <= names
+    assert "fc1_l04_code.mem" not in names and "| fc1 | fc + relu | 4 (4 x 1, K=" in r.stdout
     plain = {k: v.clone() + 0 for k, v in lenet_state_dict.items()}  # other weights: no built-in graph
     plain["fc3.bias"] = plain["fc3.bias"] + torch.tensor(1e-3)
     container.save(compress_state_dict(plain, CompressConfig(format="bf16")), tmp_path / "plain.pcz")
@@ -220,6 +259,7 @@ def test_digits_cnn_lossy_engine_bit_exact(tmp_path):
     import network_harness as nh
 
     res = nh.run_model("digits", 3, tmp_path, mantissa_bits=3, valid=0.7, ready=0.7, stall=0.002)
-    assert "STORED_MAN_BITS(3)" in (tmp_path / "digits-engine" / f"{ENGINE_TOP}.sv").read_text()
+    top = (tmp_path / "digits-engine" / f"{ENGINE_TOP}.sv").read_text()
+    assert "STORED_MAN_BITS(3)" in top and ".WB(4)" in top  # the narrow multiplier: 3 stored bits + the hidden one
     assert res["report"]["done"] and res["report"]["resets"] == 1
     assert res["report"]["mismatches"] == 0

@@ -14,8 +14,9 @@ def test_resources_from_stat_counts_primitives():
         "LUT2": 3, "LUT6": 4, "FDRE": 10, "FDSE": 1, "RAMB18E1": 2, "RAMB36E1": 3, "DSP48E1": 1, "RAM64X1D": 2,
         "IBUF": 9, "CARRY4": 5}}}}
     r = resources_from_stat("d", stat)
-    assert r == Resources("d", lut=7, lutram=2, ff=11, ramb18=2, ramb36=3, dsp=1)
-    assert r.bram18k == 8
+    # slice LUTs: 7 logic LUTs + 2 LUTs in each RAM64X1D (a dual-port 64 x 1 RAM takes two LUT sites)
+    assert r == Resources("d", lut=7, lutram=2, ff=11, ramb18=2, ramb36=3, dsp=1, lut_sites=11)
+    assert r.bram18k == 8 and r.slice_luts == 11
     assert "d" in format_table([("bf16", r)])
     with pytest.raises(PycompressError):
         resources_from_stat("d", {"modules": {}})

@@ -1,4 +1,4 @@
-"""Bit-exact numpy model of the RTL float units (rtl/fp32_mul.sv, rtl/fp32_add.sv, rtl/fp32_mac_bank.sv).
+"""Bit-exact numpy model of the RTL float units (rtl/fp32_mul.sv, rtl/fp32_mul_core.sv, rtl/fp32_add.sv, rtl/mac_lane.sv).
 
 Operands and results are uint32 bit patterns, vectorised. With `subnormals=True`
 a unit is numpy float32 arithmetic (IEEE round to nearest even, gradual
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 QNAN = np.uint32(0x7FC00000)
-MUL_LATENCY = 3  # localparam LATENCY of rtl/fp32_mul.sv
-ADD_LATENCY = 4  # localparam LATENCY of rtl/fp32_add.sv
+MUL_LATENCY = 6  # localparam LATENCY of rtl/fp32_mul.sv (operand unpack + fp32_mul_core)
+MUL_CORE_LATENCY = 5  # localparam LATENCY of rtl/fp32_mul_core.sv (the engines' lanes, operands unpacked on load)
+ADD_LATENCY = 7  # localparam LATENCY of rtl/fp32_add.sv
 
 _EXP = np.uint32(0x7F800000)
 _MAN = np.uint32(0x007FFFFF)

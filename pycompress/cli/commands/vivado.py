@@ -10,8 +10,12 @@ from pycompress.core.errors import PycompressError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bitstream", help="HLS kernel -> Vivado bitstream, .xsa, reports and host program for the board")
+    p = sub.add_parser("bitstream", help="HLS kernel or RTL engine -> Vivado bitstream, .xsa, reports and host program")
     p.add_argument("model", help="compressed model (.pcz)")
+    p.add_argument("--engine", choices=("hls", "rtl"), default="hls",
+                   help="the accelerator: the HLS kernel (Vitis HLS, then Vivado) or the whole-network RTL engine "
+                        "(packaged as an IP by Vivado; no HLS tool)")
+    p.add_argument("--parallel", help="--engine rtl: lanes per conv/linear layer, e.g. conv1=12,fc1=8 (default: allocator)")
     p.add_argument("-o", "--build", default="build/vivado", help="folder holding one build folder per model (default build/vivado)")
     p.add_argument("--name", help="build folder name (default: the model's file name)")
     p.add_argument("--baseline", action="store_true", help="also build the uncompressed float baseline kernel")
@@ -19,10 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=4, help="parallel Vivado jobs (default 4)")
     p.add_argument("--weights", choices=("bram", "ddr"), default="bram",
                    help="weight streams on chip (bram) or in DDR, read by the kernel through HP1 (ddr)")
-    p.add_argument("--cosim", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--cosim", action=argparse.BooleanOptionalAction, default=None,
                    help="run C/RTL co-simulation after C synthesis (the default; --no-cosim skips it), on the testbench "
                         "vectors, compared bit for bit with the reference that flushes subnormals as the Xilinx "
-                        "floating-point cores do; its report is copied to reports/hls_cosim.rpt")
+                        "floating-point cores do; its report is copied to reports/hls_cosim.rpt (HLS kernel only)")
     p.add_argument("--scripts-only", action="store_true",
                    help="write the build folders (HLS project, TCL, host program) without running any tool")
     p.set_defaults(func=cmd_bitstream)
@@ -50,6 +54,10 @@ def _variants(args: argparse.Namespace) -> list[tuple[str, bool]]:
 
 
 def cmd_bitstream(args: argparse.Namespace) -> int:
+    if args.engine == "rtl":
+        return _bitstream_rtl(args)
+    if args.parallel:
+        raise PycompressError("--parallel applies to --engine rtl (the HLS kernel's lanes: pycompress generate --parallel)")
     from pycompress.hw.board import load_board
     from pycompress.core.fileio import OutputFolder, atomic_directory, check_output
     from pycompress.hw.vivado.build import assemble, generate_hls, model_test_set, run_tools, summarize
@@ -66,14 +74,14 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
     for name, _ in _variants(args):  # every folder is checked before any is written
         check_output(Path(args.build) / name, inputs=[model], folder=build_folder)
     board = load_board(args.board)
-    config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls", cosim=args.cosim)
+    config = FlowConfig(jobs=args.jobs, hls_tool=tools.hls.name if tools else "vitis_hls", cosim=args.cosim is not False)
     tests = model_test_set(model)
     built = []
     for name, baseline in _variants(args):
         final = Path(args.build) / name
         print(f"pycompress: writing {final} ({'baseline' if baseline else 'compressed'} kernel)", file=sys.stderr)
         with atomic_directory(final) as tmp:
-            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim, weights=args.weights)
+            generate_hls(model, tmp / "hls", baseline=baseline, ftz_reference=args.cosim is not False, weights=args.weights)
             plan = assemble(tmp, name, board, tests, config)
         built.append((final, plan))
     if tools is None:
@@ -88,6 +96,45 @@ def cmd_bitstream(args: argparse.Namespace) -> int:
         print(f"{final}: bitstream out/{plan.bitstream}, platform out/{plan.xsa}, reports in reports/")
     return cmd_vivado_report(argparse.Namespace(build=str(built[0][0]), baseline=None, hls_estimates=None,
                                                 rtl_report=None, markdown=False, json=False))
+
+
+def _bitstream_rtl(args: argparse.Namespace) -> int:
+    """`bitstream --engine rtl`: the RTL engine in its board top, packaged as an IP, in the same block design."""
+    from pycompress.core.fileio import OutputFolder, atomic_directory, check_output
+    from pycompress.hw.board import load_board
+    from pycompress.hw.plan import parse_parallel
+    from pycompress.hw.vivado.build import model_test_set, run_rtl_tools, summarize
+    from pycompress.hw.vivado.flow import FlowConfig
+    from pycompress.hw.vivado.rtl_flow import assemble_rtl
+    from pycompress.hw.vivado.toolcheck import check_tools
+
+    for flag, value in (("--baseline", args.baseline), ("--cosim", args.cosim is True), ("--weights ddr", args.weights == "ddr")):
+        if value:
+            raise PycompressError(f"{flag} applies to the HLS kernel, not to --engine rtl")
+    tools = None if args.scripts_only else check_tools(need_hls=False)  # fail before any work
+    model = Path(args.model)
+    if not model.is_file():
+        raise PycompressError(f"{model}: no such model file (`make demo` writes build/lenet-bf16.pcz)")
+    if args.jobs < 1:
+        raise PycompressError(f"--jobs must be at least 1, got {args.jobs}")
+    name = _variants(args)[0][0]
+    final = Path(args.build) / name
+    check_output(final, inputs=[model], folder=OutputFolder("build folder", key_file="rtl/pycompress_accel.f"))
+    board = load_board(args.board)
+    config = FlowConfig(jobs=args.jobs)
+    tests = model_test_set(model)
+    print(f"pycompress: writing {final} (RTL engine)", file=sys.stderr)
+    with atomic_directory(final) as tmp:
+        plan = assemble_rtl(tmp, name, board, tests, model, config, parse_parallel(args.parallel))
+    if tools is None:
+        print(f"{final}: scripts written for {plan.top} on {plan.board_part}; run "
+              f"`vivado -mode batch -source {final}/scripts/package_ip.tcl` then "
+              f"`vivado -mode batch -source {final}/scripts/vivado_flow.tcl`")
+        return 0
+    run_rtl_tools(final, plan, tools)
+    summarize(final)
+    print(f"{final}: bitstream out/{plan.bitstream}, platform out/{plan.xsa}, reports in reports/")
+    return 0
 
 
 def cmd_vivado_report(args: argparse.Namespace) -> int:

@@ -6,7 +6,11 @@ the board's budget and their objective (budget.Objective, named in their cost
 table). The search is greedy, from one lane everywhere, one step at a time:
 "best_ratio" takes the step that saves the most cycles per share of the budget it
 spends (FINN's folding, hls4ml's reuse factor), "slowest_first" gives the slowest
-layer its next lane count.
+layer its next lane count. "throughput" is not a stepping rule: it finds the shortest
+interval the budget allows (for a candidate interval, every free layer takes its
+cheapest lane count that meets it; bisection over the candidates), then spends what
+is left on the latency, best ratio first, never lengthening the interval. Its design
+cost gives `cycles` = the interval and `key` = (interval, latency).
 """
 from __future__ import annotations
 
@@ -43,6 +47,11 @@ class Design:
     ff: int
     dsp: int
     bram18k: int
+    key: tuple = ()  # "throughput": compared lexicographically, smaller is better (default: (cycles,))
+
+    @property
+    def rank(self) -> tuple:
+        return self.key or (self.cycles,)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,8 @@ def allocate(candidates: Sequence[Candidate], cost: Callable[[Mapping], Design],
     fixed = dict(fixed or {})
     lanes = {c.key: fixed.get(c.key, (start or {}).get(c.key, min(c.options, key=size))) for c in candidates}
     free = [c for c in candidates if c.key not in fixed]
+    if objective.rule == "throughput":
+        return _throughput(candidates, cost, budget, fixed)
     step = {"best_ratio": _best_ratio, "slowest_first": _slowest_first}[objective.rule]
     notes: list[str] = []
     current = cost(lanes)
@@ -124,6 +135,122 @@ def _best_ratio(free, lanes, current, cost, budget, objective, notes):
             score = saved / max(budget.share(e) - budget.share(current), 1e-9)
             if score > best_score:
                 best, best_score = (trial, e), score
+    return best
+
+
+def _throughput(candidates, cost, budget, fixed) -> Allocation:
+    """Interval first: the smallest candidate interval for which every free layer's cheapest lane count meeting it
+    fits the budget; then the latency: best-ratio steps (latency saved per share added) that keep the interval."""
+    base = {c.key: fixed.get(c.key, min(c.options, key=size)) for c in candidates}
+    free = [c for c in candidates if c.key not in fixed]
+    notes: list[str] = []
+    options = {}  # key -> [(lanes, layer interval, share of the budget the layer adds, per-resource shares added)]
+    d0 = cost(base)
+    for c in free:
+        rows = []
+        for p in c.options:
+            e = d0 if p == base[c.key] else cost({**base, c.key: p})
+            added = ((e.lut - d0.lut) / budget.lut, (e.dsp - d0.dsp) / budget.dsp, (e.bram18k - d0.bram18k) / budget.bram18k)
+            rows.append((p, e.layer_cycles[c.key], budget.share(e) - budget.share(d0), added))
+        options[c.key] = rows
+    floor = max([v for k, v in d0.layer_cycles.items() if k not in options], default=0)
+    # what "cheapest" means when one resource binds: the layer's largest share, each resource alone, their sum
+    weighs = (lambda r: r[2], lambda r: r[3][0], lambda r: r[3][1], lambda r: r[3][2], lambda r: sum(r[3]))
+
+    def assemble(interval: int):
+        """The cheapest lane counts meeting `interval` (by each notion of cheap in turn) and their design, the
+        first that fits the budget, else the last tried (None: some layer cannot meet it)."""
+        tried = None
+        for weigh in weighs:
+            lanes = dict(base)
+            for key, rows in options.items():
+                ok = [r for r in rows if r[1] <= interval]
+                if not ok:
+                    return None
+                lanes[key] = min(ok, key=lambda r: (weigh(r), size(r[0])))[0]
+            e = cost(lanes)
+            tried = (lanes, e)
+            if budget.fits(e):
+                break
+        return tried
+
+    targets = sorted({r[1] for rows in options.values() for r in rows if r[1] >= floor} | {floor})
+    lo, hi, best = 0, len(targets) - 1, None
+    while lo <= hi:  # cheaper with a longer interval: the first target that fits
+        mid = (lo + hi) // 2
+        got = assemble(targets[mid])
+        if got is not None and budget.fits(got[1]):
+            best, hi = got, mid - 1
+        else:
+            lo = mid + 1
+    if best is None:
+        notes.append(f"throughput: the fixed lanes pass {budget.label}" if not free else
+                     f"throughput: even the fewest lanes a layer pass {budget.label}")
+        return Allocation(base, tuple(notes))
+    lanes, current = best
+    interval = current.rank[0]
+    while True:  # the latency, within what is left and without lengthening the interval
+        step, score = None, 0.0
+        for c in free:
+            for p in sorted((p for p in c.options if size(p) > size(lanes[c.key])), key=size)[:8]:
+                trial = {**lanes, c.key: p}
+                e = cost(trial)
+                saved = current.rank[-1] - e.rank[-1]
+                if saved <= 0 or e.rank[0] > interval or not budget.fits(e):
+                    continue
+                ratio = saved / max(budget.share(e) - budget.share(current), 1e-9)
+                if ratio > score:
+                    step, score = (trial, e), ratio
+        if step is None:
+            break
+        lanes, current = step
+    exact = _latency_search(options, base, interval, cost, budget, d0)
+    if exact is not None and exact[1].rank < current.rank:
+        lanes, current = exact
+    notes.append(f"throughput: interval {interval:,} cycles is the shortest within {budget.label}; the rest went to "
+                 f"the latency ({current.rank[-1]:,})")
+    return Allocation(lanes, tuple(notes))
+
+
+LATENCY_SEARCH_LEAVES = 600  # the exact latency search runs when at most this many designs are left to cost
+
+
+def _latency_search(options, base, interval, cost, budget, d0):
+    """Every combination of lane counts that meets `interval` and, by its layers' added resources, fits the budget
+    (the RTL design's resources add up layer by layer; each leaf is costed whole and checked), when there are few
+    enough; the one with the best (interval, latency). None when there are too many to cost."""
+    keys = list(options)
+    rows = {k: sorted((r for r in options[k] if r[1] <= interval), key=lambda r: r[3][0]) for k in keys}
+    if not keys or any(not v for v in rows.values()):
+        return None
+    room = (budget.lut - d0.lut) / budget.lut, (budget.dsp - d0.dsp) / budget.dsp, \
+        (budget.bram18k - d0.bram18k) / budget.bram18k
+    least = [tuple(min(r[3][j] for r in rows[k]) for j in range(3)) for k in keys]
+    rest = [tuple(sum(least[i][j] for i in range(n + 1, len(keys))) for j in range(3)) for n in range(len(keys))]
+    leaves: list[dict] = []
+
+    def walk(n, used, chosen):
+        if len(leaves) > LATENCY_SEARCH_LEAVES:
+            return
+        if n == len(keys):
+            leaves.append(dict(chosen))
+            return
+        for r in rows[keys[n]]:
+            u = tuple(used[j] + r[3][j] for j in range(3))
+            if u[0] + rest[n][0] > room[0] + 1e-9:
+                break  # sorted by LUT: the rest need more
+            if all(u[j] + rest[n][j] <= room[j] + 1e-9 for j in range(3)):
+                walk(n + 1, u, {**chosen, keys[n]: r[0]})
+
+    walk(0, (0.0, 0.0, 0.0), {})
+    if len(leaves) > LATENCY_SEARCH_LEAVES:
+        return None
+    best = None
+    for chosen in leaves:
+        lanes = {**base, **chosen}
+        e = cost(lanes)
+        if budget.fits(e) and e.rank[0] <= interval and (best is None or e.rank < best[1].rank):
+            best = (lanes, e)
     return best
 
 

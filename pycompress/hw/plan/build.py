@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -24,6 +24,7 @@ from .kernel_model import KernelModel, bias_kernel, check_kernel, weight_stream
 from .lower import hls_layers, rtl_layers
 from .memory import Memory
 from .model import AcceleratorPlan, Lanes, Layer, LayerPlan, Schedule
+from .rtl_chain import ChainTiming, chain_timing, progressive_flags
 
 
 # ---- HLS -----------------------------------------------------------------------------------------------
@@ -131,12 +132,8 @@ def plan_hls(km: KernelModel, kernel: str = "compressed", board: str = "zedboard
 
 def check_rtl_layer(l: Layer, km: KernelModel, c: RtlCosts = RTL) -> None:
     """Refuse what the engines cannot compute bit-exactly, in one line."""
-    if l.mac and not cost_rtl.lane_options(l, c):
-        raise PycompressError(f"RTL engine: {l.name}: too few outputs per lane for the MAC schedule even with one lane")
     if l.op == "conv2d" and l.stride < 1:
         raise PycompressError(f"RTL engine: {l.name}: stride {l.stride}")
-    if l.mac and l.bias and np.any(np.asarray(km.params[l.bias], np.float32).view(np.uint32) == 0x8000_0000):
-        raise PycompressError(f"RTL engine: {l.name}: a -0 bias (the engine adds it to +0 and would give +0)")
     if l.mac and l.weight not in km.tables:
         raise PycompressError(f"RTL engine: {l.name}: weight {l.weight!r} is not stored encoded (no tables)")
 
@@ -149,45 +146,78 @@ def _rtl_fixed(layers: list[Layer], fixed: Mapping[str, int], c: RtlCosts) -> di
     out = {}
     for l in layers:
         if l.mac and l.name in fixed:
-            if fixed[l.name] not in cost_rtl.lane_options(l, c):
-                raise PycompressError(f"--parallel {l.name}={fixed[l.name]}: lanes must divide {l.outputs} and leave >= "
-                                      f"{c.min_groups} outputs a lane (choose from {cost_rtl.lane_options(l, c)})")
+            options = cost_rtl.lane_options(l, c)
+            if fixed[l.name] not in options:
+                shown = ", ".join(map(str, options[:24])) + (", ..." if len(options) > 24 else "")
+                raise PycompressError(f"--parallel {l.name}={fixed[l.name]}: lanes are channel lanes (dividing its "
+                                      f"{l.outputs} outputs) x pixel lanes (dividing its {l.pixels} pixels): "
+                                      f"choose from {shown}")
             out[l.fn] = fixed[l.name]
     return out
 
 
-def _rtl_layer(l: Layer, lanes: int, weight_bits: int, c: RtlCosts) -> LayerPlan:
-    sched, res = cost_rtl.schedule(l, lanes, c), cost_rtl.resources(l, lanes, weight_bits, c)
+@dataclass(frozen=True)
+class RtlEngine:
+    """The RTL plan's whole-engine estimate: per MAC layer its engine configuration, and the chain's timing."""
+
+    configs: Mapping[str, cost_rtl.EngineConfig]  # layer fn -> configuration
+    timing: ChainTiming
+    streams: Mapping[str, cost_rtl.LaneStream]  # layer fn -> what its lanes read
+    wb: int  # weight significand bits of the multipliers
+
+
+def _rtl_configs(layers: list[Layer], lanes: Mapping[str, int]) -> list[cost_rtl.EngineConfig | None]:
+    flags = progressive_flags(layers)
+    return [cost_rtl.config(l, lanes.get(l.fn, 1), f) if l.mac else None for l, f in zip(layers, flags)]
+
+
+def _rtl_layer(l: Layer, cfg, stream, wb: int, c: RtlCosts) -> LayerPlan:
+    sched, res = cost_rtl.schedule(l, cfg, c), cost_rtl.resources(l, cfg, stream, wb, c)
     if not l.mac:
         return LayerPlan(l, 0, sched, res)
-    groups = l.outputs // lanes
-    mems = (("weights", Memory(weight_bits, l.reduction * groups * lanes, lanes)), ("input", Memory(32, l.n_in)),
-            ("accumulators", Memory(32, groups * l.pixels * lanes, lanes)))
-    return LayerPlan(l, lanes, sched, res, None, mems)
+    acc, obuf = cost_rtl.lane_memories(cfg)
+    words = cost_rtl.stream_words(l, cfg, stream)
+    mems = (("weights", Memory(stream.word_bits, words * cfg.pc, cfg.pc) if cost_rtl.packed(l, cfg, stream)
+             else Memory(int(stream.bits), l.reduction * cfg.groups * cfg.pc, cfg.pc)),
+            ("input", Memory(36, cost_rtl.input_depth(l) * cfg.px, cfg.px)),
+            ("accumulators", Memory(32, acc * cfg.lanes, cfg.lanes)), ("outputs", Memory(32, obuf * cfg.lanes, cfg.lanes)))
+    return LayerPlan(l, cfg.lanes, sched, res, None, mems)
+
+
+def _lane_stream(t) -> cost_rtl.LaneStream:
+    """Fixed-width codes (exponent sharing, codebook) or entropy-coded records (their mean bits per weight)."""
+    if t.element_bits is not None:
+        return cost_rtl.LaneStream(False, t.code_bits)
+    return cost_rtl.LaneStream(True, t.tensor.code_bits / t.depth + 1 + t.rest_bits)
 
 
 def plan_rtl(km: KernelModel, parallel: Mapping[str, int] | None = None, *, board: str = "zedboard",
-             start: str | None = None, target: int | None = None, c: RtlCosts = RTL) -> AcceleratorPlan:
-    """The whole-network RTL engine of a kernel model: its chain of units, their lanes and estimates."""
+             start: str | None = None, c: RtlCosts = RTL) -> AcceleratorPlan:
+    """The whole-network RTL engine of a kernel model: its chain of units, their lanes and estimates. The lanes
+    maximise throughput (interval first, then latency) within the budget (c.shares of the board); --parallel wins."""
     b = load_board(board)
     layers = rtl_layers(km.graph, start)
     for l in layers:
         check_rtl_layer(l, km, c)
-    first = next(l for l in layers if l.mac)
-    weight_bits = km.tables[first.weight].element_bits
-    if weight_bits is None:
-        raise PycompressError(f"RTL engine: {first.name}: its weights are entropy-coded (no lane tables)")
-    objective = c.objective if target is None else replace(c.objective, target=target)
+    macs = [l for l in layers if l.mac]
+    streams = {l.fn: _lane_stream(km.tables[l.weight]) for l in macs}
+    wb = max(cost_rtl.weight_significand_bits(km.tables[l.weight]) for l in macs)
 
-    def cost(lanes: Mapping[str, int]) -> Design:
-        plans = [_rtl_layer(l, lanes.get(l.fn, 0), weight_bits, c) for l in layers]
+    def design(lanes: Mapping[str, int]) -> tuple[Design, list, ChainTiming]:
+        cfgs = _rtl_configs(layers, lanes)
+        plans = [_rtl_layer(l, cfg, streams.get(l.fn), wb, c) for l, cfg in zip(layers, cfgs)]
         r = sum((p.resources for p in plans), Resources())
-        return Design(sum(p.cycles for p in plans), {p.ident: p.cycles for p in plans}, r.lut, r.ff, r.dsp, r.bram18k)
+        t = chain_timing(layers, cfgs, c)
+        d = Design(t.interval, {p.ident: p.cycles for p in plans}, r.lut, r.ff, r.dsp, r.bram18k, (t.interval, t.latency))
+        return d, cfgs, t
 
-    candidates = [Candidate(l.fn, l.name, tuple(cost_rtl.lane_options(l, c))) for l in layers if l.mac]
-    alloc = allocate(candidates, cost, Budget.for_board(b, c.shares), objective, _rtl_fixed(layers, parallel or {}, c))
-    plans = tuple(_rtl_layer(l, alloc.lanes.get(l.fn, 0), weight_bits, c) for l in layers)
-    return AcceleratorPlan("rtl", b, plans, layers[0].in_shape, layers[-1].n_out, notes=alloc.notes)
+    candidates = [Candidate(l.fn, l.name, tuple(cost_rtl.lane_options(l, c))) for l in macs]
+    alloc = allocate(candidates, lambda lanes: design(lanes)[0], Budget.for_board(b, c.shares), c.objective,
+                     _rtl_fixed(layers, parallel or {}, c))
+    _, cfgs, timing = design(alloc.lanes)
+    plans = tuple(_rtl_layer(l, cfg, streams.get(l.fn), wb, c) for l, cfg in zip(layers, cfgs))
+    engine = RtlEngine({l.fn: cfg for l, cfg in zip(layers, cfgs) if cfg is not None}, timing, streams, wb)
+    return AcceleratorPlan("rtl", b, plans, layers[0].in_shape, layers[-1].n_out, notes=alloc.notes, estimate=engine)
 
 
 __all__ = ["allocate_hls", "hls_budget", "hls_kernel_plan", "hls_lanes", "plan_hls", "plan_rtl"]

@@ -1,92 +1,248 @@
-"""The RTL back end's cost table and rules: cycles and resources of the whole-network engine's units.
+"""The RTL back end's cost table and rules: the whole-network engine's units, their cycles and resources.
 
-Each Conv2d or Linear is one MAC engine (rtl/conv_engine.sv, rtl/fc_engine.sv)
-with the following ReLU fused, each pool a streaming unit. An RTL lane is a whole
-float multiplier + adder (~1,550 LUT by Yosys), so the HLS kernel's lanes would not
-fit the xc7z020's LUTs: the RTL has its own table. Cycles and resources are
-ESTIMATES from the measured figures below; the simulation and Yosys measure them.
+Every Conv2d or Linear is one rtl/mac_engine.sv (a Linear as a 1x1 convolution of a
+1x1 image), with the following ReLU fused: PC channel lanes x PX pixel lanes, each a
+float multiplier (fp32_mul_core, one DSP48E1 for a weight significand of at most 17
+bits) and adder, its K bunches of output channels computed one after the other
+(K = 1: input-ordered, a term fires as soon as its input channel is loaded; K > 1:
+output-ordered, a bunch leaves while the next is computed). Each pool is a streaming
+unit. `chain_timing` (rtl_chain.py) follows one image through the chain for the
+latency and gives the interval of the overlapped stages.
+
+LUT / FF / DSP figures are Yosys `synth_xilinx` counts of the units (docs/rtl.md,
+`python -m pycompress.hw.rtl.synth_report --units`), memories by the block-RAM and
+LUT-RAM rules the RTL states in its attributes. All of it is an ESTIMATE; Verilator
+and Yosys measure the engine.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .budget import Objective, Resources, Shares
+from .memory import bram18k
 from .model import Layer, Schedule
+
+SPACING = 10  # rtl/mac_lane.sv: two terms of one accumulator >= fp32_add LATENCY + 3 clocks apart
+PIPELINE = 16  # rtl/mac_engine.sv DL: a term's fire to its sum written (issue, input read, multiply, add)
+STREAM_WORD_BITS_RTL = (18, 36)  # lane stream word widths: 18 when a code fits, else 36 (RAMB18 aspect ratios)
+LANE_MEM_BLOCK_BITS = 1024  # a lane's accumulators or output buffer above 32 words ask for block RAM (LUTs are scarcer)
+TABLE_BLOCK_BITS = 4096  # a lane's weight codes above this many bits are a packed stream in block RAM
 
 
 @dataclass(frozen=True)
 class RtlCosts:
-    """Yosys synth_xilinx (xc7) figures, measured (docs/rtl.md, `python sim/fc_harness.py --synth`):
-    fc_engine sized for LeNet fc1 at P=1 (1,594 LUT, 600 FF, 3 DSP) and P=12 (18,606 LUT, 5,270 FF, 25 DSP).
-    Per lane = the slope, per engine = the rest; the one place these numbers live."""
+    """The one place the RTL figures live: Yosys synth_xilinx -family xc7 counts (docs/rtl.md "Engine v2")."""
 
-    lut_lane: int = 1_547
-    ff_lane: int = 425
-    dsp_lane: int = 2
-    lut_engine: int = 47
-    ff_engine: int = 175
-    dsp_engine: int = 1
-    pool_lut: int = 300  # comparator / counters of a pooling unit (a guess, not measured)
-    add_lut: int = 491  # fp32_add, fp32_mul (Yosys, docs/rtl.md "Float units")
-    mul_lut: int = 667
-    mul_dsp: int = 2
-    bram_bits: int = 18_432  # one RAMB18
-    block_min_bits: int = 4_096  # rtl images' BLOCK_MIN_BITS: smaller tables go to LUTs
-    mac_latency: int = 7  # fp32_mul 3 + fp32_add 4
-    min_groups: int = 4  # fc_engine (fp32_mac_bank): terms of one accumulator >= the adder latency (4) clocks apart
-    min_conv_slots: int = 6  # conv_engine (fp32_mac_bram): G * OH * OW accumulators >= its read-add-write loop
-    avgpool_cycles_per_input: int = 6  # each add waits for the previous one
-    # at most 70% of each board resource (room for the PS interconnect, DMA, routing); FFs not budgeted
-    shares: Shares = Shares(dsp=0.7, bram18k=0.7, lut=0.7, ff=None)
-    # the issue's goal for the default LeNet: lanes go to the slowest layer until an image takes at most this
-    objective: Objective = Objective("slowest_first", target=100_000)
+    # slice LUTs (LUT1-6, inverters, shift registers, LUT RAM) of one unit, Yosys synth_xilinx
+    lut_mac: int = 830  # mac_lane: fp32_mul_core (WB 8) + fp32_add + memory control; its LUT RAM apart
+    ff_mac: int = 570
+    lut_wsrc_packed: int = 210  # lane_wsrc: stream unpacker, decoder, FIFOs
+    lut_wsrc_plain: int = 60  # + its table's LUT ROM
+    lut_hsrc: int = 380  # lane_hsrc: the record loop, canonical decode, symbol ROM, FIFOs
+    ff_wsrc: int = 260
+    lut_pixel: int = 60  # a pixel lane's address counters and padding check
+    ff_pixel: int = 120
+    lut_engine: int = 500  # loader (activation unpack), sequencer, the lanes' control, drain, fused ReLU
+    ff_engine: int = 450
+    lut_drain_lane: int = 15  # the output multiplexer, per lane
+    lut_pool: int = 150
+    ff_pool: int = 150
+    lut_avgpool_units: int = 480 + 240 + 100  # fp32_add + fp32_mul_core + unpack
+    avgpool_cycles_per_input: int = 8  # rtl/avgpool_unit.sv: each add waits for the previous one (fp32_add LATENCY + 1)
+    avgpool_cycles_per_window: int = 7  # and a window's last value for the multiply by 1/(K*K) and the output word
+    lutram_bits_per_lut: int = 48  # simple dual-port LUT RAM: RAM64M, 64 x 3 bits in 4 LUTs
+    # the budget: 80% of the LUTs, DSPs and block RAM (the rest for the AXI wrapper, DMA and routing); FFs not budgeted
+    shares: Shares = Shares(dsp=0.8, bram18k=0.8, lut=0.8, ff=None)
+    # throughput first (the interval), then the latency; no target: grow while a step fits and helps
+    objective: Objective = Objective("throughput")
 
 
 RTL = RtlCosts()
 
 
-def lane_options(layer: Layer, c: RtlCosts = RTL) -> list[int]:
-    """Lane counts the engine accepts: divisors of the outputs leaving enough accumulators a lane
-    (a conv lane also runs over every pixel, so it has pixels x groups of them)."""
-    least = c.min_conv_slots if layer.op == "conv2d" else c.min_groups
-    return [p for p in layer.lane_divisors() if (layer.outputs // p) * layer.pixels >= least]
+@dataclass(frozen=True)
+class EngineConfig:
+    """How mac_engine computes one layer: PC channel lanes, PX pixel lanes, K bunches."""
+
+    pc: int
+    px: int
+    k: int
+    outputs: int  # output channels / features
+    pixels: int  # outputs of one channel (1 for a linear layer)
+
+    @property
+    def lanes(self) -> int:
+        return self.pc * self.px
+
+    @property
+    def groups(self) -> int:
+        return self.outputs // self.pc
+
+    @property
+    def bunch(self) -> int:
+        """B: channels a lane computes in one bunch."""
+        return self.groups // self.k
+
+    @property
+    def pixel_slots(self) -> int:
+        return -(-self.pixels // self.px)
+
+    @property
+    def steps(self) -> int:
+        """Accumulators a lane keeps (B x pixel slots), and the terms of a (bunch, r) pass."""
+        return self.bunch * self.pixel_slots
+
+    @property
+    def pass_cycles(self) -> int:
+        return max(self.steps, SPACING)
 
 
-def compute_cycles(layer: Layer, lanes: int, c: RtlCosts = RTL) -> int:
-    """One term a clock per lane plus the MAC latency; fc_engine adds a bias step per output group
-    (its measured form), conv_engine starts each sum from the bias."""
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+PIXEL_EFFICIENCY = 0.9  # pixel lanes whose last slot leaves at most this share of the lanes idle
+
+
+def pixel_lane_options(pixels: int, max_pixel_lanes: int = 64) -> list[int]:
+    """PX values that keep at least PIXEL_EFFICIENCY of the pixel slots busy (every divisor of the pixels)."""
+    return [px for px in range(1, min(pixels, max_pixel_lanes) + 1)
+            if pixels / (px * -(-pixels // px)) >= PIXEL_EFFICIENCY]
+
+
+def lane_options(layer: Layer, c: RtlCosts = RTL, max_pixel_lanes: int = 64) -> list[int]:
+    """Lane counts P = PC x PX: PC divides the outputs, PX one of pixel_lane_options (up to 64)."""
     if not layer.mac:
+        return []
+    pxs = pixel_lane_options(layer.pixels, max_pixel_lanes)
+    return sorted({pc * px for pc in _divisors(layer.outputs) for px in pxs})
+
+
+def config(layer: Layer, lanes: int, progressive: bool) -> EngineConfig:
+    """The split of `lanes` for a layer: an output-ordered one (progressive: its bunches feed the next layer as they
+    finish) takes as few channel lanes as it can, for the most bunches; an input-ordered one as many as it can (fewer
+    input-buffer copies). Bunches: the most whose pass still fills the accumulator spacing."""
+    pxs = set(pixel_lane_options(layer.pixels, max(lanes, 1)))
+    pcs = [pc for pc in _divisors(layer.outputs) if lanes % pc == 0 and lanes // pc in pxs]
+    if not pcs:
+        raise ValueError(f"{layer.name}: no split of {lanes} lanes")
+    pc = min(pcs) if progressive else max(pcs)
+    px = lanes // pc
+    cfg = EngineConfig(pc, px, 1, layer.outputs, layer.pixels)
+    if progressive:
+        g = cfg.groups
+        ks = [k for k in _divisors(g) if (g // k) * cfg.pixel_slots >= SPACING]
+        cfg = EngineConfig(pc, px, max(ks) if ks else 1, layer.outputs, layer.pixels)
+    return cfg
+
+
+def compute_cycles(layer: Layer, cfg: EngineConfig) -> int:
+    """One image's compute: K bunches x R passes x max(B x pixel slots, SPACING), plus the pipeline."""
+    return cfg.k * layer.reduction * cfg.pass_cycles + PIPELINE
+
+
+def schedule(layer: Layer, cfg: EngineConfig | None, c: RtlCosts = RTL) -> Schedule:
+    """The engine's loops (bunches, reduction, groups of a bunch, pixel slots) and its cycles per image when
+    load, compute and drain overlap (the most of the three); a pool streams (an average pool waits on its adds)."""
+    if layer.mac and cfg is not None:
+        cycles = max(compute_cycles(layer, cfg), layer.n_in, layer.n_out)
+        return Schedule(("bunches", "reduction", "groups", "pixels"), (cfg.k, layer.reduction, cfg.bunch, cfg.pixel_slots),
+                        1, PIPELINE, cycles, cfg.pc, cfg.pass_cycles, cfg.px)
+    if layer.op == "avgpool2d":
+        from .rtl_chain import avgpool_cycles
+
+        cycles = avgpool_cycles(layer, c)
+        return Schedule(("inputs",), (layer.n_in,), -(-cycles // layer.n_in), 2, cycles + 2, 0)
+    return Schedule(("inputs",), (layer.n_in,), 1, 2, layer.n_in + 2, 0)
+
+
+def weight_significand_bits(tables) -> int:
+    """WB of fp32_mul_core: the weight's significand with its hidden bit (BF16 8, a stored mantissa of m' bits m'+1)."""
+    stored = getattr(tables, "mantissa_bits", None)
+    if getattr(tables, "scheme", "") != "expshare" or stored is None:
+        stored = tables.format.mantissa_bits
+    return int(stored) + 1
+
+
+@dataclass(frozen=True)
+class LaneStream:
+    """What a MAC layer's lanes read: fixed-width codes (exponent sharing, codebook, raw) or entropy-coded
+    records (huffman: a code of variable length, the sign, the mantissa rest), and their bits per weight."""
+
+    huffman: bool
+    bits: float  # code bits, or the mean record bits per weight
+
+    @property
+    def word_bits(self) -> int:
+        """Stream word width: 18 when a code fits, else 36; records always 36 (one spans two words at most)."""
+        return STREAM_WORD_BITS_RTL[1] if self.huffman or self.bits > STREAM_WORD_BITS_RTL[0] else STREAM_WORD_BITS_RTL[0]
+
+
+def stream_word_bits(code_bits: int) -> int:
+    return LaneStream(False, code_bits).word_bits
+
+
+def packed(layer: Layer, cfg: EngineConfig, stream: LaneStream | int) -> bool:
+    """A lane's codes go to a packed block-RAM stream above TABLE_BLOCK_BITS, else one code a LUT-ROM word;
+    entropy-coded records are always a stream (small ones land in LUT ROM)."""
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    return s.huffman or layer.reduction * cfg.groups * s.bits > TABLE_BLOCK_BITS
+
+
+def stream_words(layer: Layer, cfg: EngineConfig, stream: LaneStream | int) -> int:
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    return math.ceil(layer.reduction * cfg.groups * s.bits / s.word_bits)
+
+
+def weight_bram18k(layer: Layer, cfg: EngineConfig, stream: LaneStream | int) -> int:
+    """Block RAM of the lanes' weight streams (tables of at most TABLE_BLOCK_BITS: LUTs, none)."""
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    if not packed(layer, cfg, s) or layer.reduction * cfg.groups * s.bits <= TABLE_BLOCK_BITS:
         return 0
-    return (layer.reduction + (layer.op == "linear")) * (layer.outputs // lanes) * layer.pixels + c.mac_latency
+    return cfg.pc * bram18k(s.word_bits, stream_words(layer, cfg, s))
 
 
-def schedule(layer: Layer, lanes: int, c: RtlCosts = RTL) -> Schedule:
-    """Start..done: load, compute, drain (not overlapped inside an engine); a max pool streams one
-    input a clock, an average pool a few."""
-    if layer.mac:
-        groups = layer.outputs // lanes
-        terms = layer.reduction + (layer.op == "linear")
-        cycles = layer.n_in + compute_cycles(layer, lanes, c) + layer.n_out + 4
-        loops, trips = (("reduction", "groups", "pixels"), (terms, groups, layer.pixels)) if layer.op == "conv2d" else \
-            (("reduction", "groups"), (terms, groups))
-        return Schedule(loops, trips, 1, c.mac_latency, cycles, lanes, groups * layer.pixels)
-    per = c.avgpool_cycles_per_input if layer.op == "avgpool2d" else 1
-    return Schedule(("inputs",), (layer.n_in,), per, 2, layer.n_in * per + 2, 0)
+def _lane_mem(bits_width: int, depth: int, c: RtlCosts) -> tuple[int, int]:
+    """(BRAM18K, LUT) of one lane memory by the rule mac_lane.sv applies."""
+    if bits_width * depth > LANE_MEM_BLOCK_BITS:
+        return bram18k(bits_width, depth), 0
+    return 0, math.ceil(bits_width * depth / c.lutram_bits_per_lut)
 
 
-def _brams(bits: int, c: RtlCosts) -> int:
-    return 0 if bits < c.block_min_bits else -(-bits // c.bram_bits)
+def lane_memories(cfg: EngineConfig) -> tuple[int, int]:
+    """Depths of a lane's accumulators and (two-bank) output buffer as mac_lane.sv declares them."""
+    steps = cfg.steps
+    sa = max(1, (steps - 1).bit_length())
+    return steps, 2 << sa
 
 
-def resources(layer: Layer, lanes: int, weight_bits: int, c: RtlCosts = RTL) -> Resources:
-    """LUT/FF/DSP from the measured slope; BRAM18K from the lane tables, input buffer and accumulators."""
-    if not layer.mac:
-        lut, dsp = c.pool_lut, 0
-        if layer.op == "avgpool2d":  # + its fp32_add and fp32_mul
-            lut, dsp = lut + c.add_lut + c.mul_lut, c.mul_dsp
-        return Resources(lut, 32 * layer.out_shape[-1] + 100, dsp, 0)
-    groups = layer.outputs // lanes
-    per_lane_w = layer.reduction * groups * weight_bits
-    bram = lanes * _brams(per_lane_w, c) + _brams(32 * layer.n_in, c) + lanes * _brams(32 * groups * layer.pixels, c)
-    return Resources(c.lut_engine + c.lut_lane * lanes, c.ff_engine + c.ff_lane * lanes,
-                     c.dsp_engine + c.dsp_lane * lanes, bram)
+def input_depth(layer: Layer) -> int:
+    """Words of one input-buffer copy as mac_engine.sv declares it: two banks of 2^XA."""
+    return 2 << max(1, (layer.n_in - 1).bit_length())
+
+
+def resources(layer: Layer, cfg: EngineConfig | None, stream: LaneStream | int = 16, wb: int = 8,
+              c: RtlCosts = RTL) -> Resources:
+    """LUT/FF/DSP from the unit counts; BRAM18K from the memories by the RTL's own rules."""
+    if not layer.mac or cfg is None:
+        lut, dsp = c.lut_pool, 0
+        if layer.op == "avgpool2d":
+            lut, dsp = lut + c.lut_avgpool_units, 1
+        return Resources(lut, c.ff_pool + 32 * layer.out_shape[-1], dsp, 0)
+    lanes = cfg.lanes
+    acc_d, obuf_d = lane_memories(cfg)
+    acc_b, acc_l = _lane_mem(32, acc_d, c)
+    ob_b, ob_l = _lane_mem(32, obuf_d, c)
+    in_b, in_l = _lane_mem(36, input_depth(layer), c)
+    s = stream if isinstance(stream, LaneStream) else LaneStream(False, stream)
+    is_packed = packed(layer, cfg, s)
+    w_bram = weight_bram18k(layer, cfg, s)
+    w_lut = 0 if w_bram else cfg.pc * math.ceil(layer.reduction * cfg.groups * s.bits / 64)
+    src = c.lut_hsrc if s.huffman else (c.lut_wsrc_packed if is_packed else c.lut_wsrc_plain)
+    lut = (lanes * (c.lut_mac + c.lut_drain_lane + acc_l + ob_l) + cfg.pc * src + cfg.px * (c.lut_pixel + in_l)
+           + c.lut_engine + w_lut)
+    ff = lanes * c.ff_mac + cfg.pc * c.ff_wsrc + cfg.px * c.ff_pixel + c.ff_engine
+    dsp = lanes * (1 if wb <= 17 else 2)
+    bram = lanes * (acc_b + ob_b) + cfg.px * in_b + w_bram
+    return Resources(lut, ff, dsp, bram)

@@ -124,8 +124,9 @@ class Schedule:
     ii: int
     depth: int
     cycles: int
-    lanes: int = 1  # outputs computed per iteration (P)
+    lanes: int = 1  # outputs computed per iteration (P); RTL: channel lanes
     distance: int = 0  # iterations between two updates of one accumulator (MAC layers)
+    pixel_lanes: int = 1  # RTL: pixels computed side by side for each channel lane
 
     @property
     def iterations(self) -> int:
@@ -208,12 +209,15 @@ class AcceleratorPlan:
         return {l.ident: l.lanes for l in self.layers if l.mac}
 
     def latency(self) -> int:
-        """Estimated cycles from an image's first word in to its last output out (layers one after the other)."""
-        return sum(l.cycles for l in self.layers)
+        """Estimated cycles from an image's first word in to its last output out (HLS: layers one after the other;
+        RTL: the engine's chain model, stages overlapping)."""
+        timing = getattr(self.estimate, "timing", None)
+        return timing.latency if timing is not None else sum(l.cycles for l in self.layers)
 
     def interval(self) -> int:
         """Estimated cycles between images once the layers overlap (the slowest layer)."""
-        return max(l.cycles for l in self.layers)
+        timing = getattr(self.estimate, "timing", None)
+        return timing.interval if timing is not None else max(l.cycles for l in self.layers)
 
     def resources(self) -> Resources:
         total = Resources()

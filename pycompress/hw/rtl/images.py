@@ -24,7 +24,7 @@ from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import OutputFolder, atomic_directory
 from pycompress.core.formats import get_format
-from pycompress.hw.layout import (ClusterTables, ExpShareTables, LayerTables, STREAM_WORD_BITS, lane_split_order,
+from pycompress.hw.layout import (ClusterTables, ExpShareTables, LayerTables, STREAM_WORD_BITS,
     layer_tables, pack_stream, stream_codes)
 from pycompress.hw.names import FILTERS, Code, ModelName, finalize
 
@@ -237,67 +237,3 @@ def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> None:
     with atomic_directory(out_dir, owner=RTL_FOLDER) as tmp:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
-
-# after RTL_SOURCES
-FC_SOURCES = ("fp32_mul.sv", "fp32_add.sv", "fp32_mac_bank.sv", "lane_weights.sv", "lane_drain.sv",
-              "engine_phases.sv", "fc_engine.sv")
-
-
-def fc_engine_sources() -> list[Path]:
-    return [*rtl_sources(), *(RTL_DIR / name for name in FC_SOURCES)]
-
-
-def fc_lane_images(t: LayerTables, lanes: int, bias_bits: np.ndarray | None = None,
-                   prefix: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """Memory images of one Linear layer for rtl/fc_engine.sv with `lanes` lanes: (file name -> text, plusarg -> file name).
-
-    Lane p gets its own sign/index/mantissa tables in its loop order (`hwlayout.lane_split_order`:
-    address r*G + g holds weight[p*G + g, r]) and its G biases as float32 bit patterns; the exponent
-    ROM or codebook is shared. Names: `<prefix>_lNN_<field>.mem` and `<prefix>_rom.mem` (the
-    fc_engine IMAGE_PREFIX convention); plusargs `LNN_<FIELD>_MEM` and `ROM_MEM` (Verilator).
-    """
-    if len(t.shape) not in (2, 4):
-        raise PycompressError(f"{t.name}: engine images need a 2-D or 4-D weight, got shape {t.shape}")
-    outputs, reduction = t.shape[0], int(np.prod(t.shape[1:]))  # conv: r = (ic, ky, kx) in C order
-    order = lane_split_order(outputs, reduction, lanes)
-    g = outputs // lanes
-    prefix = prefix or t.ident
-    env = _env()
-    mem = env.get_template("table.mem.j2")
-    files: dict[str, str] = {}
-    plusargs: dict[str, str] = {}
-
-    def put(fname: str, label: str, values: np.ndarray, width: int, plusarg: str) -> None:
-        files[fname] = mem.render(ident=t.ident, table=label, depth=int(np.size(values)), width=width,
-                                  body=hex_lines(values, width))
-        plusargs[plusarg] = fname
-
-    fields = [(field, values, width) for field, _, values, width in t.fields()]
-    put(f"{prefix}_rom.mem", t.rom_label, *t.rom, "ROM_MEM")
-    for p in range(lanes):
-        for field, values, width in fields:
-            put(f"{prefix}_l{p:02d}_{field}.mem", f"lane {p} {field}", np.asarray(values).reshape(-1)[order[p]], width,
-                f"L{p:02d}_{field.upper()}_MEM")
-        b = np.zeros(g, np.uint32) if bias_bits is None else np.asarray(bias_bits, np.uint32).reshape(-1)[p * g:(p + 1) * g]
-        put(f"{prefix}_l{p:02d}_bias.mem", f"lane {p} bias", b, 32, f"L{p:02d}_BIAS_MEM")
-    return files, plusargs
-
-# after RTL_SOURCES
-CONV_SOURCES = ("fp32_mul.sv", "fp32_add.sv", "fp32_mac_bram.sv", "lane_weights.sv", "lane_drain.sv",
-                "engine_phases.sv", "conv_engine.sv")
-
-
-def conv_engine_sources() -> list[Path]:
-    return [*rtl_sources(), *(RTL_DIR / name for name in CONV_SOURCES)]
-
-
-def conv_lane_images(t: LayerTables, lanes: int, bias_bits: np.ndarray | None = None,
-                     prefix: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """Memory images of one Conv2d layer for rtl/conv_engine.sv: fc_lane_images on the (OC, IC*KH*KW) view.
-
-    The conv engine consumes lane p's weights in the same order as the fc engine, address r*G + g holding
-    weight[p*G + g, r] with r = (ic*KH + ky)*KW + kx (the C order of the weight's last three axes), so one
-    packer serves both."""
-    if len(t.shape) != 4:
-        raise PycompressError(f"{t.name}: conv engine images need a 4-D weight, got shape {t.shape}")
-    return fc_lane_images(t, lanes, bias_bits, prefix)

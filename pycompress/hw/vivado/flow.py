@@ -36,6 +36,7 @@ HLS_CLOCK_PIN = "ap_clk"
 HLS_RESET_PIN = "ap_rst_n"
 HLS_INTERRUPT_PIN = "interrupt"
 SCRIPTS = ("run_hls.tcl", "block_design.tcl", "vivado_flow.tcl", "build_host.tcl", "run_host.tcl")
+RTL_SCRIPTS = ("package_ip.tcl", "block_design.tcl", "vivado_flow.tcl", "build_host.tcl", "run_host.tcl")
 REPORTS = {"utilization": "utilization.rpt", "utilization_hier": "utilization_hier.rpt",
            "timing": "timing_summary.rpt", "power": "power.rpt",
            "hls_rpt": "hls_csynth.rpt", "hls_xml": "hls_csynth.xml", "hls_cosim": "hls_cosim.rpt"}
@@ -114,6 +115,11 @@ class FlowPlan:
     # offset in the image. Vitis gives the control bundle's pointer arguments, in order, 12 bytes each from
     # 0x10 (data low, data high, reserved); the driver header xpycompress_top_hw.h of the exported IP lists them.
     ddr_regs: tuple[tuple[int, int], ...] = ()
+    engine: str = "hls"  # hls: an HLS kernel (scripts/run_hls.tcl); rtl: the RTL engine (scripts/package_ip.tcl)
+    ip_step: str = "scripts/run_hls.tcl"  # the script that puts the kernel IP into ip_repo
+    ip_kind: str = "HLS IP"
+    rtl_sources: tuple[str, ...] = ()  # rtl: SystemVerilog files in hls_dir, compile order, the top last
+    rtl_images: tuple[str, ...] = ()  # rtl: $readmemh images in hls_dir
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -173,8 +179,9 @@ def render_scripts(plan: FlowPlan) -> dict[str, str]:
     values = plan.to_dict()
     values.update(plan.ip)
     values.update(processor="ps7_cortexa9_0", platform=f"{plan.build_name}_platform",
-                  app=f"{plan.build_name}_host", baud=115200)
-    return {name: render(env, f"{name}.j2", **values) for name in SCRIPTS}
+                  app=f"{plan.build_name}_host", baud=115200, ip_vendor=ki.IP_VENDOR, ip_library=plan.kernel_vlnv.split(":")[1],
+                  ip_version=ki.IP_VERSION)
+    return {name: render(env, f"{name}.j2", **values) for name in (RTL_SCRIPTS if plan.engine == "rtl" else SCRIPTS)}
 
 
 def write_flow(build_dir: Path, plan: FlowPlan, board: Board) -> None:

@@ -85,10 +85,17 @@ def _environment():
     return env
 
 
-def write_host(build_dir: Path, plan: FlowPlan, manifest: KernelManifest, tests: ImageSet) -> list[Path]:
-    """Render host/src/* (board program) and host/csim/host_csim.cpp (local driver)."""
+def write_host(build_dir: Path, plan: FlowPlan, manifest: KernelManifest, tests: ImageSet,
+               rtl_counters: int = 0) -> list[Path]:
+    """Render host/src/* (board program) and, for an HLS kernel, host/csim/host_csim.cpp (local driver);
+    `rtl_counters`: the RTL engine's stages, whose cycle counters the program reads and prints."""
     env = _environment()
     values = _host_values(plan, manifest, tests)
+    values["rtl_stages"] = rtl_counters
+    if rtl_counters:
+        from pycompress.hw.rtl.accel import REGISTERS
+
+        values["rtl_regs"] = REGISTERS
     src = build_dir / "host" / "src"
     csim = build_dir / "host" / "csim"
     src.mkdir(parents=True, exist_ok=True)
@@ -98,7 +105,8 @@ def write_host(build_dir: Path, plan: FlowPlan, manifest: KernelManifest, tests:
         path = src / name
         path.write_text(render(env, f"{name}.j2", **values))
         written.append(path)
-    path = csim / "host_csim.cpp"
-    path.write_text(render(env, "host_csim.cpp.j2", **values))
-    written.append(path)
+    if not rtl_counters:
+        path = csim / "host_csim.cpp"
+        path.write_text(render(env, "host_csim.cpp.j2", **values))
+        written.append(path)
     return written

@@ -28,7 +28,7 @@ class Tool:
 
 @dataclass(frozen=True)
 class Toolchain:
-    hls: Tool
+    hls: Tool | None  # None: not needed (the RTL engine)
     vivado: Tool
     xsct: str | None  # optional: only the host program needs it
 
@@ -59,14 +59,15 @@ def _checked(name: str, path: str) -> Tool:
     return Tool(name, path, version)
 
 
-def check_tools(path: str | None = None) -> Toolchain:
-    """The HLS tool and Vivado, or one line that says what is missing and how to fix it."""
+def check_tools(path: str | None = None, need_hls: bool = True) -> Toolchain:
+    """The HLS tool (unless `need_hls` is False: the RTL engine) and Vivado, or one line that says what is missing
+    and how to fix it."""
     search = path if path is not None else os.environ.get("PATH", "")
-    hls = next(((n, p) for n in HLS_TOOLS if (p := shutil.which(n, path=search))), None)
+    hls = next(((n, p) for n in HLS_TOOLS if (p := shutil.which(n, path=search))), None) if need_hls else None
     vivado = shutil.which("vivado", path=search)
-    missing = ([] if hls else ["vitis_hls (or vivado_hls)"]) + ([] if vivado else ["vivado"])
+    missing = ([] if hls or not need_hls else ["vitis_hls (or vivado_hls)"]) + ([] if vivado else ["vivado"])
     if missing:
         raise PycompressError(f"Vivado tools not found on PATH: {' and '.join(missing)} missing "
                               f"(supported {_supported_text()}); {SETTINGS_HINT}")
-    assert hls is not None and vivado is not None
-    return Toolchain(_checked(*hls), _checked("vivado", vivado), shutil.which("xsct", path=search))
+    assert vivado is not None
+    return Toolchain(_checked(*hls) if hls else None, _checked("vivado", vivado), shutil.which("xsct", path=search))

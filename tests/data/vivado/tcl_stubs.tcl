@@ -95,8 +95,11 @@ proc get_property {args} {
 proc update_ip_catalog {args} { pyc_record update_ip_catalog {*}$args }
 proc add_files {args} {
     pyc_record add_files {*}$args
-    foreach f [pyc_positional $args {-fileset}] {
-        if {![file exists $f]} { pyc_fail "add_files: no such file $f" }
+    foreach a [pyc_positional $args {-fileset}] {
+        # one file, or a Tcl list of files (Vivado takes either)
+        if {[file exists $a]} { continue }
+        if {[catch {llength $a}] || [llength $a] < 2} { pyc_fail "add_files: no such file $a" }
+        foreach f $a { if {![file exists $f]} { pyc_fail "add_files: no such file $f" } }
     }
 }
 proc get_files {args} { pyc_record get_files {*}$args; return [lindex $args end] }
@@ -120,6 +123,29 @@ proc report_timing_summary {args} { pyc_record report_timing_summary {*}$args; p
 proc report_power {args} { pyc_record report_power {*}$args; pyc_report [pyc_option $args -file] power_2021.2.rpt }
 proc write_hw_platform {args} { pyc_record write_hw_platform {*}$args; pyc_touch [pyc_option $args -file] }
 proc close_project {args} { pyc_record close_project {*}$args }
+
+# ---- Vivado: IP packaging (the RTL engine, scripts/package_ip.tcl) ----------------------------------
+namespace eval ipx {}
+set ::pyc_ip_root {}
+proc ipx::package_project {args} {
+    pyc_record ipx::package_project {*}$args
+    set ::pyc_ip_root [pyc_option $args -root_dir]
+    if {$::pyc_ip_root eq ""} { pyc_fail "ipx::package_project without -root_dir" }
+    return core_1
+}
+proc ipx::current_core {args} { pyc_record ipx::current_core {*}$args; return core_1 }
+proc ipx::associate_bus_interfaces {args} {
+    pyc_record ipx::associate_bus_interfaces {*}$args
+    if {[pyc_option $args -busif] eq "" || [pyc_option $args -clock] eq ""} { pyc_fail "bus interface without -busif/-clock" }
+}
+proc ipx::create_xgui_files {args} { pyc_record ipx::create_xgui_files {*}$args }
+proc ipx::update_checksums {args} { pyc_record ipx::update_checksums {*}$args }
+proc ipx::check_integrity {args} { pyc_record ipx::check_integrity {*}$args }
+proc ipx::save_core {args} {
+    pyc_record ipx::save_core {*}$args
+    if {$::pyc_ip_root eq ""} { pyc_fail "ipx::save_core before ipx::package_project" }
+    pyc_touch [file join $::pyc_ip_root component.xml] "<component/>\n"
+}
 
 # ---- Vivado: block design -------------------------------------------------------------------------
 proc create_bd_design {args} { pyc_record create_bd_design {*}$args; set ::pyc_bd [lindex $args end] }

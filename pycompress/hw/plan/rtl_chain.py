@@ -1,0 +1,128 @@
+"""One image through the RTL engine's chain: its latency, and the interval once images overlap (an ESTIMATE).
+
+The engines overlap load, compute and drain (two input banks, two output banks), and
+a MAC engine starts a term as soon as the input channel it reads is loaded, so the
+latency of one image is not the sum of the stages. This follows the first image
+word by word: the input arrives one word a clock; a MAC engine's pass of bunch k over
+input channel ic starts when the channel is in and the previous pass is done; a bunch
+leaves one word a clock after its last sum is written; a max pool passes a window on
+when its last value arrives, an average pool takes an input every adder latency (and a window's last
+after the multiply too). All
+vectorised (max-plus recurrences as cumulative maxima). The interval is the busiest
+stage: its compute, or the words it must take in or send out at one a clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .cost_rtl import PIPELINE, RTL, EngineConfig, RtlCosts, compute_cycles
+from .model import Layer
+
+LOAD_DELAY = 2  # a word's beat to its channel counted (unpack register, write)
+DRAIN_DELAY = 6  # a bunch's completion to its first word on m_axis (bunch FIFO, read, two mux registers, FIFO)
+POOL_DELAY = 1
+
+
+@dataclass(frozen=True)
+class ChainTiming:
+    latency: int  # first input word in .. last output word out, one image, empty pipeline
+    interval: int  # cycles between images, stages overlapped
+    stage_cycles: tuple[int, ...]  # per stage: what bounds its interval
+    stage_done: tuple[int, ...]  # per stage: the clock its last output word of the first image leaves
+    spans: tuple[int, ...] = ()  # per MAC stage (0 for a pool): the first image's first term to its last sum written
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        """Throughput first: stage intervals from the slowest down, then the latency."""
+        return (*sorted(self.stage_cycles, reverse=True), self.latency)
+
+
+def _carry(ready: np.ndarray, start: int, step: int) -> np.ndarray:
+    """End times of passes i = 0..: end_i = max(end_{i-1}, ready_i) + step, end_{-1} = start."""
+    i = np.arange(ready.size, dtype=np.int64)
+    return (i + 1) * step + np.maximum.accumulate(np.maximum(ready - i * step, start))
+
+
+def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray, spans: list | None = None) -> np.ndarray:
+    """Output word times of a MAC engine, in C, H, W order."""
+    ch = len(t_in) // layer.in_shape[0]
+    ready = t_in[ch - 1::ch] + LOAD_DELAY  # channel ic complete
+    per_ch = (layer.kernel[0] * layer.kernel[1]) * cfg.pass_cycles
+    end = _carry(ready.astype(np.int64), int(t_in[0]) + LOAD_DELAY, per_ch)  # bunch 0, channel by channel
+    bunch_end = [int(end[-1])]
+    for _ in range(1, cfg.k):  # later bunches: every channel is in
+        bunch_end.append(bunch_end[-1] + layer.in_shape[0] * per_ch)
+    if spans is not None:  # first pass start .. last sum written
+        spans.append(bunch_end[-1] + PIPELINE - (max(int(ready[0]), int(t_in[0]) + LOAD_DELAY)))
+    words = cfg.pc * cfg.bunch * cfg.pixels
+    out, free = [], 0
+    for e in bunch_end:
+        start = max(e + PIPELINE + DRAIN_DELAY, free)
+        out.append(start + np.arange(words, dtype=np.int64))
+        free = start + words
+    return np.concatenate(out)
+
+
+def _avgpool_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
+    """rtl/avgpool_unit.sv: clocks from taking an input to taking the next: an add's latency for a window value,
+    that and the multiply by 1/(K*K) for a window's last value, one clock for a value no window uses (floor mode)."""
+    ch, h, w = layer.in_shape
+    k, s = layer.kernel[0], layer.stride
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    y, x = np.arange(h)[:, None], np.arange(w)[None, :]
+    in_win = (y < oh * s) & (y % s < k) & (x < ow * s) & (x % s < k)
+    last = in_win & (y % s == k - 1) & (x % s == k - 1)
+    gap = np.where(last, c.avgpool_cycles_per_input + c.avgpool_cycles_per_window, np.where(in_win, c.avgpool_cycles_per_input, 1))
+    return np.tile(gap.reshape(-1), ch).astype(np.int64)
+
+
+def avgpool_cycles(layer: Layer, c: RtlCosts = RTL) -> int:
+    return int(_avgpool_gaps(layer, c).sum())
+
+
+def _pool(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
+    ch, h, w = layer.in_shape
+    k, s = layer.kernel[0], layer.stride
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    t = t_in.astype(np.int64)
+    delay = POOL_DELAY
+    if layer.op == "avgpool2d":  # accepted_i = max(arrived_i, accepted_{i-1} + gap_{i-1}); the average after its multiply
+        gaps = _avgpool_gaps(layer, c)
+        g = np.concatenate([[0], np.cumsum(gaps)[:-1]])
+        t = g + np.maximum.accumulate(t - g)
+        delay = c.avgpool_cycles_per_window + c.avgpool_cycles_per_input - 1
+    last = t.reshape(ch, h, w)[:, s * np.arange(oh)[:, None] + k - 1, s * np.arange(ow)[None, :] + k - 1]
+    out = last.reshape(-1) + delay
+    return np.maximum.accumulate(np.maximum(out, out[0] + np.arange(out.size)))  # one word a clock, in order
+
+
+def chain_timing(layers: Sequence[Layer], configs: Sequence[EngineConfig | None], c: RtlCosts = RTL) -> ChainTiming:
+    t = np.arange(layers[0].n_in, dtype=np.int64)  # the image arrives one word a clock
+    done, cycles, spans = [], [], []
+    for layer, cfg in zip(layers, configs):
+        if layer.mac:
+            t = _mac(layer, cfg, t, spans)
+            cycles.append(max(compute_cycles(layer, cfg), layer.n_in, layer.n_out))
+        else:
+            t = _pool(layer, t, c)
+            spans.append(0)
+            cycles.append(avgpool_cycles(layer, c) if layer.op == "avgpool2d" else layer.n_in)
+        done.append(int(t[-1]))
+    return ChainTiming(int(t[-1]) + 1, max(cycles), tuple(cycles), tuple(done), tuple(spans))
+
+
+def progressive_flags(layers: Sequence[Layer]) -> list[bool]:
+    """Output-ordered (True) or input-ordered MAC layers, alternating from the first: a layer whose input arrives
+    channel by channel computes while it arrives (input-ordered, its outputs all finish at the end), and the next
+    one, which then gets its whole input at once, sends its outputs bunch by bunch (output-ordered) for the next."""
+    flags, progressive = [], True
+    for layer in layers:
+        if layer.mac:
+            flags.append(progressive)
+            progressive = not progressive
+        else:
+            flags.append(False)
+    return flags
