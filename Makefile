@@ -71,6 +71,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_codec.py
 	$(PY) benchmarks/bench_entropy.py
+	$(PY) benchmarks/bench_startup.py
 
 default-model: $(STAMP)
 	$(BIN)/pycompress train -o build/default-model/lenet5_mnist.safetensors

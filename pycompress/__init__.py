@@ -1,32 +1,73 @@
-"""pycompress: exponent sharing and weight sharing for trained networks, and FPGA hardware for them."""
+"""pycompress: exponent sharing and weight sharing for trained networks, and FPGA hardware for them.
+
+The public names below load on first use (PEP 562), so `pycompress --help` and the commands
+that need no tensors start without importing torch.
+"""
+import importlib as _importlib
 import sys as _sys
+import types as _types
+
+__version__ = "0.1.0"
+
+_API = {
+    "LayerStats": "pycompress.core.accounting", "ModelStats": "pycompress.core.accounting",
+    "ExpShareTensor": "pycompress.schemes.expshare", "encode": "pycompress.schemes.expshare",
+    "encode_bits": "pycompress.schemes.expshare",
+    "ClusteredTensor": "pycompress.schemes.codebook", "make_clustered": "pycompress.schemes.codebook",
+    "HuffmanTensor": "pycompress.schemes.huffman",
+    "CompressConfig": "pycompress.compress", "compress": "pycompress.compress",
+    "compress_state_dict": "pycompress.compress", "model_stats": "pycompress.compress",
+    "CompressedModel": "pycompress.core.container", "load": "pycompress.core.container",
+    "save": "pycompress.core.container",
+    "PycompressError": "pycompress.core.errors",
+    "FORMATS": "pycompress.core.formats", "FloatFormat": "pycompress.core.formats",
+    "get_format": "pycompress.core.formats",
+}
+__all__ = sorted(_API)
 
 
 def _interrupted_hook(kind, value, tb, _previous=_sys.excepthook):
-    """Ctrl-C while the package imports (torch is slow to load) is one line, not a traceback; the
-    hook is removed again at the end of this file, so it only acts if the import was interrupted."""
+    """Ctrl-C while torch loads is one line, not a traceback (the hook is removed once the names are loaded)."""
     if issubclass(kind, KeyboardInterrupt):
         print("pycompress: interrupted", file=_sys.stderr)
     else:
         _previous(kind, value, tb)
 
 
-_sys.excepthook = _interrupted_hook
-from pycompress.core.accounting import LayerStats, ModelStats
-from pycompress.schemes.expshare import ExpShareTensor, encode, encode_bits
-from pycompress.schemes.codebook import ClusteredTensor, make_clustered
-from pycompress.schemes.huffman import HuffmanTensor  # registers the `huffman` container scheme
-from .compress import CompressConfig, compress, compress_state_dict, model_stats
-from pycompress.core.container import CompressedModel, load, save
-from pycompress.core.errors import PycompressError
-from pycompress.core.formats import FORMATS, FloatFormat, get_format
+from pycompress.core import plugins as _plugins  # noqa: E402 (torch-free)
 
-__version__ = "0.1.0"
+_plugins.SCHEME_PACKAGES.append("pycompress.schemes")  # registers expshare, codebook, huffman on first container use
 
-__all__ = [
-    "ClusteredTensor", "CompressConfig", "CompressedModel", "ExpShareTensor", "FORMATS", "FloatFormat", "HuffmanTensor", "LayerStats", "ModelStats",
-    "PycompressError", "compress", "compress_state_dict", "encode", "encode_bits", "get_format", "load", "make_clustered",
-    "model_stats", "save",
-]
 
-_sys.excepthook = _interrupted_hook.__defaults__[0]  # import finished: the usual hook again
+def _load(name: str):
+    _sys.excepthook = _interrupted_hook
+    try:
+        _plugins.load_scheme_packages()
+        return getattr(_importlib.import_module(_API[name]), name)
+    finally:
+        _sys.excepthook = _interrupted_hook.__defaults__[0]
+
+
+class _Package(_types.ModuleType):
+    """`pycompress.compress` stays the function: importing the submodule of that name does not rebind it."""
+
+    @property
+    def compress(self):
+        return _load("compress")
+
+    @compress.setter
+    def compress(self, value) -> None:  # the import system binds the submodule here; the function wins
+        pass
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return _load(name)
+    raise AttributeError(f"module 'pycompress' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
+_sys.modules[__name__].__class__ = _Package

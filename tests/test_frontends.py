@@ -139,10 +139,15 @@ def test_pt2_generate_and_csim(pt2, tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
 
 
-def test_unsupported_op_is_named(tmp_path):
+def test_unsupported_op_is_named_and_the_program_still_runs(tmp_path, npz):
+    """An op without a rebuild: compress and evaluate run the program as it is; generate refuses, naming the op."""
     path = export(SinCNN().eval(), tmp_path / "sin.pt2")
-    line = one_line_error(run_cli("compress", path, "-o", tmp_path / "o.pcz"), "aten.sin")
-    assert "not supported" in line and not (tmp_path / "o.pcz").exists()
+    r = run_cli("compress", path, "-o", tmp_path / "o.pcz")
+    assert r.returncode == 0 and "aten.sin" in r.stderr, r.stderr
+    r = run_cli("evaluate", tmp_path / "o.pcz", "--model", path, "--data", npz)
+    assert r.returncode == 0 and "top-1 accuracy" in r.stdout, r.stderr
+    line = one_line_error(run_cli("generate", tmp_path / "o.pcz", "-o", tmp_path / "hls"), "aten.sin")
+    assert "not supported" in line and not (tmp_path / "hls").exists()
 
 
 def test_plain_state_dict_needs_the_architecture(tmp_path, npz):

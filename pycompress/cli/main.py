@@ -202,6 +202,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pycompress.frontends import load_model
 
     model = load_model(args.model)
+    if args.architecture is not None:  # these weights in the user's own network
+        from pycompress.frontends import with_weights
+
+        model = with_weights(load_model(args.architecture), model.state_dict, args.model)
     task = task_for(model, args.data, "evaluate")
     net = task.build(model.state_dict)
     acc, val = task.module_accuracy(net, "test"), task.module_accuracy(net, "validation")
@@ -260,7 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("evaluate", help="top-1 accuracy on the validation and test parts of the data (default: LeNet on mnist5k)")
-    p.add_argument("model", help=MODEL_HELP + " (a state_dict only if it is LeNet-shaped; a .pcz needs a layer graph)")
+    p.add_argument("model", help=MODEL_HELP + " (without --model: a state_dict only if it is LeNet-shaped, a .pcz only "
+                                               "with a layer graph)")
+    p.add_argument("--model", dest="architecture", metavar="MODEL.pt2|MODEL.onnx",
+                   help="run this network (your .pt2 program or .onnx model, any architecture) with the weights of MODEL, "
+                        "e.g. the decoded weights of a .pcz after a lossy command")
     add_data_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)

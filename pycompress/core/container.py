@@ -55,7 +55,7 @@ class StoredTensor(Protocol):
     def stored_bits(self) -> int: ...
 
 
-SCHEMES: dict[str, Any] = {}  # filled by pycompress.schemes (imported by the package's __init__)
+SCHEMES: dict[str, Any] = {}  # filled by the packages plugins.SCHEME_PACKAGES lists (see scheme_class)
 
 
 def register_scheme(cls: Any) -> Any:
@@ -65,6 +65,14 @@ def register_scheme(cls: Any) -> Any:
         raise TypeError(f"storage scheme {cls.__name__} has no validate_stored hook")
     SCHEMES[cls.scheme] = cls
     return cls
+
+
+def scheme_class(name: str) -> Any:
+    """The registered class of a scheme name, or None; the scheme packages are imported on the first call."""
+    from .plugins import load_scheme_packages
+
+    load_scheme_packages()
+    return SCHEMES.get(name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,7 +260,7 @@ def _check_model(info: dict, grouped: dict[str, dict[str, np.ndarray]], where: s
                 raise v.Invalid(f"{what}: raw tensor with a scheme")
             shapes[name] = _check_raw(arrays, fields, what)
             continue
-        scheme = SCHEMES.get(meta.get("scheme")) if isinstance(meta.get("scheme"), str) else None
+        scheme = scheme_class(meta.get("scheme")) if isinstance(meta.get("scheme"), str) else None
         if scheme is None:
             raise PycompressError(f"{where}: unknown storage scheme {v._short(meta.get('scheme'))} for tensor {name!r}")
         if hasattr(scheme, "validate_stored"):

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .errors import PycompressError
+
+if TYPE_CHECKING:  # torch is imported where a tensor is touched: `pycompress --help` must not load it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,13 @@ class FloatFormat:
     name: str
     exponent_bits: int
     mantissa_bits: int
-    torch_dtype: torch.dtype
+    dtype_name: str  # the torch dtype's attribute name (torch.float32, ...)
+
+    @property
+    def torch_dtype(self) -> "torch.dtype":
+        import torch
+
+        return getattr(torch, self.dtype_name)
 
     @property
     def total_bits(self) -> int:
@@ -46,13 +56,12 @@ class FloatFormat:
         return int(np.floor(self.mantissa_bits * np.log10(2.0)))
 
 
-FP32 = FloatFormat("fp32", 8, 23, torch.float32)
-BF16 = FloatFormat("bf16", 8, 7, torch.bfloat16)
-FP16 = FloatFormat("fp16", 5, 10, torch.float16)
-FP64 = FloatFormat("fp64", 11, 52, torch.float64)
+FP32 = FloatFormat("fp32", 8, 23, "float32")
+BF16 = FloatFormat("bf16", 8, 7, "bfloat16")
+FP16 = FloatFormat("fp16", 5, 10, "float16")
+FP64 = FloatFormat("fp64", 11, 52, "float64")
 
 FORMATS: dict[str, FloatFormat] = {f.name: f for f in (FP32, BF16, FP16, FP64)}
-_TORCH_TO_FORMAT = {f.torch_dtype: f for f in FORMATS.values()}
 
 
 def get_format(name: str | FloatFormat) -> FloatFormat:
@@ -80,14 +89,17 @@ class StoredTensorShape:
         return int(np.prod(self.shape, dtype=np.int64))
 
 
-def format_of_dtype(dtype: torch.dtype) -> FloatFormat:
-    if dtype not in _TORCH_TO_FORMAT:
-        raise PycompressError(f"unsupported dtype {dtype}; supported: float32, bfloat16, float16, float64")
-    return _TORCH_TO_FORMAT[dtype]
+def format_of_dtype(dtype: "torch.dtype") -> FloatFormat:
+    for f in FORMATS.values():
+        if dtype == f.torch_dtype:
+            return f
+    raise PycompressError(f"unsupported dtype {dtype}; supported: float32, bfloat16, float16, float64")
 
 
 def to_format(values: torch.Tensor | np.ndarray, fmt: FloatFormat) -> torch.Tensor:
     """Convert floats to `fmt` the way torch does (round to nearest even)."""
+    import torch
+
     t = torch.from_numpy(np.ascontiguousarray(values)) if isinstance(values, np.ndarray) else values
     if not t.is_floating_point():
         raise PycompressError(f"unsupported dtype {t.dtype}: expected a floating-point tensor")
@@ -96,6 +108,8 @@ def to_format(values: torch.Tensor | np.ndarray, fmt: FloatFormat) -> torch.Tens
 
 def tensor_bits(t: torch.Tensor) -> np.ndarray:
     """Raw bit patterns of a floating tensor as an unsigned numpy array (no copy of values)."""
+    import torch
+
     fmt = format_of_dtype(t.dtype)
     signed = {16: torch.int16, 32: torch.int32, 64: torch.int64}[fmt.total_bits]
     return t.detach().cpu().contiguous().view(signed).numpy().view(fmt.uint_dtype)
@@ -103,6 +117,8 @@ def tensor_bits(t: torch.Tensor) -> np.ndarray:
 
 def bits_tensor(bits: np.ndarray, fmt: FloatFormat) -> torch.Tensor:
     """Inverse of `tensor_bits`: a tensor of `fmt` whose raw bits are `bits`."""
+    import torch
+
     shape = np.shape(bits)  # ascontiguousarray turns a 0-d array into a 1-d one
     arr = np.ascontiguousarray(bits, dtype=fmt.uint_dtype).view(fmt.int_dtype).reshape(shape)
     return torch.from_numpy(arr.copy()).view(fmt.torch_dtype)

@@ -61,20 +61,28 @@ class ReLU:
 
 @dataclass(frozen=True)
 class MaxPool2d:
+    """Max over each window; with `padding`, the window's taps outside the input are skipped (the maximum
+    starts from -inf and takes each inside tap that compares greater)."""
+
     name: str
     kernel: int
     stride: int
     op: str = field(default="maxpool2d", init=False)
     inputs: tuple[str, ...] = ()
+    padding: int = 0
 
 
 @dataclass(frozen=True)
 class AvgPool2d:
+    """Sum of each window times 1/(kernel^2); with `padding`, the taps outside are zeros and count (torch's
+    count_include_pad=True)."""
+
     name: str
     kernel: int
     stride: int
     op: str = field(default="avgpool2d", init=False)
     inputs: tuple[str, ...] = ()
+    padding: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,46 @@ class GlobalAvgPool:
     inputs: tuple[str, ...] = ()
 
 
+# Element-wise activations besides ReLU, with the number of float parameters each takes:
+# hardtanh (low, high) covers ReLU6; leaky_relu (negative slope,); gelu is the erf form, gelu_tanh torch's
+# approximate='tanh'. pycompress/hw/activations.py defines the float32 arithmetic of each.
+ACTIVATIONS = {"hardtanh": 2, "leaky_relu": 1, "hardsigmoid": 0, "hardswish": 0, "sigmoid": 0, "tanh": 0,
+               "gelu": 0, "gelu_tanh": 0, "silu": 0}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """y = f(x) element by element; `params` as ACTIVATIONS says (hardtanh: low, high; leaky_relu: slope)."""
+
+    name: str
+    function: str
+    params: tuple[float, ...] = ()
+    op: str = field(default="activation", init=False)
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScaleShift:
+    """y = x * scale[c] + shift[c] per channel (dimension 0 of the activation): a batch norm with no
+    convolution or linear layer to fold into."""
+
+    name: str
+    scale: str  # state_dict keys, shape (channels,)
+    shift: str
+    channels: int
+    op: str = field(default="scaleshift", init=False)
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Softmax:
+    """Softmax over a (N,) activation (the classes)."""
+
+    name: str
+    op: str = field(default="softmax", init=False)
+    inputs: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Add:
     """Element-wise sum of two earlier activations of the same shape (a residual connection)."""
@@ -102,10 +150,10 @@ class Add:
     op: str = field(default="add", init=False)
 
 
-Layer = Union[Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten, GlobalAvgPool, Add]
-_ALL = (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten, GlobalAvgPool, Add)
+Layer = Union[Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten, GlobalAvgPool, Add, Activation, ScaleShift, Softmax]
+_ALL = (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten, GlobalAvgPool, Add, Activation, ScaleShift, Softmax)
 _LAYER_TYPES = {cls.__dataclass_fields__["op"].default: cls for cls in _ALL}
-_V2_OPS = ("globalavgpool", "add")
+_V2_OPS = ("globalavgpool", "add", "activation", "scaleshift", "softmax")
 
 
 @dataclass(frozen=True)
@@ -173,39 +221,22 @@ class Graph:
         for layer in self.layers:
             if isinstance(layer, (Conv2d, Linear)):
                 names += [layer.weight] + ([layer.bias] if layer.bias else [])
+            elif isinstance(layer, ScaleShift):
+                names += [layer.scale, layer.shift]
         return names
 
     def to_dict(self) -> dict:
-        v2 = any(l.inputs or l.op in _V2_OPS for l in self.layers)
+        v2 = any(l.inputs or l.op in _V2_OPS or (l.op in ("maxpool2d", "avgpool2d") and l.padding)
+                 for l in self.layers)
         return {"version": 2 if v2 else 1, "input_shape": list(self.input_shape), "dataset": self.dataset,
                 "layers": [_layer_dict(l, v2) for l in self.layers]}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Graph":
         """The typed graph of untrusted JSON: every field of the right type and range, activations bounded."""
-        from . import validate as v
+        from .graph_json import graph_from_dict
 
-        try:
-            v.need_dict(data, "layer graph")
-            v.need_keys(data, "layer graph", ("input_shape", "layers"), ("version", "dataset"))
-            version = data.get("version", 1)
-            if version not in READABLE_VERSIONS or isinstance(version, bool):
-                raise v.Invalid(f"layer graph: version {v._short(version)}, this version reads "
-                                f"{', '.join(map(str, READABLE_VERSIONS))}")
-            layers = tuple(_layer_from_dict(d, i, version)
-                           for i, d in enumerate(v.need_list(data["layers"], "layer graph: layers", MAX_LAYERS)))
-            dims = v.need_list(data["input_shape"], "layer graph: input_shape", 3)
-            if len(dims) not in (1, 3):
-                raise v.Invalid(f"layer graph: input_shape has {len(dims)} dimensions, expected (C, H, W) or (N,)")
-            shape = tuple(v.need_int(d, "layer graph: input_shape", 1, MAX_ACTIVATION) for d in dims)
-            dataset = data.get("dataset")
-            if dataset is not None:
-                v.need_str(dataset, "layer graph: dataset", 64)
-        except v.Invalid as exc:
-            raise PycompressError(str(exc)) from None
-        graph = cls(shape, layers, dataset)
-        graph.shapes()
-        return graph
+        return graph_from_dict(data)
 
     def check_params(self, shapes: Mapping[str, tuple[int, ...]]) -> None:
         """Each layer's weight and bias exist with the shapes its dimensions imply."""
@@ -215,9 +246,11 @@ class Graph:
                 out = layer.out_channels
             elif isinstance(layer, Linear):
                 want, out = {layer.weight: (layer.out_features, layer.in_features)}, layer.out_features
+            elif isinstance(layer, ScaleShift):
+                want, out = {layer.scale: (layer.channels,), layer.shift: (layer.channels,)}, layer.channels
             else:
                 continue
-            if layer.bias is not None:
+            if getattr(layer, "bias", None) is not None:
                 want[layer.bias] = (out,)
             for name, shape in want.items():
                 if name not in shapes:
@@ -227,54 +260,12 @@ class Graph:
                                           f"the layer needs {shape}")
 
 
-def _layer_from_dict(d: object, i: int, version: int) -> Layer:
-    from . import validate as v
-
-    what = f"layer graph: layer {i}"
-    d = v.need_dict(d, what)
-    op = d.get("op")
-    kind = _LAYER_TYPES.get(op) if isinstance(op, str) else None
-    if kind is None or (version < 2 and op in _V2_OPS):
-        raise v.Invalid(f"layer graph: unknown layer op {v._short(op)}")
-    fields = [k for k in kind.__dataclass_fields__ if k != "inputs" or version >= 2]
-    v.need_keys(d, f"{what} ({op})", [k for k in fields if k != "inputs"], ("inputs",) if version >= 2 else ())
-    kw = {}
-    for key in fields:
-        if key == "op" or key not in d:
-            continue
-        value, where = d[key], f"{what} ({op}) {key}"
-        if key in ("name", "weight"):
-            kw[key] = v.need_str(value, where, 256)
-        elif key == "inputs":
-            kw[key] = tuple(v.need_str(x, where, 256) for x in v.need_list(value, where, 2))
-        elif key == "bias":
-            kw[key] = None if value is None else v.need_str(value, where, 256)
-        elif key in ("in_channels", "out_channels", "in_features", "out_features"):
-            kw[key] = v.need_int(value, where, 1, MAX_ACTIVATION)
-        elif key == "stride":
-            kw[key] = v.need_int(value, where, 1, 2 if kind is Conv2d else MAX_KERNEL)
-        elif kind is Conv2d and key in ("kernel", "padding"):
-            pair = v.need_list(value, where, 2)
-            if len(pair) != 2:
-                raise v.Invalid(f"{where}: expected two integers")
-            kw[key] = tuple(v.need_int(x, where, 1 if key == "kernel" else 0, MAX_KERNEL) for x in pair)
-        elif key == "kernel":
-            kw[key] = v.need_int(value, where, 1, MAX_KERNEL)
-        else:  # a field added to a dataclass must get its check here
-            raise v.Invalid(f"{where}: no check for this field")
-    layer = kind(**kw)
-    if isinstance(layer, (Conv2d, Linear)):
-        n = (layer.out_channels * layer.in_channels * layer.kernel[0] * layer.kernel[1] if isinstance(layer, Conv2d)
-             else layer.out_features * layer.in_features)
-        if n > MAX_LAYER_PARAMS:
-            raise v.Invalid(f"layer graph: layer {layer.name} has {n} weights, limit {MAX_LAYER_PARAMS}")
-    return layer
-
-
 def _layer_dict(layer: Layer, v2: bool) -> dict:
     d = {k: (list(x) if isinstance(x, tuple) else x) for k, x in asdict(layer).items()}
     if not v2:
         d.pop("inputs")
+    if d.get("padding") == 0 and layer.op in ("maxpool2d", "avgpool2d"):
+        d.pop("padding")  # unpadded pools are written as before: older readers read them
     return d
 
 
@@ -294,7 +285,15 @@ def _out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
-    if isinstance(layer, (ReLU, Add)):
+    if isinstance(layer, (ReLU, Add, Activation)):
+        return shape
+    if isinstance(layer, ScaleShift):
+        if shape[0] != layer.channels:
+            raise PycompressError(f"layer {layer.name}: scale-and-shift of {layer.channels} channels, gets {shape}")
+        return shape
+    if isinstance(layer, Softmax):
+        if len(shape) != 1:
+            raise PycompressError(f"layer {layer.name}: softmax over the classes of a (N,) activation, gets {shape}")
         return shape
     if isinstance(layer, Flatten):
         return (_size(shape),)
@@ -315,8 +314,10 @@ def _layer_out_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
         if oh < 1 or ow < 1:
             raise PycompressError(f"layer {layer.name}: output would be empty for input {shape}")
         return (layer.out_channels, oh, ow)
-    k, s = layer.kernel, layer.stride
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    k, s, p = layer.kernel, layer.stride, layer.padding
+    if 2 * p > k:
+        raise PycompressError(f"layer {layer.name}: pool padding {p} is more than half the kernel {k}")
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     if oh < 1 or ow < 1:
         raise PycompressError(f"layer {layer.name}: pool output would be empty for input {shape}")
     return (c, oh, ow)

@@ -23,6 +23,7 @@ from torch import nn
 from pycompress.core.errors import PycompressError
 
 ARCH_SUFFIXES = (".pt2", ".onnx")
+LARGE_FILE = 64 << 20  # bytes: a model file this large has its program's memory handed back after loading
 Builder = Callable[[Mapping[str, torch.Tensor]], nn.Module]
 
 
@@ -72,10 +73,30 @@ def require_architecture(model: LoadedModel, command: str) -> Builder:
     """The model's builder, or one line saying this command needs the architecture."""
     if model.build is None:
         where = "a .pcz without a layer graph" if model.kind == "pcz" else "a plain state_dict"
+        hint = (f" (or keep these weights and name the architecture: `{command} {model.path} --model MODEL.pt2|.onnx`)"
+                if command == "evaluate" else "")
         raise PycompressError(f"{model.path}: not a LeNet-shaped model, and `{command}` needs the model's architecture, which {where} does not carry: "
-                              "pass the torch.export program (.pt2, written by torch.export.save) or an ONNX model (.onnx); "
+                              f"pass the torch.export program (.pt2, written by torch.export.save) or an ONNX model (.onnx){hint}; "
                               "stats, compress, decompress and cluster need only weights")
     return model.build
+
+
+def with_weights(arch: LoadedModel, weights: Mapping[str, torch.Tensor], source: str) -> LoadedModel:
+    """`arch` (a model file with its architecture) carrying the tensors of `source` instead of its own:
+    the user's own network with, say, the decoded weights of a .pcz. Same names and shapes, or one line."""
+    if arch.build is None:
+        require_architecture(arch, "evaluate --model")
+    extra, missing = sorted(set(weights) - set(arch.state_dict)), sorted(set(arch.state_dict) - set(weights))
+    if extra or missing:
+        what = (f"holds {extra[0]!r}, which {arch.path} does not" if extra else f"lacks {missing[0]!r}, which {arch.path} has")
+        raise PycompressError(f"{source} {what} ({len(extra)} extra, {len(missing)} missing of {len(arch.state_dict)} tensors): "
+                              f"not weights of this model (compress the same file you pass to --model)")
+    for k, v in arch.state_dict.items():
+        if tuple(weights[k].shape) != tuple(v.shape):
+            raise PycompressError(f"{source}: tensor {k} has shape {tuple(weights[k].shape)}, {arch.path} needs {tuple(v.shape)}")
+    from dataclasses import replace
+
+    return replace(arch, path=source, state_dict=dict(weights))
 
 
 def load_weights(path: str) -> dict[str, torch.Tensor]:
@@ -122,34 +143,63 @@ def _load_pcz(path: str) -> LoadedModel:
 
 def _load_export(path: str) -> LoadedModel:
     from .export import rebuild, safe_load
+    from .programs import pt2_program
 
-    return _load_program(path, lambda p: (rebuild(safe_load(p), p), ""))
+    return _load_program(path, safe_load, lambda ep, p: (rebuild(ep, p), ""), pt2_program)
 
 
 def _load_onnx(path: str) -> LoadedModel:
-    from .onnx_import import load
+    from .onnx_file import load as load_proto
+    from .onnx_import import rebuild
+    from .programs import onnx_program
 
-    return _load_program(path, load)
+    return _load_program(path, load_proto, rebuild, onnx_program)
 
 
-def _load_program(path: str, read: Callable) -> LoadedModel:
-    """A model file with its architecture (.pt2, .onnx): `read(path)` gives (Rebuilt, note); BN folded, graph extracted."""
+def _load_program(path: str, parse: Callable, rebuild: Callable, as_is: Callable) -> LoadedModel:
+    """A model file with its architecture (.pt2, .onnx): `parse(path)` reads it (a failure is one line);
+    `rebuild(parsed, path)` gives (Rebuilt, note): BN folded, graph extracted. A program the rebuild does not
+    know is run as it is (`as_is`, programs.py): weights and evaluation, no layer graph."""
     from pycompress.core.fileio import _check_readable
-    from pycompress.frontends.graph_extract import extract_graph, fold_batchnorm
+    from pycompress.frontends.batchnorm import fold
+    from pycompress.frontends.graph_extract import extract_graph
 
     p = Path(path)
     _check_readable(p)
-    from pycompress.core.progress import release_memory
+    from pycompress.core.progress import release_memory as _release
 
-    rebuilt, unchecked = read(p)
+    def release_memory() -> None:  # a full collection costs ~0.7 s: worth it for a large model only
+        if p.stat().st_size >= LARGE_FILE:
+            _release()
+
+    from .export import Refused
+
+    parsed = parse(p)
+    try:
+        rebuilt, unchecked = rebuild(parsed, p)
+    except Refused:  # over a limit, or a rebuild that differs: never run as it is
+        raise
+    except PycompressError as exc:
+        why = str(exc).removeprefix(f"{p}: ")
+        try:  # a well-formed program runs as it is; one the runtime refuses too fails with the rebuild's reason
+            sd, build, shape = as_is(parsed, p)
+            with torch.no_grad():
+                build(sd)(torch.zeros((1, *shape)))
+        except Exception as run_exc:  # torch.export / onnxruntime raise many kinds for a malformed program
+            first = (str(run_exc).strip().splitlines() or [type(run_exc).__name__])[0][:160]
+            raise PycompressError(f"{exc}; it cannot run as it is either ({first})") from None
+        return LoadedModel(path, "export", sd, build, shape, None, why, False, False,
+                           (f"run as the program itself, without a layer graph (no hardware): {why}",))
+    read = lambda q: rebuild(parse(q), q)  # noqa: E731 (a second, unfolded copy when folding fails)
+    del parsed
     release_memory()  # the program or protobuf: the rebuilt module holds the weights now
     notes = [unchecked] if unchecked else []
-    keys = set(rebuilt.module.state_dict())
     try:  # folded in place: no second copy of a large model
-        module = fold_batchnorm(rebuilt.module, inplace=True)
-        if set(module.state_dict()) != keys:
-            notes.append("batch norm folded into the preceding convolutions")
-    except PycompressError as exc:  # BN not after a conv: keep it (no hardware graph then)
+        folded = fold(rebuilt.module, inplace=True)
+        module = folded.module
+        if folded.note:
+            notes.append(folded.note)
+    except PycompressError as exc:  # a batch norm without running statistics: kept (no hardware graph then)
         rebuilt = read(p)[0]  # the failed fold may have folded some layers: start again
         module = rebuilt.module
         notes.append(f"batch norm kept unfolded ({exc})")

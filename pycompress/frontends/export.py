@@ -87,6 +87,14 @@ def safe_load(path: Path) -> torch.export.ExportedProgram:
         raise PycompressError(f"{path}: not a readable torch.export program ({first})") from None
 
 
+class Refused(PycompressError):
+    """A model file refused outright (it declares more than the limits allow): never run as it is either."""
+
+
+class RebuildMismatch(Refused):
+    """The rebuilt module computes something else than the program: a bug in a rebuild, never run around."""
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     """The program as an ordinary module, its input shape (C, H, W) or (N,), and its state_dict keys."""
@@ -151,9 +159,11 @@ class _Builder:
     def layer(self, node) -> tuple[str, nn.Module | None, list] | None:
         """(kind, module, inputs) for a node: kind "module" (call it), "add", "same" (identity)."""
         t, a = node.target, node.args
-        if t is aten.conv2d.default:
+        if t in (aten.conv2d.default, aten.conv2d.padding):
             w, b = self._param(a[1], "a conv weight"), self._param(a[2] if len(a) > 2 else None, "a conv bias")
-            stride, pad, dil = (_ints(a[i]) if len(a) > i else d for i, d in ((3, (1, 1)), (4, (0, 0)), (5, (1, 1))))
+            stride = _ints(a[3]) if len(a) > 3 else (1, 1)
+            pad = (a[4] if t is aten.conv2d.padding else _ints(a[4])) if len(a) > 4 else (0, 0)  # or "same"/"valid"
+            dil = _ints(a[5]) if len(a) > 5 else (1, 1)
             groups = int(a[6]) if len(a) > 6 else 1
             m = nn.Conv2d(w.shape[1] * groups, w.shape[0], tuple(w.shape[2:]), stride, pad, dil, groups, bias=b is not None)
             return self._with(m, node, a[1:3], {"weight": w, "bias": b})
@@ -202,10 +212,19 @@ class _Builder:
         if t in (aten.clone.default, aten.contiguous.default, aten.alias.default) or (
                 t is aten.dropout.default and len(a) > 2 and not a[2]):
             return ("same", None, [a[0]])
-        if t is aten.tanh.default:
-            return self._with(nn.Tanh(), node, [], {})
-        if t is aten.sigmoid.default:
-            return self._with(nn.Sigmoid(), node, [], {})
+        act = _activation(t, a, node.kwargs)
+        if act is not None:
+            return self._with(act, node, [], {})
+        if t is aten.mean.dim:
+            dims = [int(d) for d in a[1]] if len(a) > 1 and a[1] is not None else None
+            keep = bool(a[2]) if len(a) > 2 else bool(node.kwargs.get("keepdim", False))
+            if dims is None or node.kwargs.get("dtype") is not None:
+                raise PycompressError(f"{self.path}: node {node.name}: mean over all dimensions is not supported")
+            return ("function", (torch.mean, (tuple(dims), keep)), [a[0]])
+        if t in (aten.softmax.int, aten._softmax.default):
+            if t is aten.softmax.int and (len(a) > 2 and a[2] is not None or node.kwargs.get("dtype") is not None):
+                raise PycompressError(f"{self.path}: node {node.name}: softmax with a dtype is not supported")
+            return ("function", (torch.softmax, (int(a[1]),)), [a[0]])
         if t is operator.getitem and a[0].target is aten._native_batch_norm_legit_no_training.default and a[1] == 0:
             return ("same", None, [a[0]])
         raise PycompressError(f"{self.path}: node {node.name}: op {t} is not supported")
@@ -218,6 +237,28 @@ class _Builder:
                 getattr(module, name).copy_(value.detach())
         target = self._place(node, list(tensors), node.name, module)
         return ("module", target, [node.args[0]])
+
+
+_SIMPLE = {"relu6": nn.ReLU6, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "silu": nn.SiLU, "hardsigmoid": nn.Hardsigmoid,
+           "hardswish": nn.Hardswish}
+
+
+def _activation(t, a, kwargs) -> nn.Module | None:
+    """The torch module of an ATen activation node (in-place variants included), or None."""
+    name = getattr(t, "__name__", "")  # e.g. "leaky_relu.default"
+    op, _, overload = name.partition(".")
+    op = op.rstrip("_")
+    if overload != "default" or getattr(t, "namespace", "aten") != "aten":
+        return None
+    if op in _SIMPLE:
+        return _SIMPLE[op]()
+    if op == "hardtanh":
+        return nn.Hardtanh(float(a[1]) if len(a) > 1 else -1.0, float(a[2]) if len(a) > 2 else 1.0)
+    if op == "leaky_relu":
+        return nn.LeakyReLU(float(a[1]) if len(a) > 1 else 0.01)
+    if op == "gelu":
+        return nn.GELU(kwargs.get("approximate", a[1] if len(a) > 1 else "none"))
+    return None
 
 
 def rebuild(ep: torch.export.ExportedProgram, path: Path) -> Rebuilt:
@@ -249,6 +290,9 @@ def rebuild(ep: torch.export.ExportedProgram, path: Path) -> Rebuilt:
                                   "which is not the output of a supported layer")
         if kind == "module":
             env[node] = graph.call_module(target, (env[inputs[0]],))
+        elif kind == "function":
+            fn, extra = target
+            env[node] = graph.call_function(fn, (env[inputs[0]], *extra))
         elif kind == "add":
             env[node] = graph.call_function(operator.add, (env[inputs[0]], env[inputs[1]]))
         else:
@@ -270,7 +314,7 @@ def _check_same(ep: torch.export.ExportedProgram, module: nn.Module, path: Path)
     want = want[0] if isinstance(want, (tuple, list)) else want
     got = module(args[0])
     if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-5, atol=1e-6):
-        raise PycompressError(f"{path}: internal error: the rebuilt module differs from the program on its example inputs")
+        raise RebuildMismatch(f"{path}: internal error: the rebuilt module differs from the program on its example inputs")
 
 
 def factory(module: nn.Module) -> Callable[[], nn.Module]:

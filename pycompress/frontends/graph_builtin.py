@@ -18,7 +18,8 @@ from torch import nn
 
 from pycompress.core.errors import PycompressError
 from pycompress.core.graph import Graph
-from .graph_extract import extract, fold_batchnorm
+from .batchnorm import fold, fold_batchnorm
+from .graph_extract import extract
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,10 @@ def module_graph_or_reason(module: nn.Module, input_shape: tuple[int, ...] | Non
                            dataset: str | None = None) -> ModuleGraph:
     """The folded module and its graph, or the folded module (when folding worked) and why there is no graph."""
     try:
-        folded = fold_batchnorm(module)
+        result = fold(module)
     except PycompressError as exc:
         return ModuleGraph(module, None, str(exc))
+    folded, notes = result.module, ((result.note,) if result.note else ())
     shape = input_shape or getattr(module, "input_shape", None)
     builtin = next((b for b in _builtins() if type(module) is b.cls), None)
     if shape is None and builtin is None:
@@ -101,8 +103,8 @@ def module_graph_or_reason(module: nn.Module, input_shape: tuple[int, ...] | Non
     try:
         found = extract(folded, tuple(shape), dataset)
     except PycompressError as exc:
-        return ModuleGraph(folded, None, str(exc))
-    return ModuleGraph(folded, found.graph.to_dict(), None, found.notes)
+        return ModuleGraph(folded, None, str(exc), notes)
+    return ModuleGraph(folded, found.graph.to_dict(), None, notes + found.notes)
 
 
 def module_graph(module: nn.Module, input_shape: tuple[int, ...] | None = None) -> tuple[nn.Module, dict] | None:

@@ -1,13 +1,13 @@
-"""Layer graph of an nn.Module, traced with torch.fx; BatchNorm folded into the layer before it.
+"""Layer graph of an nn.Module, traced with torch.fx, after `fold_batchnorm` (batchnorm.py).
 
 Every argument of a layer either reaches the graph or the layer is refused,
 so the hardware never runs a different network than the module. Identities
-(Dropout in eval, Identity, a flatten of an already flat tensor, a final
-Softmax for top-1) are skipped and noted.
+(Dropout in eval, Identity, a flatten of an already flat tensor) are skipped.
+The `.pt2` and ONNX front ends rebuild their programs as modules of the same
+torch layers and come through here too: one contract, one graph.
 """
 from __future__ import annotations
 
-import copy
 import operator
 from dataclasses import dataclass
 
@@ -15,11 +15,14 @@ import torch
 from torch import nn
 
 from pycompress.core.errors import PycompressError
-from pycompress.core.graph import (INPUT, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Layer, Linear,
-    MaxPool2d, ReLU, _out_shape, _size)
+from pycompress.core.graph import (INPUT, Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Layer,
+    Linear, MaxPool2d, ReLU, ScaleShift, Softmax, _out_shape, _size)
+from .batchnorm import fold_batchnorm  # noqa: F401 (the public name callers import from here)
+from .layers import ScaleShift as ScaleShiftModule, function_activation, module_activation, trace as _trace
 
-SUPPORTED = ("Conv2d, BatchNorm2d after a Conv2d, BatchNorm1d after a Linear, ReLU, MaxPool2d, AvgPool2d, "
-             "AdaptiveAvgPool2d, Flatten/view, Linear, residual add, Dropout, a final Softmax")
+SUPPORTED = ("Conv2d, BatchNorm, ReLU, ReLU6/Hardtanh, LeakyReLU, Sigmoid, Tanh, GELU, SiLU, Hardsigmoid, Hardswish, "
+             "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, mean over (H, W), Flatten/view, Linear, residual add, Dropout, "
+             "Softmax")
 
 
 def _pair(v) -> tuple[int, int]:
@@ -30,15 +33,6 @@ def _unsupported(name: str, what: str) -> PycompressError:
     return PycompressError(f"layer {name!r} of type {what} is not supported by the hardware generator (supported: {SUPPORTED})")
 
 
-def _trace(module: nn.Module):
-    import torch.fx
-
-    try:
-        return torch.fx.symbolic_trace(module)
-    except Exception as exc:  # fx raises many kinds for untraceable control flow
-        raise PycompressError(f"cannot trace {type(module).__name__} with torch.fx: {str(exc).splitlines()[0]}") from None
-
-
 def _conv(name: str, key: str, mod: nn.Conv2d) -> Conv2d:
     stride = _pair(mod.stride)
     if stride[0] != stride[1] or stride[0] not in (1, 2):
@@ -47,32 +41,40 @@ def _conv(name: str, key: str, mod: nn.Conv2d) -> Conv2d:
         raise _unsupported(name, f"Conv2d with dilation {mod.dilation}")
     if mod.groups != 1:
         raise _unsupported(name, f"Conv2d with groups={mod.groups}")
-    padding = (0, 0) if mod.padding == "valid" else mod.padding
-    if isinstance(padding, str):
-        raise _unsupported(name, f"Conv2d with padding={padding!r}")
+    padding = _same_padding(name, mod) if mod.padding == "same" else (0, 0) if mod.padding == "valid" else mod.padding
     if mod.padding_mode != "zeros" and _pair(padding) != (0, 0):
         raise _unsupported(name, f"Conv2d with padding_mode={mod.padding_mode!r}")
     return Conv2d(name, f"{key}.weight", f"{key}.bias" if mod.bias is not None else None, mod.in_channels,
                   mod.out_channels, _pair(mod.kernel_size), stride[0], _pair(padding))
 
 
-def _pool(name: str, kind: str, kernel, stride, padding=0, dilation=1, ceil_mode=False, return_indices=False,
+def _same_padding(name: str, mod: nn.Conv2d) -> tuple[int, int]:
+    """padding='same' as explicit padding: symmetric (k - 1) / 2 on each side, so odd kernels only."""
+    k = _pair(mod.kernel_size)
+    if any(d % 2 == 0 for d in k):
+        raise _unsupported(name, f"Conv2d with padding='same' and even kernel {tuple(k)} (asymmetric padding)")
+    return (k[0] // 2, k[1] // 2)
+
+
+def _pool(name: str, kind: str, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
           count_include_pad=True, divisor_override=None) -> Layer:
-    """A square pool with no padding, dilation, ceil_mode or odd divisor; anything else is refused."""
+    """A square pool, symmetric padding (an average pool counting the padded zeros), no dilation, ceil_mode
+    or odd divisor; anything else is refused."""
     k, s = _pair(kernel), _pair(stride if stride is not None and stride != [] else kernel)
-    if k[0] != k[1] or s[0] != s[1]:
-        raise _unsupported(name, f"{kind} with non-square kernel {kernel} or stride {stride}")
-    if _pair(padding) != (0, 0):
-        raise _unsupported(name, f"{kind} with padding {padding}")
+    pad = _pair(padding)
+    if k[0] != k[1] or s[0] != s[1] or pad[0] != pad[1]:
+        raise _unsupported(name, f"{kind} with non-square kernel {kernel}, stride {stride} or padding {padding}")
     if ceil_mode:
         raise _unsupported(name, f"{kind} with ceil_mode=True")
     if kind == "MaxPool2d":
         if _pair(dilation) != (1, 1) or return_indices:
             raise _unsupported(name, "MaxPool2d with dilation or return_indices")
-        return MaxPool2d(name, k[0], s[0])
+        return MaxPool2d(name, k[0], s[0], padding=pad[0])
+    if pad[0] and not count_include_pad:
+        raise _unsupported(name, f"AvgPool2d with padding {padding} and count_include_pad=False (a divisor per window)")
     if divisor_override is not None and divisor_override != k[0] * k[1]:
         raise _unsupported(name, f"AvgPool2d with divisor_override={divisor_override} (the kernel divides by {k[0] * k[1]})")
-    return AvgPool2d(name, k[0], s[0])  # count_include_pad only matters with padding, refused above
+    return AvgPool2d(name, k[0], s[0], padding=pad[0])
 
 
 def _adaptive(name: str, out_size, shape: tuple[int, ...]) -> Layer:
@@ -155,6 +157,11 @@ class _Walker:
                                              mod.in_features, mod.out_features), node, [src])
         if isinstance(mod, nn.ReLU):
             return self.add(ReLU, node, [src])
+        act = module_activation(mod)
+        if act is not None:
+            return self.add(lambda n: Activation(n, *act), node, [src])
+        if isinstance(mod, ScaleShiftModule):
+            return self.add(lambda n: ScaleShift(n, f"{key}.scale", f"{key}.shift", mod.scale.numel()), node, [src])
         if isinstance(mod, nn.MaxPool2d):
             return self.add(lambda n: _pool(n, "MaxPool2d", mod.kernel_size, mod.stride, mod.padding, mod.dilation,
                                             mod.ceil_mode, mod.return_indices), node, [src])
@@ -173,8 +180,8 @@ class _Walker:
         if isinstance(mod, nn.Softmax):
             return self.softmax(node, src, mod.dim)
         if isinstance(mod, (nn.BatchNorm2d, nn.BatchNorm1d)):
-            raise PycompressError(f"layer {node.target!r} of type {type(mod).__name__} is not folded: call "
-                                  "fold_batchnorm(module) first (it must follow a Conv2d / Linear)")
+            raise PycompressError(f"layer {node.target!r} of type {type(mod).__name__}: the graph is extracted after "
+                                  "pycompress.frontends.graph_extract.fold_batchnorm(module), which removes every batch norm")
         raise _unsupported(node.target, type(mod).__name__)
 
     def flatten(self, node, src) -> None:
@@ -183,12 +190,20 @@ class _Walker:
         self.add(Flatten, node, [src])
 
     def softmax(self, node, src, dim) -> None:
-        if len(node.users) != 1 or next(iter(node.users)).op != "output" or dim not in (1, -1) \
-                or len(self.shape[self.producer[src]]) != 1:
-            raise _unsupported(node.name, "Softmax other than the last operation over the classes")
-        self.notes.append(f"{node.name}: final Softmax dropped (it does not change the top-1 class; "
-                          "the kernel outputs logits)")
-        self.alias(node, src)
+        if dim not in (1, -1, None) or len(self.shape[self.producer[src]]) != 1:
+            raise _unsupported(node.name, f"Softmax over dim={dim} of a {self.shape[self.producer[src]]} activation "
+                                          "(only over the classes of (batch, classes))")
+        self.add(Softmax, node, [src])
+
+    def mean(self, node, src, dims, keepdim) -> None:
+        """mean over (H, W) of (C, H, W): global average pooling, flattened unless keepdim."""
+        shape = self.shape[self.producer[src]]
+        dims = [dims] if isinstance(dims, int) else list(dims or [])
+        if len(shape) != 3 or sorted(int(d) % 4 for d in dims) != [2, 3]:
+            raise _unsupported(node.name, f"mean over dims {dims} of a {shape} activation (only over (H, W))")
+        self.add(GlobalAvgPool, node, [src])
+        if not keepdim:
+            self.add(Flatten, node, [node])
 
     def function(self, node) -> None:
         t, args = node.target, node.args
@@ -200,6 +215,15 @@ class _Walker:
             return self.add(lambda n: Add(n, ("?", "?")), node, tensors)
         if t in (torch.relu, nn.functional.relu) or (node.op == "call_method" and t in ("relu", "relu_")):
             return self.add(ReLU, node, [args[0]])
+        act = function_activation(node)
+        if act is not None:
+            return self.add(lambda n: Activation(n, *act), node, [args[0]])
+        if t is torch.mean or (node.op == "call_method" and t == "mean"):
+            dims = args[1] if len(args) > 1 else node.kwargs.get("dim")
+            keep = args[2] if len(args) > 2 else node.kwargs.get("keepdim", False)
+            if dims is None or set(node.kwargs) - {"dim", "keepdim"}:
+                raise _unsupported(node.name, "mean other than over (H, W) with keepdim")
+            return self.mean(node, args[0], dims, bool(keep))
         if t in (torch.flatten,) or (node.op == "call_method" and t == "flatten"):
             start = args[1] if len(args) > 1 else node.kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else node.kwargs.get("end_dim", -1)
@@ -218,7 +242,7 @@ class _Walker:
             src = args[0]
             out = args[1] if len(args) > 1 else node.kwargs.get("output_size")
             return self.add(lambda n: _adaptive(n, out, self.shape[self.producer[src]]), node, [src])
-        if name == "softmax":
+        if name == "softmax" or (node.op == "call_method" and t == "softmax"):
             dim = args[1] if len(args) > 1 else node.kwargs.get("dim")
             return self.softmax(node, args[0], dim)
         raise PycompressError(f"node {node.name!r}: op {name} is not supported by the hardware generator "
@@ -273,40 +297,3 @@ def extract(module: nn.Module, input_shape: tuple[int, ...], dataset: str | None
 def extract_graph(module: nn.Module, input_shape: tuple[int, ...], dataset: str | None = None, prefix: str = "") -> Graph:
     """The layer graph of `module` (after fold_batchnorm), traced with torch.fx."""
     return extract(module, input_shape, dataset, prefix).graph
-
-
-@torch.no_grad()
-def fold_batchnorm(module: nn.Module, inplace: bool = False) -> nn.Module:
-    """A copy with every BatchNorm2d after a Conv2d (and BatchNorm1d after a Linear) folded into it.
-
-    w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta, in float64 then cast.
-    `inplace` folds `module` itself (no copy of a large model); on an error it may be half folded.
-    """
-    module = (module if inplace else copy.deepcopy(module)).eval()
-    gm = _trace(module)
-    for node in gm.graph.nodes:
-        if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), (nn.BatchNorm2d, nn.BatchNorm1d)):
-            continue
-        bn = gm.get_submodule(node.target)
-        want = nn.Conv2d if isinstance(bn, nn.BatchNorm2d) else nn.Linear
-        src = node.args[0] if node.args else None
-        prev = gm.get_submodule(src.target) if getattr(src, "op", None) == "call_module" else None
-        if not isinstance(prev, want) or len(src.users) != 1 or bn.running_mean is None:
-            raise PycompressError(f"layer {node.target!r} of type {type(bn).__name__} does not follow a {want.__name__} "
-                                  "(or has no running statistics): cannot fold it")
-        scale = (bn.weight.double() if bn.affine else 1.0) / torch.sqrt(bn.running_var.double() + bn.eps)
-        beta = bn.bias.double() if bn.affine else 0.0
-        out = prev.out_channels if want is nn.Conv2d else prev.out_features
-        bias = prev.bias.double() if prev.bias is not None else torch.zeros(out, dtype=torch.float64)
-        shape = (-1, 1, 1, 1) if want is nn.Conv2d else (-1, 1)
-        w = (prev.weight.double() * scale.reshape(shape)).to(prev.weight.dtype)
-        b = ((bias - bn.running_mean.double()) * scale + beta).to(prev.weight.dtype)
-        prev.weight = nn.Parameter(w)
-        prev.bias = nn.Parameter(b)
-        _set_submodule(module, node.target, nn.Identity())
-    return module
-
-
-def _set_submodule(root: nn.Module, target: str, new: nn.Module) -> None:
-    parent, _, leaf = target.rpartition(".")
-    setattr(root.get_submodule(parent) if parent else root, leaf, new)

@@ -136,7 +136,9 @@ def user_input(path: Path, g) -> tuple[str, tuple[int, ...], int | None]:
     shape = tuple(int(d) for d in dims[1:])
     n = math.prod(shape)  # checked before any sample or check input is allocated: a 200-byte file may declare 2^40
     if n > MAX_ACTIVATION or (dims[0] or 1) * n > CHECK_BATCH_VALUES:
-        raise PycompressError(f"{path}: input {inputs[0].name!r} declares shape {dims}: more than {MAX_ACTIVATION:,} "
+        from .export import Refused
+
+        raise Refused(f"{path}: input {inputs[0].name!r} declares shape {dims}: more than {MAX_ACTIVATION:,} "
                               f"values per item (the activation limit) or {CHECK_BATCH_VALUES:,} in its fixed batch")
     return inputs[0].name, shape, dims[0]
 
@@ -175,6 +177,8 @@ def check_onnxruntime(model, module: nn.Module, name: str, shape: tuple[int, ...
     got = module(x)
     if got.shape != want.shape or not torch.allclose(got, want.to(got.dtype), rtol=CHECK_RTOL, atol=CHECK_ATOL):
         diff = (got - want).abs().max().item() if got.shape == want.shape else float("nan")
-        raise PycompressError(f"{path}: internal error: the rebuilt module differs from onnxruntime on random inputs "
+        from .export import RebuildMismatch
+
+        raise RebuildMismatch(f"{path}: internal error: the rebuilt module differs from onnxruntime on random inputs "
                               f"(max abs diff {diff:.3g})")
     return ""

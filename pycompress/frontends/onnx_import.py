@@ -11,7 +11,6 @@ input shape.
 """
 from __future__ import annotations
 
-import operator
 import re
 from pathlib import Path
 
@@ -20,31 +19,12 @@ import torch
 from torch import nn
 
 from pycompress.core.errors import PycompressError
-from .export import Rebuilt
+from .export import Rebuilt, Refused
 from .onnx_file import check_onnxruntime, check_size, user_input
+from .onnx_ops import (ARITY, ATTRIBUTES, ONNX_DOMAINS, _add, _attrs, _fail, _fill, _flatten, _pads, _pool_args,
+    _reduce_mean, activation)
 
-ONNX_DOMAINS = ("", "ai.onnx")
 _PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
-# Attributes each op may carry; any other is refused (a new meaning the rebuild would ignore).
-ATTRIBUTES = {
-    "Conv": {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"},
-    "Gemm": {"alpha", "beta", "transA", "transB"},
-    "MatMul": set(), "Relu": set(), "Identity": set(), "GlobalAveragePool": set(),
-    "Add": set(), "Constant": {"value", "value_int", "value_ints", "value_float", "value_floats"},
-    "MaxPool": {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"},
-    "AveragePool": {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"},
-    "ReduceMean": {"axes", "keepdims", "noop_with_empty_axes"},
-    "Flatten": {"axis"}, "Reshape": {"allowzero"}, "Squeeze": {"axes"},
-    "BatchNormalization": {"epsilon", "momentum", "training_mode", "spatial"},
-    "Dropout": {"ratio", "seed", "is_test"}, "Softmax": {"axis"},
-}
-# (fewest, most) inputs of each op; absent means (1, 1)
-ARITY = {"Conv": (2, 3), "Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "BatchNormalization": (5, 5),
-         "Reshape": (2, 2), "Squeeze": (1, 2), "ReduceMean": (1, 2), "Dropout": (1, 3), "Constant": (0, 0)}
-
-
-def _fail(path: Path, node, text: str) -> PycompressError:
-    return PycompressError(f"{path}: node {node.name or '(unnamed)'!r} ({node.op_type}): {text}")
 
 
 class _Translator:
@@ -68,6 +48,7 @@ class _Translator:
         for o in self.g.output:
             self.users[o.name] = self.users.get(o.name, 0) + 1
         self.bias_free: dict[str, nn.Linear] = {}  # MatMul outputs whose Add may supply the bias
+        self.sigmoid_of: dict[str, str] = {}  # Sigmoid output -> its input (a Mul of the two is SiLU)
         self.declared_batch: int | None = None  # the model input's batch size when fixed
 
     # ---- values -----------------------------------------------------------------------------------------
@@ -81,15 +62,19 @@ class _Translator:
                 raise _fail(self.path, node, f"initializer {name!r} cannot be read ({str(exc)[:120]})") from None
         raise _fail(self.path, node, f"input {name!r} is computed in the graph, not a stored constant; not supported")
 
-    def param(self, name: str, node, what: str) -> torch.Tensor:
+    def param(self, name: str, node, what: str, shared: bool = False) -> torch.Tensor:
+        """A float32 initializer; `shared`: it may also feed another node, each layer getting its own copy
+        (biases and batch-norm statistics: exporters store equal tensors once, such as the equal biases of
+        convolutions with batch norm fused in). A weight used twice is tied: refused."""
         if name in self.env:
             raise _fail(self.path, node, f"{what} {name!r} is computed in the graph, not an initializer; not supported")
         value = self.const(name, node)
         if value.dtype != np.float32:
             raise _fail(self.path, node, f"{what} {name!r} is {value.dtype}; only float32 weights are supported")
-        if name in self.used_params:
+        if name in self.used_params and not shared:
             raise _fail(self.path, node, f"initializer {name!r} used by two layers (shared weights) is not supported")
-        self.used_params.add(name)
+        if not shared:
+            self.used_params.add(name)
         return torch.from_numpy(value.copy())
 
     def activation(self, name: str, node) -> str:
@@ -131,7 +116,7 @@ class _Translator:
         target = self.place(node, weight, module)
         out = out or node.output[0]
         with torch.no_grad():
-            check_size(module, self.sample[src], lambda why: _fail(self.path, node, why))  # before the run allocates
+            check_size(module, self.sample[src], lambda why: Refused(str(_fail(self.path, node, why))))  # before the run allocates
             try:
                 self.sample[out] = module(self.sample[src])
             except Exception as exc:  # shapes that do not fit the layer
@@ -141,43 +126,6 @@ class _Translator:
 
     def alias(self, node, src: str) -> None:
         self.env[node.output[0]], self.sample[node.output[0]] = self.env[src], self.sample[src]
-
-
-def _attrs(path: Path, node) -> dict:
-    from onnx import helper
-
-    allowed = ATTRIBUTES[node.op_type]
-    out = {}
-    for a in node.attribute:
-        if a.name not in allowed:
-            raise _fail(path, node, f"attribute {a.name!r} is not supported")
-        out[a.name] = helper.get_attribute_value(a)
-    return out
-
-
-def _pads(path: Path, node, at: dict, k: int = 2) -> tuple[int, ...]:
-    pads = list(at.get("pads", [0] * 2 * k))
-    auto = at.get("auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else str(auto)
-    if auto not in ("NOTSET", "VALID") or (auto == "VALID" and any(pads)):
-        raise _fail(path, node, f"auto_pad={auto} is not supported (pads given explicitly are)")
-    if len(pads) != 2 * k or pads[:k] != pads[k:]:
-        raise _fail(path, node, f"asymmetric pads {pads} are not supported")
-    return tuple(int(p) for p in pads[:k])
-
-
-def _pool_args(path: Path, node, at: dict) -> tuple:
-    k = tuple(int(v) for v in at.get("kernel_shape", ()))
-    if len(k) != 2:
-        raise _fail(path, node, f"kernel_shape {list(k)}: only 2-D pooling is supported")
-    strides = tuple(int(v) for v in at.get("strides", (1, 1)))
-    dil = tuple(int(v) for v in at.get("dilations", (1, 1)))
-    pad = _pads(path, node, at)
-    if any(2 * p > kk for p, kk in zip(pad, k)):
-        raise _fail(path, node, f"pads {list(pad)} larger than half the kernel {list(k)} are not supported")
-    if len(node.output) > 1 and node.output[1]:
-        raise _fail(path, node, "the Indices output is not supported")
-    return k, strides, pad, dil, bool(at.get("ceil_mode", 0))
 
 
 def translate(t: _Translator, node) -> None:
@@ -199,10 +147,10 @@ def translate(t: _Translator, node) -> None:
     if op == "Identity" and ins[0] not in t.env:  # a constant under another name (exporters deduplicate equal tensors)
         t.consts[node.output[0]] = t.const(ins[0], node)
         return
-    src = t.activation(ins[0], node) if op not in ("Add",) else None
+    src = t.activation(ins[0], node) if op not in ("Add", "Mul") else None
     if op == "Conv":
         w = t.param(ins[1], node, "weight")
-        b = t.param(ins[2], node, "bias") if len(ins) > 2 and ins[2] else None
+        b = t.param(ins[2], node, "bias", shared=True) if len(ins) > 2 and ins[2] else None
         if w.dim() != 4:
             raise _fail(path, node, f"weight of shape {tuple(w.shape)}: only 2-D convolutions are supported")
         if "kernel_shape" in at and tuple(at["kernel_shape"]) != tuple(w.shape[2:]):
@@ -212,8 +160,8 @@ def translate(t: _Translator, node) -> None:
         dil = tuple(int(v) for v in at.get("dilations", (1, 1)))
         if group < 1 or w.shape[0] % group:
             raise _fail(path, node, f"group={group} does not divide the {w.shape[0]} output channels")
-        m = nn.Conv2d(w.shape[1] * group, w.shape[0], tuple(w.shape[2:]), stride, _pads(path, node, at), dil, group,
-                      bias=b is not None)
+        pads = _pads(path, node, at, tuple(w.shape[2:]), stride, dil, tuple(t.sample[src].shape[2:]))
+        m = nn.Conv2d(w.shape[1] * group, w.shape[0], tuple(w.shape[2:]), stride, pads, dil, group, bias=b is not None)
         _fill(m, weight=w, bias=b)
         return t.call(node, m, src, ins[1])
     if op in ("Gemm", "MatMul"):
@@ -226,7 +174,7 @@ def translate(t: _Translator, node) -> None:
         if w.dim() != 2:
             raise _fail(path, node, f"weight of shape {tuple(w.shape)} is not a matrix")
         w = w if int(at.get("transB", 0)) else w.t().contiguous()  # nn.Linear holds (out, in)
-        b = t.param(ins[2], node, "bias") if op == "Gemm" and len(ins) > 2 and ins[2] else None
+        b = t.param(ins[2], node, "bias", shared=True) if op == "Gemm" and len(ins) > 2 and ins[2] else None
         if b is not None:
             if b.numel() != w.shape[0] or b.dim() > 2:
                 raise _fail(path, node, f"bias of shape {tuple(b.shape)} is not one value per output ({w.shape[0]})")
@@ -244,7 +192,7 @@ def translate(t: _Translator, node) -> None:
         if int(at.get("training_mode", 0)) or int(at.get("spatial", 1)) != 1 or len([o for o in node.output if o]) > 1:
             raise _fail(path, node, "training mode (or spatial=0, or running-statistics outputs) is not supported; "
                                     "export the model after model.eval()")
-        scale, bias, mean, var = (t.param(n, node, "batch-norm tensor") for n in ins[1:5])
+        scale, bias, mean, var = (t.param(n, node, "batch-norm tensor", shared=True) for n in ins[1:5])
         rank = t.sample[src].dim()
         cls = {4: nn.BatchNorm2d, 2: nn.BatchNorm1d}.get(rank)
         if cls is None:
@@ -256,7 +204,7 @@ def translate(t: _Translator, node) -> None:
     if op == "Relu":
         return t.call(node, nn.ReLU(), src)
     if op in ("MaxPool", "AveragePool"):
-        k, s, pad, dil, ceil = _pool_args(path, node, at)
+        k, s, pad, dil, ceil = _pool_args(path, node, at, tuple(t.sample[src].shape[2:]))
         if op == "MaxPool":
             return t.call(node, nn.MaxPool2d(k, s, pad, dil, ceil_mode=ceil), src)
         if dil != (1, 1):
@@ -281,87 +229,7 @@ def translate(t: _Translator, node) -> None:
             raise _fail(path, node, f"softmax over axis {axis} of a rank-{t.sample[src].dim()} tensor: only over the "
                                     "classes of (batch, classes) is supported")
         return t.call(node, nn.Softmax(dim=1), src)
-    raise _fail(path, node, f"op {op} is not supported")  # pragma: no cover (ATTRIBUTES lists the ops above)
-
-
-def _fill(m: nn.Module, **values) -> None:
-    with torch.no_grad():
-        for name, v in values.items():
-            if v is None:
-                continue
-            dst = getattr(m, name)
-            if tuple(dst.shape) != tuple(v.shape):
-                raise PycompressError(f"internal error: {name} {tuple(v.shape)} vs {tuple(dst.shape)}")
-            dst.copy_(v)
-
-
-def _add(t: _Translator, node, ins: list[str]) -> None:
-    path = t.path
-    acts = [i for i in ins if i in t.env]
-    if len(ins) == 2 and len(acts) == 2:
-        a, b = (t.sample[i] for i in ins)
-        if a.shape != b.shape:
-            raise _fail(path, node, f"adds shapes {tuple(a.shape)} and {tuple(b.shape)}: only equal shapes (no broadcast)")
-        t.env[node.output[0]] = t.fx.call_function(operator.add, (t.env[ins[0]], t.env[ins[1]]))
-        t.sample[node.output[0]] = a + b
-        return
-    if len(ins) == 2 and len(acts) == 1 and acts[0] in t.bias_free and t.users.get(acts[0]) == 1:
-        m = t.bias_free.pop(acts[0])
-        other = ins[1] if ins[0] == acts[0] else ins[0]
-        b = t.param(other, node, "bias")
-        if b.numel() != m.out_features or b.dim() > 2:
-            raise _fail(path, node, f"bias of shape {tuple(b.shape)} is not one value per output ({m.out_features})")
-        with torch.no_grad():
-            m.bias.copy_(b.reshape(-1))
-        t.env[node.output[0]] = t.env[acts[0]]
-        t.sample[node.output[0]] = t.sample[acts[0]] + b.reshape(-1)
-        return
-    raise _fail(path, node, "only a residual add of two activations, or the bias after a MatMul, is supported")
-
-
-def _reduce_mean(t: _Translator, node, at: dict, ins: list[str], src: str) -> None:
-    axes = at.get("axes")
-    if axes is None and len(ins) > 1 and ins[1]:
-        axes = t.const(ins[1], node).reshape(-1).tolist()
-    rank = t.sample[src].dim()
-    if rank != 4 or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
-        raise _fail(t.path, node, f"mean over axes {axes} of a rank-{rank} tensor: only over (H, W) of (N, C, H, W)")
-    t.call(node, nn.AdaptiveAvgPool2d(1), src, out=node.output[0] + "\0pool")
-    if int(at.get("keepdims", 1)):
-        t.alias(node, node.output[0] + "\0pool")
-    else:
-        t.call(node, nn.Flatten(), node.output[0] + "\0pool")
-
-
-def _flatten(t: _Translator, node, at: dict, ins: list[str], src: str) -> None:
-    """Flatten(axis=1), Squeeze of trailing 1s and Reshape to (batch, -1) are all nn.Flatten."""
-    x = t.sample[src]
-    rest = int(np.prod(x.shape[1:]))
-    if node.op_type == "Flatten":
-        ok = int(at.get("axis", 1)) in (1, 1 - x.dim()) and x.dim() >= 2
-        what = f"axis={at.get('axis', 1)}"
-    elif node.op_type == "Squeeze":
-        axes = at.get("axes")
-        if axes is None and len(ins) > 1 and ins[1]:
-            axes = t.const(ins[1], node).reshape(-1).tolist()
-        axes = sorted(int(a) % x.dim() for a in axes) if axes is not None else None
-        ok = x.dim() >= 3 and axes == list(range(2, x.dim())) and all(d == 1 for d in x.shape[2:])
-        what = f"axes {axes} of shape {tuple(x.shape)}"
-    else:
-        dims = [int(d) for d in t.const(ins[1], node).reshape(-1).tolist()]
-        copy = not int(at.get("allowzero", 0))  # a 0 copies the input's dimension
-        if len(dims) == 2 and x.dim() >= 2:
-            keeps = (dims[0] == 0 and copy) or dims[0] == t.declared_batch  # the batch, whatever its size
-            features = int(x.shape[1]) if dims[1] == 0 and copy else dims[1]
-            ok = (keeps or dims[0] == -1) and features == rest or keeps and features == -1
-        else:
-            ok = False
-        what = f"to {dims} from {tuple(x.shape)}"
-    if not ok:
-        raise _fail(t.path, node, f"{what}: only a flatten to (batch, features) is supported")
-    if x.dim() == 2:
-        return t.alias(node, src)
-    t.call(node, nn.Flatten(), src)
+    return activation(t, node, at, ins, src)  # the activations of onnx_ops.ATTRIBUTES
 
 
 def rebuild(model, path: Path) -> tuple[Rebuilt, str]:
@@ -389,6 +257,8 @@ def rebuild(model, path: Path) -> tuple[Rebuilt, str]:
         raise PycompressError(f"{path}: the output {out!r} is not the output of a supported layer")
     t.fx.output(t.env[out])
     module = torch.fx.GraphModule(t.root, t.fx, class_name="RebuiltOnnx").eval()
+    if module.graph.eliminate_dead_code():  # a Sigmoid folded into a SiLU
+        module.recompile()
     return Rebuilt(module, shape), check_onnxruntime(model, module, name, shape, batch, path)
 
 

@@ -5,7 +5,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from pycompress.core.graph import Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU
+from pycompress.core.graph import (Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d,
+    ReLU, ScaleShift, Softmax)
+from .layers import ScaleShift as ScaleShiftModule, torch_activation
 
 
 class GraphModule(nn.Module):
@@ -33,13 +35,18 @@ def _module(layer) -> nn.Module:
         return nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.padding, bias=bool(layer.bias))
     if isinstance(layer, Linear):
         return nn.Linear(layer.in_features, layer.out_features, bias=bool(layer.bias))
-    simple = {ReLU: nn.ReLU, Flatten: nn.Flatten, Add: _Add, GlobalAvgPool: lambda: nn.AdaptiveAvgPool2d(1)}
+    if isinstance(layer, Activation):
+        return torch_activation(layer.function, layer.params)
+    if isinstance(layer, ScaleShift):
+        return ScaleShiftModule(layer.channels)
+    simple = {ReLU: nn.ReLU, Flatten: nn.Flatten, Add: _Add, GlobalAvgPool: lambda: nn.AdaptiveAvgPool2d(1),
+              Softmax: lambda: nn.Softmax(dim=1)}
     if type(layer) in simple:
         return simple[type(layer)]()
     if isinstance(layer, MaxPool2d):
-        return nn.MaxPool2d(layer.kernel, layer.stride)
+        return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding)
     if isinstance(layer, AvgPool2d):
-        return nn.AvgPool2d(layer.kernel, layer.stride)
+        return nn.AvgPool2d(layer.kernel, layer.stride, layer.padding)
     raise TypeError(type(layer).__name__)  # pragma: no cover
 
 
@@ -53,6 +60,10 @@ def torch_model(graph: Graph, params: dict[str, np.ndarray]) -> nn.Module:
                 m.weight.copy_(torch.from_numpy(params[layer.weight]))
                 if layer.bias:
                     m.bias.copy_(torch.from_numpy(params[layer.bias]))
+        elif isinstance(layer, ScaleShift):
+            with torch.no_grad():
+                m.scale.copy_(torch.from_numpy(params[layer.scale]))
+                m.shift.copy_(torch.from_numpy(params[layer.shift]))
         mods.append(m)
     return GraphModule(graph, mods).eval()
 

@@ -29,6 +29,7 @@ from .explore_storage import (WorkerConfig, check_evaluation, merge_stored, open
     store_trial, storage_errors)
 from .explore_workers import run_trials
 from .points import Choice, Point, label, pareto_front, parse_label  # noqa: F401 (re-exported)
+from .defaults import EXPLORE_POPULATION, EXPLORE_SEED, EXPLORE_TRIALS
 from .sensitivity import DEFAULT_KS, LayerCache, ModelEvaluator, Sensitivity
 
 Progress = Callable[[str], None] | None
@@ -37,9 +38,9 @@ Progress = Callable[[str], None] | None
 @dataclass(frozen=True)
 class ExploreConfig:
     max_drop: float = 0.5  # accuracy points
-    trials: int = 300  # NSGA-II trials added by this run (0: greedy only)
-    population: int = 24
-    seed: int = 0
+    trials: int = EXPLORE_TRIALS  # NSGA-II trials added by this run (0: greedy only)
+    population: int = EXPLORE_POPULATION
+    seed: int = EXPLORE_SEED
     ks: tuple[int, ...] = DEFAULT_KS
     codebook_format: str = "fp32"
     allow_expshare: bool = True  # second axis: lossless exponent sharing per layer

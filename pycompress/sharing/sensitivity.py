@@ -15,13 +15,13 @@ from typing import Callable, Mapping
 import torch
 
 from .cluster import EXPSHARE, K_MAX, LayerClusterer
+from .defaults import DEFAULT_KS  # re-exported: explore and the CLI read it
 from pycompress.schemes.expshare import encode_bits
 from pycompress.compress import cast_state_dict, is_encoded
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import atomic_directory
 from pycompress.core.formats import get_format, tensor_bits
 
-DEFAULT_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 Progress = Callable[[str], None] | None
 
 

@@ -11,10 +11,15 @@ from pycompress.core.errors import PycompressError
 
 def _load(path: str):
     from pycompress.core import container
+    from pycompress.core.graph import graph_of
+    from pycompress.hw.hls.support import require_hls
 
     if not path.endswith(".pcz"):
         raise PycompressError(f"{path}: expected a compressed model (.pcz)")
-    return container.load(path)
+    cm = container.load(path)
+    if cm.graph is not None:  # a missing graph is explained by kernel_model, with the reason compress stored
+        require_hls(graph_of(cm.graph))
+    return cm
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -50,8 +55,8 @@ def cmd_csim(args: argparse.Namespace) -> int:
             acc += f" / your model with its own weights {r.model_accuracy_pct:.2f}%"
         print(f"{r.top}: compiled in {r.compile_s:.1f}s, {r.images} inputs simulated in {r.simulate_s:.2f}s; "
               f"{r.weights_checked:,} decoded weights bit-exact: {r.weights_bit_exact}; outputs bit-exact vs numpy "
-              f"reference: {r.outputs_bit_exact}; top-1 agreement with {who} {r.top1_agreement_pct:.2f}%{acc} "
-              f"({r.inputs})")
+              f"reference: {r.outputs_bit_exact}; top-1 agreement with {who} {r.top1_agreement_pct:.2f}%{acc}, "
+              f"largest output difference {r.max_abs_diff:.3g} ({r.inputs})")
     require_exact(r)
     if args.min_agreement is not None and r.top1_agreement_pct < args.min_agreement:
         raise PycompressError(f"C simulation of {r.project}: top-1 agreement {r.top1_agreement_pct:.2f}% with "

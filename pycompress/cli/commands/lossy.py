@@ -106,6 +106,9 @@ def cmd_esart(args: argparse.Namespace) -> int:
     schedule = _schedule(args)
     config = EsartConfig(format=args.format, epochs=args.epochs, projection=args.projection, thresholds=_thresholds(args))
     model, task, _, _ = _task(args, "esart")
+    if not model.trainable and model.kind == "export":
+        raise PycompressError(f"{args.model}: `esart` fine-tunes the model, but its program runs only as it is "
+                              f"({model.graph_note}); approximate and mantissa work on it")
     if not model.trainable:
         raise PycompressError(f"{args.model}: `esart` fine-tunes the model itself: pass the torch.export program (.pt2) "
                               "or ONNX model it came from (a .pcz graph has no training form)")

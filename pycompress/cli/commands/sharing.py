@@ -172,8 +172,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     from pycompress.cli.main import add_data_option
-    from pycompress.sharing.explore import ExploreConfig
-    from pycompress.sharing.sensitivity import DEFAULT_KS
+    from pycompress.sharing.defaults import DEFAULT_KS, EXPLORE_POPULATION, EXPLORE_SEED, EXPLORE_TRIALS
 
     grid = ",".join(map(str, DEFAULT_KS))
     p = sub.add_parser("cluster", help="weight sharing: cluster every weight tensor into k shared values (.pcz)")
@@ -195,11 +194,11 @@ def register(sub) -> None:
     p = sub.add_parser("explore", help="choose k (or exponent sharing) per layer: max compression within an accuracy bound")
     _common(p)
     p.add_argument("--max-drop", type=float, default=0.5, help="accuracy loss bound in points (default 0.5)")
-    p.add_argument("--trials", type=nonnegative_int, default=ExploreConfig.trials,
-                   help=f"NSGA-II trials added by this run (default {ExploreConfig.trials}; 0: greedy only)")
-    p.add_argument("--population", type=positive_int, default=ExploreConfig.population,
-                   help=f"NSGA-II population size (default {ExploreConfig.population})")
-    p.add_argument("--seed", type=nonnegative_int, default=ExploreConfig.seed, help="NSGA-II seed (0..2^32-1)")
+    p.add_argument("--trials", type=nonnegative_int, default=EXPLORE_TRIALS,
+                   help=f"NSGA-II trials added by this run (default {EXPLORE_TRIALS}; 0: greedy only)")
+    p.add_argument("--population", type=positive_int, default=EXPLORE_POPULATION,
+                   help=f"NSGA-II population size (default {EXPLORE_POPULATION})")
+    p.add_argument("--seed", type=nonnegative_int, default=EXPLORE_SEED, help="NSGA-II seed (0..2^32-1)")
     p.add_argument("--ks", type=_ks_arg, default=DEFAULT_KS, help=f"comma-separated k grid (default {grid})")
     p.add_argument("--no-expshare", action="store_true", help="clustering only (no lossless exponent sharing per layer)")
     p.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT.optuna.db beside the output); "

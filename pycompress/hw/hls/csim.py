@@ -35,6 +35,7 @@ class CsimResult:
     compared_with: str = "graph"  # "graph" (a network rebuilt from the layer graph) or "model FILE" (the user's own)
     inputs: str = ""  # where the inputs came from
     model_accuracy_pct: float | None = None  # the user's model with its own (uncompressed) weights, --model and labels
+    max_abs_diff: float | None = None  # largest |kernel output - PyTorch output|: the kernel's float arithmetic vs torch's
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,6 +142,8 @@ def run_csim(path: str | Path, images: int | None = None, progress: bool = True,
     else:
         ty, compared = torch_forward(km.graph, km.params, x), "graph"
     agree = 100.0 * float(np.mean(ty.argmax(1) == y.argmax(1)))
+    with np.errstate(invalid="ignore"):
+        gap = float(np.max(np.abs(y.astype(np.float64) - ty.astype(np.float64)))) if y.size else 0.0
     kacc = tacc = macc = None
     if labels is not None:
         kacc = 100.0 * float(np.mean(y.argmax(1) == labels))
@@ -149,7 +152,7 @@ def run_csim(path: str | Path, images: int | None = None, progress: bool = True,
             macc = 100.0 * float(np.mean(own.argmax(1) == labels))
     return CsimResult(str(path), project.top, len(x), round(compile_s, 2), round(sim_s, 3), checked, wdiff is None,
                       odiff is None, wdiff or (f"outputs: {odiff}" if odiff else None), agree, kacc, tacc,
-                      compared, source, macc)
+                      compared, source, macc, gap)
 
 
 def require_exact(result: CsimResult) -> None:

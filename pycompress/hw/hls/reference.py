@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pycompress.core.graph import Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d, ReLU
+from pycompress.core.graph import (Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d,
+    ReLU, ScaleShift, Softmax)
+from pycompress.hw import activations
 
 F32 = np.float32
 
@@ -92,13 +94,16 @@ def reciprocal(n: int) -> np.float32:
 
 def _pool(x: np.ndarray, layer: MaxPool2d | AvgPool2d, out_shape, ops: _Ops = IEEE) -> np.ndarray:
     _, oh, ow = out_shape
-    k, s = layer.kernel, layer.stride
+    k, s, p = layer.kernel, layer.stride, layer.padding
+    if p:  # max: outside taps never win (-inf); average: outside taps are zeros (count_include_pad)
+        fill = -np.inf if isinstance(layer, MaxPool2d) else 0.0
+        x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=F32(fill))
 
     def window(ky: int, kx: int) -> np.ndarray:
         return x[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
 
     if isinstance(layer, MaxPool2d):
-        acc = window(0, 0).copy()
+        acc = np.full((x.shape[0], x.shape[1], oh, ow), -np.inf, F32) if p else window(0, 0).copy()
         for ky in range(k):
             for kx in range(k):
                 v = window(ky, kx)
@@ -142,6 +147,12 @@ def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray
             x = _gap(x, ops)
         elif isinstance(layer, Add):
             x = ops.add(x, acts[src[1]]).astype(F32)
+        elif isinstance(layer, Activation):  # pycompress/hw/activations.py: the kernel's arithmetic
+            x = activations.activation(layer.function, layer.params, x, ops)
+        elif isinstance(layer, ScaleShift):
+            x = activations.scale_shift(x, params[layer.scale], params[layer.shift], ops)
+        elif isinstance(layer, Softmax):
+            x = activations.softmax(x, ops)
         else:  # pragma: no cover - Graph only holds the types above
             raise TypeError(type(layer).__name__)
         acts.append(x)

@@ -51,8 +51,9 @@ def hls_layers(graph: Graph, dataflow: bool = False) -> tuple[list[Layer], list[
         assert isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d, Linear, ReLU, Flatten, Add, GlobalAvgPool))
         kernel = tuple(layer.kernel) if isinstance(layer, Conv2d) else (
             (layer.kernel, layer.kernel) if isinstance(layer, (MaxPool2d, AvgPool2d)) else (1, 1))
+        padding = tuple(layer.padding) if isinstance(layer, Conv2d) else (getattr(layer, "padding", 0),) * 2  # pools: one int
         layers.append(Layer(layer.name, layer.op, f"l{k}_{sanitize_identifier(layer.name)}", sin, sout, kernel,
-                            getattr(layer, "stride", 1), tuple(getattr(layer, "padding", (0, 0))),
+                            getattr(layer, "stride", 1), padding,
                             getattr(layer, "weight", None), getattr(layer, "bias", None) or None, False, fused, in_place,
                             where[src[0]], dst, where[src[1]] if isinstance(layer, Add) else None))
         where.append(dst)
@@ -92,6 +93,8 @@ def rtl_layers(graph: Graph, start: str | None = None) -> list[Layer]:
                              relu=relu))
             i += 2 if relu else 1
         elif isinstance(l, (MaxPool2d, AvgPool2d)):
+            if l.padding:
+                raise PycompressError(f"RTL engine: {l.name}: pooling with padding {l.padding} is not supported")
             if l.kernel > l.stride:
                 raise PycompressError(f"RTL engine: {l.name}: overlapping pooling windows (kernel {l.kernel} > stride "
                                       f"{l.stride}) are not supported")
