@@ -17,7 +17,8 @@ from .memory import Memory, WeightStream
 
 MAC_OPS = ("conv2d", "linear")
 POOL_OPS = ("maxpool2d", "avgpool2d")
-RTL_KINDS = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool"}
+RTL_KINDS = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool", "globalavgpool": "gap",
+             "add": "add", "fork": "fork", "fifo": "fifo", "activation": "act"}
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,12 @@ class Layer:
     relu: bool = False  # the ReLU after it is computed in its store (fused)
     fused: bool = False  # a ReLU fused into the layer before it (--dataflow)
     in_place: bool = False  # writes the buffer it reads (flatten, a ReLU nobody else reads)
-    src: str = ""  # activation buffers (HLS)
+    src: str = ""  # activation buffers (HLS) or stream links (RTL)
     dst: str = ""
     src2: str | None = None  # an add's second operand
+    dst2: str | None = None  # RTL: a fork's second output link
+    params: tuple = ()  # RTL activation: (function, *float parameters)
+    depth: int = 0  # RTL fifo: words it holds
 
     @property
     def mac(self) -> bool:

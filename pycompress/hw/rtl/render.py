@@ -24,7 +24,12 @@ MAC_SOURCES = ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_add.sv", "fp32_widen.
                "lane_hsrc.sv", "mac_ctl.sv", "mac_lane.sv", "mac_engine.sv")
 POOL_SOURCES = {"maxpool": ("pool_window.sv", "maxpool_unit.sv"),
                 "avgpool": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
-                            "avgpool_unit.sv")}
+                            "avgpool_unit.sv"),
+                "gap": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "gap_unit.sv"),
+                "add": ("fp32_add.sv", "sync_fifo.sv", "add_unit.sv"), "fork": ("stream_fork.sv",),
+                "fifo": ("sync_fifo.sv",),
+                "act": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "sync_fifo.sv", "act_unit.sv")}
+ACT_FUNCTIONS = {"hardtanh": 0, "leaky_relu": 1, "relu": 2}  # rtl/act_unit.sv FUNCTION
 
 
 def engine_sources(plan: AcceleratorPlan) -> list[Path]:
@@ -39,11 +44,35 @@ def engine_sources(plan: AcceleratorPlan) -> list[Path]:
     return [RTL_DIR / n for n in names]
 
 
-def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km) -> dict:
+def _bits(value: float) -> str:
+    return f"{int(np.float32(value).view(np.uint32)):08x}"
+
+
+def link_indices(plan: AcceleratorPlan) -> dict[str, int]:
+    """Each stream link of the plan (its stages' `dst`, `dst2`; "in" the image) -> its index in the top."""
+    links = {"in": 0}
+    for s in plan.layers:
+        for name in (s.layer.dst, s.layer.dst2):
+            if name and name not in links:
+                links[name] = len(links)
+    return links
+
+
+def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km, links: dict[str, int]) -> dict:
     """Plain values of one stage for the template."""
+    l = s.layer
     view = {"kind": s.kind, "name": ModelName(s.name), "ident": s.ident, "in_shape": s.in_shape,
             "out_shape": s.out_shape, "lanes": s.lanes, "relu": s.relu, "n_in": s.n_in, "kernel": s.kernel,
-            "stride": s.stride, "mac": s.mac}
+            "stride": s.stride, "mac": s.mac, "si": links[l.src], "di": links[l.dst],
+            "si2": links[l.src2] if l.src2 else None, "di2": links[l.dst2] if l.dst2 else None, "depth": l.depth}
+    if s.kind == "act":
+        function, *params = l.params
+        view.update(function=ACT_FUNCTIONS[function], p0=_bits(params[0] if params else 0.0),
+                    p1=_bits(params[1] if len(params) > 1 else 0.0))
+    if s.kind == "gap":
+        from pycompress.hw.fpref import reciprocal
+
+        view["recip"] = _bits(reciprocal(s.n_in // s.in_shape[0]))
     if s.mac:
         view["mac_params"] = mac_parameters(s, plan.estimate.configs[s.ident], km.tables[s.weight])
     return view
@@ -103,12 +132,14 @@ def render_engine(plan: AcceleratorPlan, km, model_label: str = "model") -> dict
     """Every file of the engine: file name -> text (top, lane images, copied sources, file list)."""
     files: dict[str, str] = {}
     sources = engine_sources(plan)
-    views = [_stage_view(s, plan, km) for s in plan.layers]
+    links = link_indices(plan)
+    views = [_stage_view(s, plan, km, links) for s in plan.layers]
     for s in plan.layers:
         if s.mac:
             files.update(stage_images(s, plan, km))
     files[f"{ENGINE_TOP}.sv"] = _env().get_template("network_top.sv.j2").render(
-        top=ENGINE_TOP, model=ModelName(model_label), stages=views, n_in=plan.layers[0].n_in, n_out=plan.layers[-1].n_out)
+        top=ENGINE_TOP, model=ModelName(model_label), stages=views, n_in=plan.layers[0].n_in, n_out=plan.layers[-1].n_out,
+        n_links=len(links), out_link=links[plan.layers[-1].layer.dst])
     for p in sources:
         files[p.name] = p.read_text(encoding="utf-8")
     files[FILE_LIST] = "\n".join([*(p.name for p in sources), f"{ENGINE_TOP}.sv"]) + "\n"
