@@ -165,10 +165,25 @@ def plan_table(plan: AcceleratorPlan) -> str:
     return "\n".join(rows)
 
 
-def engine_files(cm, parallel: dict[str, int], board: str, mode: str = "auto",
-                 label: str = "model") -> tuple[dict[str, str], str, str]:
+ENGINE_MANIFEST = "engine.json"  # what `pycompress rtlsim` reads: the model, board and lanes the engine was planned with
+ENGINE_MODEL = "model.pcz"
+
+
+def over_budget(plan: AcceleratorPlan) -> list[str]:
+    """The board resources the engine's estimate exceeds, as 'BRAM18K 385 > 280' (empty when it fits)."""
+    r, b = plan.resources(), plan.board
+    return [f"{what} {need:,} > {have:,}" for what, need, have in (("BRAM18K", r.bram18k, b.bram18k),
+            ("DSP48E1", r.dsp, b.dsp48e1), ("LUT", r.lut, b.lut), ("FF", r.ff, b.ff)) if need > have]
+
+
+def engine_files(cm, parallel: dict[str, int], board: str, mode: str = "auto", label: str = "model",
+                 allow_over_budget: bool = False, model_bytes: bytes | None = None) -> tuple[dict[str, str], str, str]:
     """`pycompress rtl`'s engine part: (files, why not, plan table). mode "no": none; "auto": none, with the reason,
-    when the model has no supported graph; "yes": that reason is an error (one line)."""
+    when the model has no supported graph; "yes": that reason is an error (one line). An engine whose estimate
+    exceeds the board is an error (one line) unless `allow_over_budget`. With `model_bytes` (the .pcz), the folder
+    also gets the model and engine.json, so that `pycompress rtlsim` can rebuild the reference and check the top."""
+    import json
+
     if mode == "no":
         if parallel:
             raise PycompressError("--parallel needs the engine (drop --engine no)")
@@ -180,4 +195,13 @@ def engine_files(cm, parallel: dict[str, int], board: str, mode: str = "auto",
         if mode == "yes" or parallel:
             raise
         return {}, str(exc), ""
-    return render_engine(plan, km, label), "", plan_table(plan)
+    over = over_budget(plan)
+    if over and not allow_over_budget:
+        raise PycompressError(f"the RTL engine does not fit {plan.board.name} (estimate: {', '.join(over)}); pass "
+                              "--board for a larger board, --parallel for fewer lanes, or --allow-over-budget to write it anyway")
+    files = render_engine(plan, km, label)
+    if model_bytes is not None:
+        files[ENGINE_MODEL] = model_bytes
+        files[ENGINE_MANIFEST] = json.dumps({"model": ENGINE_MODEL, "label": label, "board": board,
+                                             "lanes": plan.lanes, "top": ENGINE_TOP}, indent=2, sort_keys=True) + "\n"
+    return files, "", plan_table(plan)
