@@ -1,6 +1,7 @@
 // A piecewise-linear activation on a stream, exact in float32 as pycompress/hw/activations.py computes it:
 //   FUNCTION 0, hardtanh (ReLU6 = hardtanh(0, 6)): y = x < P0 ? P0 : (x > P1 ? P1 : x)
 //   FUNCTION 1, leaky_relu:                         y = x > +0 ? x : x * P0   (one fp32_mul)
+//   FUNCTION 2, relu (one no engine takes):         y = x > +0 ? x : +0       (as the reference: NaN and -0 give +0)
 // Comparisons are IEEE (false with a NaN, -0 equal to +0) on the raw bits; a NaN passes hardtanh as it is
 // and leaves leaky_relu as the multiplier's canonical NaN. P0/P1 are float32 bit patterns from the planner.
 // Words are taken while the multiplier and the output FIFO have room for them (a credit of DEPTH words).
@@ -46,11 +47,12 @@ module act_unit #(
   assign s_axis_tready = take;
   assign busy = inflight != '0 || m_axis_tvalid;
 
-  if (FUNCTION == 0) begin : g_hardtanh
+  if (FUNCTION != 1) begin : g_compare
     always_ff @(posedge clk) begin
       done_v <= rst_n && take;
       done_last <= s_axis_tlast;
-      done_y <= flt(s_axis_tdata, P0) ? P0 : (flt(P1, s_axis_tdata) ? P1 : s_axis_tdata);
+      if (FUNCTION == 2) done_y <= flt(32'd0, s_axis_tdata) ? s_axis_tdata : 32'd0;
+      else done_y <= flt(s_axis_tdata, P0) ? P0 : (flt(P1, s_axis_tdata) ? P1 : s_axis_tdata);
     end
   end else begin : g_leaky
     logic [AW-1:0] wp, rp;

@@ -1,10 +1,12 @@
 // Element-wise sum of two equally long streams, the join of a residual connection: y = a + b word by word
 // in one fp32_add (pycompress/hw/hls/reference.py: the add of two activations; IEEE addition is
-// commutative, and every NaN is the canonical one, so the operand order does not show). Words are taken
-// from both inputs together while the adder and the output FIFO have room for them (a credit of DEPTH
-// words: the adder has no backpressure); the output keeps stream order, with input a's tlast.
+// commutative, and every NaN is the canonical one, so the operand order does not show); RELU = 1 takes
+// the ReLU after it as the reference has it: y > 0 ? y : +0 (a NaN gives +0). Words are taken from both
+// inputs together while the adder and the output FIFO have room for them (a credit of DEPTH words: the
+// adder has no backpressure); the output keeps stream order, with input a's tlast.
 module add_unit #(
     parameter int SUBNORMALS = 1,
+    parameter int RELU = 0,
     parameter int DEPTH = 16,
     localparam int CW = $clog2(DEPTH + 1),
     localparam int AW = $clog2(DEPTH)
@@ -25,7 +27,7 @@ module add_unit #(
     output logic        m_axis_tlast
 );
   logic          take, add_v, fifo_ready;
-  logic [31:0]   add_y;
+  logic [31:0]   add_y, out_y;
   logic [CW-1:0] inflight, queued;
   logic [AW-1:0] wp, rp;
   logic          lasts[DEPTH];  // tlast of each word in the adder, in order
@@ -54,8 +56,11 @@ module add_unit #(
     end
   end
 
+  // ReLU: positive (sign 0, not a NaN) stays, everything else is +0
+  assign out_y = (RELU == 0 || (!add_y[31] && !(&add_y[30:23] && |add_y[22:0]))) ? add_y : 32'd0;
+
   sync_fifo #(.WIDTH(33), .DEPTH(DEPTH)) u_out (
-      .clk(clk), .rst_n(rst_n), .s_valid(add_v), .s_ready(fifo_ready), .s_data({lasts[rp], add_y}),
+      .clk(clk), .rst_n(rst_n), .s_valid(add_v), .s_ready(fifo_ready), .s_data({lasts[rp], out_y}),
       .m_valid(m_axis_tvalid), .m_ready(m_axis_tready), .m_data({m_axis_tlast, m_axis_tdata}), .count(queued)
   );
   logic unused;

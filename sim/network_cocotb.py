@@ -23,6 +23,8 @@ async def run_images(dut):
     await FallingEdge(dut.clk)
     dut.rst_n.value = 1
     limit = int(os.environ["NETWORK_LIMIT"])
+    if os.environ.get("NETWORK_PROGRESS"):
+        cocotb.start_soon(_progress(dut, os.environ["NETWORK_PROGRESS"]))
     await First(RisingEdge(dut.done), Timer(10 * limit, unit="ns"))
     await ClockCycles(dut.clk, 2)  # the files are written the clock after done
     report = {"done": int(dut.done.value), "images_out": int(dut.images_out.value), "cycles": int(dut.cycles.value),
@@ -30,3 +32,11 @@ async def run_images(dut):
     with open(os.environ["NETWORK_REPORT"], "w") as f:
         json.dump(report, f, indent=1)
     assert report["done"], f"timed out after {limit} cycles with {report['images_out']} images out"
+
+
+async def _progress(dut, path: str, every: int = 50_000) -> None:
+    """The images out so far, into `path` every `every` clocks (pycompress rtlsim prints it)."""
+    while True:
+        await ClockCycles(dut.clk, every)
+        with open(path, "w") as f:
+            f.write(f"{int(dut.images_out.value)}\n")

@@ -119,7 +119,7 @@ def _read_mem(path: Path) -> list[int]:
 
 def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: Path, *, valid: float = 1.0,
              ready: float = 1.0, stall: float = 0.0, reset_at: tuple[int, int] | None = None,
-             max_images: int = 128, subnormals: bool = True) -> dict:
+             max_images: int = 128, subnormals: bool = True, progress: Path | None = None) -> dict:
     """Stream x_bits (N, n_in) uint32 through the engine: outputs (N, n_out) uint32, cycle stamps, stage counters."""
     n = x_bits.shape[0]
     if n > max_images:
@@ -141,7 +141,8 @@ def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: P
     try:
         runner.test(test_module=TEST_MODULE, hdl_toplevel=TOPLEVEL, test_dir=str(folder.resolve()),
                     build_dir=str(build_dir), plusargs=plus, waves=waves_on(),
-                    extra_env={"NETWORK_REPORT": str((run_dir / "report.json").resolve()), "NETWORK_LIMIT": str(limit)},
+                    extra_env={"NETWORK_REPORT": str((run_dir / "report.json").resolve()), "NETWORK_LIMIT": str(limit),
+                               **({"NETWORK_PROGRESS": str(Path(progress).resolve())} if progress else {})},
                     log_file=str(run_dir / "sim.log"))
     except SystemExit:  # cocotb's runner exits under pytest when the test fails; the report says why
         pass

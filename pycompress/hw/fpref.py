@@ -25,6 +25,13 @@ _MAN = np.uint32(0x007FFFFF)
 _SIGN = np.uint32(0x80000000)
 
 
+def reciprocal(n: int) -> np.float32:
+    """The float32 constant an average pool of n values multiplies its sum by (a multiplier, not a divider, in
+    hardware; for n a power of two the product equals the quotient bit for bit): the HLS kernel, the RTL
+    units and the reference all take it from here."""
+    return np.float32(1.0 / n)
+
+
 def as_bits(x) -> np.ndarray:
     """uint32 bit patterns of float32 values (or of uint32 patterns, unchanged)."""
     x = np.asarray(x)

@@ -36,7 +36,7 @@ def cmd_rtl(args: argparse.Namespace) -> int:
     layers = layer_tables(cm)
     files = render_rtl(layers)
     engine, why, table = engine_files(cm, parse_parallel(args.parallel), args.board, args.engine,
-                                     Path(args.model).name)
+                                     Path(args.model).name, args.allow_over_budget, Path(args.model).read_bytes())
     if set(engine) & set(files):  # pragma: no cover - stage and tensor image names differ by construction
         raise PycompressError(f"internal error: engine file {sorted(set(engine) & set(files))[0]} clashes with an image")
     write_files({**files, **engine}, args.output)
@@ -44,7 +44,7 @@ def cmd_rtl(args: argparse.Namespace) -> int:
           f"(with rtl/*.sv; run Verilator/Yosys inside {args.output})")
     if engine:
         print(f"{args.output}: whole-network engine {ENGINE_TOP}.sv with its lane images and sources "
-              f"({ENGINE_TOP}.f lists them in compile order)\n{table}")
+              f"({ENGINE_TOP}.f lists them in compile order; pycompress rtlsim {args.output} --data ... simulates it)\n{table}")
     else:
         print(f"engine: not written: {why}", file=sys.stderr)
     return 0
@@ -60,4 +60,6 @@ def register(sub) -> None:
     p.add_argument("--parallel", metavar="SPEC", default=None,
                    help="engine lanes per conv/linear layer, e.g. conv1=6,fc1=4 (default: the RTL lane allocator)")
     p.add_argument("--board", default="zedboard", help="budget of the lane allocator: boards/<name>/board.json")
+    p.add_argument("--allow-over-budget", action="store_true",
+                   help="write the engine even when its estimate exceeds the board's resources")
     p.set_defaults(func=cmd_rtl)

@@ -20,6 +20,7 @@ import numpy as np
 from pycompress.core.graph import (Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d,
     ReLU, ScaleShift, Softmax)
 from pycompress.hw import activations
+from pycompress.hw.fpref import reciprocal  # noqa: F401 (the average pools' constant; hls/context reads it here)
 
 F32 = np.float32
 
@@ -84,12 +85,6 @@ def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, ops: _Ops = IEEE
     for i in range(w.shape[1]):
         acc = ops.add(acc, ops.mul(x[:, i:i + 1], w[:, i][None, :]))
     return acc
-
-
-def reciprocal(n: int) -> np.float32:
-    """The float32 constant an average pool of n values multiplies its sum by (a multiplier, not a divider,
-    in hardware; for n a power of two the product equals the quotient bit for bit)."""
-    return F32(1.0 / n)
 
 
 def _pool(x: np.ndarray, layer: MaxPool2d | AvgPool2d, out_shape, ops: _Ops = IEEE) -> np.ndarray:

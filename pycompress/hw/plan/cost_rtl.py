@@ -51,6 +51,15 @@ class RtlCosts:
     lut_avgpool_units: int = 480 + 240 + 100  # fp32_add + fp32_mul_core + unpack
     avgpool_cycles_per_input: int = 8  # rtl/avgpool_unit.sv: each add waits for the previous one (fp32_add LATENCY + 1)
     avgpool_cycles_per_window: int = 7  # and a window's last value for the multiply by 1/(K*K) and the output word
+    # the stream units of residual networks and activations (rtl/stream_fork, add_unit, gap_unit, act_unit,
+    # sync_fifo): ESTIMATES from their fp32 units' counts above plus control, until synth_report counts them
+    lut_fork: int = 40
+    lut_add: int = 480 + 120  # fp32_add + the credit, tlast ring and 16-word output FIFO
+    lut_gap: int = 480 + 240 + 100 + 80  # fp32_add + fp32_mul_core + unpack + counters
+    lut_act_clamp: int = 150  # two float compares and the output FIFO
+    lut_act_mul: int = 240 + 100 + 150  # fp32_mul_core + unpack + compare and FIFOs
+    lut_fifo: int = 60
+    ff_stream: int = 200
     lutram_bits_per_lut: int = 48  # simple dual-port LUT RAM: RAM64M, 64 x 3 bits in 4 LUTs
     # the budget: 80% of the LUTs, DSPs and block RAM (the rest for the AXI wrapper, DMA and routing); FFs not budgeted
     shares: Shares = Shares(dsp=0.8, bram18k=0.8, lut=0.8, ff=None)
@@ -149,7 +158,7 @@ def schedule(layer: Layer, cfg: EngineConfig | None, c: RtlCosts = RTL) -> Sched
         cycles = max(compute_cycles(layer, cfg), layer.n_in, layer.n_out)
         return Schedule(("bunches", "reduction", "groups", "pixels"), (cfg.k, layer.reduction, cfg.bunch, cfg.pixel_slots),
                         1, PIPELINE, cycles, cfg.pc, cfg.pass_cycles, cfg.px)
-    if layer.op == "avgpool2d":
+    if layer.op in ("avgpool2d", "globalavgpool"):
         from .rtl_chain import avgpool_cycles
 
         cycles = avgpool_cycles(layer, c)
@@ -226,10 +235,7 @@ def resources(layer: Layer, cfg: EngineConfig | None, stream: LaneStream | int =
               c: RtlCosts = RTL) -> Resources:
     """LUT/FF/DSP from the unit counts; BRAM18K from the memories by the RTL's own rules."""
     if not layer.mac or cfg is None:
-        lut, dsp = c.lut_pool, 0
-        if layer.op == "avgpool2d":
-            lut, dsp = lut + c.lut_avgpool_units, 1
-        return Resources(lut, c.ff_pool + 32 * layer.out_shape[-1], dsp, 0)
+        return _stream_unit(layer, c)
     lanes = cfg.lanes
     acc_d, obuf_d = lane_memories(cfg)
     acc_b, acc_l = _lane_mem(32, acc_d, c)
@@ -246,3 +252,24 @@ def resources(layer: Layer, cfg: EngineConfig | None, stream: LaneStream | int =
     dsp = lanes * (1 if wb <= 17 else 2)
     bram = lanes * (acc_b + ob_b) + cfg.px * in_b + w_bram
     return Resources(lut, ff, dsp, bram)
+
+
+def fifo_memory(depth: int, c: RtlCosts = RTL) -> tuple[int, int]:
+    """(BRAM18K, LUT) of a sync_fifo of `depth` 33-bit words (data and tlast)."""
+    return _lane_mem(33, depth, c)
+
+
+def _stream_unit(layer: Layer, c: RtlCosts) -> Resources:
+    """A pool, fork, add, FIFO, global pool or activation unit: LUT / FF / DSP / BRAM18K (ESTIMATE)."""
+    if layer.op in ("maxpool2d", "avgpool2d"):
+        lut, dsp = c.lut_pool, 0
+        if layer.op == "avgpool2d":
+            lut, dsp = lut + c.lut_avgpool_units, 1
+        return Resources(lut, c.ff_pool + 32 * layer.out_shape[-1], dsp, 0)
+    if layer.op == "fifo":
+        bram, lut = fifo_memory(layer.depth, c)
+        return Resources(c.lut_fifo + lut, c.ff_stream // 2, 0, bram)
+    if layer.op == "activation" and layer.params[0] == "leaky_relu":
+        return Resources(c.lut_act_mul, c.ff_stream, 1, 0)
+    lut = {"fork": c.lut_fork, "add": c.lut_add, "globalavgpool": c.lut_gap, "activation": c.lut_act_clamp}[layer.op]
+    return Resources(lut, c.ff_stream, 1 if layer.op == "globalavgpool" else 0, 0)

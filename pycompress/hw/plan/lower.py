@@ -79,48 +79,130 @@ def _replace(layer: Layer, **changes) -> Layer:
     return replace(layer, **changes)
 
 
+RTL_ACTIVATIONS = ("hardtanh", "leaky_relu")  # rtl/act_unit.sv; the others have no RTL unit
+SKIP_IMAGES = 2  # a residual skip's FIFO holds this many images: the branch beside it may hold an image in each bank
+
+
 def rtl_layers(graph: Graph, start: str | None = None) -> list[Layer]:
-    """The graph as a chain of engines; unsupported graphs are refused in one line.
+    """The graph as the engine's stages in stream order, linked by AXI4-Stream links (`src`, `src2`, `dst`, `dst2`:
+    "in", then "k<i>"), the last stage's `dst` the output. A conv/linear takes the ReLU after it (when it alone reads
+    the conv's output), an add too; an activation read twice is forked (stream_fork) and the branch that reaches
+    an add without an engine gets a FIFO of SKIP_IMAGES images. Unsupported layers are refused in one line.
     `start`: the engine from this layer on (its input is that layer's input), for tests of a chain's tail."""
-    layers, shapes = list(graph.layers), graph.shapes()
-    if any(getattr(l, "inputs", ()) for l in layers):
-        raise PycompressError("RTL engine: only a plain chain of layers is supported (this graph has branches)")
+    layers, shapes, sources, readers = list(graph.layers), graph.shapes(), graph.sources(), _readers(graph)
     first = 0
     if start is not None:
         names = [l.name for l in layers]
         if start not in names:
             raise PycompressError(f"RTL engine: no layer {start!r} in the graph (layers: {', '.join(names)})")
         first = names.index(start)
+        if any(i < first for src in sources[first:] for i in src):
+            raise PycompressError(f"RTL engine: --start {start}: a later layer reads an activation before it")
     idents = unique_identifiers([l.name for l in layers], taken=("engine",))
-    out: list[Layer] = []
-    i = first
-    while i < len(layers):
-        l, ins, outs = layers[i], tuple(shapes[i]), tuple(shapes[i + 1])
-        relu = i + 1 < len(layers) and isinstance(layers[i + 1], ReLU)
+    stages: list[Layer] = []
+    link = {first: "in"}  # graph activation index -> the link that carries it
+    fused = set()  # layer indices of ReLUs computed by the stage before them
+
+    def new_link() -> str:
+        return f"k{len(stages)}"
+
+    for k in range(first, len(layers)):
+        l, src = layers[k], sources[k]
+        if k in fused:
+            link[k + 1] = link[k]
+            continue
+        ins, outs = tuple(shapes[src[0]]), tuple(shapes[k + 1])
+        nxt = layers[k + 1] if k + 1 < len(layers) else None
+        relu = (isinstance(nxt, ReLU) and sources[k + 1] == (k + 1,) and readers[k + 1] == 1
+                and isinstance(l, (Conv2d, Linear, Add)))
+        if relu:
+            fused.add(k + 1)
+        if isinstance(l, Flatten):
+            link[k + 1] = link[src[0]]
+            continue
+        common = dict(name=l.name, fn=idents[l.name], in_shape=ins, out_shape=outs, src=link[src[0]], dst=new_link())
         if isinstance(l, Conv2d):
-            out.append(Layer(l.name, l.op, idents[l.name], ins, outs, tuple(l.kernel), l.stride, tuple(l.padding),
-                             l.weight, l.bias, relu))
-            i += 2 if relu else 1
+            stage = Layer(op=l.op, kernel=tuple(l.kernel), stride=l.stride, padding=tuple(l.padding), weight=l.weight,
+                          bias=l.bias, relu=relu, **common)
         elif isinstance(l, Linear):
-            out.append(Layer(l.name, l.op, idents[l.name], (math.prod(ins),), outs, weight=l.weight, bias=l.bias,
-                             relu=relu))
-            i += 2 if relu else 1
+            stage = Layer(op=l.op, weight=l.weight, bias=l.bias, relu=relu, **{**common, "in_shape": (math.prod(ins),)})
         elif isinstance(l, (MaxPool2d, AvgPool2d)):
-            if l.padding:
-                raise PycompressError(f"RTL engine: {l.name}: pooling with padding {l.padding} is not supported")
-            if l.kernel > l.stride:
-                raise PycompressError(f"RTL engine: {l.name}: overlapping pooling windows (kernel {l.kernel} > stride "
-                                      f"{l.stride}) are not supported")
-            if isinstance(l, AvgPool2d) and (l.kernel * l.kernel) & (l.kernel * l.kernel - 1):
-                raise PycompressError(f"RTL engine: {l.name}: average pooling needs a power-of-two window "
-                                      f"(kernel {l.kernel})")
-            out.append(Layer(l.name, l.op, idents[l.name], ins, outs, (l.kernel, l.kernel), l.stride))
-            i += 1
-        elif isinstance(l, Flatten):
-            i += 1
+            _check_pool(l)
+            stage = Layer(op=l.op, kernel=(l.kernel, l.kernel), stride=l.stride, **common)
+        elif isinstance(l, GlobalAvgPool):
+            stage = Layer(op=l.op, **common)
+        elif isinstance(l, Add):
+            stage = Layer(op="add", relu=relu, src2=link[src[1]], **common)
+        elif isinstance(l, Activation) and l.function in RTL_ACTIVATIONS:
+            stage = Layer(op="activation", params=(l.function, *l.params), **common)
+        elif isinstance(l, ReLU):
+            stage = Layer(op="activation", params=("relu",), **common)
         else:
-            raise PycompressError(f"RTL engine: layer {l.name} ({l.op}) has no RTL engine (supported: conv2d, linear, "
-                                  "relu after them, maxpool2d, avgpool2d, flatten)")
-    if not out or not out[-1].mac:
+            what = f"{l.op} {l.function}" if isinstance(l, Activation) else l.op
+            raise PycompressError(f"RTL engine: layer {l.name} ({what}) has no RTL unit (supported: conv2d, linear, "
+                                  f"relu, {', '.join(RTL_ACTIVATIONS)}, maxpool2d, avgpool2d, globalavgpool, add, flatten)")
+        stages.append(stage)
+        link[k + 1] = stage.dst
+    if not stages or not stages[-1].mac:
         raise PycompressError("RTL engine: the graph must end with a conv2d or linear layer")
+    return _forks(stages, idents)
+
+
+def _check_pool(l) -> None:
+    if l.padding:
+        raise PycompressError(f"RTL engine: {l.name}: pooling with padding {l.padding} is not supported")
+    if l.kernel > l.stride:
+        raise PycompressError(f"RTL engine: {l.name}: overlapping pooling windows (kernel {l.kernel} > stride "
+                              f"{l.stride}) are not supported")
+    if isinstance(l, AvgPool2d) and (l.kernel * l.kernel) & (l.kernel * l.kernel - 1):
+        raise PycompressError(f"RTL engine: {l.name}: average pooling needs a power-of-two window (kernel {l.kernel})")
+
+
+def _forks(stages: list[Layer], idents: dict) -> list[Layer]:
+    """Every link read by two stages gets a stream_fork in front of its readers (a FIFO on a branch that reaches
+    an add with no engine of its own to hold the image); links are renamed so each has one writer, one reader."""
+    reads: dict[str, list[tuple[int, str]]] = {}
+    for i, st in enumerate(stages):
+        for field in ("src", "src2"):
+            name = getattr(st, field)
+            if name is not None:
+                reads.setdefault(name, []).append((i, field))
+    out: list[Layer] = []
+    taken = set(idents.values())
+    renamed: dict[tuple[int, str], str] = {}
+    inserted: dict[int, list[Layer]] = {}  # forks go before the first reader of their link
+    for name, users in reads.items():
+        if len(users) == 1:
+            continue
+        if len(users) > 2:
+            raise PycompressError(f"RTL engine: an activation read by {len(users)} layers (at most two: one residual add)")
+        (ia, fa), (ib, fb) = users
+        base = next(s for s in stages if s.dst == name) if name != "in" else None
+        shape = base.out_shape if base is not None else stages[0].in_shape
+        ident = _fresh(f"{base.fn if base is not None else 'input'}_fork", taken)
+        a, b = f"{name}a", f"{name}b"
+        fork = Layer(name=f"{base.name if base is not None else 'input'} (fork)", op="fork", fn=ident, in_shape=shape,
+                     out_shape=shape, src=name, dst=a, dst2=b)
+        group = [fork]
+        renamed[(ia, fa)] = a
+        if stages[ib].op == "add":  # the skip: hold its images while the other branch computes
+            fifo = Layer(name=f"{fork.name[:-7]} (skip FIFO)", op="fifo", fn=_fresh(f"{fork.fn}_skip", taken),
+                         in_shape=shape, out_shape=shape, src=b, dst=f"{name}s", depth=SKIP_IMAGES * math.prod(shape))
+            group.append(fifo)
+            b = fifo.dst
+        renamed[(ib, fb)] = b
+        inserted.setdefault(min(ia, ib), []).extend(group)
+    for i, st in enumerate(stages):
+        out.extend(inserted.get(i, []))
+        changes = {f: renamed[(i, f)] for f in ("src", "src2") if (i, f) in renamed}
+        out.append(_replace(st, **changes) if changes else st)
     return out
+
+
+def _fresh(base: str, taken: set) -> str:
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name

@@ -17,7 +17,8 @@ from .memory import Memory, WeightStream
 
 MAC_OPS = ("conv2d", "linear")
 POOL_OPS = ("maxpool2d", "avgpool2d")
-RTL_KINDS = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool"}
+RTL_KINDS = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool", "avgpool2d": "avgpool", "globalavgpool": "gap",
+             "add": "add", "fork": "fork", "fifo": "fifo", "activation": "act"}
 
 
 @dataclass(frozen=True, order=True)

@@ -13,6 +13,7 @@ stage: its compute, or the words it must take in or send out at one a clock.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -79,8 +80,17 @@ def _avgpool_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
     return np.tile(gap.reshape(-1), ch).astype(np.int64)
 
 
+def _gap_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
+    """rtl/gap_unit.sv: an add's latency an input, and the multiply by 1/N after a channel's last."""
+    n = math.prod(layer.in_shape[1:])
+    gap = np.full(n, c.avgpool_cycles_per_input, np.int64)
+    gap[-1] += c.avgpool_cycles_per_window
+    return np.tile(gap, layer.in_shape[0])
+
+
 def avgpool_cycles(layer: Layer, c: RtlCosts = RTL) -> int:
-    return int(_avgpool_gaps(layer, c).sum())
+    gaps = _gap_gaps(layer, c) if layer.op == "globalavgpool" else _avgpool_gaps(layer, c)
+    return int(gaps.sum())
 
 
 def _pool(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
@@ -99,17 +109,53 @@ def _pool(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
     return np.maximum.accumulate(np.maximum(out, out[0] + np.arange(out.size)))  # one word a clock, in order
 
 
+ADD_DELAY = 8  # rtl/add_unit.sv: fp32_add LATENCY and the output FIFO
+ACT_DELAY = {"relu": 2, "hardtanh": 2, "leaky_relu": 8}  # rtl/act_unit.sv: a register, or fp32_mul; and the FIFO
+
+
+def _in_order(out: np.ndarray) -> np.ndarray:
+    """At most one word a clock, in order."""
+    return np.maximum.accumulate(np.maximum(out, out[0] + np.arange(out.size)))
+
+
+def _gap(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
+    gaps = _gap_gaps(layer, c)
+    g = np.concatenate([[0], np.cumsum(gaps)[:-1]])
+    t = g + np.maximum.accumulate(t_in.astype(np.int64) - g)  # accepted_i = max(arrived_i, accepted_{i-1} + gap)
+    last = t.reshape(layer.in_shape[0], -1)[:, -1]
+    return _in_order(last + c.avgpool_cycles_per_window + c.avgpool_cycles_per_input - 1)
+
+
 def chain_timing(layers: Sequence[Layer], configs: Sequence[EngineConfig | None], c: RtlCosts = RTL) -> ChainTiming:
-    t = np.arange(layers[0].n_in, dtype=np.int64)  # the image arrives one word a clock
+    """The stages in stream order, each reading its link(s) (`src`, `src2`; "in" is the image) and writing `dst`
+    (a fork `dst2` too); stalls a busy reader would cause upstream are not modelled (an ESTIMATE)."""
+    times = {"in": np.arange(layers[0].n_in, dtype=np.int64)}  # the image arrives one word a clock
+    if not any(l.src for l in layers):  # a plain chain built without links: each stage reads the one before
+        from dataclasses import replace
+
+        layers = [replace(l, src="in" if i == 0 else f"k{i - 1}", dst=f"k{i}") for i, l in enumerate(layers)]
     done, cycles, spans = [], [], []
     for layer, cfg in zip(layers, configs):
+        t = times[layer.src]
         if layer.mac:
             t = _mac(layer, cfg, t, spans)
             cycles.append(max(compute_cycles(layer, cfg), layer.n_in, layer.n_out))
         else:
-            t = _pool(layer, t, c)
             spans.append(0)
-            cycles.append(avgpool_cycles(layer, c) if layer.op == "avgpool2d" else layer.n_in)
+            if layer.op in ("maxpool2d", "avgpool2d"):
+                t = _pool(layer, t, c)
+            elif layer.op == "globalavgpool":
+                t = _gap(layer, t, c)
+            elif layer.op == "add":
+                t = _in_order(np.maximum(t, times[layer.src2]) + ADD_DELAY)
+            elif layer.op == "activation":
+                t = _in_order(t + ACT_DELAY[layer.params[0]])
+            else:  # fork, fifo: a register
+                t = _in_order(t + 1)
+            cycles.append(avgpool_cycles(layer, c) if layer.op in ("avgpool2d", "globalavgpool") else layer.n_in)
+        times[layer.dst] = t
+        if layer.dst2:
+            times[layer.dst2] = t
         done.append(int(t[-1]))
     return ChainTiming(int(t[-1]) + 1, max(cycles), tuple(cycles), tuple(done), tuple(spans))
 

@@ -233,7 +233,10 @@ def write_rtl(model: CompressedModel, out_dir: str | os.PathLike) -> dict[str, s
     return files
 
 
-def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> None:
+def write_files(files: dict[str, str | bytes], out_dir: str | os.PathLike) -> None:
     with atomic_directory(out_dir, owner=RTL_FOLDER) as tmp:
         for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):  # the model beside the engine (pycompress rtlsim reads it)
+                (tmp / name).write_bytes(text)
+            else:
+                (tmp / name).write_text(text, encoding="utf-8")

@@ -24,7 +24,12 @@ MAC_SOURCES = ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_add.sv", "fp32_widen.
                "lane_hsrc.sv", "mac_ctl.sv", "mac_lane.sv", "mac_engine.sv")
 POOL_SOURCES = {"maxpool": ("pool_window.sv", "maxpool_unit.sv"),
                 "avgpool": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
-                            "avgpool_unit.sv")}
+                            "avgpool_unit.sv"),
+                "gap": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "gap_unit.sv"),
+                "add": ("fp32_add.sv", "sync_fifo.sv", "add_unit.sv"), "fork": ("stream_fork.sv",),
+                "fifo": ("sync_fifo.sv",),
+                "act": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "sync_fifo.sv", "act_unit.sv")}
+ACT_FUNCTIONS = {"hardtanh": 0, "leaky_relu": 1, "relu": 2}  # rtl/act_unit.sv FUNCTION
 
 
 def engine_sources(plan: AcceleratorPlan) -> list[Path]:
@@ -39,11 +44,35 @@ def engine_sources(plan: AcceleratorPlan) -> list[Path]:
     return [RTL_DIR / n for n in names]
 
 
-def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km) -> dict:
+def _bits(value: float) -> str:
+    return f"{int(np.float32(value).view(np.uint32)):08x}"
+
+
+def link_indices(plan: AcceleratorPlan) -> dict[str, int]:
+    """Each stream link of the plan (its stages' `dst`, `dst2`; "in" the image) -> its index in the top."""
+    links = {"in": 0}
+    for s in plan.layers:
+        for name in (s.layer.dst, s.layer.dst2):
+            if name and name not in links:
+                links[name] = len(links)
+    return links
+
+
+def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km, links: dict[str, int]) -> dict:
     """Plain values of one stage for the template."""
+    l = s.layer
     view = {"kind": s.kind, "name": ModelName(s.name), "ident": s.ident, "in_shape": s.in_shape,
             "out_shape": s.out_shape, "lanes": s.lanes, "relu": s.relu, "n_in": s.n_in, "kernel": s.kernel,
-            "stride": s.stride, "mac": s.mac}
+            "stride": s.stride, "mac": s.mac, "si": links[l.src], "di": links[l.dst],
+            "si2": links[l.src2] if l.src2 else None, "di2": links[l.dst2] if l.dst2 else None, "depth": l.depth}
+    if s.kind == "act":
+        function, *params = l.params
+        view.update(function=ACT_FUNCTIONS[function], p0=_bits(params[0] if params else 0.0),
+                    p1=_bits(params[1] if len(params) > 1 else 0.0))
+    if s.kind == "gap":
+        from pycompress.hw.fpref import reciprocal
+
+        view["recip"] = _bits(reciprocal(s.n_in // s.in_shape[0]))
     if s.mac:
         view["mac_params"] = mac_parameters(s, plan.estimate.configs[s.ident], km.tables[s.weight])
     return view
@@ -103,12 +132,14 @@ def render_engine(plan: AcceleratorPlan, km, model_label: str = "model") -> dict
     """Every file of the engine: file name -> text (top, lane images, copied sources, file list)."""
     files: dict[str, str] = {}
     sources = engine_sources(plan)
-    views = [_stage_view(s, plan, km) for s in plan.layers]
+    links = link_indices(plan)
+    views = [_stage_view(s, plan, km, links) for s in plan.layers]
     for s in plan.layers:
         if s.mac:
             files.update(stage_images(s, plan, km))
     files[f"{ENGINE_TOP}.sv"] = _env().get_template("network_top.sv.j2").render(
-        top=ENGINE_TOP, model=ModelName(model_label), stages=views, n_in=plan.layers[0].n_in, n_out=plan.layers[-1].n_out)
+        top=ENGINE_TOP, model=ModelName(model_label), stages=views, n_in=plan.layers[0].n_in, n_out=plan.layers[-1].n_out,
+        n_links=len(links), out_link=links[plan.layers[-1].layer.dst])
     for p in sources:
         files[p.name] = p.read_text(encoding="utf-8")
     files[FILE_LIST] = "\n".join([*(p.name for p in sources), f"{ENGINE_TOP}.sv"]) + "\n"
@@ -134,10 +165,25 @@ def plan_table(plan: AcceleratorPlan) -> str:
     return "\n".join(rows)
 
 
-def engine_files(cm, parallel: dict[str, int], board: str, mode: str = "auto",
-                 label: str = "model") -> tuple[dict[str, str], str, str]:
+ENGINE_MANIFEST = "engine.json"  # what `pycompress rtlsim` reads: the model, board and lanes the engine was planned with
+ENGINE_MODEL = "model.pcz"
+
+
+def over_budget(plan: AcceleratorPlan) -> list[str]:
+    """The board resources the engine's estimate exceeds, as 'BRAM18K 385 > 280' (empty when it fits)."""
+    r, b = plan.resources(), plan.board
+    return [f"{what} {need:,} > {have:,}" for what, need, have in (("BRAM18K", r.bram18k, b.bram18k),
+            ("DSP48E1", r.dsp, b.dsp48e1), ("LUT", r.lut, b.lut), ("FF", r.ff, b.ff)) if need > have]
+
+
+def engine_files(cm, parallel: dict[str, int], board: str, mode: str = "auto", label: str = "model",
+                 allow_over_budget: bool = False, model_bytes: bytes | None = None) -> tuple[dict[str, str], str, str]:
     """`pycompress rtl`'s engine part: (files, why not, plan table). mode "no": none; "auto": none, with the reason,
-    when the model has no supported graph; "yes": that reason is an error (one line)."""
+    when the model has no supported graph; "yes": that reason is an error (one line). An engine whose estimate
+    exceeds the board is an error (one line) unless `allow_over_budget`. With `model_bytes` (the .pcz), the folder
+    also gets the model and engine.json, so that `pycompress rtlsim` can rebuild the reference and check the top."""
+    import json
+
     if mode == "no":
         if parallel:
             raise PycompressError("--parallel needs the engine (drop --engine no)")
@@ -149,4 +195,13 @@ def engine_files(cm, parallel: dict[str, int], board: str, mode: str = "auto",
         if mode == "yes" or parallel:
             raise
         return {}, str(exc), ""
-    return render_engine(plan, km, label), "", plan_table(plan)
+    over = over_budget(plan)
+    if over and not allow_over_budget:
+        raise PycompressError(f"the RTL engine does not fit {plan.board.name} (estimate: {', '.join(over)}); pass "
+                              "--board for a larger board, --parallel for fewer lanes, or --allow-over-budget to write it anyway")
+    files = render_engine(plan, km, label)
+    if model_bytes is not None:
+        files[ENGINE_MODEL] = model_bytes
+        files[ENGINE_MANIFEST] = json.dumps({"model": ENGINE_MODEL, "label": label, "board": board,
+                                             "lanes": plan.lanes, "top": ENGINE_TOP}, indent=2, sort_keys=True) + "\n"
+    return files, "", plan_table(plan)
