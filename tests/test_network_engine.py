@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
 from pycompress.core.errors import PycompressError  # noqa: E402
 from pycompress.hw.fpref import as_bits  # noqa: E402
-from pycompress.core.graph import AvgPool2d, Flatten, Graph, Linear, MaxPool2d, ReLU  # noqa: E402
+from pycompress.core.graph import Activation, AvgPool2d, Flatten, Graph, Linear, MaxPool2d  # noqa: E402
 from pycompress.hw.plan import plan_rtl  # noqa: E402
 from pycompress.hw.plan.budget import Budget  # noqa: E402
 from pycompress.hw.plan.cost_rtl import RTL, compute_cycles, lane_options  # noqa: E402
@@ -77,7 +77,7 @@ def test_unsupported_graphs_are_refused_in_one_line():
     for g, msg in [
         (Graph((1, 4, 4), (MaxPool2d("p", 3, 1), Flatten("f"), Linear("fc", "w", None, 4, 8))), "overlapping pooling"),
         (Graph((1, 6, 6), (AvgPool2d("p", 3, 3), Flatten("f"), Linear("fc", "w", None, 4, 8))), "power-of-two"),
-        (Graph((16,), (ReLU("r"), lin)), "relu"),
+        (Graph((16,), (lin, Activation("t", "tanh"))), "activation tanh.* has no RTL unit"),  # a ReLU first is a unit now
         (Graph((1, 4, 4), (MaxPool2d("p", 2, 2),)), "must end with"),
     ]:
         with pytest.raises(PycompressError, match=msg) as e:
