@@ -4,7 +4,7 @@ Codes per kernel: `compressed` (the container's scheme: sign|index|mantissa for 
 codebook index for clustering), `raw` (the raw bits in the storage format: the like-for-like baseline),
 `offset` (sign | exponent minus the tensor's smallest | stored mantissa: the offset-exponent baseline) and
 `float` (float32 bits). Tensors the container keeps raw (`cm.raw`) are float32 bits in every kernel.
-The packing is `pycompress.hw.lanewords` (constant field offsets, RAMB18-width columns); with
+The packing is `pycompress.hw.lanewords` (constant field offsets, RAMB18-shaped columns, some folded); with
 `--weights ddr` the same codes go to DDR as a bit stream (`ddr.py`) read by one AXI master per weight.
 """
 from __future__ import annotations
