@@ -106,8 +106,10 @@ def test_rtlsim_bit_exact_with_agreement_and_cycles(tiny, engine):
     program (random weights: printed, not asserted), the measured cycles near the plan's estimate."""
     _, pt2, npz, _ = tiny
     folder, _ = engine
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
     r = run_cli("rtlsim", folder, "--data", npz, "--model", pt2, "--json")
     assert r.returncode == 0, r.stderr
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before  # run files go to sim_build/rtlsim/
     res = json.loads(r.stdout)
     print(res)
     assert res["images"] == 6 and res["outputs_bit_exact"] and res["mismatched_words"] == 0
