@@ -1,22 +1,39 @@
 // Max pooling on a stream: C x H x W float32 activations in (C, H, W order, one a
 // clock on s_axis), C x OH x OW maxima out on m_axis in the same order, tlast on an
-// image's last output. Windows K x K with stride S >= K (non-overlapping; the rows and
-// columns past the last whole window are read and dropped, PyTorch's floor mode).
+// image's last output. K x K windows, stride S, P < K rows/columns of padding on each
+// side: any overlap (K > S), and the rows and columns past the last whole window are
+// read and dropped (PyTorch's floor mode).
 //
-// Bit-exact with pycompress/hw/hls/reference.py _pool: acc = the window's first value,
-// then acc = (v > acc) ? v : acc for the others in (ky, kx) order, an IEEE compare:
-// a NaN never wins (a NaN first value stays), -0 and +0 are equal (the first stays).
-// Raster order visits a window's values in exactly that order, so one accumulator
-// per output column (OW registers) is all the state: a line buffer of maxima.
-// One input a clock; the output register holds one result, s_axis waits only
-// while it is full and m_axis is not ready.
+// Bit-exact with pycompress/hw/hls/reference.py _pool: acc = the window's first value
+// (P = 0) or -inf (P > 0), then acc = (v > acc) ? v : acc over the taps inside the
+// input in (ky, kx) order, an IEEE compare: a NaN never wins, -0 and +0 are equal (the
+// first stays), padding never wins. That is the first tap, in (ky, kx) order, equal to
+// the window's largest non-NaN value (-inf if none), except that with P = 0 a NaN first
+// tap stays. So it is separable: each window row's maximum (-inf start) is taken as the
+// row streams in, in R = ceil(K/S) registers (a column is in at most R windows); each
+// closing row maximum updates, at its output column, the R window rows it belongs to
+// (R banks of OW accumulators: LUT RAM), and the window's last row sends the result.
+// A window row carries its first tap as well, for the P = 0 NaN rule.
+//
+// One input a clock: a window that ends in the right/bottom padding is closed at its own
+// last (padding) position, so the unit walks XV columns past each row and YV rows past
+// each channel without input (s_axis waits); both are 0 when no window reaches the
+// far padding (K <= S with P = 0, or (3, 2, 1) on an even size). Two register stages:
+// the row maxima (R compares), then the window accumulators (one compare a bank) and the
+// output register; everything waits while the output register is full and m_axis is not
+// ready.
 module maxpool_unit #(
     parameter int C = 6,
     parameter int H = 24,
     parameter int W = 24,
     parameter int K = 2,
     parameter int S = 2,
-    localparam int OW = (W - K) / S + 1,
+    parameter int P = 0,
+    localparam int OH = (H + 2 * P - K) / S + 1,
+    localparam int OW = (W + 2 * P - K) / S + 1,
+    localparam int R = (K + S - 1) / S,
+    localparam int XV = (OW - 1) * S + K - P > W ? (OW - 1) * S + K - P - W : 0,
+    localparam int YV = (OH - 1) * S + K - P > H ? (OH - 1) * S + K - P - H : 0,
     localparam int OWB = OW > 1 ? $clog2(OW) : 1
 ) (
     input  logic        clk,
@@ -30,6 +47,8 @@ module maxpool_unit #(
     output logic [31:0] m_axis_tdata,
     output logic        m_axis_tlast
 );
+  localparam logic [31:0] NEG_INF = 32'hff80_0000;
+
   // a > b as IEEE floats: false with a NaN, false for two zeros of any sign
   function automatic logic fgt(input logic [31:0] a, input logic [31:0] b);
     logic a_nan, b_nan;
@@ -41,20 +60,141 @@ module maxpool_unit #(
     fgt = !a_nan && !b_nan && !(a[30:0] == 0 && b[30:0] == 0) && ka > kb;
   endfunction
 
-  logic [OWB-1:0] col;
-  logic        take, in_win, first, last_win, last_img;
-  logic [31:0] acc[OW];
-  logic [31:0] cur;
+  // ---- position: channel c, row y, column x (walked past the input by YV rows, XV columns) ----
+  // padded column u = x + P = S * q + a, q mod R = qm; padded row y + P = S * r + b, r mod R = rm
+  logic [15:0] c, y, x, a, q, b, r;
+  logic [15:0] qm, rm;
+  logic        adv, walk, virt, step;
 
-  assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
-  assign take = s_axis_tvalid && s_axis_tready;
-  pool_window #(.C(C), .H(H), .W(W), .K(K), .S(S)) u_win (
-      .clk(clk), .rst_n(rst_n), .step(take), .col(col), .in_win(in_win), .first(first), .last_win(last_win),
-      .last_img(last_img)
-  );
+  assign adv = !m_axis_tvalid || m_axis_tready;
+  assign virt = x >= 16'(W) || y >= 16'(H);
+  assign s_axis_tready = adv && !virt;
+  assign step = adv && (virt || s_axis_tvalid);
+  assign walk = x == 16'(W + XV - 1);
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      {c, y, x} <= '0;
+      {a, q, qm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
+      {b, r, rm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
+    end else if (step) begin
+      if (walk) begin
+        x <= '0;
+        {a, q, qm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
+        if (y == 16'(H + YV - 1)) begin
+          y <= '0;
+          {b, r, rm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
+          c <= c == 16'(C - 1) ? '0 : c + 1'b1;
+        end else begin
+          y <= y + 1'b1;
+          if (b == 16'(S - 1)) begin
+            b <= '0;
+            r <= r + 1'b1;
+            rm <= rm == 16'(R - 1) ? '0 : rm + 1'b1;
+          end else b <= b + 1'b1;
+        end
+      end else begin
+        x <= x + 1'b1;
+        if (a == 16'(S - 1)) begin
+          a <= '0;
+          q <= q + 1'b1;
+          qm <= qm == 16'(R - 1) ? '0 : qm + 1'b1;
+        end else a <= a + 1'b1;
+      end
+    end
+  end
+
+  // ---- stage 1: window rows. Slot j holds the window column ox = q - i with ox mod R = j ----
+  logic [31:0] hacc[R], hfirst_v[R];
+  logic [R-1:0] h_close, v_mem, v_first, v_close, v_last;
+  logic [31:0] h_new[R], h_f[R];
+  logic [15:0] h_ox[R];
+
+  for (genvar j = 0; j < R; j++) begin : g_slot
+    logic [15:0] i, kx, vi, ky, oy, ti, tv;
+    logic        mem, first;
+    assign ti = qm + 16'(R - j);  // i = (qm - j) mod R
+    assign i = ti >= 16'(R) ? ti - 16'(R) : ti;
+    assign kx = a + i * 16'(S);
+    assign h_ox[j] = q - i;
+    assign mem = kx < 16'(K) && q >= i && q - i < 16'(OW);
+    assign first = kx == 0 || x == 0;
+    assign h_close[j] = mem && kx == 16'(K - 1);
+    // the new row maximum (-inf start at the window row's first tap inside the input); a walked column adds nothing
+    always_comb begin
+      h_new[j] = first ? NEG_INF : hacc[j];
+      if (!virt && fgt(s_axis_tdata, h_new[j])) h_new[j] = s_axis_tdata;
+      h_f[j] = first ? s_axis_tdata : hfirst_v[j];
+    end
+    always_ff @(posedge clk) begin
+      if (step && !virt && mem) begin
+        hacc[j] <= h_new[j];
+        if (first) hfirst_v[j] <= s_axis_tdata;
+      end
+    end
+    // bank j holds the window row oy = r - vi with oy mod R = j
+    assign tv = rm + 16'(R - j);
+    assign vi = tv >= 16'(R) ? tv - 16'(R) : tv;
+    assign ky = b + vi * 16'(S);
+    assign oy = r - vi;
+    assign v_mem[j] = ky < 16'(K) && r >= vi && oy < 16'(OH);
+    assign v_first[j] = ky == 0 || y == 0;
+    assign v_close[j] = v_mem[j] && ky == 16'(K - 1);
+    assign v_last[j] = v_close[j] && oy == 16'(OH - 1) && c == 16'(C - 1);
+  end
+
+  logic        hq_v, hq_real, hq_last;
+  logic [31:0] hq_m, hq_f;
+  logic [OWB-1:0] hq_ox;
+  logic [R-1:0] hq_mem, hq_first, hq_close;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) hq_v <= 1'b0;
+    else if (adv) hq_v <= step && |h_close;
+  end
+  always_ff @(posedge clk) begin
+    if (adv && step) begin
+      for (int j = 0; j < R; j++)
+        if (h_close[j]) begin
+          hq_m <= h_new[j];
+          hq_f <= h_f[j];
+          hq_ox <= OWB'(h_ox[j]);
+          hq_last <= |v_last && h_ox[j] == 16'(OW - 1);
+        end
+      hq_real <= y < 16'(H);
+      hq_mem <= v_mem;
+      hq_first <= v_first;
+      hq_close <= v_close;
+    end
+  end
+
+  // ---- stage 2: window accumulators, bank j = oy mod R, one word per output column ----
+  logic [31:0] v_new[R];
+  logic        f_nan;
+  assign f_nan = P == 0 && hq_f[30:23] == 8'hff && hq_f[22:0] != 0;
+
+  for (genvar j = 0; j < R; j++) begin : g_bank
+    logic [31:0] acc[OW];
+    logic [31:0] base;
+    always_comb begin
+      base = hq_first[j] ? NEG_INF : acc[hq_ox];
+      if (!hq_real) v_new[j] = acc[hq_ox];  // a walked row (bottom padding) adds nothing
+      else if (hq_first[j] && f_nan) v_new[j] = hq_f;  // P = 0: a NaN first tap stays
+      else v_new[j] = fgt(hq_m, base) ? hq_m : base;
+    end
+    always_ff @(posedge clk) if (adv && hq_v && hq_real && hq_mem[j]) acc[hq_ox] <= v_new[j];
+  end
+
+  logic        out_v;
+  logic [31:0] out_d;
   always_comb begin
-    cur = acc[col];
-    if (first || fgt(s_axis_tdata, cur)) cur = s_axis_tdata;
+    out_v = 1'b0;
+    out_d = v_new[0];
+    for (int j = 0; j < R; j++)
+      if (hq_mem[j] && hq_close[j]) begin
+        out_v = hq_v;
+        out_d = v_new[j];
+      end
   end
 
   always_ff @(posedge clk) begin
@@ -67,14 +207,11 @@ module maxpool_unit #(
         m_axis_tvalid <= 1'b0;
         if (m_axis_tlast) busy <= 1'b0;
       end
-      if (take) begin
-        busy <= 1'b1;
-        if (in_win) acc[col] <= cur;
-        if (in_win && last_win) begin
-          m_axis_tvalid <= 1'b1;
-          m_axis_tdata <= cur;
-          m_axis_tlast <= last_img;
-        end
+      if (s_axis_tvalid && s_axis_tready) busy <= 1'b1;
+      if (adv && out_v) begin
+        m_axis_tvalid <= 1'b1;
+        m_axis_tdata <= out_d;
+        m_axis_tlast <= hq_last;
       end
     end
   end
