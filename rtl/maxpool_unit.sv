@@ -16,9 +16,9 @@
 // A window row carries its first tap as well, for the P = 0 NaN rule.
 //
 // One input a clock: a window that ends in the right/bottom padding is closed at its own
-// last (padding) position, so the unit walks XV columns past each row and YV rows past
-// each channel without input (s_axis waits); both are 0 when no window reaches the
-// far padding (K <= S with P = 0, or (3, 2, 1) on an even size). Two register stages:
+// last (padding) position, so the unit walks (pool_window) XV columns past each row and
+// YV rows past each channel without input (s_axis waits); both are 0 when no window
+// reaches the far padding (K <= S with P = 0, or (3, 2, 1) on an even size). Two register stages:
 // the row maxima (R compares), then the window accumulators (one compare a bank) and the
 // output register; everything waits while the output register is full and m_axis is not
 // ready.
@@ -32,8 +32,6 @@ module maxpool_unit #(
     localparam int OH = (H + 2 * P - K) / S + 1,
     localparam int OW = (W + 2 * P - K) / S + 1,
     localparam int R = (K + S - 1) / S,
-    localparam int XV = (OW - 1) * S + K - P > W ? (OW - 1) * S + K - P - W : 0,
-    localparam int YV = (OH - 1) * S + K - P > H ? (OH - 1) * S + K - P - H : 0,
     localparam int OWB = OW > 1 ? $clog2(OW) : 1
 ) (
     input  logic        clk,
@@ -60,49 +58,17 @@ module maxpool_unit #(
     fgt = !a_nan && !b_nan && !(a[30:0] == 0 && b[30:0] == 0) && ka > kb;
   endfunction
 
-  // ---- position: channel c, row y, column x (walked past the input by YV rows, XV columns) ----
-  // padded column u = x + P = S * q + a, q mod R = qm; padded row y + P = S * r + b, r mod R = rm
-  logic [15:0] c, y, x, a, q, b, r;
-  logic [15:0] qm, rm;
-  logic        adv, walk, virt, step;
+  // ---- position (pool_window): channel c, row y, column x; padded column x + P = S * q + a, row y + P = S * r + b ----
+  logic [15:0] c, y, x, a, q, b, r, qm, rm;
+  logic        adv, virt, step;
 
   assign adv = !m_axis_tvalid || m_axis_tready;
-  assign virt = x >= 16'(W) || y >= 16'(H);
   assign s_axis_tready = adv && !virt;
   assign step = adv && (virt || s_axis_tvalid);
-  assign walk = x == 16'(W + XV - 1);
-
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      {c, y, x} <= '0;
-      {a, q, qm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
-      {b, r, rm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
-    end else if (step) begin
-      if (walk) begin
-        x <= '0;
-        {a, q, qm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
-        if (y == 16'(H + YV - 1)) begin
-          y <= '0;
-          {b, r, rm} <= {16'(P % S), 16'(P / S), 16'((P / S) % R)};
-          c <= c == 16'(C - 1) ? '0 : c + 1'b1;
-        end else begin
-          y <= y + 1'b1;
-          if (b == 16'(S - 1)) begin
-            b <= '0;
-            r <= r + 1'b1;
-            rm <= rm == 16'(R - 1) ? '0 : rm + 1'b1;
-          end else b <= b + 1'b1;
-        end
-      end else begin
-        x <= x + 1'b1;
-        if (a == 16'(S - 1)) begin
-          a <= '0;
-          q <= q + 1'b1;
-          qm <= qm == 16'(R - 1) ? '0 : qm + 1'b1;
-        end else a <= a + 1'b1;
-      end
-    end
-  end
+  pool_window #(.C(C), .H(H), .W(W), .K(K), .S(S), .P(P)) u_win (
+      .clk(clk), .rst_n(rst_n), .step(step), .virt(virt), .c(c), .y(y), .x(x), .a(a), .q(q), .qm(qm), .b(b), .r(r),
+      .rm(rm)
+  );
 
   // ---- stage 1: window rows. Slot j holds the window column ox = q - i with ox mod R = j ----
   logic [31:0] hacc[R], hfirst_v[R];

@@ -1,54 +1,62 @@
-// Raster position of a pooling unit's next input (C x H x W in C, H, W order) in its K x K,
-// stride S windows: channel c, window row oy / row in window ky, window column ox / column kx.
-// Shared by maxpool_unit and avgpool_unit: `step` advances one input; rows and columns past the
-// last whole window are walked and reported outside every window (PyTorch's floor mode).
+// The walk of a pooling unit (maxpool_unit, avgpool_unit) over one C x H x W image in C, H, W order: K x K
+// windows, stride S, P < K rows/columns of padding each side (OH x OW windows, PyTorch's floor mode). It walks
+// XV columns past each row and YV rows past each channel (positions with no input, `virt`) so that a window
+// ending in the right or bottom padding closes at its own last position: windows close one at a time, in
+// output order. `step` moves to the next position. Per position, in padded coordinates: column x + P =
+// S * q + a (q mod R = qm), row y + P = S * r + b (r mod R = rm), R = ceil(K / S) the most windows a row or a
+// column is in: window column ox holds the position as its tap kx = x + P - S * ox, for ox = q - i, i >= 0.
 module pool_window #(
     parameter int C = 6,
     parameter int H = 24,
     parameter int W = 24,
     parameter int K = 2,
     parameter int S = K,
-    localparam int OH = (H - K) / S + 1,
-    localparam int OW = (W - K) / S + 1,
-    localparam int OWB = OW > 1 ? $clog2(OW) : 1
+    parameter int P = 0,
+    localparam int OH = (H + 2 * P - K) / S + 1,
+    localparam int OW = (W + 2 * P - K) / S + 1,
+    localparam int R = (K + S - 1) / S,
+    localparam int XV = (OW - 1) * S + K - P > W ? (OW - 1) * S + K - P - W : 0,
+    localparam int YV = (OH - 1) * S + K - P > H ? (OH - 1) * S + K - P - H : 0
 ) (
-    input  logic           clk,
-    input  logic           rst_n,
-    input  logic           step,
-    output logic [OWB-1:0] col,       // the window column (valid while in_win)
-    output logic           in_win,    // the input belongs to a window
-    output logic           first,     // ... as its first value
-    output logic           last_win,  // ... as its last value
-    output logic           last_img   // the window is the image's last
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        step,
+    output logic        virt,  // a walked position past the input (no input word)
+    output logic [15:0] c, y, x, a, q, qm, b, r, rm
 );
-  logic [15:0] c, oy, ox, ky, kx;
-  logic row_end, img_end;
+  localparam logic [15:0] A0 = 16'(P % S), Q0 = 16'(P / S), QM0 = 16'((P / S) % R);
 
-  assign col = ox[OWB-1:0];
-  assign in_win = ky < 16'(K) && kx < 16'(K) && oy < 16'(OH) && ox < 16'(OW);
-  assign first = ky == 0 && kx == 0;
-  assign last_win = ky == 16'(K - 1) && kx == 16'(K - 1);
-  assign last_img = c == 16'(C - 1) && oy == 16'(OH - 1) && ox == 16'(OW - 1);
-  assign row_end = ox == 16'((W - 1) / S) && kx == 16'((W - 1) % S);
-  assign img_end = row_end && oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S) && c == 16'(C - 1);
+  assign virt = x >= 16'(W) || y >= 16'(H);
 
   always_ff @(posedge clk) begin
-    if (!rst_n) {c, oy, ox, ky, kx} <= '0;
-    else if (step) begin
-      if (row_end) begin
-        {ox, kx} <= '0;
-        if (img_end) {c, oy, ky} <= '0;
-        else if (oy == 16'((H - 1) / S) && ky == 16'((H - 1) % S)) begin
-          {oy, ky} <= '0;
-          c <= c + 1'b1;
-        end else if (ky == 16'(S - 1)) begin
-          ky <= '0;
-          oy <= oy + 1'b1;
-        end else ky <= ky + 1'b1;
-      end else if (kx == 16'(S - 1)) begin
-        kx <= '0;
-        ox <= ox + 1'b1;
-      end else kx <= kx + 1'b1;
+    if (!rst_n) begin
+      {c, y, x} <= '0;
+      {a, q, qm} <= {A0, Q0, QM0};
+      {b, r, rm} <= {A0, Q0, QM0};
+    end else if (step) begin
+      if (x == 16'(W + XV - 1)) begin
+        x <= '0;
+        {a, q, qm} <= {A0, Q0, QM0};
+        if (y == 16'(H + YV - 1)) begin
+          y <= '0;
+          {b, r, rm} <= {A0, Q0, QM0};
+          c <= c == 16'(C - 1) ? '0 : c + 1'b1;
+        end else begin
+          y <= y + 1'b1;
+          if (b == 16'(S - 1)) begin
+            b <= '0;
+            r <= r + 1'b1;
+            rm <= rm == 16'(R - 1) ? '0 : rm + 1'b1;
+          end else b <= b + 1'b1;
+        end
+      end else begin
+        x <= x + 1'b1;
+        if (a == 16'(S - 1)) begin
+          a <= '0;
+          q <= q + 1'b1;
+          qm <= qm == 16'(R - 1) ? '0 : qm + 1'b1;
+        end else a <= a + 1'b1;
+      end
     end
   end
 endmodule

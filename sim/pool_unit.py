@@ -1,6 +1,6 @@
 """A pooling unit on its own under Verilator (sim/pool_unit_cocotb.py): crafted images in, the reference out.
 
-    python sim/pool_unit.py K S P [C H W]     # one run with random stalls, prints the report
+    python sim/pool_unit.py max|avg K S P [C H W]     # one run with random stalls, prints the report
 
 Inputs are uint32 bit patterns; the expected outputs come from pycompress.hw.hls.reference (a one-layer
 graph), so the unit is checked against the same semantics the whole engine is.
@@ -19,23 +19,29 @@ for _p in (str(SIM_DIR), str(REPO)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from pycompress.core.graph import Graph, MaxPool2d  # noqa: E402
+from pycompress.core.graph import AvgPool2d, Graph, MaxPool2d  # noqa: E402
+from pycompress.hw.fpref import canonical_nan, reciprocal  # noqa: E402
 from pycompress.hw.hls.reference import reference_forward  # noqa: E402
 
-TOPLEVEL = "maxpool_unit"
+SOURCES = {"max": ("pool_window.sv", "maxpool_unit.sv"),
+           "avg": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
+                   "avgpool_unit.sv")}
 SPECIALS = np.array([0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001, 0x7FA5A5A5,
                      0x00000001, 0x807FFFFF, 0x00400000, 0x3F800000, 0xBF800000, 0x7F7FFFFF, 0xFF7FFFFF], np.uint32)
 
 
-def pool_graph(c: int, h: int, w: int, k: int, s: int, p: int) -> Graph:
-    return Graph((c, h, w), (MaxPool2d("pool", k, s, padding=p),))
+def pool_graph(kind: str, c: int, h: int, w: int, k: int, s: int, p: int) -> Graph:
+    return Graph((c, h, w), ((MaxPool2d if kind == "max" else AvgPool2d)("pool", k, s, padding=p),))
 
 
-def expected(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Reference outputs (uint32) of images x (uint32, images x C*H*W)."""
-    with np.errstate(invalid="ignore"):
-        out = reference_forward(graph, {}, x.view(np.float32).reshape(-1, *graph.input_shape))
-    return out.view(np.uint32)
+def expected(graph: Graph, x: np.ndarray, subnormals: bool = True) -> np.ndarray:
+    """Reference outputs (uint32) of images x (uint32, images x C*H*W). An average is a float sum: its NaN is the
+    float units' canonical quiet NaN (pycompress/hw/fpref.py), where numpy keeps an operand's payload; a maximum
+    is one of its inputs, bit for bit."""
+    with np.errstate(all="ignore"):
+        out = reference_forward(graph, {}, x.view(np.float32).reshape(-1, *graph.input_shape), subnormals)
+    out = out.view(np.uint32)
+    return canonical_nan(out) if isinstance(graph.layers[0], AvgPool2d) else out
 
 
 def crafted_images(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
@@ -53,22 +59,26 @@ def crafted_images(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
     return np.stack([normal, mix, zeros, nans, neg_inf, bits]).astype(np.uint32)
 
 
-def run(work: Path, shape: tuple[int, int, int], k: int, s: int, p: int, x: np.ndarray, seed: int = 1,
-        valid_prob: float = 1.0, ready_prob: float = 1.0, stall_prob: float = 0.0) -> dict:
+def run(work: Path, kind: str, shape: tuple[int, int, int], k: int, s: int, p: int, x: np.ndarray, seed: int = 1,
+        valid_prob: float = 1.0, ready_prob: float = 1.0, stall_prob: float = 0.0, subnormals: bool = True) -> dict:
     """Build (cached per parameter set) and run; the report with outputs (uint32) and the expected ones."""
     import harness
     from buildcache import verilator_runner
 
     harness.setup_tools()
     c, h, w = shape
-    build_dir = REPO / "sim_build" / "pool_unit" / f"max_c{c}h{h}w{w}k{k}s{s}p{p}"
+    top = f"{kind}pool_unit"
+    params = {"C": c, "H": h, "W": w, "K": k, "S": s, "P": p}
+    if kind == "avg":
+        params.update(RECIP=f"32'h{int(np.float32(reciprocal(k * k)).view(np.uint32)):08x}", SUBNORMALS=int(subnormals))
+    build_dir = REPO / "sim_build" / "pool_unit" / ("_".join(f"{n}{v}" for n, v in params.items()).replace("'", ""))
     runner = verilator_runner()
-    runner.build(sources=[str(REPO / "rtl" / "maxpool_unit.sv")], hdl_toplevel=TOPLEVEL, build_dir=str(build_dir),
-                 parameters={"C": c, "H": h, "W": w, "K": k, "S": s, "P": p}, build_args=["-Wno-fatal", "-O1"],
+    runner.build(sources=[str(REPO / "rtl" / n) for n in SOURCES[kind]], hdl_toplevel=top, build_dir=str(build_dir),
+                 parameters=params, build_args=["-Wno-fatal", "-O1"],
                  always=False, log_file=str(build_dir / "build.log"))
     work.mkdir(parents=True, exist_ok=True)
-    graph = pool_graph(c, h, w, k, s, p)
-    want = expected(graph, x)
+    graph = pool_graph(kind, c, h, w, k, s, p)
+    want = expected(graph, x, subnormals)
     np.save(work / "inputs.npy", x)
     case = {"inputs": str((work / "inputs.npy").resolve()), "n_out": int(want.shape[1]), "seed": seed,
             "valid_prob": valid_prob, "ready_prob": ready_prob, "stall_prob": stall_prob,
@@ -76,7 +86,7 @@ def run(work: Path, shape: tuple[int, int, int], k: int, s: int, p: int, x: np.n
     (work / "case.json").write_text(json.dumps(case))
     (work / "report.json").unlink(missing_ok=True)
     try:
-        runner.test(test_module="pool_unit_cocotb", hdl_toplevel=TOPLEVEL, testcase="run_images", test_dir=str(work),
+        runner.test(test_module="pool_unit_cocotb", hdl_toplevel=top, testcase="run_images", test_dir=str(work),
                     build_dir=str(build_dir), extra_env={"PYCOMPRESS_CASE": str((work / "case.json").resolve())},
                     log_file=str(work / "sim.log"))
     except SystemExit:  # cocotb's runner exits under pytest when a test fails; the report says why
@@ -89,9 +99,10 @@ def run(work: Path, shape: tuple[int, int, int], k: int, s: int, p: int, x: np.n
 
 
 if __name__ == "__main__":
-    k, s, p, *chw = map(int, sys.argv[1:])
+    kind = sys.argv[1]
+    k, s, p, *chw = map(int, sys.argv[2:])
     shape = tuple(chw) if chw else (2, 9, 7)
-    rep = run(REPO / "sim_build" / "pool_unit" / "cli", shape, k, s, p, crafted_images(shape), valid_prob=0.8,
+    rep = run(REPO / "sim_build" / "pool_unit" / "cli", kind, shape, k, s, p, crafted_images(shape), valid_prob=0.8,
               ready_prob=0.7, stall_prob=0.02)
     bad = np.argwhere(rep["outputs"] != rep["expected"])
     print(json.dumps({"errors": rep["errors"], "cycles": rep["cycles"], "mismatches": int(bad.shape[0]),
