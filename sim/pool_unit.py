@@ -71,7 +71,7 @@ def run(work: Path, kind: str, shape: tuple[int, int, int], k: int, s: int, p: i
     params = {"C": c, "H": h, "W": w, "K": k, "S": s, "P": p}
     if kind == "avg":
         params.update(RECIP=f"32'h{int(np.float32(reciprocal(k * k)).view(np.uint32)):08x}", SUBNORMALS=int(subnormals))
-    build_dir = REPO / "sim_build" / "pool_unit" / ("_".join(f"{n}{v}" for n, v in params.items()).replace("'", ""))
+    build_dir = REPO / "sim_build" / "pool_unit" / (top + "_" + "_".join(f"{n}{v}" for n, v in params.items()).replace("'", ""))
     runner = verilator_runner()
     runner.build(sources=[str(REPO / "rtl" / n) for n in SOURCES[kind]], hdl_toplevel=top, build_dir=str(build_dir),
                  parameters=params, build_args=["-Wno-fatal", "-O1"],

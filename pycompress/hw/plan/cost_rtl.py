@@ -158,10 +158,10 @@ def schedule(layer: Layer, cfg: EngineConfig | None, c: RtlCosts = RTL) -> Sched
         cycles = max(compute_cycles(layer, cfg), layer.n_in, layer.n_out)
         return Schedule(("bunches", "reduction", "groups", "pixels"), (cfg.k, layer.reduction, cfg.bunch, cfg.pixel_slots),
                         1, PIPELINE, cycles, cfg.pc, cfg.pass_cycles, cfg.px)
-    if layer.op in ("avgpool2d", "globalavgpool"):
-        from .rtl_chain import avgpool_cycles
+    if layer.op in ("maxpool2d", "avgpool2d", "globalavgpool"):
+        from .rtl_chain import pool_cycles
 
-        cycles = avgpool_cycles(layer, c)
+        cycles = pool_cycles(layer, c)
         return Schedule(("inputs",), (layer.n_in,), -(-cycles // layer.n_in), 2, cycles + 2, 0)
     return Schedule(("inputs",), (layer.n_in,), 1, 2, layer.n_in + 2, 0)
 

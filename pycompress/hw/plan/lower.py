@@ -128,7 +128,7 @@ def rtl_layers(graph: Graph, start: str | None = None) -> list[Layer]:
             stage = Layer(op=l.op, weight=l.weight, bias=l.bias, relu=relu, **{**common, "in_shape": (math.prod(ins),)})
         elif isinstance(l, (MaxPool2d, AvgPool2d)):
             _check_pool(l)
-            stage = Layer(op=l.op, kernel=(l.kernel, l.kernel), stride=l.stride, **common)
+            stage = Layer(op=l.op, kernel=(l.kernel, l.kernel), stride=l.stride, padding=(l.padding, l.padding), **common)
         elif isinstance(l, GlobalAvgPool):
             stage = Layer(op=l.op, **common)
         elif isinstance(l, Add):
@@ -149,13 +149,9 @@ def rtl_layers(graph: Graph, start: str | None = None) -> list[Layer]:
 
 
 def _check_pool(l) -> None:
-    if l.padding:
-        raise PycompressError(f"RTL engine: {l.name}: pooling with padding {l.padding} is not supported")
-    if l.kernel > l.stride:
-        raise PycompressError(f"RTL engine: {l.name}: overlapping pooling windows (kernel {l.kernel} > stride "
-                              f"{l.stride}) are not supported")
-    if isinstance(l, AvgPool2d) and (l.kernel * l.kernel) & (l.kernel * l.kernel - 1):
-        raise PycompressError(f"RTL engine: {l.name}: average pooling needs a power-of-two window (kernel {l.kernel})")
+    """rtl/maxpool_unit.sv, rtl/avgpool_unit.sv: any kernel, stride and overlap, padding below the kernel."""
+    if not 0 <= l.padding < l.kernel:
+        raise PycompressError(f"RTL engine: {l.name}: pooling padding {l.padding} must be below the kernel {l.kernel}")
 
 
 def _forks(stages: list[Layer], idents: dict) -> list[Layer]:

@@ -5,9 +5,9 @@ a MAC engine starts a term as soon as the input channel it reads is loaded, so t
 latency of one image is not the sum of the stages. This follows the first image
 word by word: the input arrives one word a clock; a MAC engine's pass of bunch k over
 input channel ic starts when the channel is in and the previous pass is done; a bunch
-leaves one word a clock after its last sum is written; a max pool passes a window on
-when its last value arrives, an average pool takes an input every adder latency (and a window's last
-after the multiply too). All
+leaves one word a clock after its last sum is written; a pool walks its input (and the far
+padding) one position a clock, an average pool an adder latency a position and the adds of
+an input's windows one a clock (and a window's last after the multiply too). All
 vectorised (max-plus recurrences as cumulative maxima). The interval is the busiest
 stage: its compute, or the words it must take in or send out at one a clock.
 """
@@ -24,7 +24,7 @@ from .model import Layer
 
 LOAD_DELAY = 2  # a word's beat to its channel counted (unpack register, write)
 DRAIN_DELAY = 6  # a bunch's completion to its first word on m_axis (bunch FIFO, read, two mux registers, FIFO)
-POOL_DELAY = 1
+MAXPOOL_DELAY = 2  # rtl/maxpool_unit.sv: the row maxima register, then the output register
 
 
 @dataclass(frozen=True)
@@ -67,17 +67,46 @@ def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray, spans: list | None =
     return np.concatenate(out)
 
 
-def _avgpool_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
-    """rtl/avgpool_unit.sv: clocks from taking an input to taking the next: an add's latency for a window value,
-    that and the multiply by 1/(K*K) for a window's last value, one clock for a value no window uses (floor mode)."""
-    ch, h, w = layer.in_shape
-    k, s = layer.kernel[0], layer.stride
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
-    y, x = np.arange(h)[:, None], np.arange(w)[None, :]
-    in_win = (y < oh * s) & (y % s < k) & (x < ow * s) & (x % s < k)
-    last = in_win & (y % s == k - 1) & (x % s == k - 1)
-    gap = np.where(last, c.avgpool_cycles_per_input + c.avgpool_cycles_per_window, np.where(in_win, c.avgpool_cycles_per_input, 1))
-    return np.tile(gap.reshape(-1), ch).astype(np.int64)
+def pool_walk(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rtl/pool_window.sv's walk of one channel, (H + YV) x (W + XV) positions in raster order (the far padding
+    walked so that windows close in output order), flattened: per position whether it is an input word, the
+    windows it is a tap of, whether it is a window's last tap (closing positions come in output order)."""
+    _, h, w = layer.in_shape
+    k, s, p = layer.kernel[0], layer.stride, _pool_padding(layer)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    ht, wt = max(h, (oh - 1) * s + k - p), max(w, (ow - 1) * s + k - p)
+
+    def axis(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
+        tap = (np.arange(n) + p)[:, None] - s * np.arange(o)[None, :]  # position x window -> its tap index
+        return ((tap >= 0) & (tap < k)).sum(1), (tap == k - 1).any(1)
+
+    nv, cv = axis(ht, oh)
+    nh, ch = axis(wt, ow)
+    real = (np.arange(ht)[:, None] < h) & (np.arange(wt)[None, :] < w)
+    return real.reshape(-1), (nv[:, None] * nh[None, :]).reshape(-1), (cv[:, None] & ch[None, :]).reshape(-1)
+
+
+def _pool_padding(layer: Layer) -> int:
+    pad = layer.padding
+    return int(pad[0] if isinstance(pad, tuple) else pad)
+
+
+def _pool_gaps(layer: Layer, c: RtlCosts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per walked position of one channel: clocks from its start to the next position's start, the delay from its
+    start to its output word (closing positions), whether it takes an input word, whether it closes a window.
+    maxpool_unit: a clock each, the output two after (row maxima, window register). avgpool_unit: an input's adds
+    one a clock, the next input an add latency + 1 after the last; a closing input's sum is multiplied
+    (`avgpool_cycles_per_window`) and its output word taken before the next; a walked closing position multiplies
+    the sum it holds."""
+    real, adds, close = pool_walk(layer)
+    if layer.op == "maxpool2d":
+        return np.ones(real.size, np.int64), np.full(real.size, MAXPOOL_DELAY, np.int64), real, close
+    a, m = c.avgpool_cycles_per_input, c.avgpool_cycles_per_window
+    work = real & (adds > 0)
+    gap = np.where(work, adds - 1 + a, 1)
+    gap = np.where(work & close, np.maximum(gap, a + m), np.where(~real & close, m + 1, gap))
+    delay = np.where(real, a + m - 1, m)
+    return gap.astype(np.int64), delay.astype(np.int64), real, close
 
 
 def _gap_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
@@ -89,28 +118,30 @@ def _gap_gaps(layer: Layer, c: RtlCosts) -> np.ndarray:
 
 
 def avgpool_cycles(layer: Layer, c: RtlCosts = RTL) -> int:
-    gaps = _gap_gaps(layer, c) if layer.op == "globalavgpool" else _avgpool_gaps(layer, c)
-    return int(gaps.sum())
+    return pool_cycles(layer, c)
+
+
+def pool_cycles(layer: Layer, c: RtlCosts = RTL) -> int:
+    """One image through a pooling unit at full input rate: its walk, positions past the input included."""
+    if layer.op == "globalavgpool":
+        return int(_gap_gaps(layer, c).sum())
+    return int(_pool_gaps(layer, c)[0].sum()) * layer.in_shape[0]
+
+
+def pool_times(layer: Layer, t_in: np.ndarray, c: RtlCosts = RTL) -> tuple[np.ndarray, np.ndarray]:
+    """(output word times, input word times taken): start_i = max(arrived_i, start_{i-1} + gap_{i-1}) over the
+    walked positions (one past the input arrives at once); an output word leaves `delay` after its closing
+    position starts, one a clock, in order."""
+    gap, delay, real, close = (np.tile(v, layer.in_shape[0]) for v in _pool_gaps(layer, c))
+    arrive = np.full(real.size, int(t_in[0]), np.int64)
+    arrive[real] = t_in.astype(np.int64)
+    g = np.concatenate([[0], np.cumsum(gap)[:-1]])
+    start = g + np.maximum.accumulate(arrive - g)
+    return _in_order((start + delay)[close]), start[real]
 
 
 def _pool(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
-    ch, h, w = layer.in_shape
-    k, s = layer.kernel[0], layer.stride
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
-    t = t_in.astype(np.int64)
-    delay = POOL_DELAY
-    if layer.op == "avgpool2d":  # accepted_i = max(arrived_i, accepted_{i-1} + gap_{i-1}); the average after its multiply
-        gaps = _avgpool_gaps(layer, c)
-        g = np.concatenate([[0], np.cumsum(gaps)[:-1]])
-        t = g + np.maximum.accumulate(t - g)
-        delay = c.avgpool_cycles_per_window + c.avgpool_cycles_per_input - 1
-    last = t.reshape(ch, h, w)[:, s * np.arange(oh)[:, None] + k - 1, s * np.arange(ow)[None, :] + k - 1]
-    out = last.reshape(-1) + delay
-    return np.maximum.accumulate(np.maximum(out, out[0] + np.arange(out.size)))  # one word a clock, in order
-
-
-ADD_DELAY = 8  # rtl/add_unit.sv: fp32_add LATENCY and the output FIFO
-ACT_DELAY = {"relu": 2, "hardtanh": 2, "leaky_relu": 8}  # rtl/act_unit.sv: a register, or fp32_mul; and the FIFO
+    return pool_times(layer, t_in, c)[0]
 
 
 def _in_order(out: np.ndarray) -> np.ndarray:
@@ -152,7 +183,8 @@ def chain_timing(layers: Sequence[Layer], configs: Sequence[EngineConfig | None]
                 t = _in_order(t + ACT_DELAY[layer.params[0]])
             else:  # fork, fifo: a register
                 t = _in_order(t + 1)
-            cycles.append(avgpool_cycles(layer, c) if layer.op in ("avgpool2d", "globalavgpool") else layer.n_in)
+            cycles.append(pool_cycles(layer, c) if layer.op in ("maxpool2d", "avgpool2d", "globalavgpool")
+                          else layer.n_in)
         times[layer.dst] = t
         if layer.dst2:
             times[layer.dst2] = t

@@ -69,10 +69,12 @@ def _stage_view(s: LayerPlan, plan: AcceleratorPlan, km, links: dict[str, int]) 
         function, *params = l.params
         view.update(function=ACT_FUNCTIONS[function], p0=_bits(params[0] if params else 0.0),
                     p1=_bits(params[1] if len(params) > 1 else 0.0))
-    if s.kind == "gap":
+    if s.kind in ("gap", "avgpool"):
         from pycompress.hw.fpref import reciprocal
 
-        view["recip"] = _bits(reciprocal(s.n_in // s.in_shape[0]))
+        view["recip"] = _bits(reciprocal(s.n_in // s.in_shape[0] if s.kind == "gap" else s.kernel[0] * s.kernel[1]))
+    if s.kind in ("maxpool", "avgpool"):
+        view["pool_padding"] = l.padding[0]
     if s.mac:
         view["mac_params"] = mac_parameters(s, plan.estimate.configs[s.ident], km.tables[s.weight])
     return view
