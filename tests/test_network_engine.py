@@ -78,14 +78,21 @@ def test_parallel_override_and_refusals(lenet):
 def test_unsupported_graphs_are_refused_in_one_line():
     lin = Linear("fc", "w", None, 16, 8)
     for g, msg in [
-        (Graph((1, 4, 4), (MaxPool2d("p", 3, 1), Flatten("f"), Linear("fc", "w", None, 4, 8))), "overlapping pooling"),
-        (Graph((1, 6, 6), (AvgPool2d("p", 3, 3), Flatten("f"), Linear("fc", "w", None, 4, 8))), "power-of-two"),
         (Graph((16,), (lin, Activation("t", "tanh"))), "activation tanh.* has no RTL unit"),  # a ReLU first is a unit now
         (Graph((1, 4, 4), (MaxPool2d("p", 2, 2),)), "must end with"),
     ]:
         with pytest.raises(PycompressError, match=msg) as e:
             rtl_layers(g)
         assert "\n" not in str(e.value)
+
+
+def test_padded_overlapping_and_odd_pools_are_lowered():
+    """rtl/maxpool_unit.sv, rtl/avgpool_unit.sv: any window, stride and padding (below the kernel)."""
+    g = Graph((1, 6, 6), (MaxPool2d("m", 3, 2, padding=1), AvgPool2d("a", 3, 1, padding=1), Flatten("f"),
+                          Linear("fc", "w", None, 9, 8)))
+    m, a = rtl_layers(g)[:2]
+    assert (m.op, m.kernel, m.stride, m.padding, m.out_shape) == ("maxpool2d", (3, 3), 2, (1, 1), (1, 3, 3))
+    assert (a.op, a.kernel, a.stride, a.padding, a.out_shape) == ("avgpool2d", (3, 3), 1, (1, 1), (1, 3, 3))
 
 
 def test_render_is_deterministic_and_lint_clean(digits, tmp_path):
