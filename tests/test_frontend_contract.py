@@ -184,10 +184,10 @@ def test_activations_reach_the_graph_with_their_parameters(exported):
     assert [l.function for l in g.layers if isinstance(l, Activation)] == ["gelu", "gelu"] and g.layers[-1].op == "softmax"
 
 
-# the layers the RTL engine truly lacks (docs/rtl.md: HLS-only activations, scale-and-shift, padded pools)
+# the layers the RTL engine truly lacks (docs/rtl.md: HLS-only activations, scale-and-shift)
 RTL_REFUSED = {"TanhLeNet": "layer tanh \\(activation tanh\\)", "GeluSoftmax": "layer gelu \\(activation gelu\\)",
                "SiluSame": "layer silu \\(activation silu\\)", "HardActs": "activation hard(swish|sigmoid)",
-               "BNAnywhere": "\\(scaleshift\\)", "StemPool": "pooling with padding"}
+               "BNAnywhere": "\\(scaleshift\\)"}
 
 
 @pytest.mark.parametrize("name", [n for n in ARCHS if make(n).HW is None])

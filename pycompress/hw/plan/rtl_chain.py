@@ -144,6 +144,10 @@ def _pool(layer: Layer, t_in: np.ndarray, c: RtlCosts) -> np.ndarray:
     return pool_times(layer, t_in, c)[0]
 
 
+ADD_DELAY = 8  # rtl/add_unit.sv: fp32_add LATENCY and the output FIFO
+ACT_DELAY = {"relu": 2, "hardtanh": 2, "leaky_relu": 8}  # rtl/act_unit.sv: a register, or fp32_mul; and the FIFO
+
+
 def _in_order(out: np.ndarray) -> np.ndarray:
     """At most one word a clock, in order."""
     return np.maximum.accumulate(np.maximum(out, out[0] + np.arange(out.size)))
