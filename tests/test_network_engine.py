@@ -108,7 +108,8 @@ def test_render_is_deterministic_and_lint_clean(digits, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("params", [[], ["-GC=3", "-GH=9", "-GW=7", "-GK=2", "-GS=3"]])
+@pytest.mark.parametrize("params", [[], ["-GC=3", "-GH=9", "-GW=7", "-GK=2", "-GS=3"],
+                                    ["-GC=2", "-GH=5", "-GW=7", "-GK=3", "-GS=1", "-GP=1"], ["-GK=3", "-GS=2", "-GP=1"]])
 def test_pool_units_lint_clean(params):
     from test_rtl_lint import lint
 
