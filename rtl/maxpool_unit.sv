@@ -32,6 +32,7 @@ module maxpool_unit #(
     localparam int OH = (H + 2 * P - K) / S + 1,
     localparam int OW = (W + 2 * P - K) / S + 1,
     localparam int R = (K + S - 1) / S,
+    localparam int XV = (OW - 1) * S + K - P > W ? (OW - 1) * S + K - P - W : 0,  // as pool_window
     localparam int OWB = OW > 1 ? $clog2(OW) : 1
 ) (
     input  logic        clk,
@@ -58,55 +59,90 @@ module maxpool_unit #(
     fgt = !a_nan && !b_nan && !(a[30:0] == 0 && b[30:0] == 0) && ka > kb;
   endfunction
 
-  // ---- position (pool_window): channel c, row y, column x; padded column x + P = S * q + a, row y + P = S * r + b ----
+  // ---- position (pool_window): channel c, row y, column x; padded column x + P = S * q + a, row y + P = S * r + b.
+  // The walk runs one position ahead: what a position needs (window membership, first and last taps, output
+  // column) is worked out from its counters and registered as it becomes the current position (`load`), so the
+  // data path starts from registers. `primed`: the first position has been loaded after reset.
   logic [15:0] c, y, x, a, q, b, r, qm, rm;
-  logic        adv, virt, step;
+  logic        adv, n_virt, virt, step, load, primed;
 
   assign adv = !m_axis_tvalid || m_axis_tready;
-  assign s_axis_tready = adv && !virt;
-  assign step = adv && (virt || s_axis_tvalid);
+  assign s_axis_tready = primed && adv && !virt;
+  assign step = primed && adv && (virt || s_axis_tvalid);
+  assign load = step || !primed;
   pool_window #(.C(C), .H(H), .W(W), .K(K), .S(S), .P(P)) u_win (
-      .clk(clk), .rst_n(rst_n), .step(step), .virt(virt), .c(c), .y(y), .x(x), .a(a), .q(q), .qm(qm), .b(b), .r(r),
+      .clk(clk), .rst_n(rst_n), .step(load), .virt(n_virt), .c(c), .y(y), .x(x), .a(a), .q(q), .qm(qm), .b(b), .r(r),
       .rm(rm)
   );
 
-  // ---- stage 1: window rows. Slot j holds the window column ox = q - i with ox mod R = j ----
-  logic [31:0] hacc[R], hfirst_v[R];
-  logic [R-1:0] h_close, v_mem, v_first, v_close, v_last;
-  logic [31:0] h_new[R], h_f[R];
-  logic [15:0] h_ox[R];
-
-  for (genvar j = 0; j < R; j++) begin : g_slot
-    logic [15:0] i, kx, vi, ky, oy, ti, tv;
-    logic        mem, first;
-    assign ti = qm + 16'(R - j);  // i = (qm - j) mod R
-    assign i = ti >= 16'(R) ? ti - 16'(R) : ti;
-    assign kx = a + i * 16'(S);
-    assign h_ox[j] = q - i;
-    assign mem = kx < 16'(K) && q >= i && q - i < 16'(OW);
-    assign first = kx == 0 || x == 0;
-    assign h_close[j] = mem && kx == 16'(K - 1);
-    // the new row maximum (-inf start at the window row's first tap inside the input); a walked column adds nothing
+  // the next position: slot j holds the window column ox = q - i with ox mod R = j, bank j the window row
+  // oy = r - vi with oy mod R = j
+  logic [R-1:0] n_mem, n_first, n_close, n_vmem, n_vfirst, n_vclose;
+  logic [OWB-1:0] n_cox;
+  logic        n_last;
+  for (genvar j = 0; j < R; j++) begin : g_next
+    logic [15:0] i, kx, vi, ky, oy, ox;
+    // i = (qm - j) mod R, a constant for each value of qm < R: a small table
     always_comb begin
-      h_new[j] = first ? NEG_INF : hacc[j];
-      if (!virt && fgt(s_axis_tdata, h_new[j])) h_new[j] = s_axis_tdata;
-      h_f[j] = first ? s_axis_tdata : hfirst_v[j];
-    end
-    always_ff @(posedge clk) begin
-      if (step && !virt && mem) begin
-        hacc[j] <= h_new[j];
-        if (first) hfirst_v[j] <= s_axis_tdata;
+      i = '0;
+      vi = '0;
+      for (int m = 0; m < R; m++) begin
+        if (qm == 16'(m)) i = 16'((m - j + R) % R);
+        if (rm == 16'(m)) vi = 16'((m - j + R) % R);
       end
     end
-    // bank j holds the window row oy = r - vi with oy mod R = j
-    assign tv = rm + 16'(R - j);
-    assign vi = tv >= 16'(R) ? tv - 16'(R) : tv;
+    assign kx = a + i * 16'(S);
+    assign ox = q - i;
+    assign n_mem[j] = kx < 16'(K) && q >= i && ox < 16'(OW);
+    assign n_first[j] = kx == 0 || x == 0;
+    assign n_close[j] = n_mem[j] && kx == 16'(K - 1);
     assign ky = b + vi * 16'(S);
     assign oy = r - vi;
-    assign v_mem[j] = ky < 16'(K) && r >= vi && oy < 16'(OH);
-    assign v_first[j] = ky == 0 || y == 0;
-    assign v_close[j] = v_mem[j] && ky == 16'(K - 1);
-    assign v_last[j] = v_close[j] && oy == 16'(OH - 1) && c == 16'(C - 1);
+    assign n_vmem[j] = ky < 16'(K) && r >= vi && oy < 16'(OH);
+    assign n_vfirst[j] = ky == 0 || y == 0;
+    assign n_vclose[j] = n_vmem[j] && ky == 16'(K - 1);
+  end
+  // the closing window's column: windows close one at a time, left to right, along a walked row; the image's
+  // last window closes at a fixed position of the last channel
+  logic [OWB-1:0] closes;
+  assign n_cox = closes;
+  assign n_last = c == 16'(C - 1) && y == 16'((OH - 1) * S + K - 1 - P) && x == 16'((OW - 1) * S + K - 1 - P);
+  always_ff @(posedge clk) begin
+    if (!rst_n) closes <= '0;
+    else if (load) closes <= x == 16'(W + XV - 1) ? '0 : closes + OWB'(|n_close);
+  end
+
+  logic [R-1:0] mem, first, close, vmem, vfirst, vclose;
+  logic [OWB-1:0] cox;
+  logic        last, real_row;
+  always_ff @(posedge clk) begin
+    if (!rst_n) primed <= 1'b0;
+    else if (load) primed <= 1'b1;
+  end
+  always_ff @(posedge clk) begin
+    if (load) begin
+      {mem, first, close, vmem, vfirst, vclose} <= {n_mem, n_first, n_close, n_vmem, n_vfirst, n_vclose};
+      {cox, last, real_row, virt} <= {n_cox, n_last, y < 16'(H), n_virt};
+    end
+  end
+
+  // ---- stage 1: window rows (slot j: the new row maximum, -inf start at the row's first tap inside the input;
+  // a walked column adds nothing) ----
+  logic [31:0] hacc[R], hfirst_v[R];
+  logic [31:0] h_new[R], h_f[R];
+
+  for (genvar j = 0; j < R; j++) begin : g_slot
+    always_comb begin
+      h_new[j] = first[j] ? NEG_INF : hacc[j];
+      if (!virt && fgt(s_axis_tdata, h_new[j])) h_new[j] = s_axis_tdata;
+      h_f[j] = first[j] ? s_axis_tdata : hfirst_v[j];
+    end
+    always_ff @(posedge clk) begin
+      if (step && !virt && mem[j]) begin
+        hacc[j] <= h_new[j];
+        if (first[j]) hfirst_v[j] <= s_axis_tdata;
+      end
+    end
   end
 
   logic        hq_v, hq_real, hq_last;
@@ -116,21 +152,17 @@ module maxpool_unit #(
 
   always_ff @(posedge clk) begin
     if (!rst_n) hq_v <= 1'b0;
-    else if (adv) hq_v <= step && |h_close;
+    else if (adv) hq_v <= step && |close;
   end
   always_ff @(posedge clk) begin
     if (adv && step) begin
       for (int j = 0; j < R; j++)
-        if (h_close[j]) begin
+        if (close[j]) begin
           hq_m <= h_new[j];
           hq_f <= h_f[j];
-          hq_ox <= OWB'(h_ox[j]);
-          hq_last <= |v_last && h_ox[j] == 16'(OW - 1);
         end
-      hq_real <= y < 16'(H);
-      hq_mem <= v_mem;
-      hq_first <= v_first;
-      hq_close <= v_close;
+      {hq_ox, hq_last, hq_real} <= {cox, last, real_row};
+      {hq_mem, hq_first, hq_close} <= {vmem, vfirst, vclose};
     end
   end
 
