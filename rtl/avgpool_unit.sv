@@ -44,20 +44,20 @@ module avgpool_unit #(
 );
   localparam int LAT = 7;  // rtl/fp32_add.sv LATENCY
 
+  // ---- the walk (pool_window) runs a position ahead: what a position needs is worked out from its counters and
+  // registered as it becomes the current one (`load`), so the adds start from registers ----
   logic [15:0] c, y, x, a, q, qm_unused, b, r, rm;
-  logic        virt, go, pending;
+  logic        n_virt, go, load, primed, pending;
 
-  assign s_axis_tready = !pending && !m_axis_tvalid && !virt;
-  assign go = !pending && !m_axis_tvalid && (virt || s_axis_tvalid);
   pool_window #(.C(C), .H(H), .W(W), .K(K), .S(S), .P(P)) u_win (
-      .clk(clk), .rst_n(rst_n), .step(go), .virt(virt), .c(c), .y(y), .x(x), .a(a), .q(q), .qm(qm_unused), .b(b), .r(r),
-      .rm(rm)
+      .clk(clk), .rst_n(rst_n), .step(load), .virt(n_virt), .c(c), .y(y), .x(x), .a(a), .q(q), .qm(qm_unused),
+      .b(b), .r(r), .rm(rm)
   );
 
-  // ---- this position's windows: columns q - ih for ih in [ih_lo, ih_hi], rows r - iv for iv in [iv_lo, iv_hi] ----
-  logic [15:0] kh, kv, ih_hi, ih_lo, iv_hi, iv_lo, ox0, oy0, nh, nv;
-  logic [15:0] bank0;
-  logic        member, close, last;
+  // the next position's windows: columns q - ih for ih in [ih_lo, ih_hi], rows r - iv for iv in [iv_lo, iv_hi]
+  logic [15:0] kh, kv, ih_hi, ih_lo, iv_hi, iv_lo, n_ox0, n_oy0, n_nh, n_nv, n_bank0;
+  logic [AB-1:0] n_addr0;
+  logic        n_member, n_close, n_last, n_first0, n_more0;
   always_comb begin
     kh = 16'(R);  // the taps a + i*S < K: i < kh
     kv = 16'(R);
@@ -69,35 +69,59 @@ module avgpool_unit #(
     iv_hi = kv - 1'b1 < r ? kv - 1'b1 : r;
     ih_lo = q >= 16'(OW) ? q - 16'(OW - 1) : '0;
     iv_lo = r >= 16'(OH) ? r - 16'(OH - 1) : '0;
-    member = kh != 0 && kv != 0 && ih_hi >= ih_lo && iv_hi >= iv_lo;
-    nh = ih_hi - ih_lo + 1'b1;
-    nv = iv_hi - iv_lo + 1'b1;
-    ox0 = q - ih_hi;  // the first window: the one this position closes, if any
-    oy0 = r - iv_hi;
-    bank0 = rm >= iv_hi ? rm - iv_hi : rm + 16'(R) - iv_hi;  // oy0 mod R (iv_hi < R)
-    close = member && a + ih_hi * 16'(S) == 16'(K - 1) && b + iv_hi * 16'(S) == 16'(K - 1);
-    last = close && c == 16'(C - 1) && oy0 == 16'(OH - 1) && ox0 == 16'(OW - 1);
+    n_member = kh != 0 && kv != 0 && ih_hi >= ih_lo && iv_hi >= iv_lo;
+    n_nh = ih_hi - ih_lo + 1'b1;
+    n_nv = iv_hi - iv_lo + 1'b1;
+    n_ox0 = q - ih_hi;  // the first window: the one this position closes, if any
+    n_oy0 = r - iv_hi;
+    n_bank0 = rm >= iv_hi ? rm - iv_hi : rm + 16'(R) - iv_hi;  // oy0 mod R (iv_hi < R)
+    n_addr0 = AB'(n_bank0 * 16'(OW) + n_ox0);
+    n_close = n_member && a + ih_hi * 16'(S) == 16'(K - 1) && b + iv_hi * 16'(S) == 16'(K - 1);
+    n_last = n_close && c == 16'(C - 1) && n_oy0 == 16'(OH - 1) && n_ox0 == 16'(OW - 1);
+    n_first0 = (x == 0 || (a == 0 && n_ox0 == q)) && (y == 0 || (b == 0 && n_oy0 == r));
+    n_more0 = n_member && !n_virt && (n_nh != 1 || n_nv != 1);
   end
+
+  logic        virt, member, close, last, first0, more0, x0, y0, a0, b0;
+  logic [15:0] ox0, oy0, nh, nv, bank0, qp, rp;
+  logic [AB-1:0] addr0;
+  always_ff @(posedge clk) begin
+    if (!rst_n) primed <= 1'b0;
+    else if (load) primed <= 1'b1;
+  end
+  always_ff @(posedge clk) begin
+    if (load) begin
+      {virt, member, close, last, first0, more0} <= {n_virt, n_member, n_close, n_last, n_first0, n_more0};
+      {x0, y0, a0, b0, qp, rp} <= {x == 0, y == 0, a == 0, b == 0, q, r};
+      {ox0, oy0, nh, nv, bank0, addr0} <= {n_ox0, n_oy0, n_nh, n_nv, n_bank0, n_addr0};
+    end
+  end
+
+  assign s_axis_tready = primed && !pending && !m_axis_tvalid && !virt;
+  assign go = primed && !pending && !m_axis_tvalid && (virt || s_axis_tvalid);
+  assign load = go || !primed;
 
   // ---- the adds: pair 0 in the clock the input is taken, the others from registers, one a clock ----
   logic        issuing, real_q, x0_q, y0_q, a0_q, b0_q;
-  logic [15:0] ox_c, oy_c, bank_c, dh, nh_q, nv_q, ox0_q, q_q, r_q, dv;
+  logic [15:0] ox_c, oy_c, bank_c, dh, dv, nh_q, nv_q, ox0_q, q_q, r_q;
+  logic [AB-1:0] addr_c, row_c;
   logic [31:0] v_q;
-  logic [15:0] p_ox, p_oy, p_bank;
+  logic [15:0] p_ox, p_oy, p_bank, p_dh, p_nh;
   logic        p_real, p_first, p_issue;
   logic [31:0] p_v;
-  logic [AB-1:0] p_addr;
+  logic [AB-1:0] p_addr, p_row;
   logic [31:0] acc[R * OW];
 
   always_comb begin
     if (issuing) begin
-      {p_ox, p_oy, p_bank, p_real, p_v} = {ox_c, oy_c, bank_c, real_q, v_q};
+      {p_ox, p_oy, p_bank, p_real, p_v, p_addr, p_row, p_dh, p_nh} = {ox_c, oy_c, bank_c, real_q, v_q, addr_c, row_c,
+                                                                       dh, nh_q};
       p_first = (x0_q || (a0_q && ox_c == q_q)) && (y0_q || (b0_q && oy_c == r_q));
     end else begin
-      {p_ox, p_oy, p_bank, p_real, p_v} = {ox0, oy0, bank0, !virt, s_axis_tdata};
-      p_first = (x == 0 || (a == 0 && ox0 == q)) && (y == 0 || (b == 0 && oy0 == r));
+      {p_ox, p_oy, p_bank, p_real, p_v, p_addr, p_row, p_dh, p_nh} = {ox0, oy0, bank0, !virt, s_axis_tdata, addr0,
+                                                                       addr0, 16'd0, nh};
+      p_first = first0;
     end
-    p_addr = AB'(p_bank * 16'(OW) + p_ox);
     p_issue = p_real && (issuing || (go && member));
   end
 
@@ -121,7 +145,7 @@ module avgpool_unit #(
 
   logic last_q, more, adds_flying;
   logic [LAT-2:0] tag_v;
-  assign more = issuing ? !(dh == nh_q - 1'b1 && dv == nv_q - 1'b1) : go && member && !virt && (nh != 1 || nv != 1);
+  assign more = issuing ? !(dh == nh_q - 1'b1 && dv == nv_q - 1'b1) : go && more0;
   assign adds_flying = p_issue || tag_v != 0;  // an add not yet written back after this clock
 
   always_ff @(posedge clk) begin
@@ -130,23 +154,27 @@ module avgpool_unit #(
     tag_close <= {tag_close[LAT-2:0], !issuing && close};
     if (add_v) acc[tag_addr[LAT-1]] <= add_y;
     if (go) begin
-      {x0_q, y0_q, a0_q, b0_q} <= {x == 0, y == 0, a == 0, b == 0};
-      {q_q, r_q, nh_q, nv_q, ox0_q, real_q, v_q} <= {q, r, nh, nv, ox0, !virt, s_axis_tdata};
+      {x0_q, y0_q, a0_q, b0_q, q_q, r_q} <= {x0, y0, a0, b0, qp, rp};
+      {nh_q, nv_q, ox0_q, real_q, v_q} <= {nh, nv, ox0, !virt, s_axis_tdata};
     end
-    // the next pair: columns fastest, then the next window row (bank + 1 mod R)
+    // the next pair: columns fastest (address + 1), then the next window row (bank + 1 mod R, its row address)
     if (issuing ? more : go) begin
-      if ((issuing ? dh : 16'd0) == (issuing ? nh_q : nh) - 1'b1) begin
+      if (p_dh == p_nh - 1'b1) begin
         dh <= '0;
         dv <= (issuing ? dv : 16'd0) + 1'b1;
         ox_c <= issuing ? ox0_q : ox0;
         oy_c <= p_oy + 1'b1;
         bank_c <= p_bank == 16'(R - 1) ? '0 : p_bank + 1'b1;
+        addr_c <= p_bank == 16'(R - 1) ? p_row - AB'((R - 1) * OW) : p_row + AB'(OW);
+        row_c <= p_bank == 16'(R - 1) ? p_row - AB'((R - 1) * OW) : p_row + AB'(OW);
       end else begin
-        dh <= (issuing ? dh : 16'd0) + 1'b1;
+        dh <= p_dh + 1'b1;
         dv <= issuing ? dv : 16'd0;
         ox_c <= p_ox + 1'b1;
         oy_c <= p_oy;
         bank_c <= p_bank;
+        addr_c <= p_addr + 1'b1;
+        row_c <= p_row;
       end
     end
   end
@@ -180,7 +208,7 @@ module avgpool_unit #(
       end
       // an input with windows waits for its adds and, if it closes one, the multiply
       if (go && (member && !virt || close)) pending <= 1'b1;
-      else if (pending && !more && !adds_flying && !(mul_wait && !mul_v) && !(go && close)) pending <= 1'b0;
+      else if (pending && !more && !adds_flying && !(mul_wait && !mul_v)) pending <= 1'b0;
     end
   end
 endmodule
