@@ -59,11 +59,11 @@ module avgpool_unit #(
   logic [AB-1:0] n_addr0;
   logic        n_member, n_close, n_last, n_first0, n_more0;
   always_comb begin
-    kh = 16'(R);  // the taps a + i*S < K: i < kh
-    kv = 16'(R);
-    for (int i = R - 1; i >= 0; i--) begin
-      if (a + 16'(i * S) >= 16'(K)) kh = 16'(i);
-      if (b + 16'(i * S) >= 16'(K)) kv = 16'(i);
+    kh = '0;  // the taps a + i*S < K: i < kh, a constant for each a < S (a table)
+    kv = '0;
+    for (int m = 0; m < S; m++) begin
+      if (a == 16'(m)) kh = 16'(m < K ? (K - m + S - 1) / S : 0);
+      if (b == 16'(m)) kv = 16'(m < K ? (K - m + S - 1) / S : 0);
     end
     ih_hi = kh - 1'b1 < q ? kh - 1'b1 : q;
     iv_hi = kv - 1'b1 < r ? kv - 1'b1 : r;
@@ -79,7 +79,7 @@ module avgpool_unit #(
     n_close = n_member && a + ih_hi * 16'(S) == 16'(K - 1) && b + iv_hi * 16'(S) == 16'(K - 1);
     n_last = n_close && c == 16'(C - 1) && n_oy0 == 16'(OH - 1) && n_ox0 == 16'(OW - 1);
     n_first0 = (x == 0 || (a == 0 && n_ox0 == q)) && (y == 0 || (b == 0 && n_oy0 == r));
-    n_more0 = n_member && !n_virt && (n_nh != 1 || n_nv != 1);
+    n_more0 = n_member && !n_virt && (ih_hi != ih_lo || iv_hi != iv_lo);
   end
 
   logic        virt, member, close, last, first0, more0, x0, y0, a0, b0;
@@ -129,17 +129,19 @@ module avgpool_unit #(
   logic [31:0] add_y, mul_y;
   logic [AB-1:0] tag_addr[LAT];
   logic [LAT-1:0] tag_close;
-  logic        vclose;  // a closing position past the input: its sum is complete, multiply it now
+  logic        vclose;  // a closing position past the input: its sum is complete, multiply it (a clock later, from a register)
 
+  logic        vclose_q;
+  logic [31:0] vsum_q;
   assign vclose = !issuing && go && close && virt;
-  assign mul_in = (add_v && tag_close[LAT-1]) || vclose;
+  assign mul_in = (add_v && tag_close[LAT-1]) || vclose_q;  // never both: a walked position waits for every add
 
   fp32_add #(.SUBNORMALS(SUBNORMALS)) u_add (
       .clk(clk), .rst_n(rst_n), .in_valid(p_issue), .a(p_first ? 32'd0 : acc[p_addr]), .b(p_v),
       .out_valid(add_v), .y(add_y)
   );
   fp32_mul #(.SUBNORMALS(SUBNORMALS)) u_mul (
-      .clk(clk), .rst_n(rst_n), .in_valid(mul_in), .a(vclose ? acc[p_addr] : add_y), .b(RECIP),
+      .clk(clk), .rst_n(rst_n), .in_valid(mul_in), .a(vclose_q ? vsum_q : add_y), .b(RECIP),
       .out_valid(mul_v), .y(mul_y)
   );
 
@@ -153,6 +155,7 @@ module avgpool_unit #(
     for (int i = 1; i < LAT; i++) tag_addr[i] <= tag_addr[i-1];
     tag_close <= {tag_close[LAT-2:0], !issuing && close};
     if (add_v) acc[tag_addr[LAT-1]] <= add_y;
+    vsum_q <= acc[p_addr];
     if (go) begin
       {x0_q, y0_q, a0_q, b0_q, q_q, r_q} <= {x0, y0, a0, b0, qp, rp};
       {nh_q, nv_q, ox0_q, real_q, v_q} <= {nh, nv, ox0, !virt, s_axis_tdata};
@@ -182,6 +185,7 @@ module avgpool_unit #(
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       tag_v <= '0;
+      vclose_q <= 1'b0;
       issuing <= 1'b0;
       pending <= 1'b0;
       mul_wait <= 1'b0;
@@ -190,6 +194,7 @@ module avgpool_unit #(
       m_axis_tlast <= 1'b0;
     end else begin
       tag_v <= {tag_v[LAT-3:0], p_issue};
+      vclose_q <= vclose;
       issuing <= more;
       if (m_axis_tvalid && m_axis_tready) begin
         m_axis_tvalid <= 1'b0;

@@ -97,15 +97,15 @@ def _pool_gaps(layer: Layer, c: RtlCosts) -> tuple[np.ndarray, np.ndarray, np.nd
     maxpool_unit: a clock each, the output two after (row maxima, window register). avgpool_unit: an input's adds
     one a clock, the next input an add latency + 1 after the last; a closing input's sum is multiplied
     (`avgpool_cycles_per_window`) and its output word taken before the next; a walked closing position multiplies
-    the sum it holds."""
+    the sum it holds (read into a register first)."""
     real, adds, close = pool_walk(layer)
     if layer.op == "maxpool2d":
         return np.ones(real.size, np.int64), np.full(real.size, MAXPOOL_DELAY, np.int64), real, close
     a, m = c.avgpool_cycles_per_input, c.avgpool_cycles_per_window
     work = real & (adds > 0)
     gap = np.where(work, adds - 1 + a, 1)
-    gap = np.where(work & close, np.maximum(gap, a + m), np.where(~real & close, m + 1, gap))
-    delay = np.where(real, a + m - 1, m)
+    gap = np.where(work & close, np.maximum(gap, a + m), np.where(~real & close, m + 2, gap))
+    delay = np.where(real, a + m - 1, m + 1)
     return gap.astype(np.int64), delay.astype(np.int64), real, close
 
 
