@@ -47,15 +47,16 @@ class RtlCosts:
     ff_engine: int = 450
     lut_drain_lane: int = 15  # the output multiplexer, per lane
     # the pools (rtl/maxpool_unit.sv, avgpool_unit.sv, R = ceil(K / S) window rows open, accumulators in LUT RAM):
-    # fitted to Yosys synth_xilinx counts (LUT sites) of (6x24x24, 2, 2, 0) 587, (8x8x8, 3, 2, 1) 1,128 and
-    # (64x112x112, 3, 2, 1) 1,186 max pools, (16x8x8, 2, 2, 0) 1,686 and (8x4x4, 3, 1, 1) 1,893 average pools
+    # fitted to Yosys synth_xilinx counts (slice LUTs) of (6x24x24, 2, 2, 0) 587, (8x8x8, 3, 2, 1) 913 and
+    # (64x112x112, 3, 2, 1) 958 max pools, (16x8x8, 2, 2, 0) 1,686 and (8x4x4, 3, 1, 1) 1,893 average pools
     lut_pool: int = 50  # the walk (pool_window)
     ff_pool: int = 310
-    lut_maxpool_slot: int = 510  # a window row's running maximum and its accumulator bank, compares and muxes
+    lut_maxpool: int = 211  # the look-ahead, the output mux and register
+    lut_maxpool_slot: int = 294  # a window row's running maximum and its accumulator bank's compare and muxes
     lut_avgpool_units: int = 480 + 240 + 100  # fp32_add + fp32_mul_core + unpack
     lut_avgpool_ctl: int = 680  # the look-ahead, the add sequencer and its tags
     lut_avgpool_row: int = 104
-    ff_avgpool: int = 620
+    ff_avgpool: int = 660
     avgpool_cycles_per_input: int = 8  # rtl/avgpool_unit.sv: each add waits for the previous one (fp32_add LATENCY + 1)
     avgpool_cycles_per_window: int = 7  # and a window's last value for the multiply by 1/(K*K) and the output word
     # the stream units of residual networks and activations (rtl/stream_fork, add_unit, gap_unit, act_unit,
@@ -271,7 +272,7 @@ def _stream_unit(layer: Layer, c: RtlCosts) -> Resources:
     if layer.op in ("maxpool2d", "avgpool2d"):
         rows, ow = -(-layer.kernel[0] // layer.stride), layer.out_shape[-1]
         if layer.op == "maxpool2d":  # R banks of OW words
-            return Resources(c.lut_pool + rows * (c.lut_maxpool_slot + 32 * -(-ow // 64)), c.ff_pool, 0, 0)
+            return Resources(c.lut_pool + c.lut_maxpool + rows * (c.lut_maxpool_slot + 32 * -(-ow // 64)), c.ff_pool, 0, 0)
         lut = c.lut_pool + c.lut_avgpool_units + c.lut_avgpool_ctl + rows * c.lut_avgpool_row + 32 * -(-rows * ow // 64)
         return Resources(lut, c.ff_pool + c.ff_avgpool, 1, 0)
     if layer.op == "fifo":
