@@ -11,7 +11,11 @@
 // K = 1 is input-ordered: a term fires as soon as its input channel is loaded, so the engine
 // computes while its input still arrives, and its outputs are all ready at the end. K > 1 is
 // output-ordered: every bunch needs the whole input, and the bunch's PC*B channels leave while
-// the next bunch is computed. A pass of (k, r) has max(B*PXN, SPACING) steps: an accumulator is
+// the next bunch is computed. INNER = 1 (K > 1) puts the bunches inside the input-channel loop:
+// for ic, for k, for (ky, kx), for b, for j; the engine computes while its input arrives, as K = 1,
+// and in the last input channel bunch k is complete after its own passes, so it leaves while the
+// later bunches finish (the accumulators keep all K bunches, at slot k * 2^SA + b*PXN + j; the
+// output buffer takes a bunch). A pass of (k, r) has max(B*PXN, SPACING) steps: an accumulator is
 // revisited at least SPACING clocks later (mac_lane's rule), idle steps pad short passes.
 // A padded tap adds -0 * 1 = -0, which leaves every sum unchanged (the reference skips it).
 //
@@ -36,6 +40,7 @@ module mac_engine #(
     parameter int PC = 1,
     parameter int PX = 1,
     parameter int K = 1,
+    parameter int INNER = 0,
     parameter int SUBNORMALS = 1,
     parameter int WB = 24,
     parameter int CLUSTER = 0,
@@ -84,6 +89,9 @@ module mac_engine #(
 );
   localparam int XA = N_IN > 1 ? $clog2(N_IN) : 1;
   localparam int SA = STEPS > 1 ? $clog2(STEPS) : 1;
+  localparam int KA = K > 1 ? $clog2(K) : 1;
+  localparam int SAA = INNER != 0 ? SA + KA : SA;  // accumulator slot bits
+  localparam int ACC_SLOTS = INNER != 0 ? K << SA : STEPS;
   localparam int TA = $clog2(TSTEPS + 1);
   localparam int GA = G > 1 ? $clog2(G) : 1;
   localparam int CW = $clog2(IC + 1);
@@ -139,7 +147,7 @@ module mac_engine #(
   end
 
   // ================= sequencer =================
-  logic            rb, active, fire, need_w, bunch_start, in_ok, all_w, last_r, first_r, img_end, bunch_end;
+  logic            rb, active, fire, need_w, bunch_start, in_ok, all_w, last_r, first_r, img_end, bunch_end, claim;
   logic            op, op_used;
   logic [1:0]      obuf_busy;
   logic [CW-1:0]   ic;
@@ -159,7 +167,9 @@ module mac_engine #(
   assign img_end = bunch_end && k == GA'(K - 1);
   assign in_ok = (rb ? ch_loaded1 : ch_loaded0) > ic;
   assign all_w = &w_valid;
-  assign fire = active && in_ok && (!need_w || all_w) && (!bunch_start || !obuf_busy[op]);
+  // an output bank is claimed by the first pass that writes it: a bunch's first (its last with INNER)
+  assign claim = INNER != 0 ? last_r && t == '0 : bunch_start;
+  assign fire = active && in_ok && (!need_w || all_w) && (!claim || !obuf_busy[op]);
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       {rb, active, op} <= '0;
@@ -176,6 +186,7 @@ module mac_engine #(
         if (bunch_start && k == '0) t0 <= cyc;
         if (t == TA'(TSTEPS - 1)) begin
           {t, b, j} <= '0;
+          if (bunch_end) op <= !op;
           if (kx != ($clog2(KW + 1))'(KW - 1)) begin
             kx <= kx + 1'b1;
             tap <= tap + 1'b1;
@@ -186,14 +197,17 @@ module mac_engine #(
               tap <= tap + (XA+3)'(IW - (KW - 1));
             end else begin
               ky <= '0;
-              if (ic != CW'(IC - 1)) begin
+              if (INNER != 0 && k != GA'(K - 1)) begin  // the next bunch, the same input channel
+                k <= k + 1'b1;
+                tap <= tap - (XA+3)'((KH - 1) * IW + (KW - 1));
+              end else if (ic != CW'(IC - 1)) begin
                 ic <= ic + 1'b1;
+                if (INNER != 0) k <= '0;
                 tap <= tap + (XA+3)'(IH * IW - (KH - 1) * IW - (KW - 1));
               end else begin
                 ic <= '0;
                 tap <= -(XA+3)'(PH * IW + PW);
-                op <= !op;
-                if (k != GA'(K - 1)) k <= k + 1'b1;
+                if (INNER == 0 && k != GA'(K - 1)) k <= k + 1'b1;
                 else begin
                   k <= '0;
                   active <= 1'b0;
@@ -222,15 +236,15 @@ module mac_engine #(
     else rel_q <= {rel_q[0], fire && img_end};
     if (fire && img_end) rel_bank_q <= rb;
   end
-  assign op_used = fire && bunch_start;
+  assign op_used = fire && claim;
 
   // ---- term tags, stage B (the fire clock registered) ... stage D (mac lane inputs) ----
   logic          vB, vC, vD, firstB, firstC, firstD, lastB, lastC, lastD, parB, parC, parD;
-  logic [SA-1:0] slotB, slotC, slotD;
+  logic [SAA-1:0] slotB, slotC, slotD;
   always_ff @(posedge clk) begin
     if (!rst_n) {vB, vC, vD} <= '0;
     else {vB, vC, vD} <= {fire && t < TA'(STEPS), vB, vC};
-    {slotB, firstB, lastB, parB} <= {SA'(t), first_r, last_r, op};
+    {slotB, firstB, lastB, parB} <= {INNER != 0 ? SAA'(int'(k) * (1 << SA) + int'(t)) : SAA'(t), first_r, last_r, op};
     {slotC, firstC, lastC, parC} <= {slotB, firstB, lastB, parB};
     {slotD, firstD, lastD, parD} <= {slotC, firstC, lastC, parC};
   end
@@ -298,9 +312,9 @@ module mac_engine #(
 
   // ---- the lanes' shared control (mac_ctl), then per channel lane its weights, bias and PX MAC lanes ----
   logic          c_rd_en, c_p_first, c_wr_en, c_wr_last, c_wr_par;
-  logic [SA-1:0] c_rd_slot, c_wr_slot;
+  logic [SAA-1:0] c_rd_slot, c_wr_slot;
   logic [31:0]   c_p_init_unused;
-  mac_ctl #(.SA(SA)) u_ctl (
+  mac_ctl #(.SA(SAA)) u_ctl (
       .clk(clk), .rst_n(rst_n), .in_valid(vD), .in_slot(slotD), .in_first(firstD), .in_last(lastD), .in_par(parD),
       .in_init(32'd0), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first), .p_init(c_p_init_unused),
       .wr_en(c_wr_en), .wr_slot(c_wr_slot), .wr_last(c_wr_last), .wr_par(c_wr_par)
@@ -351,7 +365,7 @@ module mac_engine #(
     end
     for (genvar x = 0; x < PX; x++) begin : g_lane
       logic [31:0]   osum;
-      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(STEPS), .ACC_BLOCK(ACC_BLOCK),
+      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(ACC_SLOTS), .OBUF_SLOTS(STEPS), .ACC_BLOCK(ACC_BLOCK),
                  .OBUF_BLOCK(OBUF_BLOCK)) u_mac (
           .clk(clk), .rst_n(rst_n), .in_valid(vD && pvD[x]), .in_w(padD[x] ? NEG_ZERO_U : wD),
           .in_x(padD[x] ? ONE_U : xD[x*36+:36]), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first),

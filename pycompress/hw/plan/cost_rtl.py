@@ -25,6 +25,7 @@ from .model import Layer, Schedule
 
 SPACING = 10  # rtl/mac_lane.sv: two terms of one accumulator >= fp32_add LATENCY + 3 clocks apart
 PIPELINE = 16  # rtl/mac_engine.sv DL: a term's fire to its sum written (issue, input read, multiply, add)
+DRAIN_DELAY = 6  # a bunch's completion to its first word on m_axis (bunch FIFO, read, two mux registers, FIFO)
 STREAM_WORD_BITS_RTL = (18, 36)  # lane stream word widths: 18 when a code fits, else 36 (RAMB18 aspect ratios)
 LANE_MEM_BLOCK_BITS = 1024  # a lane's accumulators or output buffer above 32 words ask for block RAM (LUTs are scarcer)
 TABLE_BLOCK_BITS = 4096  # a lane's weight codes above this many bits are a packed stream in block RAM
@@ -79,6 +80,13 @@ class EngineConfig:
     k: int
     outputs: int  # output channels / features
     pixels: int  # outputs of one channel (1 for a linear layer)
+    inner: bool = False  # the bunches inside the input-channel loop (input-ordered, bunches finish one by one)
+    taps: int = 1  # kernel taps a pass of one input channel (KH * KW), for the INNER weight order
+
+    @property
+    def order_taps(self) -> int:
+        """`layout.bunch_lane_order`'s taps: the weight order of the lanes."""
+        return self.taps if self.inner else 0
 
     @property
     def lanes(self) -> int:
@@ -105,6 +113,12 @@ class EngineConfig:
     @property
     def pass_cycles(self) -> int:
         return max(self.steps, SPACING)
+
+    @property
+    def acc_slots(self) -> int:
+        """Accumulator words a lane keeps (mac_engine.sv ACC_SLOTS): one bunch, or with `inner` all K bunches,
+        bunch k at k * 2^SA."""
+        return self.k << max(1, (self.steps - 1).bit_length()) if self.inner else self.steps
 
 
 def _divisors(n: int) -> list[int]:
@@ -139,10 +153,21 @@ def config(layer: Layer, lanes: int, progressive: bool) -> EngineConfig:
     pc = min(pcs) if progressive else max(pcs)
     px = lanes // pc
     cfg = EngineConfig(pc, px, 1, layer.outputs, layer.pixels)
+    g = cfg.groups  # K: the most bunches output-ordered, the fewest (above 1) inner
+    ks = [k for k in _divisors(g) if (g // k) * cfg.pixel_slots >= SPACING]
     if progressive:
-        g = cfg.groups
-        ks = [k for k in _divisors(g) if (g // k) * cfg.pixel_slots >= SPACING]
         cfg = EngineConfig(pc, px, max(ks) if ks else 1, layer.outputs, layer.pixels)
+    else:  # inner bunches where the drain keeps up: a bunch's words leave within its last-channel passes, and
+        # the output bank it reuses (bunch k - 2's) is drained before its last pass (no stall)
+        taps = layer.kernel[0] * layer.kernel[1] if layer.op == "conv2d" else 1
+
+        def drains(k: int) -> bool:
+            pass_cycles, words = max((g // k) * cfg.pixel_slots, SPACING), pc * (g // k) * layer.pixels
+            return taps * pass_cycles >= words and (2 * taps - 1) * pass_cycles >= PIPELINE + DRAIN_DELAY + words
+
+        ks = [k for k in ks if k > 1 and drains(k)]
+        if ks:
+            cfg = EngineConfig(pc, px, min(ks), layer.outputs, layer.pixels, inner=True, taps=taps)
     return cfg
 
 
@@ -221,9 +246,8 @@ def _lane_mem(bits_width: int, depth: int, c: RtlCosts) -> tuple[int, int]:
 
 def lane_memories(cfg: EngineConfig) -> tuple[int, int]:
     """Depths of a lane's accumulators and (two-bank) output buffer as mac_lane.sv declares them."""
-    steps = cfg.steps
-    sa = max(1, (steps - 1).bit_length())
-    return steps, 2 << sa
+    sa = max(1, (cfg.steps - 1).bit_length())
+    return cfg.acc_slots, 2 << sa
 
 
 def input_depth(layer: Layer) -> int:

@@ -19,11 +19,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .cost_rtl import PIPELINE, RTL, EngineConfig, RtlCosts, compute_cycles
+from .cost_rtl import DRAIN_DELAY, PIPELINE, RTL, EngineConfig, RtlCosts, compute_cycles
 from .model import Layer
 
 LOAD_DELAY = 2  # a word's beat to its channel counted (unpack register, write)
-DRAIN_DELAY = 6  # a bunch's completion to its first word on m_axis (bunch FIFO, read, two mux registers, FIFO)
 POOL_DELAY = 1
 
 
@@ -52,10 +51,15 @@ def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray, spans: list | None =
     ch = len(t_in) // layer.in_shape[0]
     ready = t_in[ch - 1::ch] + LOAD_DELAY  # channel ic complete
     per_ch = (layer.kernel[0] * layer.kernel[1]) * cfg.pass_cycles
-    end = _carry(ready.astype(np.int64), int(t_in[0]) + LOAD_DELAY, per_ch)  # bunch 0, channel by channel
-    bunch_end = [int(end[-1])]
-    for _ in range(1, cfg.k):  # later bunches: every channel is in
-        bunch_end.append(bunch_end[-1] + layer.in_shape[0] * per_ch)
+    if cfg.inner:  # every bunch channel by channel; in the last channel bunch k ends after its own passes
+        end = _carry(ready.astype(np.int64), int(t_in[0]) + LOAD_DELAY, cfg.k * per_ch)
+        last = int(end[-1]) - cfg.k * per_ch
+        bunch_end = [last + (i + 1) * per_ch for i in range(cfg.k)]
+    else:
+        end = _carry(ready.astype(np.int64), int(t_in[0]) + LOAD_DELAY, per_ch)  # bunch 0, channel by channel
+        bunch_end = [int(end[-1])]
+        for _ in range(1, cfg.k):  # later bunches: every channel is in
+            bunch_end.append(bunch_end[-1] + layer.in_shape[0] * per_ch)
     if spans is not None:  # first pass start .. last sum written
         spans.append(bunch_end[-1] + PIPELINE - (max(int(ready[0]), int(t_in[0]) + LOAD_DELAY)))
     words = cfg.pc * cfg.bunch * cfg.pixels
