@@ -8,7 +8,7 @@
 // pixel slot j < PXN: lane (l, x) computes the term of output channel c = k*PC*B + l*B + b at
 // pixel p = j*PX + x. Each output is one sequential float32 sum in (ic, ky, kx) order starting
 // from the bias (pycompress/hw/hls/reference.py _conv/_linear, pycompress.hw.fpref.FpUnits).
-// K = 1 is input-ordered: a term fires as soon as its input channel is loaded, so the engine
+// K = 1 is input-ordered: a term fires as soon as the input rows its pass reads are loaded, so the engine
 // computes while its input still arrives, and its outputs are all ready at the end. K > 1 is
 // output-ordered: every bunch needs the whole input, and the bunch's PC*B channels leave while
 // the next bunch is computed. INNER = 1 (K > 1) puts the bunches inside the input-channel loop:
@@ -96,6 +96,8 @@ module mac_engine #(
   localparam int GA = G > 1 ? $clog2(G) : 1;
   localparam int CW = $clog2(IC + 1);
   localparam int CHW = $clog2(IH * IW + 1);
+  localparam int RW = $clog2(IH + 1);
+  localparam int CWW = $clog2(IW + 1);
   localparam int PA = $clog2(PIX + 1);
   localparam bit PADDED = PH != 0 || PW != 0;
   localparam int DL = 3 + 5 + 7 + 1;  // fire -> the term's sum written (issue, input read, multiply, add)
@@ -109,6 +111,9 @@ module mac_engine #(
   logic [35:0]   ld_u, ld_d;
   logic [1:0]    bank_busy, rel;
   logic [CW-1:0] ch_loaded0, ch_loaded1;
+  logic [RW-1:0] rows0, rows1;  // rows of the channel being loaded that are in, per bank
+  logic [CWW-1:0] lcol;
+  logic          ld_row_end;
   logic          beat, lfirst;
   fp32_unpack #(.SUBNORMALS(SUBNORMALS)) u_unpack (.x(s_axis_tdata), .u(ld_u));
   assign s_axis_tready = rst_n && (lact || !bank_busy[wb]);
@@ -119,6 +124,9 @@ module mac_engine #(
       {wb, lact, ld_v} <= '0;
       lcount <= '0;
       lch <= '0;
+      lcol <= '0;
+      rows0 <= '0;
+      rows1 <= '0;
       bank_busy <= '0;
       ch_loaded0 <= '0;
       ch_loaded1 <= '0;
@@ -128,12 +136,15 @@ module mac_engine #(
         lact <= lcount != XA'(N_IN - 1);
         lcount <= lcount == XA'(N_IN - 1) ? '0 : lcount + 1'b1;
         lch <= lch == CHW'(IH * IW - 1) ? '0 : lch + 1'b1;
+        lcol <= lcol == CWW'(IW - 1) ? '0 : lcol + 1'b1;
         if (lcount == XA'(N_IN - 1)) wb <= !wb;
       end
       if (ld_v && ld_ch_end && !ld_bank) ch_loaded0 <= ch_loaded0 + 1'b1;
       if (ld_v && ld_ch_end && ld_bank) ch_loaded1 <= ch_loaded1 + 1'b1;
-      if (lfirst && !wb) ch_loaded0 <= '0;
-      if (lfirst && wb) ch_loaded1 <= '0;
+      if (ld_v && ld_row_end && !ld_bank) rows0 <= ld_ch_end ? '0 : rows0 + 1'b1;
+      if (ld_v && ld_row_end && ld_bank) rows1 <= ld_ch_end ? '0 : rows1 + 1'b1;
+      if (lfirst && !wb) {ch_loaded0, rows0} <= '0;
+      if (lfirst && wb) {ch_loaded1, rows1} <= '0;
       for (int i = 0; i < 2; i++) begin
         if (lfirst && wb == 1'(i)) bank_busy[i] <= 1'b1;
         else if (rel[i]) bank_busy[i] <= 1'b0;
@@ -143,6 +154,7 @@ module mac_engine #(
     ld_d <= ld_u;
     ld_bank <= wb;
     ld_ch_end <= lch == CHW'(IH * IW - 1);
+    ld_row_end <= lcol == CWW'(IW - 1);
     ld_img_end <= lcount == XA'(N_IN - 1);
   end
 
@@ -165,7 +177,19 @@ module mac_engine #(
   assign bunch_start = first_r && t == '0;
   assign bunch_end = last_r && t == TA'(TSTEPS - 1);
   assign img_end = bunch_end && k == GA'(K - 1);
-  assign in_ok = (rb ? ch_loaded1 : ch_loaded0) > ic;
+  // a pass of (ic, ky, kx) reads input rows up to (OH - 1) * STRIDE + ky - PH of channel ic: it may start once
+  // those are in, before the rest of the channel
+  logic [CW-1:0] ch_in;
+  logic [RW-1:0] rows_in;
+  int            need_row;
+  assign ch_in = rb ? ch_loaded1 : ch_loaded0;
+  assign rows_in = rb ? rows1 : rows0;
+  always_comb begin
+    need_row = (OH - 1) * STRIDE - PH + int'(ky);
+    if (need_row > IH - 1) need_row = IH - 1;
+    if (need_row < 0) need_row = 0;
+  end
+  assign in_ok = ch_in > ic || (ch_in == ic && int'(rows_in) > need_row);
   assign all_w = &w_valid;
   // an output bank is claimed by the first pass that writes it: a bunch's first (its last with INNER)
   assign claim = INNER != 0 ? last_r && t == '0 : bunch_start;

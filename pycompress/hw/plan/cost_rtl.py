@@ -4,8 +4,10 @@ Every Conv2d or Linear is one rtl/mac_engine.sv (a Linear as a 1x1 convolution o
 1x1 image), with the following ReLU fused: PC channel lanes x PX pixel lanes, each a
 float multiplier (fp32_mul_core, one DSP48E1 for a weight significand of at most 17
 bits) and adder, its K bunches of output channels computed one after the other
-(K = 1: input-ordered, a term fires as soon as its input channel is loaded; K > 1:
-output-ordered, a bunch leaves while the next is computed). Each pool is a streaming
+(output-ordered: a bunch leaves while the next is computed) or, input-ordered, inside
+the input-channel loop (`inner`; K = 1 the plain case): a pass fires as soon as the input
+rows it reads are loaded, and in the last input channel the bunches finish one by one,
+so the first leave while the last are computed. Each pool is a streaming
 unit. `chain_timing` (rtl_chain.py) follows one image through the chain for the
 latency and gives the interval of the overlapped stages.
 
@@ -36,8 +38,8 @@ class RtlCosts:
     """The one place the RTL figures live: Yosys synth_xilinx -family xc7 counts (docs/rtl.md "Engine v2")."""
 
     # slice LUTs (LUT1-6, inverters, shift registers, LUT RAM) of one unit, Yosys synth_xilinx
-    lut_mac: int = 830  # mac_lane: fp32_mul_core (WB 8) + fp32_add + memory control; its LUT RAM apart
-    ff_mac: int = 570
+    lut_mac: int = 788  # mac_lane: fp32_mul_core (WB 8) + fp32_add + memory control; its LUT RAM and SRLs apart
+    ff_mac: int = 560
     lut_wsrc_packed: int = 210  # lane_wsrc: stream unpacker, decoder, FIFOs
     lut_wsrc_plain: int = 60  # + its table's LUT ROM
     lut_hsrc: int = 380  # lane_hsrc: the record loop, canonical decode, symbol ROM, FIFOs
