@@ -48,7 +48,7 @@ def _carry(ready: np.ndarray, start: int, step: int) -> np.ndarray:
 
 def _pass_ready(layer: Layer, t_in: np.ndarray) -> np.ndarray:
     """(IC, KH) clocks the passes of input channel ic, kernel row ky may start: the input rows every output pixel
-    of the pass reads are loaded (rtl/mac_engine.sv rows_ok; a Linear: each input word)."""
+    of the pass reads are loaded (rtl/mac_engine.sv in_ok; a Linear: each input word)."""
     c, h, w = layer.in_shape if layer.op == "conv2d" else (layer.n_in, 1, 1)
     kh = layer.kernel[0] if layer.op == "conv2d" else 1
     ph = layer.padding[0] if layer.op == "conv2d" else 0
