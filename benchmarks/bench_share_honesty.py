@@ -9,7 +9,7 @@ configuration is then printed beside its validation drop and bound. The bound is
 issue's sense when, for the entropy-coded variant at --max-drop, the test drop exceeds the bound
 at most once over the five seeds.
 
-    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5] [--json build/share-honesty.json]
+    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--json build/share-honesty.json]
 
 About 15 minutes per seed on one core (training, then the search); the figures are printed as each
 seed finishes. Not a unit test: it measures, it does not assert.
@@ -46,13 +46,16 @@ def split_for(seed: int) -> Split:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--only", type=int, nargs="+", metavar="SEED",
+                    help="run these seeds only (to finish or repeat part of a run; the summary counts them alone)")
     ap.add_argument("--max-drop", default="0.5,0.3")
     ap.add_argument("--json", help="write every figure to this file")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
     cfg = ShareConfig(max_drops=drops)
     rows, candidates, start = [], [], time.perf_counter()
-    for seed in range(args.seeds):
+    seeds = list(args.only) if args.only else list(range(args.seeds))
+    for seed in seeds:
         split = split_for(seed)
         with torch_threads(1, deterministic=True):
             t0 = time.perf_counter()
@@ -86,18 +89,18 @@ def main() -> int:
             chosen = [r for r in rows if r["max_drop"] == d and r["variant"] == v and "test_drop" in r]
             over = sum(r["test_drop"] > d for r in chosen)
             rates = [r["rate"] for r in chosen]
-            print(f"max drop {d:g} {v:>16}: chosen in {len(chosen)}/{args.seeds} seeds, test drop over the bound in "
+            print(f"max drop {d:g} {v:>16}: chosen in {len(chosen)}/{len(seeds)} seeds, test drop over the bound in "
                   f"{over}; rate {min(rates, default=0):.1f}x..{max(rates, default=0):.1f}x")
     print("\nthe same candidates chosen at other confidences (entropy-coded variant):")
     for conf in (0.8, 0.9, 0.95):
         for d in drops:
             picks = []
-            for seed in range(args.seeds):
+            for seed in seeds:
                 ok = [c for c in candidates if c["seed"] == seed and c["variant"] == "entropy"
                       and drop_bound(c["lost"], c["gained"], c["validation_n"], conf) <= d + 1e-9]
                 if ok:
                     picks.append(max(ok, key=lambda c: (c["rate"], -c["lost"] + c["gained"])))
-            print(f"  confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{args.seeds} seeds, test drop over the "
+            print(f"  confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{len(seeds)} seeds, test drop over the "
                   f"bound in {sum(p['test_drop'] > d for p in picks)}; rates "
                   + ", ".join(f"{p['rate']:.1f}x ({p['test_drop']:+.1f})" for p in picks))
     if args.json:

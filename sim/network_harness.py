@@ -141,6 +141,7 @@ def simulate(folder: Path, plan: AcceleratorPlan, x_bits: np.ndarray, run_dir: P
     try:
         runner.test(test_module=TEST_MODULE, hdl_toplevel=TOPLEVEL, test_dir=str(folder.resolve()),
                     build_dir=str(build_dir), plusargs=plus, waves=waves_on(),
+                    results_xml=str((run_dir / "results.xml").resolve()),  # not into the engine folder (the cwd)
                     extra_env={"NETWORK_REPORT": str((run_dir / "report.json").resolve()), "NETWORK_LIMIT": str(limit),
                                **({"NETWORK_PROGRESS": str(Path(progress).resolve())} if progress else {})},
                     log_file=str(run_dir / "sim.log"))

@@ -182,3 +182,28 @@ def test_activations_reach_the_graph_with_their_parameters(exported):
     assert any("2 folded into the following layer" in n and "2 kept" in n for n in m.notes), m.notes
     g = Graph.from_dict(load_model(str(exported("GeluSoftmax", "pt2"))).graph)
     assert [l.function for l in g.layers if isinstance(l, Activation)] == ["gelu", "gelu"] and g.layers[-1].op == "softmax"
+
+
+# the layers the RTL engine truly lacks (docs/rtl.md: HLS-only activations, scale-and-shift, padded pools)
+RTL_REFUSED = {"TanhLeNet": "layer tanh \\(activation tanh\\)", "GeluSoftmax": "layer gelu \\(activation gelu\\)",
+               "SiluSame": "layer silu \\(activation silu\\)", "HardActs": "activation hard(swish|sigmoid)",
+               "BNAnywhere": "\\(scaleshift\\)", "StemPool": "pooling with padding"}
+
+
+@pytest.mark.parametrize("name", [n for n in ARCHS if make(n).HW is None])
+def test_rtl_engine_or_one_line_naming_the_layer_it_lacks(name):
+    """Every architecture with a graph gets an RTL engine plan within the board (residual adds, global average
+    pooling, LeakyReLU included) unless a layer has no RTL unit: then one line names that layer."""
+    import pycompress
+    from pycompress.core.errors import PycompressError
+    from pycompress.hw.plan import kernel_model, plan_rtl
+    from pycompress.hw.rtl.render import over_budget
+
+    km = kernel_model(pycompress.compress(make(name), pycompress.CompressConfig(format="bf16")))
+    if name in RTL_REFUSED:
+        with pytest.raises(PycompressError, match=RTL_REFUSED[name]) as e:
+            plan_rtl(km)
+        assert "\n" not in str(e.value)
+    else:
+        plan = plan_rtl(km)
+        assert not over_budget(plan) and plan.interval() <= plan.latency()

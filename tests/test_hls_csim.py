@@ -211,6 +211,23 @@ def test_csim_catches_a_wrong_table_entry(csim_runs, tmp_path):
     assert not r.weights_bit_exact and r.first_difference.startswith("fc2.weight: 1 of 10080 elements differ")
 
 
+def test_csim_reads_the_folded_field(csim_runs, tmp_path):
+    """fc1's last 6-bit column is folded 3 times (words j, j+1707, j+3414 in one 18-bit row): one bit of the third
+    field of row 0 belongs to word 3414 only, so exactly one weight must change."""
+    path, _ = csim_runs("bf16")
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad, ignore=shutil.ignore_patterns("csim_build"))
+    text = (bad / "firmware/weights.h").read_text()
+    head, sep, rest = text.partition("fc1_weight_c2[1707]")
+    assert sep and "j >= 3414u ? j - 3414u : j >= 1707u ? j - 1707u : j" in rest  # the layout this test assumes
+    body_start = rest.index("{\n") + 2
+    first, comma, tail = rest[body_start:].partition(",")
+    value = int(first.strip().rstrip("u"))
+    (bad / "firmware/weights.h").write_text(head + sep + rest[:body_start] + f"        {value ^ (1 << 12)}u" + comma + tail)
+    r = run_csim(bad, images=5, progress=False)
+    assert not r.weights_bit_exact and r.first_difference.startswith("fc1.weight: 1 of 30720 elements differ")
+
+
 def test_csim_catches_a_reordered_summation(csim_runs, tmp_path):
     """fc1 adding its 256 products in reverse order (bias first at r = 255, ReLU at r = 0): same weights,
     different roundings, caught bit for bit."""

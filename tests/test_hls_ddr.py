@@ -109,7 +109,7 @@ def test_ddr_image_deterministic_and_bram_unchanged(bf16):
     """Two generations give the same bytes; the image holds the codes of the bram kernel's tables bit for bit."""
     from pycompress.hw.hls.context import template_values
     from pycompress.hw.plan import kernel_model
-    from pycompress.hw.lanewords import LaneWords, unpack_lane_words
+    from pycompress.hw.lanewords import Column, LaneWords, unfold_rows, unpack_lane_words
     from pycompress.hw.layout import lane_order
 
     a = render_project(bf16, weights="ddr")
@@ -129,10 +129,11 @@ def test_ddr_image_deterministic_and_bram_unchanged(bf16):
         stream = unpack_stream(PackedStream(seg["code_bits"], seg["codes"], words, word_bits=64))
         p = tables[seg["ident"]]
         columns = []
-        for k in range(len(p["widths"])):  # the bram kernel's ROM columns, as rendered
-            body = text[text.index(f"{seg['ident']}_c{k}[{p['depth']}] = {{") :]
+        for k, col in enumerate(p["columns"]):  # the bram kernel's ROM columns, as rendered (folded rows)
+            body = text[text.index(f"{seg['ident']}_c{k}[{col['rows']}] = {{") :]
             body = body[body.index("{") + 1:body.index("};")]
-            columns.append(np.array([int(v.strip().rstrip("u")) for v in body.split(",") if v.strip()], np.uint64))
+            rows = np.array([int(v.strip().rstrip("u")) for v in body.split(",") if v.strip()], np.uint64)
+            columns.append(unfold_rows(rows, Column(col["width"], p["depth"], p["big"], col["fold"])))
         rom = unpack_lane_words(LaneWords(p["code_bits"], p["lanes"], p["groups"], p["reduction"], tuple(p["widths"]),
                                           tuple(columns)))
         in_order = rom[lane_order(p["groups"] * p["lanes"], p["reduction"], p["lanes"])]

@@ -211,7 +211,9 @@ def test_estimate_layer_figures_by_hand():
     assert pool_schedule(pool, 2).depth == 2 + 3 * 2 + 1
     # lane words: 52 bits x 7,680 words in 36 + 18 = 23 RAMB18; 64 raw bits in 36 + 18 + 9 + 1 = 28
     assert column_widths(52, 7680) == (36, 18) and sum(Column(w, 7680).bram18k for w in (36, 18)) == 23
-    assert sum(c.bram18k for c in table_memory(16, 4, 30, 256)) == 28
+    # raw 64 bits: 36 + 18 + 9 + 1 = 28 unfolded; 36 + two 12-bit columns folded 3 times (2,560 x 36) + 4 = 27
+    assert sum(Column(w, 7680).bram18k for w in column_widths(64, 7680)) == 28
+    assert sum(c.bram18k for c in table_memory(16, 4, 30, 256)) == 27
     assert table_memory(12, 3, 1, 100) == (Column(32, 100, False), Column(4, 100, False))  # 3,600 bits: LUTRAM
 
 

@@ -6,7 +6,9 @@ per engine shape, cached in sim_build/network_<hash>/) with random valid gaps,
 backpressure and 1..20-clock stalls on both streams and a reset in the middle of an
 image, and compare every output word (uint32) with pycompress.hw.hls.reference
 (IEEE, or flushing subnormals for an engine built with SUBNORMALS=0).
-The whole LeNet (a larger build) is `long` and runs in `make sim` with 100 digits.
+The whole LeNet (a larger build) is `long` and runs in `make sim` with 100 digits; the special cases
+(flushing subnormals, NaN/inf/-0 through max pooling, entropy-coded lanes) are in
+test_network_engine_specials.py, so two xdist workers can build their engines side by side.
 """
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sim"))
 
 from pycompress.core.errors import PycompressError  # noqa: E402
 from pycompress.hw.fpref import as_bits  # noqa: E402
-from pycompress.core.graph import AvgPool2d, Flatten, Graph, Linear, MaxPool2d  # noqa: E402
+from pycompress.core.graph import Activation, AvgPool2d, Flatten, Graph, Linear, MaxPool2d  # noqa: E402
 from pycompress.hw.plan import plan_rtl  # noqa: E402
 from pycompress.hw.plan.budget import Budget  # noqa: E402
 from pycompress.hw.plan.cost_rtl import RTL, compute_cycles, lane_options  # noqa: E402
 from pycompress.hw.plan.lower import rtl_layers  # noqa: E402
 from pycompress.hw.rtl.render import ENGINE_TOP, FILE_LIST, POOL_SOURCES, render_engine  # noqa: E402
+from engine_runs import run_engine as _run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +76,11 @@ def test_parallel_override_and_refusals(lenet):
 
 
 def test_unsupported_graphs_are_refused_in_one_line():
-    """(A ReLU that no MAC layer precedes is an act_unit stage now, no longer refused.)"""
+    lin = Linear("fc", "w", None, 16, 8)
     for g, msg in [
         (Graph((1, 4, 4), (MaxPool2d("p", 3, 1), Flatten("f"), Linear("fc", "w", None, 4, 8))), "overlapping pooling"),
         (Graph((1, 6, 6), (AvgPool2d("p", 3, 3), Flatten("f"), Linear("fc", "w", None, 4, 8))), "power-of-two"),
+        (Graph((16,), (lin, Activation("t", "tanh"))), "activation tanh.* has no RTL unit"),  # a ReLU first is a unit now
         (Graph((1, 4, 4), (MaxPool2d("p", 2, 2),)), "must end with"),
     ]:
         with pytest.raises(PycompressError, match=msg) as e:
@@ -108,23 +112,6 @@ def test_pool_units_lint_clean(params):
     assert lint([*srcs, "--top-module", "avgpool_unit", *params]).returncode == 0
 
 
-def _run(km, name, images, tmp_path, start=None, x=None, reset=True, subnormals=True):
-    import network_harness as nh
-
-    from pycompress.hw.hls.reference import reference_forward
-    from pycompress.hw.hls.vectors import dataset_inputs
-
-    plan = plan_rtl(km, start=start)
-    folder = nh.write_engine(km, plan, tmp_path / f"{name}-engine")
-    if x is None:
-        x, _ = dataset_inputs(km.graph, images)
-    xb = as_bits(np.ascontiguousarray(nh.head_inputs(km, x, start), np.float32)) if x.ndim > 2 or start is None else x
-    rep = nh.simulate(folder, plan, xb, tmp_path / f"{name}-run", valid=0.7, ready=0.7, stall=0.002,
-                      reset_at=(1, plan.layers[0].n_in // 2) if reset else None, subnormals=subnormals)
-    print("\n" + nh.cycle_report(km, plan, rep))
-    return plan, rep, reference_forward
-
-
 @pytest.mark.sim
 def test_digits_cnn_whole_engine_bit_exact(digits, tmp_path):
     """The shipped digits CNN (conv+pad+stride 2, avg pool, fc) through the whole RTL: 3 digits, a reset mid-image."""
@@ -144,54 +131,6 @@ def test_digits_cnn_whole_engine_bit_exact(digits, tmp_path):
 
 
 @pytest.mark.sim
-def test_digits_cnn_flush_to_zero_engine_bit_exact(digits, tmp_path):
-    """SUBNORMALS=0 (the Xilinx floating-point cores' behaviour) against the reference that flushes too, on inputs
-    scaled so far down that the activations are subnormal: the two modes then give different outputs."""
-    from pycompress.hw.hls.reference import reference_forward
-    from pycompress.hw.hls.vectors import dataset_inputs
-
-    x, _ = dataset_inputs(digits.graph, 3)
-    x = (x * np.float32(2.0 ** -124)).astype(np.float32)  # some inputs subnormal, the products mostly
-    # no biases: a bias would absorb every subnormal term, so the two modes would give the same outputs
-    km = dataclasses.replace(digits, params={k: (np.zeros_like(v) if k.endswith("bias") else v)
-                                             for k, v in digits.params.items()})
-    plan, rep, ref = _run(km, "digits-ftz", 3, tmp_path, x=x, subnormals=False)
-    assert rep["done"], rep
-    want = as_bits(ref(km.graph, km.params, x, subnormals=False))
-    assert np.array_equal(rep["outputs"], want)
-    assert not np.array_equal(want, as_bits(reference_forward(km.graph, km.params, x)))
-
-
-@pytest.mark.sim
-def test_lenet_tail_maxpool_specials_bit_exact(lenet, tmp_path):
-    """pool2 -> fc1 -> fc2 -> fc3 on crafted pool inputs: NaN first in a window (stays) or later (never wins),
-    +-0 ties, +-inf, subnormals; fc1's ReLU turns a NaN sum into +0, so the logits show what the pool chose."""
-    from pycompress.hw.hls.reference import reference_forward
-
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((4, 16, 8, 8)).astype(np.float32)
-    b = x.view(np.uint32)
-    b[0, 3, 2, 2] = 0x7FC0_0001  # NaN first in its window: the max is NaN
-    b[1, 5, 4, 6:8] = 0xFFC0_0000  # NaN second and later in windows: ignored
-    b[1, 5, 5, 6] = 0x7F80_0001
-    b[2, :, 0:2, 0:2] = 0x8000_0000  # a window of -0 with +0 later: the first (-0) stays
-    b[2, :, 1, 1] = 0
-    b[2, 7, 6, 4], b[2, 8, 6, 4] = 0x7F80_0000, 0xFF80_0000  # +inf / -inf
-    b[3, 2, :, :] = rng.integers(1, 0x007F_FFFF, (8, 8), dtype=np.uint32)  # subnormals, both signs
-    b[3, 2, ::2, :] |= 0x8000_0000
-    k = next(i for i, l in enumerate(lenet.graph.layers) if l.name == "pool2")
-    tail = dataclasses.replace(lenet.graph, input_shape=(16, 8, 8), layers=lenet.graph.layers[k:])
-    alt = b.copy()
-    alt[0, 3, 2, 2] = 0xFF80_0000  # had the NaN lost to the others, image 0's logits would differ
-    with np.errstate(invalid="ignore"):
-        want = as_bits(reference_forward(tail, lenet.params, x))
-        assert not np.array_equal(as_bits(reference_forward(tail, lenet.params, alt.view(np.float32)))[0], want[0])
-    plan, rep, _ = _run(lenet, "tail", 4, tmp_path, start="pool2", x=b.reshape(4, -1))
-    assert rep["done"], rep
-    assert np.array_equal(rep["outputs"], want)
-
-
-@pytest.mark.sim
 @pytest.mark.slow
 @pytest.mark.long
 def test_lenet_whole_engine_bit_exact(lenet, tmp_path):
@@ -205,17 +144,6 @@ def test_lenet_whole_engine_bit_exact(lenet, tmp_path):
     assert np.array_equal(rep["outputs"], as_bits(ref(lenet.graph, lenet.params, x)))
     steady = rep["stage_busy"][1:].max(axis=1)
     assert abs(int(np.median(steady)) - plan.interval()) <= 0.02 * plan.interval() + 16
-
-
-@pytest.mark.sim
-@pytest.mark.slow
-def test_lenet_tail_entropy_coded_lanes_bit_exact(tmp_path):
-    """A Huffman container: every lane decodes its own record stream (rtl/lane_hsrc.sv); LeNet from pool2 on."""
-    import network_harness as nh
-
-    res = nh.run_model("lenet", 3, tmp_path, start="pool2", scheme="huffman", valid=0.7, ready=0.7, stall=0.002)
-    assert "HUFFMAN(1)" in (tmp_path / "lenet-engine" / f"{ENGINE_TOP}.sv").read_text()
-    assert res["report"]["done"] and res["report"]["mismatches"] == 0
 
 
 def test_cli_writes_the_engine_and_refuses_in_one_line(lenet_state_dict, tmp_path):

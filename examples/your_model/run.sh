@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Your model, all the way (issue 24), from the shell only: train and export the three example networks, then
 #  - the Tanh and the GELU+Softmax CNN: compress, generate, csim against your own .pt2 on digits (bit-exact
-#    against the reference, top-1 agreement with torch printed, at least 99% required);
+#    against the reference, top-1 agreement with torch printed, at least 99% required); the GELU one from ONNX too;
 #  - the colour CNN with global average pooling: compress, evaluate --model, rtl, rtlsim on 20 test inputs.
 #   examples/your_model/run.sh [BUILD]      (make example-your-model)
 set -euo pipefail
@@ -21,6 +21,10 @@ for m in tanh_digits gelu_digits; do
   run generate "$BUILD/$m.pcz" -o "$BUILD/hls-$m"
   run csim "$BUILD/hls-$m" --data digits --model "$BUILD/$m.pt2" --min-agreement 99
 done
+# the same GELU network from ONNX: its final Softmax a layer of the kernel (outputs are your model's probabilities)
+run compress "$BUILD/gelu_digits.onnx" -o "$BUILD/gelu_onnx.pcz" --format bf16
+run generate "$BUILD/gelu_onnx.pcz" -o "$BUILD/hls-gelu_onnx"
+run csim "$BUILD/hls-gelu_onnx" --data digits --model "$BUILD/gelu_digits.onnx" --min-agreement 99
 C="$BUILD/colour_gap"
 run compress "$C.pt2" -o "$C.pcz" --format bf16
 run evaluate "$C.pcz" --model "$C.pt2" --data "$BUILD/colour_digits.npz"

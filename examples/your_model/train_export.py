@@ -4,7 +4,8 @@
   pooling by `x.mean((2, 3))`, trained on `colour_digits.npz` (written too: scikit-learn's 8x8 digits,
   upscaled 2x, each drawn in a seeded random colour on a seeded random dark background);
 - `tanh_digits.pt2`: the classic LeNet shape with Tanh and average pooling, on the built-in `digits`;
-- `gelu_digits.pt2`: GELU activations and a final Softmax, on `digits`.
+- `gelu_digits.pt2`: GELU activations and a final Softmax, on `digits` (also as `gelu_digits.onnx`, torch's
+  default ONNX exporter).
 
     .venv/bin/python examples/your_model/train_export.py -o build/your-model
 
@@ -114,6 +115,25 @@ def export(model: nn.Module, example: torch.Tensor, out: Path, name: str, card: 
     print(f"{path}: test accuracy {card['test_accuracy_pct']:.2f}% ({card['data']})", flush=True)
 
 
+def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+    """torch's default (dynamo) ONNX exporter, one file, its progress lines and warnings kept off the output."""
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    quiet = logging.getLogger("torch.onnx")
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (example[:1],), str(path), external_data=False)
+    finally:
+        quiet.level = level
+    print(f"{path}: exported by torch.onnx.export", flush=True)
+
+
 @torch.no_grad()
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return round(100.0 * float((model(x).argmax(1) == y).float().mean()), 2)
@@ -141,6 +161,7 @@ def main(argv=None) -> int:
             export(m, split.x_test, args.output, name, {"data": "digits (built-in)", "epochs": epochs,
                                                          "seed": args.seed,
                                                          "test_accuracy_pct": _accuracy(m, split.x_test, split.y_test)})
+        export_onnx(m, split.x_test, args.output / "gelu_digits.onnx")  # the same network, final Softmax, from ONNX
     return 0
 
 

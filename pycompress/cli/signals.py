@@ -3,6 +3,7 @@ second signal ignored while that cleanup runs (never a traceback), and one line 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 
@@ -40,12 +41,14 @@ def _install_signal_handlers() -> None:
 
 
 def _interrupted_line(exc: KeyboardInterrupt) -> tuple[str, int]:
-    """Say what is on disk: nothing new, or the outputs renamed into place before the signal."""
-    from pycompress.core.fileio import committed_outputs
+    """Say what is on disk: nothing new, or the outputs renamed into place before the signal.
 
+    Never imports: the signal may have arrived inside an import (torch's, say), and importing again there
+    fails. Outputs are committed only through core.fileio, so a command that never loaded it wrote none."""
     signum = exc.signum if isinstance(exc, Terminated) else 2
     how = "interrupted" if signum == 2 else f"terminated by signal {signum}"
-    done = committed_outputs()
+    fileio = sys.modules.get("pycompress.core.fileio")
+    done = fileio.committed_outputs() if fileio is not None and hasattr(fileio, "committed_outputs") else []
     if done:
         return f"pycompress: {how} after writing {', '.join(map(str, done))}", 128 + signum
     return f"pycompress: {how}; no output written", 128 + signum

@@ -7,9 +7,6 @@ package and returns every lane's decoded raw bits, to be compared bit for bit wi
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,21 +64,10 @@ def write_decoder(tables: list[CodedTables], folder: str | Path) -> Path:
 
 def csim(tables: list[CodedTables], folder: str | Path) -> dict[str, list[np.ndarray]]:
     """Compile and run the C simulation; every tensor's lanes' decoded raw bits (storage dtype), in lane order."""
-    from .project import ap_types_dir
+    from .project import build_and_run_decoder
 
     folder = write_decoder(tables, folder)
-    cxx = os.environ.get("CXX", "g++")
-    if shutil.which(cxx) is None:
-        raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
-    exe = folder / "coded_csim"
-    res = subprocess.run([cxx, "-O2", "-std=c++14", "-w", "-I", str(ap_types_dir()), "-I", str(folder),
-                          str(folder / "coded_csim.cpp"), "-o", str(exe)], capture_output=True, text=True)
-    if res.returncode != 0:
-        first = next((line for line in res.stderr.splitlines() if "error" in line), res.stderr.strip()[:300])
-        raise PycompressError(f"g++ failed on {folder}: {first}")
-    run = subprocess.run([str(exe)], cwd=folder, capture_output=True, text=True)
-    if run.returncode != 0:
-        raise PycompressError(f"{exe} failed: {run.stderr.strip()[:300]}")
+    build_and_run_decoder(folder, "coded_csim")
     out = {}
     for t in tables:
         dtype = t.format.uint_dtype.newbyteorder("<")

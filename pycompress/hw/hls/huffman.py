@@ -7,9 +7,6 @@ and returns every decoded weight, to be compared bit for bit with the Python dec
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,21 +80,10 @@ def write_decoder(tensors: dict[str, HuffmanTensor], folder: str | Path) -> Path
 
 def csim(tensors: dict[str, HuffmanTensor], folder: str | Path) -> dict[str, np.ndarray]:
     """Compile and run the C simulation; the decoded raw bits of every tensor (flat, storage dtype)."""
-    from .project import ap_types_dir
+    from .project import build_and_run_decoder
 
     folder = write_decoder(tensors, folder)
-    cxx = os.environ.get("CXX", "g++")
-    if shutil.which(cxx) is None:
-        raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
-    exe = folder / "huffman_csim"
-    res = subprocess.run([cxx, "-O2", "-std=c++14", "-w", "-I", str(ap_types_dir()), "-I", str(folder),
-                          str(folder / "huffman_csim.cpp"), "-o", str(exe)], capture_output=True, text=True)
-    if res.returncode != 0:
-        first = next((line for line in res.stderr.splitlines() if "error" in line), res.stderr.strip()[:300])
-        raise PycompressError(f"g++ failed on {folder}: {first}")
-    run = subprocess.run([str(exe)], cwd=folder, capture_output=True, text=True)
-    if run.returncode != 0:
-        raise PycompressError(f"{exe} failed: {run.stderr.strip()[:300]}")
+    build_and_run_decoder(folder, "huffman_csim")
     out = {}
     for t in tensor_tables(tensors):
         name, st, ident = t.name, t.tensor, t.ident

@@ -38,6 +38,23 @@ def ap_types_dir() -> Path:
     return path
 
 
+def build_and_run_decoder(folder: Path, name: str) -> None:
+    """g++ builds `<name>.cpp` in `folder` (a stand-alone decoder test bench) and runs it there; either failing
+    is one line. The test bench writes its decoded words beside itself."""
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None:
+        raise PycompressError(f"C++ compiler {cxx!r} not found (C simulation needs g++)")
+    exe = folder / name
+    res = subprocess.run([cxx, "-O2", "-std=c++14", "-w", "-I", str(ap_types_dir()), "-I", str(folder),
+                          str(folder / f"{name}.cpp"), "-o", str(exe)], capture_output=True, text=True)
+    if res.returncode != 0:
+        first = next((line for line in res.stderr.splitlines() if "error" in line), res.stderr.strip()[:300])
+        raise PycompressError(f"g++ failed on {folder}: {first}")
+    run = subprocess.run([str(exe)], cwd=folder, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise PycompressError(f"{exe} failed: {run.stderr.strip()[:300]}")
+
+
 def _check_manifest(m: dict) -> None:
     """The fields C simulation reads, typed (a hand-edited project.json gets one line, not an internal error)."""
     files, params = m.get("files"), m.get("params")

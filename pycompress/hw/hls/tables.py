@@ -4,7 +4,7 @@ Codes per kernel: `compressed` (the container's scheme: sign|index|mantissa for 
 codebook index for clustering), `raw` (the raw bits in the storage format: the like-for-like baseline),
 `offset` (sign | exponent minus the tensor's smallest | stored mantissa: the offset-exponent baseline) and
 `float` (float32 bits). Tensors the container keeps raw (`cm.raw`) are float32 bits in every kernel.
-The packing is `pycompress.hw.lanewords` (constant field offsets, RAMB18-width columns); with
+The packing is `pycompress.hw.lanewords` (constant field offsets, RAMB18-shaped columns, some folded); with
 `--weights ddr` the same codes go to DDR as a bit stream (`ddr.py`) read by one AXI master per weight.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from pycompress.core.errors import PycompressError
 from pycompress.hw.huffman_layout import HuffmanTables
-from pycompress.hw.lanewords import in_bram, pack_lane_words
+from pycompress.hw.lanewords import fold_rows, in_bram, pack_lane_words
 from pycompress.hw.layout import ClusterTables, ExpShareTables, lane_order, offset_codes, pack_stream
 from pycompress.hw.plan.kernel_model import KERNELS
 from pycompress.hw.names import ModelName
@@ -81,7 +81,9 @@ def table_values(name: str, ident: str, role: str, km, kernel: str, outputs: int
     t = pack_lane_words(c.codes, c.bits, outputs, reduction, lanes)
     big = in_bram(c.bits * lanes, t.depth)
     return {**base, "depth": t.depth, "big": big, "widths": list(t.widths),
-            "columns": [{"width": w, "data": d} for w, d in zip(t.widths, t.data)],
+            "columns": [{"width": col.width, "fold": col.fold, "rows": col.rows, "row_bits": col.row_bits,
+                         "starts": list(col.starts), "mask": (1 << col.width) - 1, "data": fold_rows(d, col)}
+                        for col, d in zip(t.columns, t.data)],
             "pieces": [[{"column": q.column, "column_shift": q.column_shift, "mask": q.mask, "code_shift": q.code_shift}
                         for q in lane] for lane in t.pieces()],
             "bram18k": t.bram18k, "luts": t.luts, "codes": c}

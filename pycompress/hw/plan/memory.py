@@ -3,8 +3,9 @@
 Every memory is mapped with the best RAMB18 aspect ratio (16Kx1 .. 512x36) per
 bank; a bank of at most BRAM_MIN_BITS bits is LUTRAM (the rule the RTL streamers
 use), costing LUTs instead. Weight and bias tables are lane words cut into
-RAMB18-width columns (hw.lanewords), so a compressed table's BRAM falls with its
-bits. An estimate, not synthesis.
+RAMB18-shaped columns, folded where that fills a block (hw.lanewords.column_layout, the
+rule the HLS writer renders), so a compressed table's BRAM falls with its bits. An
+estimate, not synthesis.
 """
 from __future__ import annotations
 

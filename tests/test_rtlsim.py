@@ -1,0 +1,118 @@
+"""`pycompress rtl` on a residual network with global average pooling, and `pycompress rtlsim` (issue 24).
+
+A tiny network of the kind users bring (.pt2: a stem conv, a residual block with a LeakyReLU between its
+convs, `x.mean((2, 3))`, a linear head) exercises every unit the chain engine lacked: stream_fork, the
+skip FIFO, act_unit, add_unit with its fused ReLU and gap_unit. The default run checks what `rtl` writes
+(the stages, a lint-clean top), its one-line refusal of an engine over the board and rtlsim's refusals;
+the Verilator run of rtlsim itself (a build of about a minute, cached by the SystemVerilog text) is `long`.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(folder, .pt2, .npz, .pcz) of the tiny residual GAP network, random weights (seed 0)."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class TinyRes(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, padding=1)
+            self.c1, self.c2 = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1, bias=False)
+            self.act, self.fc = nn.LeakyReLU(0.1), nn.Linear(4, 3)
+
+        def forward(self, x):
+            s = F.relu(self.stem(x))
+            return self.fc(F.relu(self.c2(self.act(self.c1(s))) + s).mean((2, 3)))
+
+    root = tmp_path_factory.mktemp("tinyres")
+    torch.manual_seed(0)
+    pt2, npz, pcz = root / "tiny.pt2", root / "tiny.npz", root / "tiny.pcz"
+    torch.export.save(torch.export.export(TinyRes().eval(), (torch.randn(2, 1, 6, 6),)), str(pt2))
+    rng = np.random.default_rng(0)
+    np.savez(npz, x=rng.standard_normal((40, 1, 6, 6)).astype(np.float32), y=rng.integers(0, 3, 40),
+             x_test=rng.standard_normal((6, 1, 6, 6)).astype(np.float32), y_test=rng.integers(0, 3, 6))
+    r = run_cli("compress", pt2, "-o", pcz, "--format", "bf16")
+    assert r.returncode == 0, r.stderr
+    return root, pt2, npz, pcz
+
+
+@pytest.fixture(scope="module")
+def engine(tiny):
+    root, _, _, pcz = tiny
+    r = run_cli("rtl", pcz, "-o", root / "rtl")
+    assert r.returncode == 0, r.stderr
+    return root / "rtl", r.stdout
+
+
+def _one_line_error(r) -> str:
+    err = r.stderr.strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, r.stderr
+    return err
+
+
+def test_rtl_writes_the_residual_gap_engine_lint_clean(engine):
+    from test_rtl_lint import lint
+
+    from pycompress.hw.rtl.render import ENGINE_MANIFEST, ENGINE_TOP, FILE_LIST
+
+    folder, out = engine
+    rows = [line.split("|")[1:3] for line in out.splitlines() if line.startswith("| ") and "stage" not in line]
+    kinds = {engine_kind.strip() for _, engine_kind in rows}
+    assert {"fork", "fifo", "act", "add + relu", "gap", "fc"} <= kinds, kinds
+    assert {(folder / n).is_file() for n in (f"{ENGINE_TOP}.sv", FILE_LIST, ENGINE_MANIFEST, "model.pcz")} == {True}
+    r = lint(["-f", FILE_LIST, "--top-module", ENGINE_TOP], cwd=folder)
+    assert r.returncode == 0, r.stderr
+
+
+def test_rtl_refuses_an_engine_over_the_board_in_one_line(tiny, tmp_path):
+    _, _, _, pcz = tiny
+    r = run_cli("rtl", pcz, "-o", tmp_path / "over", "--parallel", "c1=144")
+    assert "does not fit zedboard" in _one_line_error(r) and "--allow-over-budget" in r.stderr
+    assert not (tmp_path / "over").exists()
+    r = run_cli("rtl", pcz, "-o", tmp_path / "over", "--parallel", "c1=144", "--allow-over-budget")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "over" / "pycompress_engine.sv").is_file()
+
+
+def test_rtlsim_refuses_in_one_line(tiny, engine, tmp_path):
+    root, pt2, npz, _ = tiny
+    folder, _ = engine
+    assert "not an engine folder" in _one_line_error(run_cli("rtlsim", root, "--data", npz))
+    assert "--images" in _one_line_error(run_cli("rtlsim", folder, "--data", npz, "--images", "0"))
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    for f in folder.iterdir():
+        (edited / f.name).write_bytes(f.read_bytes())
+    top = edited / "pycompress_engine.sv"
+    top.write_text(top.read_text() + "// edited\n")
+    assert "was changed since" in _one_line_error(run_cli("rtlsim", edited, "--data", npz, "--model", pt2))
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@pytest.mark.long
+def test_rtlsim_bit_exact_with_agreement_and_cycles(tiny, engine):
+    """rtlsim from the shell: every output word equal to the reference's, top-1 against the user's own .pt2
+    program (random weights: printed, not asserted), the measured cycles near the plan's estimate."""
+    _, pt2, npz, _ = tiny
+    folder, _ = engine
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+    r = run_cli("rtlsim", folder, "--data", npz, "--model", pt2, "--json")
+    assert r.returncode == 0, r.stderr
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before  # run files go to sim_build/rtlsim/
+    res = json.loads(r.stdout)
+    print(res)
+    assert res["images"] == 6 and res["outputs_bit_exact"] and res["mismatched_words"] == 0
+    assert 0 <= res["top1_agreement_pct"] <= 100 and "tiny.pt2" in res["compared_with"]
+    assert abs(res["latency_cycles"] - res["estimated_latency"]) <= 0.05 * res["estimated_latency"]
+    assert res["interval_cycles"] > 0
