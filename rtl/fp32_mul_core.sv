@@ -86,45 +86,44 @@ module fp32_mul_core #(
   end
 
   // ---- stage 4: the leading one to the top bit and, below the normal range, on to exponent 1: one right
-  // shift of {product, 0} by 1 - (leading bit) + (1 - exponent), the bits it loses ORed into a sticky bit ----
+  // shift of {product, 0} by 1 - (leading bit) + (1 - exponent); kept: the 24-bit significand and the round bit
+  // (bits PW-1 .. PW-25 of the shifted value), and one sticky bit for every bit that lands below them or is lost.
+  // A shift above 25 leaves only sticky, so the amount saturates at 31 (5 bits) ----
   logic signed [11:0] e4;
-  logic [PW:0]        p0, lost4;
-  logic [5:0]         rsh;
-  logic               sticky4;
+  logic [PW:0]        p0, below_bits;
+  logic [4:0]         rsh;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [PW:0]        shifted;  // its top bit is 0, its bits below the round bit go to sticky
+  /* verilator lint_on UNUSEDSIGNAL */
   always_comb begin
     e4  = s3_e0 + 12'(s3_p[PW-1]);  // biased exponent of the normalised product
     p0  = {s3_p, 1'b0};
     // normal: shift by p[PW-1] (0 keeps p << 1, 1 gives p); below: by that plus 1 - e4
-    rsh = e4 >= 12'sd1 ? 6'(s3_p[PW-1]) : (e4 < -12'sd61 ? 6'd63 : 6'(12'sd1 - e4) + 6'(s3_p[PW-1]));
-    for (int i = 0; i <= PW; i++) lost4[i] = p0[i] && 6'(i) < rsh;
-    sticky4 = lost4 != '0;
+    rsh = e4 >= 12'sd1 ? 5'(s3_p[PW-1]) : (e4 < -12'sd29 ? 5'd31 : 5'(12'sd1 - e4) + 5'(s3_p[PW-1]));
+    shifted = p0 >> rsh;
+    // p0[i] lands at i - rsh: below the round bit when i < rsh + PW - 25
+    for (int i = 0; i <= PW; i++) below_bits[i] = p0[i] && (i < PW - 25 || 5'(i - (PW - 25)) < rsh);
   end
-  logic          s4_valid, s4_sign, s4_sticky;
+  logic          s4_valid, s4_sign, s4_below;
   logic [1:0]    s4_kind;
-  logic [PW-1:0] s4_m;
-  logic [9:0]    s4_e;  // 1..382; with s4_m[PW-1] == 0 it means a subnormal (field 0)
+  logic [24:0]   s4_m;  // significand (24) and round bit
+  logic [9:0]    s4_e;  // 1..382; with s4_m[24] == 0 it means a subnormal (field 0)
   always_ff @(posedge clk) begin
     if (!rst_n) s4_valid <= 1'b0;
     else s4_valid <= s3_valid;
-    {s4_sign, s4_kind, s4_sticky} <= {s3_sign, s3_kind, sticky4};
-    s4_m <= PW'(p0 >> rsh);
+    {s4_sign, s4_kind} <= {s3_sign, s3_kind};
+    s4_below <= below_bits != '0;
+    s4_m <= shifted[PW-1 -: 25];
     s4_e <= e4 >= 12'sd1 ? 10'(e4) : 10'd1;
   end
 
   // ---- stage 5: round to nearest even, pack, overflow, flush ----
-  logic        rnd, below;
+  logic        rnd;
   logic [33:0] packed_mag;  // (e - 1) << 23 + 24-bit significand: the hidden bit carries into the exponent
   logic [31:0] result;
-  generate
-    if (PW > 25) begin : g_below
-      assign below = s4_m[PW-26:0] != '0 || s4_sticky;
-    end else begin : g_no_below
-      assign below = s4_sticky;
-    end
-  endgenerate
   always_comb begin
-    rnd        = s4_m[PW-25] && (s4_m[PW-24] || below);
-    packed_mag = ({24'd0, s4_e - 10'd1} << 23) + {10'd0, s4_m[PW-1-:24]} + {33'd0, rnd};
+    rnd        = s4_m[0] && (s4_m[1] || s4_below);
+    packed_mag = ({24'd0, s4_e - 10'd1} << 23) + {10'd0, s4_m[24:1]} + {33'd0, rnd};
     case (s4_kind)
       NAN:     result = QNAN;
       INF:     result = {s4_sign, 8'hff, 23'd0};

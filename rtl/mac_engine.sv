@@ -8,10 +8,14 @@
 // pixel slot j < PXN: lane (l, x) computes the term of output channel c = k*PC*B + l*B + b at
 // pixel p = j*PX + x. Each output is one sequential float32 sum in (ic, ky, kx) order starting
 // from the bias (pycompress/hw/hls/reference.py _conv/_linear, pycompress.hw.fpref.FpUnits).
-// K = 1 is input-ordered: a term fires as soon as its input channel is loaded, so the engine
+// K = 1 is input-ordered: a term fires as soon as the input rows its pass reads are loaded, so the engine
 // computes while its input still arrives, and its outputs are all ready at the end. K > 1 is
 // output-ordered: every bunch needs the whole input, and the bunch's PC*B channels leave while
-// the next bunch is computed. A pass of (k, r) has max(B*PXN, SPACING) steps: an accumulator is
+// the next bunch is computed. INNER = 1 (K > 1) puts the bunches inside the input-channel loop:
+// for ic, for k, for (ky, kx), for b, for j; the engine computes while its input arrives, as K = 1,
+// and in the last input channel bunch k is complete after its own passes, so it leaves while the
+// later bunches finish (the accumulators keep all K bunches, at slot k * 2^SA + b*PXN + j; the
+// output buffer takes a bunch). A pass of (k, r) has max(B*PXN, SPACING) steps: an accumulator is
 // revisited at least SPACING clocks later (mac_lane's rule), idle steps pad short passes.
 // A padded tap adds -0 * 1 = -0, which leaves every sum unchanged (the reference skips it).
 //
@@ -36,6 +40,7 @@ module mac_engine #(
     parameter int PC = 1,
     parameter int PX = 1,
     parameter int K = 1,
+    parameter int INNER = 0,
     parameter int SUBNORMALS = 1,
     parameter int WB = 24,
     parameter int CLUSTER = 0,
@@ -84,10 +89,15 @@ module mac_engine #(
 );
   localparam int XA = N_IN > 1 ? $clog2(N_IN) : 1;
   localparam int SA = STEPS > 1 ? $clog2(STEPS) : 1;
+  localparam int KA = K > 1 ? $clog2(K) : 1;
+  localparam int SAA = INNER != 0 ? SA + KA : SA;  // accumulator slot bits
+  localparam int ACC_SLOTS = INNER != 0 ? K << SA : STEPS;
   localparam int TA = $clog2(TSTEPS + 1);
   localparam int GA = G > 1 ? $clog2(G) : 1;
   localparam int CW = $clog2(IC + 1);
   localparam int CHW = $clog2(IH * IW + 1);
+  localparam int RW = $clog2(IH + 1);
+  localparam int CWW = $clog2(IW + 1);
   localparam int PA = $clog2(PIX + 1);
   localparam bit PADDED = PH != 0 || PW != 0;
   localparam int DL = 3 + 5 + 7 + 1;  // fire -> the term's sum written (issue, input read, multiply, add)
@@ -101,6 +111,9 @@ module mac_engine #(
   logic [35:0]   ld_u, ld_d;
   logic [1:0]    bank_busy, rel;
   logic [CW-1:0] ch_loaded0, ch_loaded1;
+  logic [RW-1:0] rows0, rows1;  // rows of the channel being loaded that are in, per bank
+  logic [CWW-1:0] lcol;
+  logic          ld_row_end;
   logic          beat, lfirst;
   fp32_unpack #(.SUBNORMALS(SUBNORMALS)) u_unpack (.x(s_axis_tdata), .u(ld_u));
   assign s_axis_tready = rst_n && (lact || !bank_busy[wb]);
@@ -111,6 +124,9 @@ module mac_engine #(
       {wb, lact, ld_v} <= '0;
       lcount <= '0;
       lch <= '0;
+      lcol <= '0;
+      rows0 <= '0;
+      rows1 <= '0;
       bank_busy <= '0;
       ch_loaded0 <= '0;
       ch_loaded1 <= '0;
@@ -120,12 +136,15 @@ module mac_engine #(
         lact <= lcount != XA'(N_IN - 1);
         lcount <= lcount == XA'(N_IN - 1) ? '0 : lcount + 1'b1;
         lch <= lch == CHW'(IH * IW - 1) ? '0 : lch + 1'b1;
+        lcol <= lcol == CWW'(IW - 1) ? '0 : lcol + 1'b1;
         if (lcount == XA'(N_IN - 1)) wb <= !wb;
       end
       if (ld_v && ld_ch_end && !ld_bank) ch_loaded0 <= ch_loaded0 + 1'b1;
       if (ld_v && ld_ch_end && ld_bank) ch_loaded1 <= ch_loaded1 + 1'b1;
-      if (lfirst && !wb) ch_loaded0 <= '0;
-      if (lfirst && wb) ch_loaded1 <= '0;
+      if (ld_v && ld_row_end && !ld_bank) rows0 <= ld_ch_end ? '0 : rows0 + 1'b1;
+      if (ld_v && ld_row_end && ld_bank) rows1 <= ld_ch_end ? '0 : rows1 + 1'b1;
+      if (lfirst && !wb) {ch_loaded0, rows0} <= '0;
+      if (lfirst && wb) {ch_loaded1, rows1} <= '0;
       for (int i = 0; i < 2; i++) begin
         if (lfirst && wb == 1'(i)) bank_busy[i] <= 1'b1;
         else if (rel[i]) bank_busy[i] <= 1'b0;
@@ -135,11 +154,12 @@ module mac_engine #(
     ld_d <= ld_u;
     ld_bank <= wb;
     ld_ch_end <= lch == CHW'(IH * IW - 1);
+    ld_row_end <= lcol == CWW'(IW - 1);
     ld_img_end <= lcount == XA'(N_IN - 1);
   end
 
   // ================= sequencer =================
-  logic            rb, active, fire, need_w, bunch_start, in_ok, all_w, last_r, first_r, img_end, bunch_end;
+  logic            rb, active, fire, need_w, bunch_start, in_ok, all_w, last_r, first_r, img_end, bunch_end, claim;
   logic            op, op_used;
   logic [1:0]      obuf_busy;
   logic [CW-1:0]   ic;
@@ -157,9 +177,23 @@ module mac_engine #(
   assign bunch_start = first_r && t == '0;
   assign bunch_end = last_r && t == TA'(TSTEPS - 1);
   assign img_end = bunch_end && k == GA'(K - 1);
-  assign in_ok = (rb ? ch_loaded1 : ch_loaded0) > ic;
+  // a pass of (ic, ky, kx) reads input rows up to (OH - 1) * STRIDE + ky - PH of channel ic: it may start once
+  // those are in, before the rest of the channel
+  logic [CW-1:0] ch_in;
+  logic [RW-1:0] rows_in;
+  int            need_row;
+  assign ch_in = rb ? ch_loaded1 : ch_loaded0;
+  assign rows_in = rb ? rows1 : rows0;
+  always_comb begin
+    need_row = (OH - 1) * STRIDE - PH + int'(ky);
+    if (need_row > IH - 1) need_row = IH - 1;
+    if (need_row < 0) need_row = 0;
+  end
+  assign in_ok = ch_in > ic || (ch_in == ic && int'(rows_in) > need_row);
   assign all_w = &w_valid;
-  assign fire = active && in_ok && (!need_w || all_w) && (!bunch_start || !obuf_busy[op]);
+  // an output bank is claimed by the first pass that writes it: a bunch's first (its last with INNER)
+  assign claim = INNER != 0 ? last_r && t == '0 : bunch_start;
+  assign fire = active && in_ok && (!need_w || all_w) && (!claim || !obuf_busy[op]);
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       {rb, active, op} <= '0;
@@ -176,6 +210,7 @@ module mac_engine #(
         if (bunch_start && k == '0) t0 <= cyc;
         if (t == TA'(TSTEPS - 1)) begin
           {t, b, j} <= '0;
+          if (bunch_end) op <= !op;
           if (kx != ($clog2(KW + 1))'(KW - 1)) begin
             kx <= kx + 1'b1;
             tap <= tap + 1'b1;
@@ -186,14 +221,17 @@ module mac_engine #(
               tap <= tap + (XA+3)'(IW - (KW - 1));
             end else begin
               ky <= '0;
-              if (ic != CW'(IC - 1)) begin
+              if (INNER != 0 && k != GA'(K - 1)) begin  // the next bunch, the same input channel
+                k <= k + 1'b1;
+                tap <= tap - (XA+3)'((KH - 1) * IW + (KW - 1));
+              end else if (ic != CW'(IC - 1)) begin
                 ic <= ic + 1'b1;
+                if (INNER != 0) k <= '0;
                 tap <= tap + (XA+3)'(IH * IW - (KH - 1) * IW - (KW - 1));
               end else begin
                 ic <= '0;
                 tap <= -(XA+3)'(PH * IW + PW);
-                op <= !op;
-                if (k != GA'(K - 1)) k <= k + 1'b1;
+                if (INNER == 0 && k != GA'(K - 1)) k <= k + 1'b1;
                 else begin
                   k <= '0;
                   active <= 1'b0;
@@ -222,15 +260,15 @@ module mac_engine #(
     else rel_q <= {rel_q[0], fire && img_end};
     if (fire && img_end) rel_bank_q <= rb;
   end
-  assign op_used = fire && bunch_start;
+  assign op_used = fire && claim;
 
   // ---- term tags, stage B (the fire clock registered) ... stage D (mac lane inputs) ----
   logic          vB, vC, vD, firstB, firstC, firstD, lastB, lastC, lastD, parB, parC, parD;
-  logic [SA-1:0] slotB, slotC, slotD;
+  logic [SAA-1:0] slotB, slotC, slotD;
   always_ff @(posedge clk) begin
     if (!rst_n) {vB, vC, vD} <= '0;
     else {vB, vC, vD} <= {fire && t < TA'(STEPS), vB, vC};
-    {slotB, firstB, lastB, parB} <= {SA'(t), first_r, last_r, op};
+    {slotB, firstB, lastB, parB} <= {INNER != 0 ? SAA'(int'(k) * (1 << SA) + int'(t)) : SAA'(t), first_r, last_r, op};
     {slotC, firstC, lastC, parC} <= {slotB, firstB, lastB, parB};
     {slotD, firstD, lastD, parD} <= {slotC, firstC, lastC, parC};
   end
@@ -298,9 +336,9 @@ module mac_engine #(
 
   // ---- the lanes' shared control (mac_ctl), then per channel lane its weights, bias and PX MAC lanes ----
   logic          c_rd_en, c_p_first, c_wr_en, c_wr_last, c_wr_par;
-  logic [SA-1:0] c_rd_slot, c_wr_slot;
+  logic [SAA-1:0] c_rd_slot, c_wr_slot;
   logic [31:0]   c_p_init_unused;
-  mac_ctl #(.SA(SA)) u_ctl (
+  mac_ctl #(.SA(SAA)) u_ctl (
       .clk(clk), .rst_n(rst_n), .in_valid(vD), .in_slot(slotD), .in_first(firstD), .in_last(lastD), .in_par(parD),
       .in_init(32'd0), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first), .p_init(c_p_init_unused),
       .wr_en(c_wr_en), .wr_slot(c_wr_slot), .wr_last(c_wr_last), .wr_par(c_wr_par)
@@ -351,7 +389,7 @@ module mac_engine #(
     end
     for (genvar x = 0; x < PX; x++) begin : g_lane
       logic [31:0]   osum;
-      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(STEPS), .ACC_BLOCK(ACC_BLOCK),
+      mac_lane #(.SUBNORMALS(SUBNORMALS), .WB(WB), .SLOTS(ACC_SLOTS), .OBUF_SLOTS(STEPS), .ACC_BLOCK(ACC_BLOCK),
                  .OBUF_BLOCK(OBUF_BLOCK)) u_mac (
           .clk(clk), .rst_n(rst_n), .in_valid(vD && pvD[x]), .in_w(padD[x] ? NEG_ZERO_U : wD),
           .in_x(padD[x] ? ONE_U : xD[x*36+:36]), .rd_en(c_rd_en), .rd_slot(c_rd_slot), .p_first(c_p_first),

@@ -12,17 +12,19 @@
 // The SLOTS partial sums live in a memory read two clocks ahead of the product (registered read,
 // then a register on the read data: the block-RAM output register, or a flip-flop after a LUT
 // RAM) and written back when the sum leaves the adder; a last term's sum also goes into the output
-// buffer at {par, slot} (the engine applies the fused ReLU once, as it drains): two banks, so it drains one while
+// buffer at {par, slot[OSA-1:0]} (the engine applies the fused ReLU once, as it drains): two banks, so it drains one while
 // the next outputs are computed into the other (registered read, a register after it: rd_data
 // two clocks after ob_rd_en). Schedule rule: two terms of one slot >= SPACING = ADD_LATENCY + 3
 // (10) clocks apart (no bypass).
 module mac_lane #(
     parameter int SUBNORMALS = 1,
     parameter int WB = 24,      // weight significand bits (fp32_mul_core)
-    parameter int SLOTS = 16,   // outputs in flight (>= 1)
+    parameter int SLOTS = 16,   // partial sums in flight (>= 1)
+    parameter int OBUF_SLOTS = SLOTS,  // outputs of one bank: slot bits [OSA-1:0] address it (a power of two, or SLOTS)
     parameter int ACC_BLOCK = 0,   // 1: the accumulators ask for block RAM, 0: LUT RAM (pycompress.hw.plan.cost_rtl)
     parameter int OBUF_BLOCK = 0,  // the same for the output buffer
-    localparam int SA = SLOTS > 1 ? $clog2(SLOTS) : 1
+    localparam int SA = SLOTS > 1 ? $clog2(SLOTS) : 1,
+    localparam int OSA = OBUF_SLOTS > 1 ? $clog2(OBUF_SLOTS) : 1
 ) (
     input  logic          clk,
     input  logic          rst_n,
@@ -40,7 +42,7 @@ module mac_lane #(
     output logic [31:0]   out_sum,     // the sum leaving the adder (an output with wr_en && wr_last)
     input  logic          ob_rd_en,
     input  logic          ob_rd_par,
-    input  logic [SA-1:0] ob_rd_addr,
+    input  logic [OSA-1:0] ob_rd_addr,
     output logic [31:0]   rd_data
 );
   logic        p_valid, s_valid;
@@ -72,15 +74,15 @@ module mac_lane #(
   // ---- output buffer ----
   logic [31:0] o1;
   if (OBUF_BLOCK != 0) begin : g_obuf_bram
-    (* ram_style = "block" *) logic [31:0] obuf[2 << SA];
+    (* ram_style = "block" *) logic [31:0] obuf[2 << OSA];
     always_ff @(posedge clk) begin
-      if (wr_en && wr_last) obuf[{wr_par, wr_slot}] <= s_sum;
+      if (wr_en && wr_last) obuf[{wr_par, wr_slot[OSA-1:0]}] <= s_sum;
       if (ob_rd_en) o1 <= obuf[{ob_rd_par, ob_rd_addr}];
     end
   end else begin : g_obuf_lut
-    (* ram_style = "distributed" *) logic [31:0] obuf[2 << SA];
+    (* ram_style = "distributed" *) logic [31:0] obuf[2 << OSA];
     always_ff @(posedge clk) begin
-      if (wr_en && wr_last) obuf[{wr_par, wr_slot}] <= s_sum;
+      if (wr_en && wr_last) obuf[{wr_par, wr_slot[OSA-1:0]}] <= s_sum;
       if (ob_rd_en) o1 <= obuf[{ob_rd_par, ob_rd_addr}];
     end
   end

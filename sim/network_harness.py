@@ -177,7 +177,7 @@ def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
     for s, (b, c) in enumerate(zip(steady.T, comp.T)):
         st = plan.layers[s]
         cfg = est.configs.get(st.ident)
-        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k})" if cfg else "-"
+        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k}{' inner' if cfg.inner else ''})" if cfg else "-"
         lines.append(f"| {st.name} | {st.kind}{' + relu' if st.relu else ''} | {lanes} | {int(np.median(c)):,} | "
                      f"{int(np.median(b)):,} | {est.timing.stage_cycles[s]:,} | {est.timing.stage_done[s]:,} |")
     lat = rep["last_out"] - rep["first_in"]

@@ -198,3 +198,32 @@ def test_digits_cnn_lossy_engine_bit_exact(tmp_path):
     assert "STORED_MAN_BITS(3)" in top and ".WB(4)" in top  # the narrow multiplier: 3 stored bits + the hidden one
     assert res["report"]["done"] and res["report"]["resets"] == 1
     assert res["report"]["mismatches"] == 0
+
+
+def test_inner_order_weights_and_row_readiness(lenet):
+    """An input-ordered conv whose bunches sit inside its input-channel loop (mac_engine INNER): the lanes' weights
+    in (ic, k, tap, b) order, checked against the loop nest written out; its passes start on the input rows they
+    read, so its first bunch leaves a bunch's passes before its last; the chain model starts a pass on its rows."""
+    from pycompress.hw.layout import bunch_lane_order
+    from pycompress.hw.plan.cost_rtl import config
+    from pycompress.hw.plan.rtl_chain import _mac, _pass_ready
+
+    outputs, ic_n, taps, lanes, k_n = 8, 3, 4, 2, 2
+    b_n = outputs // lanes // k_n
+    want = [[(k * lanes * b_n + l * b_n + b) * ic_n * taps + ic * taps + tap
+             for ic in range(ic_n) for k in range(k_n) for tap in range(taps) for b in range(b_n)] for l in range(lanes)]
+    assert np.array_equal(bunch_lane_order(outputs, ic_n * taps, lanes, k_n, taps), np.array(want))
+    assert np.array_equal(bunch_lane_order(outputs, ic_n * taps, lanes, k_n), bunch_lane_order(outputs, ic_n * taps, lanes, k_n, 0))
+
+    layers = {l.name: l for l in rtl_layers(lenet.graph)}
+    conv1, conv2 = layers["conv1"], layers["conv2"]
+    cfg = config(conv2, 22, progressive=False)
+    assert cfg.inner and cfg.k > 1 and cfg.order_taps == 25 and cfg.acc_slots >= cfg.k * cfg.steps
+    assert not config(layers["fc2"], 2, progressive=False).inner  # a Linear's bunches would not drain in time
+    t_in = np.arange(conv2.n_in, dtype=np.int64) * 3  # one word every 3 clocks
+    ready = _pass_ready(conv2, t_in)
+    assert ready[0, 0] < t_in[143] and ready[0, -1] == t_in[143] + 2  # row 7 of 12 for ky = 0, the whole channel for ky = 4
+    out = _mac(conv2, cfg, t_in)
+    words = cfg.pc * cfg.bunch * cfg.pixels
+    assert out[words] - out[0] >= 25 * cfg.pass_cycles  # bunch 1 follows bunch 0 by its last-channel passes
+    assert _pass_ready(conv1, np.arange(784))[0, 0] == 24 * 28 - 1 + 2  # conv1's first kernel row needs rows 0..23

@@ -291,16 +291,23 @@ def lane_split_order(outputs: int, reduction: int, lanes: int) -> np.ndarray:
     return lane_order(outputs, reduction, lanes).reshape(reduction, g, lanes).transpose(2, 0, 1).reshape(lanes, -1)
 
 
-def bunch_lane_order(outputs: int, reduction: int, lanes: int, bunches: int = 1) -> np.ndarray:
+def bunch_lane_order(outputs: int, reduction: int, lanes: int, bunches: int = 1, taps: int = 0) -> np.ndarray:
     """(lanes, reduction * G) element indices of an (outputs, reduction) weight in the RTL engine's order
     (rtl/mac_engine.sv): lane l of P, G = outputs / P outputs a lane, K bunches of B = G / K; for bunch k, for r,
-    for b, the weight of output k*P*B + l*B + b, input r. K = 1 is `lane_split_order`."""
+    for b, the weight of output k*P*B + l*B + b, input r. K = 1 is `lane_split_order`. With `taps` (the engine's
+    INNER order, r = ic * taps + tap): for ic, for k, for tap, for b."""
     if lanes < 1 or outputs % lanes or (outputs // lanes) % bunches:
         raise PycompressError(f"{lanes} lanes x {bunches} bunches do not divide {outputs} outputs")
     g = outputs // lanes
     b = g // bunches
+    lane = np.arange(lanes)[:, None, None, None, None]
+    if taps:
+        ic = np.arange(reduction // taps)[None, :, None, None, None]
+        k = np.arange(bunches)[None, None, :, None, None]
+        tap = np.arange(taps)[None, None, None, :, None]
+        bb = np.arange(b)[None, None, None, None, :]
+        return ((k * lanes * b + lane * b + bb) * reduction + ic * taps + tap).reshape(lanes, -1)
     k = np.arange(bunches)[None, :, None, None]
     r = np.arange(reduction)[None, None, :, None]
     bb = np.arange(b)[None, None, None, :]
-    lane = np.arange(lanes)[:, None, None, None]
-    return ((k * lanes * b + lane * b + bb) * reduction + r).reshape(lanes, -1)
+    return ((k * lanes * b + lane[..., 0] * b + bb) * reduction + r).reshape(lanes, -1)

@@ -61,6 +61,13 @@ def _offset_note(c: dict, o: dict) -> list[str]:
     return out
 
 
+def weight_format(cm: CompressedModel) -> str:
+    """The format the kernel's weights are in (and the raw baseline's): a clustered model's codebook format,
+    not the container's base format."""
+    names = {t.fmt.name for t in cm.tensors.values() if hasattr(t, "fmt")}
+    return names.pop() if len(names) == 1 else cm.format
+
+
 def estimate_report(cm: CompressedModel, parallel: dict | None = None, board: str = "zedboard",
                     dataflow: bool | None = None) -> dict:
     checks: dict = {}
@@ -68,7 +75,7 @@ def estimate_report(cm: CompressedModel, parallel: dict | None = None, board: st
     c, b, o = est["compressed"], est["baseline"], est["offset_baseline"]
     budget = hls_budget(board)
     out = {k: v.to_dict() for k, v in est.items()}
-    return {"format": cm.format, "method": "estimate (loops: II and depth from the rule checker on the generated C++)",
+    return {"format": weight_format(cm), "method": "estimate (loops: II and depth from the rule checker on the generated C++)",
             "dataflow": c.chain if dataflow is None else dataflow, **out,
             "checker": {k: {"violations": [str(v) for v in r.violations], "loops": len(r.loops)} for k, r in checks.items()},
             "ratios": {"bram18k_vs_same_format": round(c.bram18k / max(b.bram18k, 1), 3),

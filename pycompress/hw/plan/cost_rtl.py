@@ -4,8 +4,10 @@ Every Conv2d or Linear is one rtl/mac_engine.sv (a Linear as a 1x1 convolution o
 1x1 image), with the following ReLU fused: PC channel lanes x PX pixel lanes, each a
 float multiplier (fp32_mul_core, one DSP48E1 for a weight significand of at most 17
 bits) and adder, its K bunches of output channels computed one after the other
-(K = 1: input-ordered, a term fires as soon as its input channel is loaded; K > 1:
-output-ordered, a bunch leaves while the next is computed). Each pool is a streaming
+(output-ordered: a bunch leaves while the next is computed) or, input-ordered, inside
+the input-channel loop (`inner`; K = 1 the plain case): a pass fires as soon as the input
+rows it reads are loaded, and in the last input channel the bunches finish one by one,
+so the first leave while the last are computed. Each pool is a streaming
 unit. `chain_timing` (rtl_chain.py) follows one image through the chain for the
 latency and gives the interval of the overlapped stages.
 
@@ -25,6 +27,7 @@ from .model import Layer, Schedule
 
 SPACING = 10  # rtl/mac_lane.sv: two terms of one accumulator >= fp32_add LATENCY + 3 clocks apart
 PIPELINE = 16  # rtl/mac_engine.sv DL: a term's fire to its sum written (issue, input read, multiply, add)
+DRAIN_DELAY = 6  # a bunch's completion to its first word on m_axis (bunch FIFO, read, two mux registers, FIFO)
 STREAM_WORD_BITS_RTL = (18, 36)  # lane stream word widths: 18 when a code fits, else 36 (RAMB18 aspect ratios)
 LANE_MEM_BLOCK_BITS = 1024  # a lane's accumulators or output buffer above 32 words ask for block RAM (LUTs are scarcer)
 TABLE_BLOCK_BITS = 4096  # a lane's weight codes above this many bits are a packed stream in block RAM
@@ -35,8 +38,8 @@ class RtlCosts:
     """The one place the RTL figures live: Yosys synth_xilinx -family xc7 counts (docs/rtl.md "Engine v2")."""
 
     # slice LUTs (LUT1-6, inverters, shift registers, LUT RAM) of one unit, Yosys synth_xilinx
-    lut_mac: int = 830  # mac_lane: fp32_mul_core (WB 8) + fp32_add + memory control; its LUT RAM apart
-    ff_mac: int = 570
+    lut_mac: int = 788  # mac_lane: fp32_mul_core (WB 8) + fp32_add + memory control; its LUT RAM and SRLs apart
+    ff_mac: int = 560
     lut_wsrc_packed: int = 210  # lane_wsrc: stream unpacker, decoder, FIFOs
     lut_wsrc_plain: int = 60  # + its table's LUT ROM
     lut_hsrc: int = 380  # lane_hsrc: the record loop, canonical decode, symbol ROM, FIFOs
@@ -87,6 +90,13 @@ class EngineConfig:
     k: int
     outputs: int  # output channels / features
     pixels: int  # outputs of one channel (1 for a linear layer)
+    inner: bool = False  # the bunches inside the input-channel loop (input-ordered, bunches finish one by one)
+    taps: int = 1  # kernel taps a pass of one input channel (KH * KW), for the INNER weight order
+
+    @property
+    def order_taps(self) -> int:
+        """`layout.bunch_lane_order`'s taps: the weight order of the lanes."""
+        return self.taps if self.inner else 0
 
     @property
     def lanes(self) -> int:
@@ -113,6 +123,12 @@ class EngineConfig:
     @property
     def pass_cycles(self) -> int:
         return max(self.steps, SPACING)
+
+    @property
+    def acc_slots(self) -> int:
+        """Accumulator words a lane keeps (mac_engine.sv ACC_SLOTS): one bunch, or with `inner` all K bunches,
+        bunch k at k * 2^SA."""
+        return self.k << max(1, (self.steps - 1).bit_length()) if self.inner else self.steps
 
 
 def _divisors(n: int) -> list[int]:
@@ -147,10 +163,21 @@ def config(layer: Layer, lanes: int, progressive: bool) -> EngineConfig:
     pc = min(pcs) if progressive else max(pcs)
     px = lanes // pc
     cfg = EngineConfig(pc, px, 1, layer.outputs, layer.pixels)
+    g = cfg.groups  # K: the most bunches output-ordered, the fewest (above 1) inner
+    ks = [k for k in _divisors(g) if (g // k) * cfg.pixel_slots >= SPACING]
     if progressive:
-        g = cfg.groups
-        ks = [k for k in _divisors(g) if (g // k) * cfg.pixel_slots >= SPACING]
         cfg = EngineConfig(pc, px, max(ks) if ks else 1, layer.outputs, layer.pixels)
+    else:  # inner bunches where the drain keeps up: a bunch's words leave within its last-channel passes, and
+        # the output bank it reuses (bunch k - 2's) is drained before its last pass (no stall)
+        taps = layer.kernel[0] * layer.kernel[1] if layer.op == "conv2d" else 1
+
+        def drains(k: int) -> bool:
+            pass_cycles, words = max((g // k) * cfg.pixel_slots, SPACING), pc * (g // k) * layer.pixels
+            return taps * pass_cycles >= words and (2 * taps - 1) * pass_cycles >= PIPELINE + DRAIN_DELAY + words
+
+        ks = [k for k in ks if k > 1 and drains(k)]
+        if ks:
+            cfg = EngineConfig(pc, px, min(ks), layer.outputs, layer.pixels, inner=True, taps=taps)
     return cfg
 
 
@@ -229,9 +256,8 @@ def _lane_mem(bits_width: int, depth: int, c: RtlCosts) -> tuple[int, int]:
 
 def lane_memories(cfg: EngineConfig) -> tuple[int, int]:
     """Depths of a lane's accumulators and (two-bank) output buffer as mac_lane.sv declares them."""
-    steps = cfg.steps
-    sa = max(1, (steps - 1).bit_length())
-    return steps, 2 << sa
+    sa = max(1, (cfg.steps - 1).bit_length())
+    return cfg.acc_slots, 2 << sa
 
 
 def input_depth(layer: Layer) -> int:

@@ -1,13 +1,13 @@
 """One image through the RTL engine's chain: its latency, and the interval once images overlap (an ESTIMATE).
 
 The engines overlap load, compute and drain (two input banks, two output banks), and
-a MAC engine starts a term as soon as the input channel it reads is loaded, so the
+a MAC engine starts a pass as soon as the input rows it reads are loaded, so the
 latency of one image is not the sum of the stages. This follows the first image
-word by word: the input arrives one word a clock; a MAC engine's pass of bunch k over
-input channel ic starts when the channel is in and the previous pass is done; a bunch
-leaves one word a clock after its last sum is written; a pool walks its input (and the far
-padding) one position a clock, an average pool an adder latency a position and the adds of
-an input's windows one a clock (and a window's last after the multiply too). All
+word by word: the input arrives one word a clock; a MAC engine's pass (ic, ky, kx) of its
+first bunch (of every bunch, inner order) starts when the rows of channel ic it reads are in
+and the previous pass is done; a bunch leaves one word a clock after its last sum is written; a pool walks
+its input (and the far padding) one position a clock, an average pool an adder latency a position and the
+adds of an input's windows one a clock (and a window's last after the multiply too). All
 vectorised (max-plus recurrences as cumulative maxima). The interval is the busiest
 stage: its compute, or the words it must take in or send out at one a clock.
 """
@@ -19,11 +19,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .cost_rtl import PIPELINE, RTL, EngineConfig, RtlCosts, compute_cycles
+from .cost_rtl import DRAIN_DELAY, PIPELINE, RTL, EngineConfig, RtlCosts, compute_cycles
 from .model import Layer
 
 LOAD_DELAY = 2  # a word's beat to its channel counted (unpack register, write)
-DRAIN_DELAY = 6  # a bunch's completion to its first word on m_axis (bunch FIFO, read, two mux registers, FIFO)
 MAXPOOL_DELAY = 2  # rtl/maxpool_unit.sv: the row maxima register, then the output register
 
 
@@ -47,17 +46,35 @@ def _carry(ready: np.ndarray, start: int, step: int) -> np.ndarray:
     return (i + 1) * step + np.maximum.accumulate(np.maximum(ready - i * step, start))
 
 
+def _pass_ready(layer: Layer, t_in: np.ndarray) -> np.ndarray:
+    """(IC, KH) clocks the passes of input channel ic, kernel row ky may start: the input rows every output pixel
+    of the pass reads are loaded (rtl/mac_engine.sv in_ok; a Linear: each input word)."""
+    c, h, w = layer.in_shape if layer.op == "conv2d" else (layer.n_in, 1, 1)
+    kh = layer.kernel[0] if layer.op == "conv2d" else 1
+    ph = layer.padding[0] if layer.op == "conv2d" else 0
+    oh = layer.out_shape[1] if layer.op == "conv2d" else 1
+    rows = np.clip((oh - 1) * layer.stride + np.arange(kh) - ph, 0, h - 1)  # the last row a kernel row's pass reads
+    idx = np.arange(c)[:, None] * h * w + (rows[None, :] + 1) * w - 1
+    return t_in[idx].astype(np.int64) + LOAD_DELAY
+
+
 def _mac(layer: Layer, cfg: EngineConfig, t_in: np.ndarray, spans: list | None = None) -> np.ndarray:
     """Output word times of a MAC engine, in C, H, W order."""
-    ch = len(t_in) // layer.in_shape[0]
-    ready = t_in[ch - 1::ch] + LOAD_DELAY  # channel ic complete
-    per_ch = (layer.kernel[0] * layer.kernel[1]) * cfg.pass_cycles
-    end = _carry(ready.astype(np.int64), int(t_in[0]) + LOAD_DELAY, per_ch)  # bunch 0, channel by channel
-    bunch_end = [int(end[-1])]
-    for _ in range(1, cfg.k):  # later bunches: every channel is in
-        bunch_end.append(bunch_end[-1] + layer.in_shape[0] * per_ch)
+    ready = _pass_ready(layer, t_in)  # (IC, KH)
+    kw = layer.kernel[1] if layer.op == "conv2d" else 1
+    c = ready.shape[0]
+    start = int(t_in[0]) + LOAD_DELAY
+    if cfg.inner:  # for ic, for k, for (ky, kx): in the last channel bunch k ends after its own passes
+        r = np.repeat(np.broadcast_to(ready[:, None, :], (c, cfg.k, ready.shape[1])).reshape(c * cfg.k, -1), kw, axis=1)
+        end = _carry(r.reshape(-1), start, cfg.pass_cycles).reshape(c, cfg.k, -1)
+        bunch_end = [int(e) for e in end[-1, :, -1]]
+    else:  # bunch 0 pass by pass as its input arrives; later bunches: every channel is in
+        end = _carry(np.repeat(ready, kw, axis=1).reshape(-1), start, cfg.pass_cycles)
+        bunch_end = [int(end[-1])]
+        for _ in range(1, cfg.k):
+            bunch_end.append(bunch_end[-1] + layer.reduction * cfg.pass_cycles)
     if spans is not None:  # first pass start .. last sum written
-        spans.append(bunch_end[-1] + PIPELINE - (max(int(ready[0]), int(t_in[0]) + LOAD_DELAY)))
+        spans.append(bunch_end[-1] + PIPELINE - max(int(ready[0, 0]), start))
     words = cfg.pc * cfg.bunch * cfg.pixels
     out, free = [], 0
     for e in bunch_end:

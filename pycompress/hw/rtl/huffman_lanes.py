@@ -92,7 +92,7 @@ def lane_streams(t: HuffmanTables, cfg: EngineConfig, lt: HuffmanLaneTables | No
     """Each lane's record stream as 36-bit words."""
     lt = lt or lane_tables(t)
     outputs = t.tensor.shape[0]
-    order = bunch_lane_order(outputs, t.depth // outputs, cfg.pc, cfg.k)
+    order = bunch_lane_order(outputs, t.depth // outputs, cfg.pc, cfg.k, cfg.order_taps)
     return [pack_records(lt.record_values[order[l]], lt.record_bits[order[l]]) for l in range(cfg.pc)]
 
 
@@ -100,7 +100,7 @@ def lane_bits(t: HuffmanTables, cfg: EngineConfig) -> int:
     """Stream bits of the largest lane (for the cost model and the memory rules)."""
     lt = lane_tables(t)
     outputs = t.tensor.shape[0]
-    order = bunch_lane_order(outputs, t.depth // outputs, cfg.pc, cfg.k)
+    order = bunch_lane_order(outputs, t.depth // outputs, cfg.pc, cfg.k, cfg.order_taps)
     return int(lt.record_bits[order].sum(axis=1).max())
 
 

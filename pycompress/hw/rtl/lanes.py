@@ -21,7 +21,7 @@ def lane_codes(t: LayerTables, cfg: EngineConfig) -> tuple[np.ndarray, int, np.n
     """(codes per lane (P, R*G) in consumption order, code bits, order) of a weight's tables."""
     codes, bits = t.stream_codes()
     outputs = t.shape[0]
-    order = bunch_lane_order(outputs, codes.size // outputs, cfg.pc, cfg.k)
+    order = bunch_lane_order(outputs, codes.size // outputs, cfg.pc, cfg.k, cfg.order_taps)
     return codes[order], bits, order
 
 

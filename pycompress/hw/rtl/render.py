@@ -110,7 +110,7 @@ def mac_parameters(s: LayerPlan, cfg: cost_rtl.EngineConfig, t) -> list[tuple[st
     else:
         geometry = [("IC", s.n_in), ("IH", 1), ("IW", 1), ("OC", s.outputs), ("KH", 1), ("KW", 1)]
     acc, obuf = cost_rtl.lane_memories(cfg)
-    return [*geometry, ("RELU", int(s.relu)), ("PC", cfg.pc), ("PX", cfg.px), ("K", cfg.k),
+    return [*geometry, ("RELU", int(s.relu)), ("PC", cfg.pc), ("PX", cfg.px), ("K", cfg.k), ("INNER", int(cfg.inner)),
             ("SUBNORMALS", Code("SUBNORMALS")), ("WB", cost_rtl.weight_significand_bits(t)),
             *_weight_parameters(s, cfg, t),
             ("ACC_BLOCK", int(32 * acc > cost_rtl.LANE_MEM_BLOCK_BITS)),
@@ -155,7 +155,7 @@ def plan_table(plan: AcceleratorPlan) -> str:
     configs = plan.estimate.configs
     for s in plan.layers:
         cfg = configs.get(s.ident)
-        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k})" if cfg else "-"
+        lanes = f"{cfg.lanes} ({cfg.pc} x {cfg.px}, K={cfg.k}{' inner' if cfg.inner else ''})" if cfg else "-"
         rows.append(f"| {s.name} | {s.kind}{' + relu' if s.relu else ''} | {lanes} | "
                     f"{'x'.join(map(str, s.in_shape))} -> {'x'.join(map(str, s.out_shape))} | {s.cycles:,} |")
     r = plan.resources()
