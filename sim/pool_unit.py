@@ -23,9 +23,9 @@ from pycompress.core.graph import AvgPool2d, Graph, MaxPool2d  # noqa: E402
 from pycompress.hw.fpref import canonical_nan, reciprocal  # noqa: E402
 from pycompress.hw.hls.reference import reference_forward  # noqa: E402
 
-SOURCES = {"max": ("pool_window.sv", "maxpool_unit.sv"),
-           "avg": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
-                   "avgpool_unit.sv")}
+from pycompress.hw.rtl.render import POOL_SOURCES  # noqa: E402
+
+SOURCES = {"max": POOL_SOURCES["maxpool"], "avg": POOL_SOURCES["avgpool"]}  # the engine's compile order
 SPECIALS = np.array([0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001, 0x7FA5A5A5,
                      0x00000001, 0x807FFFFF, 0x00400000, 0x3F800000, 0xBF800000, 0x7F7FFFFF, 0xFF7FFFFF], np.uint32)
 
