@@ -15,7 +15,6 @@ Run inside `frontends.lenet.torch_threads(1, deterministic=True)` for bit-identi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np

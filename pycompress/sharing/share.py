@@ -24,10 +24,10 @@ import torch
 
 from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
-from .bound import DEFAULT_CONFIDENCE, Paired, check_confidence, within
-from .cluster import K_MAX, _check_codebook_format, cluster_state_dict
-from .finetune import TrainConfig, Trainer, codebook_finetune, masked_finetune
-from .prune import apply_mask, check_ratio, keep_mask
+from .bound import Paired, within
+from .cluster import cluster_state_dict
+from .finetune import Trainer, codebook_finetune, masked_finetune
+from .prune import apply_mask, keep_mask
 from .share_plan import LayerOptions, greedy_plans
 from .share_config import ShareConfig  # noqa: F401 (re-exported)
 from .share_sensitivity import Curve, Judge, cluster_curves, prune_curves

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pycompress.core.errors import PycompressError
 from pycompress.hw.lanewords import LUTRAM_MAX_BITS
 from .templates import render
 from pycompress.hw.names import ModelName
