@@ -30,7 +30,7 @@ from pycompress.hw.rtl.accel import ACCEL_FILE_LIST, ACCEL_TOP, REGISTERS, accel
 
 
 def run(name: str, images: int, work: Path, valid: float = 0.8, ready: float = 0.8) -> dict:
-    from cocotb_tools.runner import get_runner
+    from buildcache import copied_sources, verilator_runner
 
     import network_harness as nh
     from pycompress.hw.hls.reference import reference_forward
@@ -46,15 +46,8 @@ def run(name: str, images: int, work: Path, valid: float = 0.8, ready: float = 0
     sources = [folder / n for n in (folder / ACCEL_FILE_LIST).read_text().split()]
     key = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
     build_dir = REPO / "sim_build" / f"accel_{key}"
-    src = build_dir / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for i, p in enumerate(sources):
-        c = src / f"{i:02d}_{p.name}"
-        if not c.exists():
-            c.write_bytes(p.read_bytes())
-        copies.append(c)
-    runner = get_runner("verilator")
+    copies = copied_sources(sources, build_dir)
+    runner = verilator_runner()
     runner.build(sources=[str(s) for s in copies], hdl_toplevel=ACCEL_TOP, build_dir=str(build_dir),
                  build_args=["-Wno-fatal", "-O3", "--output-split", "0"], always=False,
                  log_file=str(build_dir / "build.log"))

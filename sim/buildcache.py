@@ -86,3 +86,17 @@ class CachedVerilator(Verilator):
 
 def verilator_runner() -> CachedVerilator:
     return CachedVerilator()
+
+
+def copied_sources(sources: list[Path], build_dir: Path) -> list[Path]:
+    """Copies of `sources`, numbered in order, in `build_dir`/src: for a build folder keyed by the sources'
+    content whose originals are rewritten on every run (the runner rebuilds when a source is newer)."""
+    src_dir = Path(build_dir) / "src"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for i, p in enumerate(sources):
+        c = src_dir / f"{i:02d}_{Path(p).name}"
+        if not c.exists():
+            c.write_bytes(Path(p).read_bytes())
+        copies.append(c)
+    return copies

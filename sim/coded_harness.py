@@ -36,14 +36,14 @@ TOPLEVEL = "coded_decoder"
 
 
 def build(fmt: str):
-    from cocotb_tools.runner import get_runner
+    from buildcache import verilator_runner
 
     harness.setup_tools()
     shape = widest_shape(fmt)
     f = get_format(fmt)
     build_dir = harness.BUILD_ROOT / f"coded_{fmt}"
     build_dir.mkdir(parents=True, exist_ok=True)
-    runner = get_runner("verilator")
+    runner = verilator_runner()
     runner.build(sources=[str(s) for s in coded_sources()], hdl_toplevel=TOPLEVEL,
                  parameters=shape.parameters(f.exponent_bits, f.mantissa_bits), build_dir=str(build_dir),
                  waves=harness.waves_on(), build_args=["-Wno-fatal"], always=False, log_file=str(build_dir / "build.log"))

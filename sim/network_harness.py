@@ -82,7 +82,7 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
 
 def build(folder: Path, plan: AcceleratorPlan, max_images: int, subnormals: bool = True):
     """The Verilator build of network_tb + the engine in `folder`, keyed by the SystemVerilog text."""
-    from buildcache import verilator_runner
+    from buildcache import copied_sources, verilator_runner
 
     setup_tools()
     names = (folder / FILE_LIST).read_text().split()
@@ -95,16 +95,7 @@ def build(folder: Path, plan: AcceleratorPlan, max_images: int, subnormals: bool
     if not (build_dir / TOPLEVEL).exists():
         print(f"verilator: building the engine ({len(plan.layers)} stages; once, cached in {build_dir})",
               file=sys.stderr, flush=True)
-    # build from a copy inside the build folder: the engine folder is rewritten on every run, and the runner
-    # rebuilds when a source is newer than the simulator
-    src_dir = build_dir / "src"
-    src_dir.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for i, p in enumerate(sources):
-        c = src_dir / f"{i:02d}_{p.name}"
-        if not c.exists():
-            c.write_bytes(p.read_bytes())
-        copies.append(c)
+    copies = copied_sources(sources, build_dir)  # the engine folder is rewritten on every run
     runner = verilator_runner()
     runner.build(sources=[str(s) for s in copies], hdl_toplevel=TOPLEVEL, parameters=params, build_dir=str(build_dir),
                  waves=waves_on(), build_args=["-Wno-fatal", "-O3", "--output-split", "0"], always=False,
