@@ -181,6 +181,16 @@ def test_estimate_of_the_default_kernel_meets_the_issue_targets(bf16_model):
     assert d["slowest"] == "conv1" and c["lanes"]["conv1"] == 6 and c["pixel_lanes"]["conv1"] == 2
 
 
+def test_estimate_names_the_format_the_weights_are_in(lenet_state_dict, bf16_model):
+    """A clustered model's container is fp32 underneath; its kernel holds (and its raw baseline is) the codebook's bf16."""
+    from pycompress.hw.hls.estimates import weight_format
+    from pycompress.sharing.cluster import cluster_state_dict
+
+    clustered = cluster_state_dict(lenet_state_dict, 8, codebook_format="bf16")
+    assert clustered.format == "fp32" and weight_format(clustered) == "bf16"
+    assert weight_format(bf16_model) == "bf16"
+
+
 def test_esart_bram_is_at_most_half_of_raw_bf16():
     rep = estimate_report(container.load(ESART_MODEL))
     assert rep["compressed"]["weight_bram18k"] <= 0.5 * rep["baseline"]["weight_bram18k"]
