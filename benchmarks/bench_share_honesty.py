@@ -9,10 +9,13 @@ configuration is then printed beside its validation drop and bound. The bound is
 issue's sense when, for the entropy-coded variant at --max-drop, the test drop exceeds the bound
 at most once over the five seeds.
 
-    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--json build/share-honesty.json]
+    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--folds 8 --jobs 2] [--json FILE]
 
-About 15 minutes per seed on one core (training, then the search); the figures are printed as each
-seed finishes. Not a unit test: it measures, it does not assert.
+With `--folds K` every seed chooses as `make sharing-report` does (`share --folds K`): the seed's model is
+fold 0, and K - 1 more originals are trained on the same seed's data, each without its validation block
+(sharing/kfold.py); the choice pools the K folds. About 4 minutes per search on one idle core (training,
+then the search): 5 seeds x K searches. The figures are printed as each seed finishes. Not a unit test:
+it measures, it does not assert.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from pycompress.frontends.datasets import Dataset
 from pycompress.frontends.evaluator import Task
 from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, torch_threads, train_model
 from pycompress.sharing.bound import drop_bound
+from pycompress.sharing.kfold import run_folds
 from pycompress.sharing.share import VARIANTS, ShareConfig, run_share
 
 
@@ -50,6 +54,8 @@ def main() -> int:
                     help="run these seeds only (to finish or repeat part of a run; the summary counts them alone)")
     ap.add_argument("--max-drop", default="0.5,0.3")
     ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--folds", type=int, default=1, help="choose on K folds, as `share --folds K` (default 1)")
+    ap.add_argument("--jobs", type=int, default=1, help="processes for the folds (default 1)")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
     cfg = ShareConfig(max_drops=drops)
@@ -64,12 +70,16 @@ def main() -> int:
             trained = time.perf_counter() - t0
             data = Dataset(f"mnist5k-split{seed}", split.x_train, split.y_train, split.x_val, split.y_val,
                            split.x_test, split.y_test)
-            result = run_share(state, Task(lambda sd: load_lenet(dict(sd)), data), cfg,
-                               lambda m: print(f"  [seed {seed} {time.perf_counter() - start:7.0f}s] {m}", file=sys.stderr,
-                                               flush=True))
-        candidates.extend({"seed": seed, "variant": c.variant, "label": c.label, "rate": c.rate, "validation_n": c.val.n,
-                           "lost": c.val.lost, "gained": c.val.gained, "validation_drop": c.val.drop,
-                           "test_drop": c.test.drop} for c in result.candidates)
+        if args.folds > 1:
+            result = run_folds(data, args.folds, cfg, None, args.jobs, state)
+        else:
+            with torch_threads(1, deterministic=True):
+                result = run_share(state, Task(lambda sd: load_lenet(dict(sd)), data), cfg,
+                                   lambda m: print(f"  [seed {seed} {time.perf_counter() - start:7.0f}s] {m}",
+                                                   file=sys.stderr, flush=True))
+        candidates.extend({"seed": seed, "variant": c.variant, "label": c.label, "rate": c.rate, "validation_n": p.n,
+                           "lost": p.lost, "gained": p.gained, "validation_drop": p.drop,
+                           "test_drop": c.test.drop} for c in result.candidates if (p := result.selection(c)) is not None)
         for d in drops:
             for v in VARIANTS:
                 c = result.chosen(v, d)
@@ -77,11 +87,13 @@ def main() -> int:
                        "search_seconds": round(result.seconds, 1),
                        "baseline_validation": result.baseline_val.accuracy, "baseline_test": result.baseline_test.accuracy}
                 if c is not None:
-                    row.update(candidate=c.label, rate=c.rate, validation_drop=c.val.drop,
-                               bound=c.val.upper(cfg.confidence), test_drop=c.test.drop)
+                    p = result.selection(c)
+                    row.update(candidate=c.label, rate=c.rate, validation_drop=p.drop, validation_n=p.n,
+                               bound=p.upper(cfg.confidence), test_drop=c.test.drop)
                 rows.append(row)
                 print(f"seed {seed}  max drop {d:g}  {v:>16}: " + ("none within the bound" if c is None else
-                      f"{c.rate:6.2f}x  validation drop {c.val.drop:+.2f} (bound {c.val.upper(cfg.confidence):.2f})  "
+                      f"{c.rate:6.2f}x  validation drop {result.selection(c).drop:+.2f} (bound "
+                      f"{result.selection(c).upper(cfg.confidence):.2f}, {result.selection(c).n:,} items)  "
                       f"test drop {c.test.drop:+.2f}{'  OVER' if c.test.drop > d else ''}"), flush=True)
     print()
     for d in drops:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Mapping
 
 import torch
@@ -88,10 +89,34 @@ class ShareResult:
     rungs: tuple[dict, ...]  # each pruning rung: ratios, validation/test before clustering
     candidates: tuple[Candidate, ...]
     seconds: float
+    folds: tuple = ()  # kfold.FoldOutcome of folds 1..K-1; empty: the one validation part chooses
+
+    def selection(self, c: Candidate) -> Paired | None:
+        """The paired counts that choose: the candidate's validation part, or its label's counts pooled over
+        every fold (None when a fold has no candidate of that label)."""
+        if not self.folds:
+            return c.val
+        from .kfold import pooled
+
+        key = (c.variant, c.label)
+        return pooled(c.val, [f[key].val if key in f else None for f in self._by_fold])
+
+    @cached_property
+    def _by_fold(self) -> list[dict]:
+        from .kfold import index
+
+        return index(self.folds)
 
     def chosen(self, variant: str, max_drop: float) -> Candidate | None:
-        ok = [c for c in self.candidates if c.variant == variant and within(c.val, max_drop, self.config.confidence)]
-        return max(ok, key=lambda c: (c.rate, c.val.correct), default=None)
+        conf = self.config.confidence
+        ok = [(c, p) for c in self.candidates if c.variant == variant
+              and (p := self.selection(c)) is not None and within(p, max_drop, conf)]
+        return max(ok, key=lambda cp: (cp[0].rate, cp[1].correct), default=(None,))[0]
+
+    @property
+    def selected_on(self) -> str:
+        n = self.baseline_val.n + sum(o.baseline_val.n for o in self.folds)
+        return f"validation ({n:,} items)" if not self.folds else f"validation, {len(self.folds) + 1} folds ({n:,} items)"
 
 
 def weight_names(state: Mapping[str, torch.Tensor]) -> tuple[str, ...]:
@@ -232,8 +257,9 @@ def with_info(c: Candidate, result: ShareResult, max_drop: float, source: str) -
     cfg = result.config
     info = {"method": f"weight sharing v2 ({VARIANT_TITLES[c.variant]})", "source": source, "candidate": c.label,
             "plan": {n: {"prune": r, "k": k} for n, r, k in zip(result.names, c.ratios, c.ks)},
-            "selected_on": f"validation ({c.val.n} items)", "max_drop": max_drop, "confidence": cfg.confidence,
+            "selected_on": result.selected_on, "max_drop": max_drop, "confidence": cfg.confidence,
             "validation": c.val.to_dict(cfg.confidence), "baseline_accuracy": result.baseline_val.accuracy,
+            **({"validation_folds": result.selection(c).to_dict(cfg.confidence)} if result.folds else {}),
             "test": c.test.to_dict(), "baseline_test_accuracy": result.baseline_test.accuracy,
             "rate_fp32": c.rate, "weight_bytes": c.file_bytes}
     return replace(c.model, info=info)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from .kfold import fold_rows, folds_summary
 from .share import VARIANT_TITLES, VARIANTS, Candidate, ShareResult, with_info
 from .sensitivity import png_bytes
 
@@ -48,6 +49,13 @@ def result_dict(result: ShareResult) -> dict:
         "layers": [{"name": n, "n": k} for n, k in zip(names, result.numel)],
         "baseline": {"validation": result.baseline_val.to_dict(), "test": result.baseline_test.to_dict()},
         "selection": "validation only: the most compressed candidate whose upper confidence bound on the drop meets max_drop",
+        "selected_on": result.selected_on,
+        **({"folds": folds_summary(result.folds)["folds"],
+            "pooled": [{"variant": c.variant, "label": c.label,
+                        "validation": (p.to_dict(conf) if (p := result.selection(c)) is not None else None)}
+                       for c in result.candidates],
+            "chosen_per_fold": {f"{v}@{d:g}": (fold_rows(result, v, c.label) if (c := result.chosen(v, d)) else None)
+                                for d in cfg.max_drops for v in VARIANTS}} if result.folds else {}),
         "sensitivity": {"pruning": [c.to_dict() for c in result.prune_sensitivity],
                         "codebook": [c.to_dict() for c in result.cluster_sensitivity]},
         "rungs": list(result.rungs),
@@ -119,34 +127,71 @@ def plot_sensitivity(result: ShareResult) -> bytes:
     return png_bytes(fig)
 
 
-def _row(c: Candidate, base_test: float, conf: float) -> list:
-    return [c.variant, c.label, f"{c.rate:.2f}x", c.file_bytes, f"{c.val.accuracy:.2f}", f"{c.val.lost}/{c.val.gained}",
-            f"{c.val.upper(conf):.2f}", f"{c.test.accuracy:.2f}", f"{c.test.accuracy - base_test:+.2f}"]
+def _row(result: ShareResult, c: Candidate, base_test: float, conf: float) -> list:
+    p = result.selection(c)
+    pooled = ([f"{p.lost}/{p.gained}" if p else "a fold has none", f"{p.drop:+.2f}" if p else ""] if result.folds else [])
+    return ([c.variant, c.label, f"{c.rate:.2f}x", c.file_bytes, f"{c.val.accuracy:.2f}", f"{c.val.lost}/{c.val.gained}"]
+            + pooled + [f"{p.upper(conf):.2f}" if p else "", f"{c.test.accuracy:.2f}", f"{c.test.accuracy - base_test:+.2f}"])
+
+
+def _honesty(result: ShareResult) -> list[str]:
+    """How each chosen setting did on every fold's own model: the test drop beside the allowed drop."""
+    if not result.folds:
+        return []
+    cfg = result.config
+    lines = ["## Every fold's model at the chosen setting (the honesty check)\n",
+             f"The bound is on the setting's expected drop over LeNets trained by the recipe; each fold's model is one "
+             f"such LeNet, on its own train/validation split, the {result.baseline_test.n:,} test items fixed. The test "
+             "drop of each fold's candidate at the chosen setting, beside the allowed drop:\n"]
+    base_test = {0: result.baseline_test.accuracy} | {o.fold: o.baseline_test.accuracy for o in result.folds}
+    for d in cfg.max_drops:
+        c = result.chosen("entropy", d)
+        if c is None:
+            continue
+        rows = fold_rows(result, "entropy", c.label)
+        over = sum(r["test"]["accuracy"] < base_test[r["fold"]] - d - 1e-9 for r in rows)
+        lines += [f"**max drop {d:g}, {c.label}**: test drop over {d:g} in {over} of {len(rows)} folds.\n",
+                  table(["fold", "original test %", "vs FP32", "validation lost/gained", "test %", "test change"],
+                        [[r["fold"], f"{base_test[r['fold']]:.2f}", f"{r['rate']:.2f}x", f"{r['validation']['lost']}/{r['validation']['gained']}",
+                          f"{r['test']['accuracy']:.2f}", f"{r['test']['accuracy'] - base_test[r['fold']]:+.2f}"]
+                         for r in rows], markdown=True), ""]
+    return lines
+
+
+def table(*args, **kw):
+    from pycompress.core.report import table as t
+
+    return t(*args, **kw)
 
 
 def markdown(result: ShareResult, command: str, models_dir: str | None, file_sizes: dict[str, int] | None = None) -> str:
-    from pycompress.core.report import table
-
     cfg, names = result.config, result.names
     conf, bv, bt = cfg.confidence, result.baseline_val, result.baseline_test
     n = sum(result.numel)
     lines = [f"# Weight sharing v2: pruning, codebook fine-tuning and entropy-coded indices\n",
-             f"Regenerate: `{command}` ({result.seconds / 60:.0f} min on one thread)\n"]
+             f"Regenerate: `{command}` ({result.seconds / 60:.0f} min"
+             + (f"; {len(result.folds) + 1} folds, each on one thread)\n" if result.folds else " on one thread)\n")]
     primary = cfg.max_drops[0]
     head = result.chosen("entropy", primary)
     if head is not None:
+        sel = result.selection(head)
         lines.append(f"**Headline: {head.rate:.2f}x smaller than FP32 ({4 * n:,} -> {head.file_bytes:,} bytes of weights, "
                      f"codebooks and code tables), {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% on the {bt.n:,} held-out "
-                     f"test items ({head.test.accuracy - bt.accuracy:+.2f} points).** Chosen on the {bv.n} validation items "
-                     f"only: {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%, upper {conf:.0%} confidence bound on the drop "
-                     f"{head.val.upper(conf):.2f} <= {primary:g} points. The test items never took part in any choice.\n")
+                     f"test items ({head.test.accuracy - bt.accuracy:+.2f} points).** Chosen on {result.selected_on} "
+                     f"only: drop {sel.drop:+.2f}, upper {conf:.0%} confidence bound {sel.upper(conf):.2f} <= {primary:g} "
+                     f"points (this model's own validation part: {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%). The test "
+                     "items never took part in any choice.\n")
         size = (file_sizes or {}).get(model_name("entropy", primary))
         if size:
             lines.append(f"The whole `.pcz` of that model is {size:,} bytes: the weights' {head.file_bytes:,} plus the raw "
                          "biases, the layer graph and the container's metadata (names, shapes, checksums, this search's "
                          f"record), {4 * n / size:.2f}x smaller than the FP32 weights alone.\n")
     lines.append(f"Selection: for each variant and bound, the most compressed candidate whose one-sided {conf:.0%} upper "
-                 "bound on the validation drop (paired, Agresti-Min; `pycompress/sharing/bound.py`) meets the bound. "
+                 "bound on the validation drop (paired, Agresti-Min; `pycompress/sharing/bound.py`) meets the bound"
+                 + (f"; with {len(result.folds) + 1} folds the paired counts of a setting are pooled over every fold's "
+                    "search (`pycompress/sharing/kfold.py`: each extra fold trains its own original by the recipe "
+                    "without its validation block), so the bound is on the setting's expected drop. " if result.folds
+                    else ". ") +
                  "Compression counts the bytes the file stores for the weight tensors (each field padded to whole bytes); "
                  "biases and other small tensors are kept raw and left out, as in the papers' figures.\n")
     rows = []
@@ -154,16 +199,18 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
         for v in VARIANTS:
             c = result.chosen(v, d)
             rows.append([f"{d:g}", VARIANT_TITLES[v]] + (["none within the bound"] + [""] * 6 if c is None else
-                        [f"{c.rate:.2f}x", c.label, f"{c.val.accuracy:.2f}", f"{c.val.upper(conf):.2f}",
+                        [f"{c.rate:.2f}x", c.label, f"{c.val.accuracy:.2f}", f"{result.selection(c).upper(conf):.2f}",
                          f"{c.test.accuracy:.2f}", f"{c.test.accuracy - bt.accuracy:+.2f}",
                          f"`{models_dir}/{model_name(v, d)}`" if models_dir else ""]))
     lines += ["## Chosen configurations\n",
-              table(["max drop", "variant", "vs FP32", "candidate", "validation %", "drop bound", "test %", "test change",
-                     "model"], rows, markdown=True), "",
+              table(["max drop", "variant", "vs FP32", "candidate", "validation %" + (" (fold 0)" if result.folds else ""),
+                     "drop bound" + (" (all folds)" if result.folds else ""), "test %", "test change", "model"], rows,
+                    markdown=True), "",
               f"Original: validation {bv.accuracy:.2f}% ({bv.n} items), test {bt.accuracy:.2f}% ({bt.n:,} items). "
               f"Deep Compression (Han et al., ICLR 2016) reports LeNet-5 at {DEEP_COMPRESSION['rate']:g}x with top-1 error "
               f"0.80% -> 0.74% ({DEEP_COMPRESSION['note']}): ten times more weights than this network.\n",
               "![ratio vs test accuracy](ratio_vs_test.png)\n"]
+    lines += _honesty(result)
     if head is not None:
         lrows = [[nm, num, f"{r:.2f}", k, b, y, f"{32 * num / b:.1f}x"]
                  for nm, num, r, k, b, y in zip(names, result.numel, head.ratios, head.ks, head.layer_bits, head.layer_bytes)]
@@ -175,8 +222,10 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
     lines += ["## Pruning ladder (magnitude pruning with masked fine-tuning, before clustering)\n",
               table(["budget"] + list(names) + ["validation %", "test %", "seconds"], rrows, markdown=True), "",
               "## All candidates\n",
-              table(["variant", "candidate", "vs FP32", "bytes", "validation %", "lost/gained", "drop bound", "test %",
-                     "test change"], [_row(c, bt.accuracy, conf) for c in result.candidates], markdown=True), "",
+              table(["variant", "candidate", "vs FP32", "bytes", "validation %", "lost/gained"]
+                    + (["all folds lost/gained", "all folds drop"] if result.folds else [])
+                    + ["drop bound", "test %", "test change"],
+                    [_row(result, c, bt.accuracy, conf) for c in result.candidates], markdown=True), "",
               "## Sensitivity (one layer at a time, no retraining; validation drop in points)\n",
               table(["layer"] + [f"p={r:g}" for r in cfg.prune_grid],
                     [[c.name] + [f"{d:+.1f}" for d in c.drop] for c in result.prune_sensitivity], markdown=True), "",

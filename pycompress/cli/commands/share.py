@@ -41,6 +41,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     from pycompress.frontends.evaluator import task_for
     from pycompress.frontends.lenet import torch_threads
     from pycompress.sharing.finetune import TrainConfig
+    from pycompress.sharing.kfold import check_folds, run_folds
     from pycompress.sharing.share import ShareConfig, run_share, with_info
     from pycompress.sharing.share_report import REPORT_NAMES, chosen_models, report_files
 
@@ -63,18 +64,26 @@ def cmd_share(args: argparse.Namespace) -> int:
         raise PycompressError(f"{args.model}: `share` fine-tunes the model itself: pass the built-in LeNet's weights, or "
                               "the torch.export program (.pt2) or ONNX model it came from")
     task = task_for(model, args.data, "share")
+    if args.folds > 1 and not (model.lenet and args.data in (None, "mnist5k")):
+        raise PycompressError(f"{args.model}: --folds trains an original for every extra fold with the model's own "
+                              "recipe, and only the built-in LeNet on its own data (mnist5k) has one here; leave "
+                              "--folds out to choose on the one validation part")
+    check_folds(task.data, args.folds)
     start = time.perf_counter()
 
     def say(message: str) -> None:
         print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
-    with torch_threads(1, deterministic=True):
-        result = run_share(model.state_dict, task, cfg, say, graph=model.graph)
+    if args.folds > 1:
+        result = run_folds(task.data, args.folds, cfg, model.graph, args.jobs, model.state_dict)
+    else:
+        with torch_threads(1, deterministic=True):
+            result = run_share(model.state_dict, task, cfg, say, graph=model.graph)
     primary = cfg.max_drops[0]
     head = result.chosen("entropy", primary)
     if head is None:
-        raise PycompressError(f"no configuration's upper {cfg.confidence:.0%} bound on the validation drop meets "
-                              f"--max-drop {primary:g} ({len(result.candidates)} candidates)")
+        raise PycompressError(f"no configuration's upper {cfg.confidence:.0%} bound on the drop ({result.selected_on}) "
+                              f"meets --max-drop {primary:g} ({len(result.candidates)} candidates)")
     source = Path(args.model).name
     cm = with_info(head, result, primary, source)
     if cm.graph is None and model.graph is not None:
@@ -100,11 +109,13 @@ def cmd_share(args: argparse.Namespace) -> int:
         c = result.chosen("entropy", d)
         print(f"max drop {d:g}: " + ("none within the bound" if c is None else
               f"{c.rate:.2f}x, test {c.test.accuracy:.2f}% ({c.test.accuracy - bt.accuracy:+.2f}), {c.label}"))
+    sel = result.selection(head)
     print("per layer: " + ", ".join(f"{n}=p{r:g}/k{k}" for n, r, k in zip(result.names, head.ratios, head.ks)))
     print(f"{args.output}: {head.rate:.2f}x smaller than FP32 ({head.file_bytes:,} bytes of weights, codebooks and code "
           f"tables); test {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% ({head.test.accuracy - bt.accuracy:+.2f}); chosen on "
-          f"validation {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}% (upper {cfg.confidence:.0%} bound on the drop "
-          f"{head.val.upper(cfg.confidence):.2f} <= {primary:g}; re-evaluated from the file)")
+          f"{result.selected_on}: drop {sel.drop:+.2f}, upper {cfg.confidence:.0%} bound {sel.upper(cfg.confidence):.2f} "
+          f"<= {primary:g} (this model's own validation {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%; re-evaluated from "
+          "the file)")
     return 0
 
 
@@ -145,6 +156,11 @@ def register(sub) -> None:
     p.add_argument("--temperature", type=positive_float, default=t.temperature, help=f"distillation temperature (default {t.temperature:g})")
     p.add_argument("--shift", type=nonnegative_int, default=t.shift, help=f"+-pixels of random shifts of image batches (default {t.shift})")
     p.add_argument("--seed", type=nonnegative_int, default=d.seed, help="training seed")
+    p.add_argument("--folds", type=positive_int, default=1,
+                   help="choose on K folds of the non-test data: fold 0 is the model as given, each other fold trains an "
+                        "original by the recipe without its validation block and runs the same search; the labels' paired "
+                        "counts are pooled (built-in LeNet only; default 1: the one validation part)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="processes the folds run in, one thread each (default 1)")
     p.add_argument("--report", help="write the report folder (README.md, share.json, PNGs, models/*.pcz)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
     p.add_argument("--force", action="store_true", help="allow -o to be the input file (replaced in place)")
