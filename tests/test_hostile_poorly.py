@@ -210,3 +210,16 @@ def test_double_ctrl_c_is_one_line(tmp_path, lenet_path):
     assert p.returncode == 130, first + err
     assert err.strip().splitlines()[-1].startswith("pycompress: interrupted")
     assert not [x for x in tmp_path.iterdir() if x.name.endswith(".tmp")]
+
+
+def test_storage_creation_races_are_retried_and_nothing_else():
+    """Two workers on an empty PostgreSQL database: the loser of the race to create Optuna's schema sees a
+    unique-key violation or an enum type that already exists (seen in a CI rehearsal); only those are retried."""
+    from pycompress.sharing.explore_storage import schema_race
+
+    class DuplicateObject(Exception):
+        pass
+
+    assert schema_race(RuntimeError('(psycopg.errors.DuplicateObject) type "studydirection" already exists'))
+    assert schema_race(DuplicateObject("x")) and schema_race(RuntimeError("(sqlite3.IntegrityError) UNIQUE"))
+    assert not schema_race(RuntimeError("could not connect to server")) and not schema_race(ValueError("bad URL"))

@@ -123,10 +123,17 @@ def make_storage(url: str | None, heartbeat: int):
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
         except Exception as exc:
             # Workers starting together on an empty database race to create Optuna's tables: the
-            # losers see a unique-key violation; by the next attempt the tables are there.
-            if attempt == 3 or "IntegrityError" not in repr(exc) and "UniqueViolation" not in repr(exc):
+            # losers see a unique-key violation, or (PostgreSQL) an enum type that already exists;
+            # by the next attempt the tables are there.
+            if attempt == 3 or not schema_race(exc):
                 raise
             time.sleep(0.5 + random.random())
+
+
+def schema_race(exc: BaseException) -> bool:
+    """An error a worker gets when another one created the same table or type a moment before."""
+    text = repr(exc)
+    return any(key in text for key in ("IntegrityError", "UniqueViolation", "DuplicateObject", "DuplicateTable"))
 
 
 def model_sha256(state_dict: dict[str, torch.Tensor]) -> str:
