@@ -6,12 +6,13 @@ progress lines (its stderr) without searching again: each line gives a candidate
 Prints, per seed, the entropy-coded choice of the 8-fold rule at 90% and with a Bonferroni correction
 over the seed's labels (one-sided 1 - 0.1/L), and its test drop (OVER: beyond the allowed drop).
 
-    .venv/bin/python benchmarks/share_rules_offline.py build/share-honesty-kfold.err [--folds 8]
+    .venv/bin/python benchmarks/share_rules_offline.py reports/share-kfold-honesty/bench.err.gz [--folds 8]
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import gzip
 import re
 import sys
 
@@ -44,11 +45,12 @@ def parse(lines: list[str]):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("log", help="stderr of bench_share_honesty.py --folds K")
+    ap.add_argument("log", help="stderr of bench_share_honesty.py --folds K (.gz too)")
     ap.add_argument("--folds", type=int, default=8)
     args = ap.parse_args()
     try:
-        with open(args.log, errors="replace") as f:
+        opener = gzip.open if args.log.endswith(".gz") else open
+        with opener(args.log, "rt", errors="replace") as f:
             seeds, n, base, cand, rate0 = parse(f.read().splitlines())
     except OSError as e:
         print(f"share_rules_offline: {args.log}: {e.strerror}", file=sys.stderr)
@@ -66,6 +68,9 @@ def main() -> int:
                         lost, gained = (sum(r[0][i] for r in rows.values()) for i in (0, 1))
                         if drop_bound(lost, gained, n * args.folds, conf) <= drop + 1e-9:
                             ok.append(lab)
+                if not any(len(cand[(s, lab)]) == args.folds for lab in labels):
+                    out.append(f"seed {s} (not all folds ran)")
+                    continue
                 if not ok:
                     out.append(f"seed {s} none")
                     continue
