@@ -86,14 +86,14 @@ def main() -> int:
                 row = {"seed": seed, "max_drop": d, "variant": v, "train_seconds": round(trained, 1),
                        "search_seconds": round(result.seconds, 1),
                        "baseline_validation": result.baseline_val.accuracy, "baseline_test": result.baseline_test.accuracy}
+                p = None if c is None else result.selection(c)
                 if c is not None:
-                    p = result.selection(c)
                     row.update(candidate=c.label, rate=c.rate, validation_drop=p.drop, validation_n=p.n,
                                bound=p.upper(cfg.confidence), test_drop=c.test.drop)
                 rows.append(row)
                 print(f"seed {seed}  max drop {d:g}  {v:>16}: " + ("none within the bound" if c is None else
-                      f"{c.rate:6.2f}x  validation drop {result.selection(c).drop:+.2f} (bound "
-                      f"{result.selection(c).upper(cfg.confidence):.2f}, {result.selection(c).n:,} items)  "
+                      f"{c.rate:6.2f}x  validation drop {p.drop:+.2f} (bound {p.upper(cfg.confidence):.2f}, "
+                      f"{p.n:,} items)  "
                       f"test drop {c.test.drop:+.2f}{'  OVER' if c.test.drop > d else ''}"), flush=True)
     print()
     for d in drops:

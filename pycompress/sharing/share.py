@@ -28,6 +28,7 @@ from pycompress.core.errors import PycompressError
 from .bound import Paired, within
 from .cluster import cluster_state_dict
 from .finetune import Trainer, codebook_finetune, masked_finetune
+from .kfold import index, pooled
 from .prune import apply_mask, keep_mask
 from .share_plan import LayerOptions, greedy_plans
 from .share_config import ShareConfig  # noqa: F401 (re-exported)
@@ -96,15 +97,11 @@ class ShareResult:
         every fold (None when a fold has no candidate of that label)."""
         if not self.folds:
             return c.val
-        from .kfold import pooled
-
         key = (c.variant, c.label)
         return pooled(c.val, [f[key].val if key in f else None for f in self._by_fold])
 
     @cached_property
     def _by_fold(self) -> list[dict]:
-        from .kfold import index
-
         return index(self.folds)
 
     def chosen(self, variant: str, max_drop: float) -> Candidate | None:

@@ -41,7 +41,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     from pycompress.frontends.evaluator import task_for
     from pycompress.frontends.lenet import torch_threads
     from pycompress.sharing.finetune import TrainConfig
-    from pycompress.sharing.kfold import check_folds, run_folds
+    from pycompress.sharing.kfold import run_folds
     from pycompress.sharing.share import ShareConfig, run_share, with_info
     from pycompress.sharing.share_report import REPORT_NAMES, chosen_models, report_files
 
@@ -68,7 +68,6 @@ def cmd_share(args: argparse.Namespace) -> int:
         raise PycompressError(f"{args.model}: --folds trains an original for every extra fold with the model's own "
                               "recipe, and only the built-in LeNet on its own data (mnist5k) has one here; leave "
                               "--folds out to choose on the one validation part")
-    check_folds(task.data, args.folds)
     start = time.perf_counter()
 
     def say(message: str) -> None:
