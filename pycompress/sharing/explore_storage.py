@@ -25,7 +25,9 @@ import os
 import random
 import re
 import socket
+import threading
 import time
+import traceback
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,26 +78,43 @@ def hide_password(url: str | None) -> str:
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url or "in-memory")
 
 
+def database_error(exc: BaseException) -> BaseException | None:
+    """The database's own error behind exc (the most telling one), or None when it is not one."""
+    import optuna
+
+    chain, e = [], exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    db = [e for e in chain if (type(e).__module__ or "").startswith(("sqlalchemy", "psycopg"))]
+    if db:
+        return db[-1]
+    return exc if isinstance(exc, optuna.exceptions.StorageInternalError) else None
+
+
 @contextmanager
 def storage_errors(url: str | None) -> Iterator[None]:
     """Database errors (server gone, connection refused) as one line instead of a traceback."""
-    import optuna
-
     try:
         yield
     except PycompressError:
         raise
     except Exception as exc:  # noqa: BLE001 - sorted below
-        chain, e = [], exc
-        while e is not None and e not in chain:  # the database's own error is the most telling
-            chain.append(e)
-            e = e.__cause__ or e.__context__
-        db = [e for e in chain if (type(e).__module__ or "").startswith(("sqlalchemy", "psycopg"))]
-        if db or isinstance(exc, optuna.exceptions.StorageInternalError):
-            e = db[-1] if db else exc
+        if (e := database_error(exc)) is not None:
             first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
             raise PycompressError(f"lost the Optuna storage {hide_password(url)}: {type(e).__name__}: {first}") from None
         raise
+
+
+def _heartbeat_hook(args, _previous=threading.excepthook) -> None:
+    """Optuna records heartbeats in a thread of its own; when the server goes away that thread dies
+    with a traceback. The main thread meets the same loss at its next storage call and says it in
+    one line, so the heartbeat thread's database error is not printed."""
+    frames = traceback.extract_tb(args.exc_traceback) if args.exc_traceback else []
+    if (any(f.name == "_record_heartbeat" for f in frames) and args.exc_value is not None
+            and database_error(args.exc_value) is not None):
+        return
+    _previous(args)
 
 
 def quiet_optuna() -> None:
@@ -113,6 +132,7 @@ def make_storage(url: str | None, heartbeat: int):
     import optuna
 
     quiet_optuna()
+    threading.excepthook = _heartbeat_hook
     engine_kwargs = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
