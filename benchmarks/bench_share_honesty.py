@@ -9,11 +9,14 @@ configuration is then printed beside its validation drop and bound. The bound is
 issue's sense when, for the entropy-coded variant at --max-drop, the test drop exceeds the bound
 at most once over the five seeds.
 
-    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--folds 8 --jobs 2] [--json FILE]
+    .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--folds 8 --jobs 2]
+        [--selection auto|largest|ladder] [--json FILE]
 
 With `--folds K` every seed chooses as `make sharing-report` does (`share --folds K`): the seed's model is
 fold 0, and K - 1 more originals are trained on the same seed's data, each without its validation block
-(sharing/kfold.py); the choice pools the K folds. About 4 minutes per search on one idle core (training,
+(sharing/kfold.py); the choice pools the K folds and, by default, walks the pruning ladder with the
+prediction bound (`--selection ladder`; `largest` is the one-part rule). The summary also re-chooses from
+the recorded counts with both rules at three confidences. About 4 minutes per search on one idle core (training,
 then the search): 5 seeds x K searches. The figures are printed as each seed finishes. Not a unit test:
 it measures, it does not assert.
 """
@@ -31,9 +34,10 @@ import torch
 from pycompress.frontends.datasets import Dataset
 from pycompress.frontends.evaluator import Task
 from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, torch_threads, train_model
-from pycompress.sharing.bound import drop_bound
 from pycompress.sharing.kfold import run_folds
-from pycompress.sharing.share import VARIANTS, ShareConfig, run_share
+from pycompress.sharing.bound import Paired
+from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, rule_bound, run_share, select, walk_steps
+from pycompress.sharing.share_config import SELECTIONS
 
 
 def split_for(seed: int) -> Split:
@@ -47,6 +51,17 @@ def split_for(seed: int) -> Split:
     return Split(x[:n], y[:n], x[n:], y[n:], s.x_test, s.y_test)
 
 
+def pick(candidates: list[dict], seed: int, rule: str, confidence: float, max_drop: float, test_n: int) -> dict | None:
+    """The entropy-coded candidate `rule` chooses among one seed's (share.select on the recorded counts)."""
+    mine = [c for c in candidates if c["seed"] == seed and c["variant"] == "entropy"]
+    # `correct` does not enter a bound: n - lost + gained stands in for it
+    counts = [Paired(c["validation_n"], c["validation_n"] - c["lost"] + c["gained"], c["lost"], c["gained"]) for c in mine]
+    steps = walk_steps([c["rung"] for c in mine], [c["k_allowance"] for c in mine])
+    i = select([Judged(c["rate"], rule_bound(rule, p, test_n, confidence), st) for c, p, st in zip(mine, counts, steps)],
+               max_drop, rule)
+    return None if i is None else mine[i]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -56,9 +71,11 @@ def main() -> int:
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--folds", type=int, default=1, help="choose on K folds, as `share --folds K` (default 1)")
     ap.add_argument("--jobs", type=int, default=1, help="processes for the folds (default 1)")
+    ap.add_argument("--selection", choices=SELECTIONS, default="auto",
+                    help="selection rule, as `share --selection` (default auto: ladder with --folds, else largest)")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
-    cfg = ShareConfig(max_drops=drops)
+    cfg = ShareConfig(max_drops=drops, selection=args.selection)
     rows, candidates, start = [], [], time.perf_counter()
     seeds = list(args.only) if args.only else list(range(args.seeds))
     for seed in seeds:
@@ -77,7 +94,9 @@ def main() -> int:
                 result = run_share(state, Task(lambda sd: load_lenet(dict(sd)), data), cfg,
                                    lambda m: print(f"  [seed {seed} {time.perf_counter() - start:7.0f}s] {m}",
                                                    file=sys.stderr, flush=True))
-        candidates.extend({"seed": seed, "variant": c.variant, "label": c.label, "rate": c.rate, "validation_n": p.n,
+        test_n = result.baseline_test.n
+        candidates.extend({"seed": seed, "variant": c.variant, "label": c.label, "rate": c.rate, "rung": c.rung,
+                           "k_allowance": c.k_allowance, "validation_n": p.n,
                            "lost": p.lost, "gained": p.gained, "validation_drop": p.drop,
                            "test_drop": c.test.drop} for c in result.candidates if (p := result.selection(c)) is not None)
         for d in drops:
@@ -89,13 +108,13 @@ def main() -> int:
                 p = None if c is None else result.selection(c)
                 if c is not None:
                     row.update(candidate=c.label, rate=c.rate, validation_drop=p.drop, validation_n=p.n,
-                               bound=p.upper(cfg.confidence), test_drop=c.test.drop)
+                               bound=result.bound(p), test_drop=c.test.drop)
                 rows.append(row)
                 print(f"seed {seed}  max drop {d:g}  {v:>16}: " + ("none within the bound" if c is None else
-                      f"{c.rate:6.2f}x  validation drop {p.drop:+.2f} (bound {p.upper(cfg.confidence):.2f}, "
+                      f"{c.rate:6.2f}x  validation drop {p.drop:+.2f} (bound {result.bound(p):.2f}, "
                       f"{p.n:,} items)  "
                       f"test drop {c.test.drop:+.2f}{'  OVER' if c.test.drop > d else ''}"), flush=True)
-    print()
+    print(f"\nselection rule: {result.rule}")
     for d in drops:
         for v in VARIANTS:
             chosen = [r for r in rows if r["max_drop"] == d and r["variant"] == v and "test_drop" in r]
@@ -103,21 +122,17 @@ def main() -> int:
             rates = [r["rate"] for r in chosen]
             print(f"max drop {d:g} {v:>16}: chosen in {len(chosen)}/{len(seeds)} seeds, test drop over the bound in "
                   f"{over}; rate {min(rates, default=0):.1f}x..{max(rates, default=0):.1f}x")
-    print("\nthe same candidates chosen at other confidences (entropy-coded variant):")
-    for conf in (0.8, 0.9, 0.95):
-        for d in drops:
-            picks = []
-            for seed in seeds:
-                ok = [c for c in candidates if c["seed"] == seed and c["variant"] == "entropy"
-                      and drop_bound(c["lost"], c["gained"], c["validation_n"], conf) <= d + 1e-9]
-                if ok:
-                    picks.append(max(ok, key=lambda c: (c["rate"], -c["lost"] + c["gained"])))
-            print(f"  confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{len(seeds)} seeds, test drop over the "
-                  f"bound in {sum(p['test_drop'] > d for p in picks)}; rates "
-                  + ", ".join(f"{p['rate']:.1f}x ({p['test_drop']:+.1f})" for p in picks))
+    print("\nthe same candidates chosen by each rule at other confidences (entropy-coded variant):")
+    for rule in ("largest", "ladder"):
+        for conf in (0.8, 0.9, 0.95):
+            for d in drops:
+                picks = [p for seed in seeds if (p := pick(candidates, seed, rule, conf, d, test_n)) is not None]
+                print(f"  {rule}, confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{len(seeds)} seeds, test "
+                      f"drop over the bound in {sum(p['test_drop'] > d for p in picks)}; rates "
+                      + ", ".join(f"{p['rate']:.1f}x ({p['test_drop']:+.1f})" for p in picks))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"confidence": cfg.confidence, "rows": rows, "candidates": candidates},
+        Path(args.json).write_text(json.dumps({"confidence": cfg.confidence, "selection": args.selection, "rows": rows, "candidates": candidates},
                                               indent=2) + "\n")
     return 0
 

@@ -3,8 +3,10 @@
 The searches do not depend on the selection rule, so a rule can be judged again from the run's per-fold
 progress lines (its stderr) without searching again: each line gives a candidate's validation drop and
 90% bound on its fold's 500 digits, from which its lost/gained counts follow, and its test accuracy.
-Prints, per seed, the entropy-coded choice of the 8-fold rule at 90% and with a Bonferroni correction
-over the seed's labels (one-sided 1 - 0.1/L), and its test drop (OVER: beyond the allowed drop).
+Prints, per seed, the entropy-coded choice of the 8-fold `largest` rule at 90% and with a Bonferroni
+correction over the seed's labels (one-sided 1 - 0.1/L), and of the `sequence` rule at 90% (share.select),
+with its test drop (OVER: beyond the allowed drop). (`correct` of the rows is n - lost + gained: it only
+breaks ties between equal rates.)
 
     .venv/bin/python benchmarks/share_rules_offline.py reports/share-kfold-honesty/bench.err.gz [--folds 8]
 """
@@ -16,23 +18,30 @@ import gzip
 import re
 import sys
 
-from pycompress.sharing.bound import drop_bound
+from pycompress.sharing.bound import Paired, drop_bound
+from pycompress.sharing.share import Judged, rule_bound, select, walk_steps
 
 ORIGINAL = re.compile(r"\[fold (\d+) .*?\] original: validation ([\d.]+)% \((\d+)\), test ([\d.]+)%")
 CANDIDATE = re.compile(r"\[fold (\d+) .*?\]\s+entropy (.+?)\s+([\d.]+)x  validation ([\d.]+)% "
                        r"\(drop ([+-][\d.]+), bound ([\d.]+)\)  test ([\d.]+)%")
 
 
+STOP = re.compile(r"\[fold (\d+) .*?\] pruning rung ([\d.]+) loses")
+LABEL = re.compile(r"^(?:prune ([\d.]+) / )?k ([\d.]+)$")
+
+
 def parse(lines: list[str]):
     """Per seed (a new seed starts at fold 0's `original:` line): originals' test accuracy, each label's
-    (lost, gained, test accuracy) per fold, and fold 0's rate per label."""
+    (lost, gained, test accuracy) per fold, fold 0's rate per label, and the rung that stopped each fold's ladder."""
     seed, n = -1, 500
-    base, cand, rate0 = {}, collections.defaultdict(dict), {}
+    base, cand, rate0, stops = {}, collections.defaultdict(dict), {}, {}
     for line in lines:
         if m := ORIGINAL.search(line):
             seed += m.group(1) == "0"
             n = int(m.group(3))
             base[(seed, int(m.group(1)))] = float(m.group(4))
+        elif m := STOP.search(line):
+            stops[(seed, int(m.group(1)))] = float(m.group(2))
         elif m := CANDIDATE.search(line):
             fold, label = int(m.group(1)), m.group(2).strip()
             net, bound = round(float(m.group(5)) * n / 100), float(m.group(6))
@@ -40,41 +49,67 @@ def parse(lines: list[str]):
             cand[(seed, label)][fold] = (counts[0], float(m.group(7)))
             if fold == 0:
                 rate0[(seed, label)] = float(m.group(3))
-    return seed + 1, n, base, cand, rate0
+    return seed + 1, n, base, cand, rate0, stops
+
+
+def rung_k(label: str) -> tuple[float, float]:
+    m = LABEL.match(label)
+    return float(m.group(1) or 0), float(m.group(2))
+
+
+def in_fold(cand, stops, seed: int, label: str, fold: int):
+    """A label's (counts, test accuracy) in one fold; a rung the fold's plans left out (the same plan as the rung
+    below, share._Run.alias_rungs) is the rung below's, unless the fold's ladder stopped at or under it."""
+    if fold in cand[(seed, label)]:
+        return cand[(seed, label)][fold]
+    rung, k = rung_k(label)
+    if rung == 0 or rung >= stops.get((seed, fold), float("inf")):
+        return None
+    below = [rung_k(lab)[0] for (s, lab), rows in list(cand.items())
+             if s == seed and fold in rows and 0 < rung_k(lab)[0] < rung and rung_k(lab)[1] == k]
+    return cand[(seed, f"prune {max(below):g} / k {k:g}")][fold] if below else None
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("log", help="stderr of bench_share_honesty.py --folds K (.gz too)")
     ap.add_argument("--folds", type=int, default=8)
+    ap.add_argument("--test-items", type=int, default=1000, help="size of the test part (the prediction bound's new part)")
     args = ap.parse_args()
     try:
         opener = gzip.open if args.log.endswith(".gz") else open
         with opener(args.log, "rt", errors="replace") as f:
-            seeds, n, base, cand, rate0 = parse(f.read().splitlines())
+            seeds, n, base, cand, rate0, stops = parse(f.read().splitlines())
     except OSError as e:
         print(f"share_rules_offline: {args.log}: {e.strerror}", file=sys.stderr)
         return 2
+    test_n = args.test_items
     for drop in (0.5, 0.3):
-        for name in ("90%", "Bonferroni"):
+        for name, rule in (("largest 90%", "largest"), ("largest Bonferroni", "largest"), ("ladder 90%", "ladder")):
             out = []
             for s in range(seeds):
                 labels = [lab for (ss, lab) in rate0 if ss == s]
-                conf = 0.9 if name == "90%" else 1 - 0.1 / max(1, len(labels))
-                ok = []
-                for lab in labels:
-                    rows = cand[(s, lab)]
-                    if len(rows) == args.folds:
-                        lost, gained = (sum(r[0][i] for r in rows.values()) for i in (0, 1))
-                        if drop_bound(lost, gained, n * args.folds, conf) <= drop + 1e-9:
-                            ok.append(lab)
-                if not any(len(cand[(s, lab)]) == args.folds for lab in labels):
+                per_fold = {lab: [in_fold(cand, stops, s, lab, f) for f in range(args.folds)] for lab in labels}
+                if rule == "largest":  # as recorded: a label some fold lacks is never chosen
+                    per_fold = {lab: [cand[(s, lab)].get(f) for f in range(args.folds)] for lab in labels}
+                complete = [lab for lab in labels if all(per_fold[lab])]
+                if not complete:
                     out.append(f"seed {s} (not all folds ran)")
                     continue
-                if not ok:
+                conf = 1 - 0.1 / len(complete) if "Bonferroni" in name else 0.9
+                rows = []
+                for lab in labels:
+                    p = None
+                    if all(per_fold[lab]):
+                        lost, gained = (sum(r[0][i] for r in per_fold[lab]) for i in (0, 1))
+                        p = Paired(n * args.folds, n * args.folds - lost + gained, lost, gained)  # correct: n - lost + gained
+                    rows.append((rate0[(s, lab)], None if p is None else rule_bound(rule, p, test_n, conf)))
+                steps = walk_steps([rung_k(lab)[0] for lab in labels], [rung_k(lab)[1] for lab in labels])
+                i = select([Judged(r, b, st) for (r, b), st in zip(rows, steps)], drop, rule)
+                if i is None:
                     out.append(f"seed {s} none")
                     continue
-                lab = max(ok, key=lambda x: rate0[(s, x)])
+                lab = labels[i]
                 test_drop = base[(s, 0)] - cand[(s, lab)][0][1]
                 out.append(f"seed {s} {rate0[(s, lab)]:.2f}x {test_drop:+.2f}{' OVER' if test_drop > drop + 1e-9 else ''}")
             print(f"max drop {drop:g}, {name}: " + " | ".join(out))

@@ -8,6 +8,7 @@ that one trained model happened to reach.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,10 +21,10 @@ from pycompress.frontends.datasets import Dataset
 from pycompress.frontends.evaluator import Task
 from pycompress.frontends.lenet import torch_threads
 from pycompress.schemes.coded_codebook import CodedClusterTensor
-from pycompress.sharing.bound import drop_bound, paired
+from pycompress.sharing.bound import drop_bound, paired, prediction_bound
 from pycompress.sharing.finetune import TrainConfig, Trainer, codebook_finetune, masked_finetune, shared_gradient
 from pycompress.sharing.prune import PrunedClusterer, keep_mask, prune
-from pycompress.sharing.share import VARIANTS, ShareConfig, run_share
+from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, run_share, select, walk_steps
 from pycompress.sharing.share_plan import LayerOptions, greedy_plans
 
 from conftest import run_cli
@@ -43,6 +44,43 @@ def test_bound_is_paired_and_conservative():
     assert (p.n, p.correct, p.lost, p.gained, p.drop) == (4, 2, 1, 1, 0.0)
     with pytest.raises(PycompressError):
         drop_bound(1, 1, 500, 1.0)
+
+
+def test_prediction_bound_adds_the_new_part_sampling():
+    # the drop a new part of future_n items shows varies around the true drop: wider than the confidence bound,
+    # the wider the smaller the part, and the confidence bound again as the part grows without end
+    for lost, gained, n in ((9, 6, 4000), (2, 0, 500), (0, 0, 500), (30, 5, 4000)):
+        assert prediction_bound(lost, gained, n, 1000, 0.9) > prediction_bound(lost, gained, n, 10_000, 0.9) > drop_bound(lost, gained, n, 0.9)
+        assert prediction_bound(lost, gained, n, 10 ** 12, 0.9) == pytest.approx(drop_bound(lost, gained, n, 0.9), abs=1e-6)
+    b, c, m, z = 9.5, 6.5, 4002, 1.2815515655446004
+    v = (b + c) / m - ((b - c) / m) ** 2
+    assert prediction_bound(9, 6, 4000, 1000, 0.9) == pytest.approx(100 * ((b - c) / m + z * np.sqrt(v * (1 / m + 1 / 1000))))
+    with pytest.raises(PycompressError, match="invalid paired counts"):
+        prediction_bound(1, 1, 500, 0, 0.9)
+
+
+# ---------------------------------------------------------------- selection rules
+
+def test_walk_steps_follow_the_ladder():
+    # a pruned variant walks its rungs at the smallest codebook budget; other budgets are off the walk
+    assert walk_steps([0, 0, 4, 4, 8, 2], [0, 0.5, 0, 0.5, 0, 0]) == [(0,), None, (4,), None, (8,), (2,)]
+    # a variant without pruning walks its codebook budgets
+    assert walk_steps([0, 0, 0], [0.5, 0, 0.25]) == [(0.5,), (0,), (0.25,)]
+
+
+def test_ladder_stops_at_the_first_failure_largest_does_not():
+    rows = [Judged(10.0, 0.1, (0,)), Judged(20.0, 0.3, (1,)), Judged(15.0, None, (2,)),  # a fold lacks rung 2
+            Judged(25.0, 0.7, (4,)), Judged(40.0, 0.2, (8,)),  # rung 4 fails: rung 8 is never reached
+            Judged(60.0, 0.1, None)]  # off the walk (another codebook budget)
+    assert select(rows, 0.5, "ladder") == 1  # the most compressed passed: rung 1
+    assert select(rows, 0.5, "largest") == 5  # the most compressed within the bound, wherever it is
+    assert select(rows, 0.05, "ladder") is None and select(rows, 0.05, "largest") is None
+    assert select(rows, 1.0, "ladder") == 4
+    # the walk's order is its steps', not the rows' order or rates
+    shuffled = [rows[4], rows[0], rows[3], rows[1]]
+    assert select(shuffled, 0.5, "ladder") == 3
+    with pytest.raises(PycompressError, match="unknown selection rule"):
+        select(rows, 0.5, "best")
 
 
 # ---------------------------------------------------------------- pruning and pruned clustering
@@ -189,6 +227,28 @@ def test_search_candidates_and_selection(small_result):
     coded = [c for c in result.candidates if c.variant == "entropy" and c.label == pruned[0].label]
     assert torch.equal(coded[0].model.state_dict()["fc1.weight"], pruned[0].model.state_dict()["fc1.weight"])
     assert coded[0].bits < pruned[0].bits
+
+
+def test_duplicate_plans_name_the_rung_below(small_result):
+    """A budget whose plan equals the rung below gets that rung's candidates under its own labels, so a label is one
+    setting in every fold; below the first rung and from a stopping rung up there is nothing to name."""
+    from types import SimpleNamespace
+
+    from pycompress.sharing.share import _Run
+
+    result = small_result[0]
+    proto = {v: next(c for c in result.candidates if c.variant == v) for v in ("cluster+ft", "prune+cluster+ft", "entropy")}
+    made = [replace(proto[v], label=f"prune {r:g} / k 0", rung=r) for r in (2.0, 8.0) for v in ("prune+cluster+ft", "entropy")]
+    unpruned = replace(proto["cluster+ft"], label="k 0", rung=0.0)
+    run = SimpleNamespace(cfg=replace(SMALL, prune_levels=(1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)),
+                          candidates=[unpruned, *made], say=lambda _m: None)
+    _Run.alias_rungs(run, [{"allowance": 2.0}, {"allowance": 8.0}, {"allowance": 32.0, "stopped": True}])
+    added = {(c.variant, c.label): c for c in run.candidates[1 + len(made):]}
+    assert set(added) == {(v, f"prune {b} / k 0") for v in ("prune+cluster+ft", "entropy") for b in (4, 16)}
+    for (v, label), c in added.items():
+        below = "prune 2 / k 0" if label.startswith("prune 4 ") else "prune 8 / k 0"
+        assert c.same_as == below and c.rung == float(label.split()[1])
+        assert c.model is next(m for m in made if (m.variant, m.label) == (v, below)).model
 
 
 def test_search_judges_the_decoded_container(small_result):

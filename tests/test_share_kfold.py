@@ -75,13 +75,20 @@ def test_selection_pools_every_fold(small_result):  # noqa: F811
     for c in result.candidates:
         p = clean.selection(c)
         assert (p.n, p.lost, p.gained) == (8 * n, c.val.lost, c.val.gained + 7)
+    largest = replace(clean, config=replace(SMALL, selection="largest"))
+    assert (clean.rule, largest.rule) == ("ladder", "largest")  # auto: folds walk the ladder
     for d in (0.5, 1.0, 5.0):
         for v in {c.variant for c in result.candidates}:
             ok = [c for c in result.candidates if c.variant == v and within(clean.selection(c), d, conf)]
-            chosen = clean.chosen(v, d)
+            chosen = largest.chosen(v, d)
             assert (chosen is None) == (not ok)
             if chosen is not None:
                 assert chosen.rate == max(c.rate for c in ok)
+            # ladder: the chosen candidate is on the walk, and every step up to it passes its prediction bound
+            walk = clean.walk(v)
+            bounds = [clean.selection(c).predicted(result.baseline_test.n, conf) for c in walk]
+            prefix = walk[:next((i for i, b in enumerate(bounds) if b > d), len(walk))]
+            assert clean.chosen(v, d) is max(prefix, key=lambda c: c.rate, default=None)
     # a label that one fold lacks (its ladder stopped lower) is never chosen, however good elsewhere
     top = max(result.candidates, key=lambda c: c.rate)
     holed = replace(clean, folds=clean.folds[:-1] + (_outcome(7, result, Paired(n, n - 1, 0, 1), top.label),))
@@ -89,6 +96,34 @@ def test_selection_pools_every_fold(small_result):  # noqa: F811
     assert all(holed.chosen(v, 100.0) is None or holed.chosen(v, 100.0).label != top.label
                for v in {c.variant for c in result.candidates})
     assert holed.selected_on == f"validation, 8 folds ({8 * n:,} items)"
+
+
+def test_ladder_walk_stops_at_a_failing_rung(small_result):  # noqa: F811
+    """A rung of the walk that fails its bound on the pooled counts ends the walk there, even though rungs above
+    pass: `largest` would take those."""
+    result = small_result[0]
+    n = result.candidates[0].val.n
+    walk = [c for c in result.walk("entropy")]
+    assert len(walk) >= 2 and walk[0].rung == 0  # the unpruned plan first, then the rungs
+    bad = walk[1].label
+
+    def fold(f: int) -> FoldOutcome:  # every candidate clean, except `bad`, which loses a tenth of the items
+        cands = tuple(FoldCandidate(c.variant, c.label, c.rate, Paired(n, n - n // 10, n // 10, 0) if c.label == bad
+                                    else Paired(n, n, 0, 0), c.test) for c in result.candidates)
+        return FoldOutcome(f, result.baseline_val, result.baseline_test, cands, 0.0)
+
+    clean = tuple(c if c.variant != "entropy" else replace(c, val=Paired(n, n, 0, 0)) for c in result.candidates)
+    ladder = replace(result, folds=tuple(fold(f) for f in range(1, 8)), candidates=clean,
+                     config=replace(SMALL, max_drops=(1.0,), selection="ladder"))
+    assert ladder.chosen("entropy", 1.0).label == walk[0].label
+    largest = replace(ladder, config=replace(ladder.config, selection="largest"))
+    best = max((c for c in clean if c.variant == "entropy" and c.label != bad), key=lambda c: c.rate)
+    assert largest.chosen("entropy", 1.0) is best
+
+
+def test_selection_setting_checked():
+    with pytest.raises(PycompressError, match="--selection must be one of auto, largest, ladder"):
+        replace(SMALL, selection="best")
 
 
 def test_cli_folds_need_the_builtin_lenet(tmp_path):

@@ -44,6 +44,10 @@ class Paired:
         """One-sided upper confidence bound on the drop, in points."""
         return drop_bound(self.lost, self.gained, self.n, confidence)
 
+    def predicted(self, future_n: int, confidence: float) -> float:
+        """One-sided upper bound on the drop a part of `future_n` new items would show, in points."""
+        return prediction_bound(self.lost, self.gained, self.n, future_n, confidence)
+
     def to_dict(self, confidence: float | None = None) -> dict:
         d = {"n": self.n, "correct": self.correct, "accuracy": self.accuracy, "lost": self.lost, "gained": self.gained,
              "drop": self.drop}
@@ -68,6 +72,21 @@ def drop_bound(lost: int, gained: int, n: int, confidence: float) -> float:
     b, c, m = lost + 0.5, gained + 0.5, n + 2
     var = ((b + c) - (b - c) ** 2 / m) / m ** 2
     return 100.0 * ((b - c) / m + z * math.sqrt(max(var, 0.0)))
+
+
+def prediction_bound(lost: int, gained: int, n: int, future_n: int, confidence: float) -> float:
+    """Upper bound (points) on the drop that `future_n` new items will show, at one-sided `confidence`.
+
+    The confidence bound above is on the true drop; a test part of `future_n` items measures that drop
+    with its own sampling error, of the same paired form. Both add: var * (1/m + 1/future_n), with the
+    per-item discordance estimated from the n items (Agresti-Min cells)."""
+    check_confidence(confidence)
+    if n <= 0 or future_n <= 0 or lost < 0 or gained < 0 or lost + gained > n:
+        raise PycompressError(f"invalid paired counts: lost {lost}, gained {gained} of {n} (future {future_n})")
+    z = NormalDist().inv_cdf(confidence)
+    b, c, m = lost + 0.5, gained + 0.5, n + 2
+    per_item = (b + c) / m - ((b - c) / m) ** 2  # variance of one item's paired difference
+    return 100.0 * ((b - c) / m + z * math.sqrt(max(per_item, 0.0) * (1 / m + 1 / future_n)))
 
 
 def within(p: Paired, max_drop: float, confidence: float) -> bool:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import torch
 
 from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
-from .bound import Paired, within
+from .bound import Paired
 from .cluster import cluster_state_dict
 from .finetune import Trainer, codebook_finetune, masked_finetune
 from .kfold import index, pooled
@@ -52,6 +52,9 @@ class Candidate:
     layer_bytes: tuple[int, ...]  # stored bytes per weight tensor (each field padded to whole bytes)
     n: int  # weights
     model: CompressedModel = field(repr=False)
+    rung: float = 0.0  # pruning budget of its rung (0: unpruned), the place on the ladder walk
+    k_allowance: float = 0.0  # budget of its codebook plan
+    same_as: str | None = None  # a budget whose plan equals the rung below names that rung's candidates
 
     @property
     def bits(self) -> int:
@@ -71,7 +74,8 @@ class Candidate:
         return 32 * self.n / self.bits
 
     def to_dict(self, names: tuple[str, ...], confidence: float) -> dict:
-        return {"variant": self.variant, "label": self.label,
+        return {"variant": self.variant, "label": self.label, "rung": self.rung, "k_allowance": self.k_allowance,
+                **({"same_as": self.same_as} if self.same_as else {}),
                 "layers": [{"name": n, "prune": r, "k": k, "bits": b, "bytes": y}
                            for n, r, k, b, y in zip(names, self.ratios, self.ks, self.layer_bits, self.layer_bytes)],
                 "bits": self.bits, "file_bytes": self.file_bytes, "rate_fp32": self.rate, "rate_fp32_bits": self.rate_bits,
@@ -104,16 +108,88 @@ class ShareResult:
     def _by_fold(self) -> list[dict]:
         return index(self.folds)
 
-    def chosen(self, variant: str, max_drop: float) -> Candidate | None:
+    @property
+    def rule(self) -> str:
+        """The selection rule in force (`auto` resolved): see share_config.SELECTIONS."""
+        s = self.config.selection
+        return ("ladder" if self.folds else "largest") if s == "auto" else s
+
+    def bound(self, p: Paired) -> float:
+        return rule_bound(self.rule, p, self.baseline_test.n, self.config.confidence)
+
+    @property
+    def bound_name(self) -> str:
         conf = self.config.confidence
-        ok = [(c, p) for c in self.candidates if c.variant == variant
-              and (p := self.selection(c)) is not None and within(p, max_drop, conf)]
-        return max(ok, key=lambda cp: (cp[0].rate, cp[1].correct), default=(None,))[0]
+        return (f"upper {conf:.0%} confidence bound" if self.rule == "largest" else
+                f"upper {conf:.0%} prediction bound for {self.baseline_test.n:,} new items")
+
+    def walk(self, variant: str) -> list[Candidate]:
+        """The variant's candidates on the ladder walk, in its order (walk_steps)."""
+        mine = [c for c in self.candidates if c.variant == variant]
+        steps = walk_steps([c.rung for c in mine], [c.k_allowance for c in mine])
+        return [c for _, _, c in sorted((st, i, c) for i, (c, st) in enumerate(zip(mine, steps)) if st is not None)]
+
+    def chosen(self, variant: str, max_drop: float) -> Candidate | None:
+        mine = [c for c in self.candidates if c.variant == variant]
+        rows = [Judged(c.rate, None if (p := self.selection(c)) is None else self.bound(p), step)
+                for c, step in zip(mine, walk_steps([c.rung for c in mine], [c.k_allowance for c in mine]))]
+        i = select(rows, max_drop, self.rule)
+        return None if i is None else mine[i]
 
     @property
     def selected_on(self) -> str:
         n = self.baseline_val.n + sum(o.baseline_val.n for o in self.folds)
         return f"validation ({n:,} items)" if not self.folds else f"validation, {len(self.folds) + 1} folds ({n:,} items)"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A candidate as selection sees it."""
+
+    rate: float  # compression against FP32
+    bound: float | None  # the rule's bound on its drop, points; None: a fold lacks its label
+    step: tuple | None  # its place on the ladder walk (walk_steps); None: off the walk
+
+
+def rule_bound(rule: str, p: Paired, test_n: int, confidence: float) -> float:
+    """`largest` holds the confidence bound on the true drop to the allowed drop; `ladder` the prediction bound on
+    the drop a part of test_n new items would show (the test part's size; its labels are not read)."""
+    return p.upper(confidence) if rule == "largest" else p.predicted(test_n, confidence)
+
+
+def walk_steps(rungs: Sequence[float], k_allowances: Sequence[float]) -> list[tuple | None]:
+    """Each candidate's place on its variant's ladder walk, an order the search fixes before any validation label
+    is read: the pruning rungs upward at the smallest codebook budget (rung 0: unpruned), or, for a variant
+    without pruning, its codebook budgets upward. Candidates at other budgets are off the walk."""
+    if any(r > 0 for r in rungs):
+        k0 = min(k_allowances)
+        return [(r,) if k == k0 else None for r, k in zip(rungs, k_allowances)]
+    return [(k,) for k in k_allowances]
+
+
+def select(rows: Sequence[Judged], max_drop: float, rule: str) -> int | None:
+    """Index of the chosen row, None when none is chosen.
+
+    `largest`: the most compressed row whose bound meets max_drop. `ladder`: walk the rows on the walk in
+    order, each passing while its bound meets max_drop; the first that fails ends the walk (a row whose bound
+    is None is passed over); the most compressed row passed is chosen. This is fixed-sequence testing
+    (Maurer, Hothorn and Lehmacher 1995): with the order fixed in advance, the chance that any passed row
+    lies beyond max_drop is that of one bound, however long the walk. Taking the most compressed of ~26
+    candidates that each pass on their own is not; on 8 folds it broke the bound on 2 of 4 splits
+    (docs/sharing-v2.md)."""
+    ok = lambda i: rows[i].bound is not None and rows[i].bound <= max_drop + 1e-9  # noqa: E731
+    if rule == "largest":
+        return max((i for i in range(len(rows)) if ok(i)), key=lambda i: (rows[i].rate, -rows[i].bound), default=None)
+    if rule != "ladder":
+        raise PycompressError(f"unknown selection rule {rule!r}")
+    passed = []
+    for i in sorted((i for i in range(len(rows)) if rows[i].step is not None), key=lambda i: (rows[i].step, i)):
+        if rows[i].bound is None:
+            continue
+        if not ok(i):
+            break
+        passed.append(i)
+    return max(passed, key=lambda i: rows[i].rate, default=None)
 
 
 def weight_names(state: Mapping[str, torch.Tensor]) -> tuple[str, ...]:
@@ -166,7 +242,8 @@ class _Run:
         return [(b, tuple(int(k) for k in plan)) for b, plan in greedy_plans(layers, self.cfg.k_levels, self.eps())]
 
     def add(self, variant: str, label: str, ratios, state: Mapping[str, torch.Tensor], clustered: dict,
-            val: Paired | None = None, test: Paired | None = None) -> tuple[Paired, Paired]:
+            val: Paired | None = None, test: Paired | None = None, rung: float = 0.0,
+            k_allowance: float = 0.0) -> tuple[Paired, Paired]:
         """Record a candidate: its container (trained tensors raw, weights as stored) judged from decoded tensors."""
         from pycompress.schemes.coded_codebook import from_clustered
 
@@ -178,13 +255,14 @@ class _Run:
         bits = tuple(int(cm.tensors[n].stored_bits()) for n in self.names)
         nbytes = tuple(sum(int(a.nbytes) for a in cm.tensors[n].arrays().values()) for n in self.names)
         c = Candidate(variant, label, tuple(ratios), tuple(cm.tensors[n].k for n in self.names), val, test, bits, nbytes,
-                      sum(self.state[n].numel() for n in self.names), cm)
+                      sum(self.state[n].numel() for n in self.names), cm, rung, k_allowance)
         self.candidates.append(c)
         self.say(f"{variant:>16} {label:<16} {c.rate:6.2f}x  validation {val.accuracy:.2f}% (drop {val.drop:+.2f}, "
                  f"bound {val.upper(self.cfg.confidence):.2f})  test {test.accuracy:.2f}%")
         return val, test
 
-    def clustered_rung(self, state, ratios, label: str, variants: tuple[str, ...], sensitivity=None) -> None:
+    def clustered_rung(self, state, ratios, label: str, variants: tuple[str, ...], sensitivity=None,
+                       rung: float = 0.0) -> None:
         """Cluster one model per codebook plan of its own sensitivity: untrained (optional) and fine-tuned."""
         cfg = self.cfg
         curves, clusterers = sensitivity or cluster_curves(self.judge, state, self.names, cfg.ks, cfg.codebook_format)
@@ -192,12 +270,12 @@ class _Run:
             clustered = {n: clusterers[n].clustered(k, cfg.codebook_format) for n, k in zip(self.names, ks)}
             name = f"{label}k {allowance:g}"
             if "cluster" in variants:
-                self.add("cluster", name, ratios, state, clustered)
+                self.add("cluster", name, ratios, state, clustered, rung=rung, k_allowance=allowance)
             model = self.student(state)
             tuned = codebook_finetune(self.trainer, model, clustered, cfg.codebook_epochs, self.next_seed())
             tuned_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            val, test = self.add(variants[-1], name, ratios, tuned_state, tuned)
-            self.add("entropy", name, ratios, tuned_state, tuned, val, test)
+            val, test = self.add(variants[-1], name, ratios, tuned_state, tuned, rung=rung, k_allowance=allowance)
+            self.add("entropy", name, ratios, tuned_state, tuned, val, test, rung, allowance)
 
     def ladder(self, curves: tuple[Curve, ...]) -> list[dict]:
         cfg, model = self.cfg, self.student()
@@ -227,10 +305,29 @@ class _Run:
             self.say(f"pruning rung {allowance:g}: " + " ".join(f"{n}={current[n]:.2f}" for n in self.names)
                      + f"  validation {val.accuracy:.2f}% test {test.accuracy:.2f}% (before clustering)")
             if val.drop > cfg.stop_drop:
+                rungs[-1]["stopped"] = True
                 self.say(f"pruning rung {allowance:g} loses {val.drop:.2f} points before clustering: the ladder stops")
                 break
-            self.clustered_rung(state, ratios, f"prune {allowance:g} / ", ("prune+cluster+ft",))
+            self.clustered_rung(state, ratios, f"prune {allowance:g} / ", ("prune+cluster+ft",), rung=allowance)
+        self.alias_rungs(rungs)
         return rungs
+
+    def alias_rungs(self, rungs: list[dict]) -> None:
+        """A budget whose plan equals the rung below (greedy_plans leaves it out) gets that rung's candidates under its
+        own labels: the recipe at that budget gives that model. So a label means one setting in every fold, and the
+        ladder walk of k-fold selection does not lose a rung to one fold's duplicate plan. Budgets from the rung that
+        stopped the ladder up stay empty: the recipe stops there."""
+        made = sorted(r["allowance"] for r in rungs if not r.get("stopped"))
+        stop = min((r["allowance"] for r in rungs if r.get("stopped")), default=float("inf"))
+        if not made:
+            return
+        for budget in sorted(self.cfg.prune_levels):
+            if made[0] < budget < stop and budget not in made:
+                below = max(a for a in made if a < budget)
+                for c in [c for c in self.candidates if c.rung == below and c.variant in ("prune+cluster+ft", "entropy")]:
+                    self.candidates.append(replace(c, label=c.label.replace(f"prune {below:g} / ", f"prune {budget:g} / ", 1),
+                                                   rung=budget, same_as=c.same_as or c.label))
+                self.say(f"pruning budget {budget:g}: the same plan as rung {below:g}, whose candidates it names")
 
 
 def run_share(state: Mapping[str, torch.Tensor], task, config: ShareConfig = ShareConfig(), progress: Progress = None,
@@ -255,6 +352,8 @@ def with_info(c: Candidate, result: ShareResult, max_drop: float, source: str) -
     info = {"method": f"weight sharing v2 ({VARIANT_TITLES[c.variant]})", "source": source, "candidate": c.label,
             "plan": {n: {"prune": r, "k": k} for n, r, k in zip(result.names, c.ratios, c.ks)},
             "selected_on": result.selected_on, "max_drop": max_drop, "confidence": cfg.confidence,
+            "selection": result.rule, "selection_bound": {"name": result.bound_name,
+                                                          "value": result.bound(result.selection(c))},
             "validation": c.val.to_dict(cfg.confidence), "baseline_accuracy": result.baseline_val.accuracy,
             **({"validation_folds": result.selection(c).to_dict(cfg.confidence)} if result.folds else {}),
             "test": c.test.to_dict(), "baseline_test_accuracy": result.baseline_test.accuracy,

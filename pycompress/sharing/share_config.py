@@ -8,6 +8,14 @@ from pycompress.core.errors import PycompressError
 
 from .defaults import DEFAULT_CONFIDENCE, K_MAX
 
+# How the bound chooses among a variant's candidates (share.py, select):
+#   largest: the most compressed candidate whose confidence bound on the drop meets the allowed drop;
+#   ladder:  walk up the pruning ladder (at the smallest codebook budget), each rung while its prediction
+#            bound on the drop a test-sized part would show meets the allowed drop; the first that fails
+#            ends the walk (fixed-sequence testing), and the most compressed rung passed is chosen;
+#   auto:    ladder when k folds pool their counts, largest on one validation part.
+SELECTIONS = ("auto", "largest", "ladder")
+
 
 def check_confidence(confidence: float) -> float:
     if not (0.5 <= confidence < 1 and math.isfinite(confidence)):
@@ -52,6 +60,7 @@ class ShareConfig:
     plan_items: int | None = None  # inputs the plans' disagreement is measured on (validation first); None: all of train too
     stop_drop: float = 1.5  # climb no higher once a rung's pruned model (before clustering) loses more on validation
     codebook_format: str = "bf16"
+    selection: str = "auto"  # one of SELECTIONS
     seed: int = 0
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -60,6 +69,8 @@ class ShareConfig:
         from pycompress.schemes.codebook import CODEBOOK_FORMATS  # torch: only when a command runs
         if self.codebook_format not in CODEBOOK_FORMATS:
             raise PycompressError(f"codebook format must be one of {', '.join(CODEBOOK_FORMATS)}, not {self.codebook_format}")
+        if self.selection not in SELECTIONS:
+            raise PycompressError(f"--selection must be one of {', '.join(SELECTIONS)}, not {self.selection!r}")
         if not self.max_drops or any(not d >= 0 for d in self.max_drops):
             raise PycompressError("every --max-drop must be a number >= 0")
         for r in self.prune_grid:

@@ -19,6 +19,19 @@ SLUGS = {"cluster": "cluster", "cluster+ft": "cluster-ft", "prune+cluster+ft": "
 REPORT_NAMES = ("README.md", "share.json", "ratio_vs_test.png", "sensitivity.png", "models")
 
 
+RULE_TEXT = {
+    "largest": "the most compressed candidate whose upper confidence bound on the drop meets max_drop",
+    "ladder": "walk up the pruning rungs at the smallest codebook budget (the unpruned plan first; "
+              "a variant without pruning walks its codebook budgets), each passing while its upper prediction bound on the "
+              "drop a part the size of the test part would show meets max_drop; the first that fails ends the walk, and "
+              "the most compressed candidate passed is chosen (fixed-sequence testing: the confidence holds over the whole "
+              "walk, not per candidate; a rung a fold lacks is passed over)",
+}
+
+
+BOUND_TITLES = {"largest": "drop bound", "ladder": "prediction bound"}
+
+
 def model_name(variant: str, max_drop: float) -> str:
     return f"{SLUGS[variant]}-drop{max_drop:g}.pcz"
 
@@ -48,11 +61,12 @@ def result_dict(result: ShareResult) -> dict:
                      "train": vars(cfg.train)},
         "layers": [{"name": n, "n": k} for n, k in zip(names, result.numel)],
         "baseline": {"validation": result.baseline_val.to_dict(), "test": result.baseline_test.to_dict()},
-        "selection": "validation only: the most compressed candidate whose upper confidence bound on the drop meets max_drop",
+        "selection": "validation only: " + RULE_TEXT[result.rule], "selection_rule": result.rule, "selection_bound": result.bound_name,
         "selected_on": result.selected_on,
         **({"folds": folds_summary(result.folds)["folds"],
             "pooled": [{"variant": c.variant, "label": c.label,
-                        "validation": (p.to_dict(conf) if (p := result.selection(c)) is not None else None)}
+                        "validation": (p.to_dict(conf) | {"selection_bound": result.bound(p)}
+                                       if (p := result.selection(c)) is not None else None)}
                        for c in result.candidates],
             "chosen_per_fold": {f"{v}@{d:g}": (fold_rows(result, v, c.label) if (c := result.chosen(v, d)) else None)
                                 for d in cfg.max_drops for v in VARIANTS}} if result.folds else {}),
@@ -127,11 +141,13 @@ def plot_sensitivity(result: ShareResult) -> bytes:
     return png_bytes(fig)
 
 
-def _row(result: ShareResult, c: Candidate, base_test: float, conf: float) -> list:
+def _row(result: ShareResult, c: Candidate, base_test: float) -> list:
     p = result.selection(c)
     pooled = ([f"{p.lost}/{p.gained}" if p else "a fold has none", f"{p.drop:+.2f}" if p else ""] if result.folds else [])
-    return ([c.variant, c.label, f"{c.rate:.2f}x", c.file_bytes, f"{c.val.accuracy:.2f}", f"{c.val.lost}/{c.val.gained}"]
-            + pooled + [f"{p.upper(conf):.2f}" if p else "", f"{c.test.accuracy:.2f}", f"{c.test.accuracy - base_test:+.2f}"])
+    label = (c.label + (" *" if result.rule == "ladder" and c in result.walk(c.variant) else "")
+             + (f" (= {c.same_as})" if c.same_as else ""))
+    return ([c.variant, label, f"{c.rate:.2f}x", c.file_bytes, f"{c.val.accuracy:.2f}", f"{c.val.lost}/{c.val.gained}"]
+            + pooled + [f"{result.bound(p):.2f}" if p else "", f"{c.test.accuracy:.2f}", f"{c.test.accuracy - base_test:+.2f}"])
 
 
 def _honesty(result: ShareResult) -> list[str]:
@@ -140,7 +156,7 @@ def _honesty(result: ShareResult) -> list[str]:
         return []
     cfg = result.config
     lines = ["## Every fold's model at the chosen setting (the honesty check)\n",
-             f"The bound is on the setting's expected drop over LeNets trained by the recipe; each fold's model is one "
+             f"The pooled counts speak for the setting on LeNets trained by the recipe; each fold's model is one "
              f"such LeNet, on its own train/validation split, the {result.baseline_test.n:,} test items fixed. The test "
              "drop of each fold's candidate at the chosen setting, beside the allowed drop:\n"]
     base_test = {0: result.baseline_test.accuracy} | {o.fold: o.baseline_test.accuracy for o in result.folds}
@@ -178,7 +194,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
         lines.append(f"**Headline: {head.rate:.2f}x smaller than FP32 ({4 * n:,} -> {head.file_bytes:,} bytes of weights, "
                      f"codebooks and code tables), {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% on the {bt.n:,} held-out "
                      f"test items ({head.test.accuracy - bt.accuracy:+.2f} points).** Chosen on {result.selected_on} "
-                     f"only: drop {sel.drop:+.2f}, upper {conf:.0%} confidence bound {sel.upper(conf):.2f} <= {primary:g} "
+                     f"only (selection `{result.rule}`): drop {sel.drop:+.2f}, {result.bound_name} {result.bound(sel):.2f} <= {primary:g} "
                      f"points (this model's own validation part: {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%). The test "
                      "items never took part in any choice.\n")
         size = (file_sizes or {}).get(model_name("entropy", primary))
@@ -186,11 +202,12 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
             lines.append(f"The whole `.pcz` of that model is {size:,} bytes: the weights' {head.file_bytes:,} plus the raw "
                          "biases, the layer graph and the container's metadata (names, shapes, checksums, this search's "
                          f"record), {4 * n / size:.2f}x smaller than the FP32 weights alone.\n")
-    lines.append(f"Selection: for each variant and bound, the most compressed candidate whose one-sided {conf:.0%} upper "
-                 "bound on the validation drop (paired, Agresti-Min; `pycompress/sharing/bound.py`) meets the bound"
+    lines.append(f"Selection (`{result.rule}`, validation only): for each variant and allowed drop, {RULE_TEXT[result.rule]}; "
+                 f"the bound is the "
+                 f"{result.bound_name} from the validation counts (paired, Agresti-Min; `pycompress/sharing/bound.py`)"
                  + (f"; with {len(result.folds) + 1} folds the paired counts of a setting are pooled over every fold's "
                     "search (`pycompress/sharing/kfold.py`: each extra fold trains its own original by the recipe "
-                    "without its validation block), so the bound is on the setting's expected drop. " if result.folds
+                    "without its validation block), so the bound speaks for the setting on LeNets trained by the recipe. " if result.folds
                     else ". ") +
                  "Compression counts the bytes the file stores for the weight tensors (each field padded to whole bytes); "
                  "biases and other small tensors are kept raw and left out, as in the papers' figures.\n")
@@ -199,12 +216,12 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
         for v in VARIANTS:
             c = result.chosen(v, d)
             rows.append([f"{d:g}", VARIANT_TITLES[v]] + (["none within the bound"] + [""] * 6 if c is None else
-                        [f"{c.rate:.2f}x", c.label, f"{c.val.accuracy:.2f}", f"{result.selection(c).upper(conf):.2f}",
+                        [f"{c.rate:.2f}x", c.label, f"{c.val.accuracy:.2f}", f"{result.bound(result.selection(c)):.2f}",
                          f"{c.test.accuracy:.2f}", f"{c.test.accuracy - bt.accuracy:+.2f}",
                          f"`{models_dir}/{model_name(v, d)}`" if models_dir else ""]))
     lines += ["## Chosen configurations\n",
               table(["max drop", "variant", "vs FP32", "candidate", "validation %" + (" (fold 0)" if result.folds else ""),
-                     "drop bound" + (" (all folds)" if result.folds else ""), "test %", "test change", "model"], rows,
+                     BOUND_TITLES[result.rule] + (" (all folds)" if result.folds else ""), "test %", "test change", "model"], rows,
                     markdown=True), "",
               f"Original: validation {bv.accuracy:.2f}% ({bv.n} items), test {bt.accuracy:.2f}% ({bt.n:,} items). "
               f"Deep Compression (Han et al., ICLR 2016) reports LeNet-5 at {DEEP_COMPRESSION['rate']:g}x with top-1 error "
@@ -224,8 +241,10 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
               "## All candidates\n",
               table(["variant", "candidate", "vs FP32", "bytes", "validation %", "lost/gained"]
                     + (["all folds lost/gained", "all folds drop"] if result.folds else [])
-                    + ["drop bound", "test %", "test change"],
-                    [_row(result, c, bt.accuracy, conf) for c in result.candidates], markdown=True), "",
+                    + [BOUND_TITLES[result.rule], "test %", "test change"],
+                    [_row(result, c, bt.accuracy) for c in result.candidates], markdown=True), "",
+              ("A candidate marked * is on the ladder walk; one whose pruning budget gave the same plan as the rung "
+               "below names that rung's model (= label).\n" if result.rule == "ladder" else ""),
               "## Sensitivity (one layer at a time, no retraining; validation drop in points)\n",
               table(["layer"] + [f"p={r:g}" for r in cfg.prune_grid],
                     [[c.name] + [f"{d:+.1f}" for d in c.drop] for c in result.prune_sensitivity], markdown=True), "",

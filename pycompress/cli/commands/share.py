@@ -57,7 +57,7 @@ def cmd_share(args: argparse.Namespace) -> int:
                       ks=args.ks or base.ks, prune_levels=args.prune_budgets or base.prune_levels,
                       k_levels=args.k_budgets or base.k_levels, steps=args.steps, step_epochs=args.step_epochs,
                       final_epochs=args.final_epochs, codebook_epochs=args.codebook_epochs, stop_drop=args.stop_drop,
-                      plan_items=args.plan_items,
+                      plan_items=args.plan_items, selection=args.selection,
                       codebook_format=args.codebook_format, seed=args.seed, train=train)
     model = load_model(args.model)
     if not model.trainable:
@@ -82,7 +82,8 @@ def cmd_share(args: argparse.Namespace) -> int:
     head = result.chosen("entropy", primary)
     if head is None:
         raise PycompressError(f"no configuration's upper {cfg.confidence:.0%} bound on the drop ({result.selected_on}) "
-                              f"meets --max-drop {primary:g} ({len(result.candidates)} candidates)")
+                              f"meets --max-drop {primary:g} ({len(result.candidates)} candidates; selection "
+                              f"{result.rule}" + (": the walk's first rung already fails)" if result.rule == "ladder" else ")"))
     source = Path(args.model).name
     cm = with_info(head, result, primary, source)
     if cm.graph is None and model.graph is not None:
@@ -112,7 +113,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     print("per layer: " + ", ".join(f"{n}=p{r:g}/k{k}" for n, r, k in zip(result.names, head.ratios, head.ks)))
     print(f"{args.output}: {head.rate:.2f}x smaller than FP32 ({head.file_bytes:,} bytes of weights, codebooks and code "
           f"tables); test {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% ({head.test.accuracy - bt.accuracy:+.2f}); chosen on "
-          f"{result.selected_on}: drop {sel.drop:+.2f}, upper {cfg.confidence:.0%} bound {sel.upper(cfg.confidence):.2f} "
+          f"{result.selected_on}, selection {result.rule}: drop {sel.drop:+.2f}, {result.bound_name} {result.bound(sel):.2f} "
           f"<= {primary:g} (this model's own validation {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%; re-evaluated from "
           "the file)")
     return 0
@@ -121,7 +122,7 @@ def cmd_share(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     from pycompress.cli.main import add_data_option, nonnegative_int, positive_float, positive_int
     from pycompress.sharing.defaults import DEFAULT_CONFIDENCE
-    from pycompress.sharing.share_config import ShareConfig as d, TrainConfig as t  # class defaults: no torch
+    from pycompress.sharing.share_config import SELECTIONS, ShareConfig as d, TrainConfig as t  # class defaults: no torch
     p = sub.add_parser("share", help="weight sharing v2: prune, cluster, fine-tune codebooks, entropy-code the indices; "
                                      "chosen on validation by a confidence bound")
     p.add_argument("model", help=MODEL_HELP + " (trainable: the built-in LeNet, a .pt2 or an ONNX model)")
@@ -159,6 +160,12 @@ def register(sub) -> None:
                    help="choose on K folds of the non-test data: fold 0 is the model as given, each other fold trains an "
                         "original by the recipe without its validation block and runs the same search; the labels' paired "
                         "counts are pooled (built-in LeNet only; default 1: the one validation part)")
+    p.add_argument("--selection", choices=SELECTIONS, default=d.selection,
+                   help="how the bound chooses: 'largest' takes the most compressed candidate whose confidence bound on "
+                        "the drop meets --max-drop; 'ladder' walks up the pruning rungs (smallest codebook budget) while "
+                        "the prediction bound on the drop a test-sized part would show meets it, stops at the first that "
+                        "fails (fixed-sequence testing: the confidence holds over the whole walk) and takes the most "
+                        "compressed rung passed; 'auto' (default): ladder with --folds, largest on one validation part")
     p.add_argument("--jobs", type=positive_int, default=1, help="processes the folds run in, one thread each (default 1)")
     p.add_argument("--report", help="write the report folder (README.md, share.json, PNGs, models/*.pcz)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
