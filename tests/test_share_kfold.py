@@ -12,7 +12,7 @@ import torch
 from pycompress.core import container
 from pycompress.core.errors import PycompressError
 from pycompress.frontends.datasets import Dataset
-from pycompress.sharing.bound import Paired, within
+from pycompress.sharing.bound import Paired
 from pycompress.sharing.kfold import FoldCandidate, FoldOutcome, check_folds, fold_dataset, pooled
 
 from conftest import run_cli
@@ -79,7 +79,7 @@ def test_selection_pools_every_fold(small_result):  # noqa: F811
     assert (clean.rule, largest.rule) == ("ladder", "largest")  # auto: folds walk the ladder
     for d in (0.5, 1.0, 5.0):
         for v in {c.variant for c in result.candidates}:
-            ok = [c for c in result.candidates if c.variant == v and within(clean.selection(c), d, conf)]
+            ok = [c for c in result.candidates if c.variant == v and clean.selection(c).upper(conf) <= d + 1e-9]
             chosen = largest.chosen(v, d)
             assert (chosen is None) == (not ok)
             if chosen is not None:

@@ -88,6 +88,3 @@ def prediction_bound(lost: int, gained: int, n: int, future_n: int, confidence: 
     per_item = (b + c) / m - ((b - c) / m) ** 2  # variance of one item's paired difference
     return 100.0 * ((b - c) / m + z * math.sqrt(max(per_item, 0.0) * (1 / m + 1 / future_n)))
 
-
-def within(p: Paired, max_drop: float, confidence: float) -> bool:
-    return p.upper(confidence) <= max_drop + 1e-9

@@ -123,18 +123,20 @@ class ShareResult:
         return (f"upper {conf:.0%} confidence bound" if self.rule == "largest" else
                 f"upper {conf:.0%} prediction bound for {self.baseline_test.n:,} new items")
 
+    def _stepped(self, variant: str) -> list[tuple[Candidate, tuple | None]]:
+        mine = [c for c in self.candidates if c.variant == variant]
+        return list(zip(mine, walk_steps([c.rung for c in mine], [c.k_allowance for c in mine])))
+
     def walk(self, variant: str) -> list[Candidate]:
         """The variant's candidates on the ladder walk, in its order (walk_steps)."""
-        mine = [c for c in self.candidates if c.variant == variant]
-        steps = walk_steps([c.rung for c in mine], [c.k_allowance for c in mine])
-        return [c for _, _, c in sorted((st, i, c) for i, (c, st) in enumerate(zip(mine, steps)) if st is not None)]
+        on = [(st, i, c) for i, (c, st) in enumerate(self._stepped(variant)) if st is not None]
+        return [c for _, _, c in sorted(on, key=lambda t: t[:2])]
 
     def chosen(self, variant: str, max_drop: float) -> Candidate | None:
-        mine = [c for c in self.candidates if c.variant == variant]
-        rows = [Judged(c.rate, None if (p := self.selection(c)) is None else self.bound(p), step)
-                for c, step in zip(mine, walk_steps([c.rung for c in mine], [c.k_allowance for c in mine]))]
+        stepped = self._stepped(variant)
+        rows = [Judged(c.rate, None if (p := self.selection(c)) is None else self.bound(p), st) for c, st in stepped]
         i = select(rows, max_drop, self.rule)
-        return None if i is None else mine[i]
+        return None if i is None else stepped[i][0]
 
     @property
     def selected_on(self) -> str:
@@ -348,14 +350,14 @@ def run_share(state: Mapping[str, torch.Tensor], task, config: ShareConfig = Sha
 
 def with_info(c: Candidate, result: ShareResult, max_drop: float, source: str) -> CompressedModel:
     """The candidate's container with what chose it in its info."""
-    cfg = result.config
+    cfg, sel = result.config, result.selection(c)
     info = {"method": f"weight sharing v2 ({VARIANT_TITLES[c.variant]})", "source": source, "candidate": c.label,
             "plan": {n: {"prune": r, "k": k} for n, r, k in zip(result.names, c.ratios, c.ks)},
             "selected_on": result.selected_on, "max_drop": max_drop, "confidence": cfg.confidence,
             "selection": result.rule, "selection_bound": {"name": result.bound_name,
-                                                          "value": result.bound(result.selection(c))},
+                                                          "value": result.bound(sel)},
             "validation": c.val.to_dict(cfg.confidence), "baseline_accuracy": result.baseline_val.accuracy,
-            **({"validation_folds": result.selection(c).to_dict(cfg.confidence)} if result.folds else {}),
+            **({"validation_folds": sel.to_dict(cfg.confidence)} if result.folds else {}),
             "test": c.test.to_dict(), "baseline_test_accuracy": result.baseline_test.accuracy,
             "rate_fp32": c.rate, "weight_bytes": c.file_bytes}
     return replace(c.model, info=info)

@@ -141,10 +141,10 @@ def plot_sensitivity(result: ShareResult) -> bytes:
     return png_bytes(fig)
 
 
-def _row(result: ShareResult, c: Candidate, base_test: float) -> list:
+def _row(result: ShareResult, c: Candidate, base_test: float, on_walk: set[int]) -> list:
     p = result.selection(c)
     pooled = ([f"{p.lost}/{p.gained}" if p else "a fold has none", f"{p.drop:+.2f}" if p else ""] if result.folds else [])
-    label = (c.label + (" *" if result.rule == "ladder" and c in result.walk(c.variant) else "")
+    label = (c.label + (" *" if id(c) in on_walk else "")
              + (f" (= {c.same_as})" if c.same_as else ""))
     return ([c.variant, label, f"{c.rate:.2f}x", c.file_bytes, f"{c.val.accuracy:.2f}", f"{c.val.lost}/{c.val.gained}"]
             + pooled + [f"{result.bound(p):.2f}" if p else "", f"{c.test.accuracy:.2f}", f"{c.test.accuracy - base_test:+.2f}"])
@@ -211,6 +211,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
                     else ". ") +
                  "Compression counts the bytes the file stores for the weight tensors (each field padded to whole bytes); "
                  "biases and other small tensors are kept raw and left out, as in the papers' figures.\n")
+    on_walk = {id(c) for v in VARIANTS for c in result.walk(v)} if result.rule == "ladder" else set()
     rows = []
     for d in cfg.max_drops:
         for v in VARIANTS:
@@ -242,7 +243,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
               table(["variant", "candidate", "vs FP32", "bytes", "validation %", "lost/gained"]
                     + (["all folds lost/gained", "all folds drop"] if result.folds else [])
                     + [BOUND_TITLES[result.rule], "test %", "test change"],
-                    [_row(result, c, bt.accuracy) for c in result.candidates], markdown=True), "",
+                    [_row(result, c, bt.accuracy, on_walk) for c in result.candidates], markdown=True), "",
               ("A candidate marked * is on the ladder walk; one whose pruning budget gave the same plan as the rung "
                "below names that rung's model (= label).\n" if result.rule == "ladder" else ""),
               "## Sensitivity (one layer at a time, no retraining; validation drop in points)\n",

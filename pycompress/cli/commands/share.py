@@ -81,7 +81,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     primary = cfg.max_drops[0]
     head = result.chosen("entropy", primary)
     if head is None:
-        raise PycompressError(f"no configuration's upper {cfg.confidence:.0%} bound on the drop ({result.selected_on}) "
+        raise PycompressError(f"no configuration's {result.bound_name} on the drop ({result.selected_on}) "
                               f"meets --max-drop {primary:g} ({len(result.candidates)} candidates; selection "
                               f"{result.rule}" + (": the walk's first rung already fails)" if result.rule == "ladder" else ")"))
     source = Path(args.model).name
