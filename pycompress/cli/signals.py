@@ -2,6 +2,7 @@
 second signal ignored while that cleanup runs (never a traceback), and one line saying what is on disk."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -15,13 +16,34 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+def _torch_initializing() -> bool:
+    spec = getattr(sys.modules.get("torch"), "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+def _deferred(signum: int) -> bool:
+    """While torch is being imported, an exception raised by a handler can unwind through torch's C++ (pybind11)
+    and abort the process (std::terminate, no cleanup). Then the signal is sent again a little later, until the
+    import is done; the handler raises it there."""
+    if not _torch_initializing():
+        return False
+    again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+    again.daemon = True
+    again.start()
+    return True
+
+
 def _raise_terminated(signum: int, frame) -> None:
+    if _deferred(signum):
+        return
     for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal must not cut the cleanup short
         signal.signal(sig, signal.SIG_IGN)
     raise Terminated(signum)
 
 
 def _raise_interrupted(signum: int, frame) -> None:
+    if _deferred(signum):
+        return
     _ignore_interrupts()  # the first Ctrl-C unwinds (temp files removed); a second must not cut that short
     raise KeyboardInterrupt
 
