@@ -183,6 +183,21 @@ def cycle_report(km, plan: AcceleratorPlan, rep: dict) -> str:
     return "\n".join(lines)
 
 
+def compute_off_model(plan: AcceleratorPlan, rep: dict, tolerance: float = 0.01) -> list[tuple[str, int, int]]:
+    """MAC stages whose fastest image's compute is off the plan's chain model by more than `tolerance` (+8 cycles):
+    one term a clock per lane, so the model is what the allocator optimises. An input-ordered stage computes while
+    its input arrives, so its span is the upstream's when that is slower. Returns (stage, measured, model)."""
+    from pycompress.hw.plan.cost_rtl import compute_cycles
+
+    est, off = plan.estimate, []
+    for s, span, c in zip(plan.layers, est.timing.spans, rep["stage_compute"].min(axis=0)):
+        if s.mac:
+            model = max(compute_cycles(s.layer, est.configs[s.ident]), span)
+            if abs(int(c) - model) > tolerance * model + 8:
+                off.append((s.name, int(c), model))
+    return off
+
+
 def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
               reset: bool = True, mantissa_bits: int | None = None, scheme: str = "expshare", subnormals: bool = True,
               **stream) -> dict:
@@ -234,10 +249,13 @@ def main(argv=None) -> int:
     print(f"## {args.model}: engine {'from ' + args.start if args.start else 'whole network'}, {args.images} test inputs, "
           f"BF16 {'entropy-coded (huffman)' if args.scheme == 'huffman' else 'exponent sharing'}{lossy}, {how}, resets mid-image: {rep['resets']}")
     print(cycle_report(res["km"], res["plan"], rep))
+    off = compute_off_model(res["plan"], rep)
+    for stage, measured, model in off:
+        print(f"{stage}: fastest image's compute {measured:,} cycles, the chain model {model:,}: more than 1% apart")
     bad = rep["mismatches"]
     print(f"{args.images} inputs: outputs {'bit-exact (uint32)' if not bad else f'{bad} MISMATCHED words'} "
           f"against pycompress.hw.hls.reference; simulation {rep['wall_s']} s, total {time.monotonic() - t0:.0f} s")
-    return 0 if not bad else 1
+    return 0 if not bad and not off else 1
 
 
 if __name__ == "__main__":
