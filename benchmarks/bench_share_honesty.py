@@ -23,6 +23,7 @@ it measures, it does not assert.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -37,7 +38,7 @@ from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, t
 from pycompress.sharing.kfold import run_folds
 from pycompress.sharing.bound import Paired
 from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, rule_bound, run_share, select, walk_steps
-from pycompress.sharing.share_config import SELECTIONS
+from pycompress.sharing.share_config import AUTO_RULES, RULES, SELECTIONS
 
 
 def split_for(seed: int) -> Split:
@@ -51,14 +52,14 @@ def split_for(seed: int) -> Split:
     return Split(x[:n], y[:n], x[n:], y[n:], s.x_test, s.y_test)
 
 
-def pick(candidates: list[dict], seed: int, rule: str, confidence: float, max_drop: float, test_n: int) -> dict | None:
+def pick(candidates: list[dict], seed: int, rule, max_drop: float, test_n: int) -> dict | None:
     """The entropy-coded candidate `rule` chooses among one seed's (share.select on the recorded counts)."""
     mine = [c for c in candidates if c["seed"] == seed and c["variant"] == "entropy"]
     # `correct` does not enter a bound: n - lost + gained stands in for it
     counts = [Paired(c["validation_n"], c["validation_n"] - c["lost"] + c["gained"], c["lost"], c["gained"]) for c in mine]
     steps = walk_steps([c["rung"] for c in mine], [c["k_allowance"] for c in mine])
-    i = select([Judged(c["rate"], rule_bound(rule, p, test_n, confidence), st) for c, p, st in zip(mine, counts, steps)],
-               max_drop, rule)
+    i = select([Judged(c["rate"], rule_bound(rule, p, test_n), st) for c, p, st in zip(mine, counts, steps)],
+               max_drop, rule.walk)
     return None if i is None else mine[i]
 
 
@@ -72,7 +73,8 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=1, help="choose on K folds, as `share --folds K` (default 1)")
     ap.add_argument("--jobs", type=int, default=1, help="processes for the folds (default 1)")
     ap.add_argument("--selection", choices=SELECTIONS, default="auto",
-                    help="selection rule, as `share --selection` (default auto: ladder with --folds, else largest)")
+                    help=f"selection rule, as `share --selection` (default auto: {AUTO_RULES[True]} with --folds, else "
+                         f"{AUTO_RULES[False]})")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
     cfg = ShareConfig(max_drops=drops, selection=args.selection)
@@ -114,7 +116,7 @@ def main() -> int:
                       f"{c.rate:6.2f}x  validation drop {p.drop:+.2f} (bound {result.bound(p):.2f}, "
                       f"{p.n:,} items)  "
                       f"test drop {c.test.drop:+.2f}{'  OVER' if c.test.drop > d else ''}"), flush=True)
-    print(f"\nselection rule: {result.rule}")
+    print(f"\nselection rule: {result.rule.name} ({result.bound_name})")
     for d in drops:
         for v in VARIANTS:
             chosen = [r for r in rows if r["max_drop"] == d and r["variant"] == v and "test_drop" in r]
@@ -123,16 +125,17 @@ def main() -> int:
             print(f"max drop {d:g} {v:>16}: chosen in {len(chosen)}/{len(seeds)} seeds, test drop over the bound in "
                   f"{over}; rate {min(rates, default=0):.1f}x..{max(rates, default=0):.1f}x")
     print("\nthe same candidates chosen by each rule at other confidences (entropy-coded variant):")
-    for rule in ("largest", "ladder"):
+    for base in RULES.values():
         for conf in (0.8, 0.9, 0.95):
+            rule = dataclasses.replace(base, confidence=conf)
             for d in drops:
-                picks = [p for seed in seeds if (p := pick(candidates, seed, rule, conf, d, test_n)) is not None]
-                print(f"  {rule}, confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{len(seeds)} seeds, test "
+                picks = [p for seed in seeds if (p := pick(candidates, seed, rule, d, test_n)) is not None]
+                print(f"  {rule.name} ({rule.bound} bound), confidence {conf:g}, max drop {d:g}: chosen in {len(picks)}/{len(seeds)} seeds, test "
                       f"drop over the bound in {sum(p['test_drop'] > d for p in picks)}; rates "
                       + ", ".join(f"{p['rate']:.1f}x ({p['test_drop']:+.1f})" for p in picks))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"confidence": cfg.confidence, "selection": args.selection, "rows": rows, "candidates": candidates},
+        Path(args.json).write_text(json.dumps({"confidence": result.rule.confidence, "selection": result.rule.name, "rows": rows, "candidates": candidates},
                                               indent=2) + "\n")
     return 0
 

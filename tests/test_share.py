@@ -21,10 +21,10 @@ from pycompress.frontends.datasets import Dataset
 from pycompress.frontends.evaluator import Task
 from pycompress.frontends.lenet import torch_threads
 from pycompress.schemes.coded_codebook import CodedClusterTensor
-from pycompress.sharing.bound import drop_bound, paired, prediction_bound
+from pycompress.sharing.bound import Paired, drop_bound, paired, prediction_bound
 from pycompress.sharing.finetune import TrainConfig, Trainer, codebook_finetune, masked_finetune, shared_gradient
 from pycompress.sharing.prune import PrunedClusterer, keep_mask, prune
-from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, run_share, select, walk_steps
+from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, rule_bound, run_share, select, walk_steps
 from pycompress.sharing.share_plan import LayerOptions, greedy_plans
 
 from conftest import run_cli
@@ -72,15 +72,30 @@ def test_ladder_stops_at_the_first_failure_largest_does_not():
     rows = [Judged(10.0, 0.1, (0,)), Judged(20.0, 0.3, (1,)), Judged(15.0, None, (2,)),  # a fold lacks rung 2
             Judged(25.0, 0.7, (4,)), Judged(40.0, 0.2, (8,)),  # rung 4 fails: rung 8 is never reached
             Judged(60.0, 0.1, None)]  # off the walk (another codebook budget)
-    assert select(rows, 0.5, "ladder") == 1  # the most compressed passed: rung 1
-    assert select(rows, 0.5, "largest") == 5  # the most compressed within the bound, wherever it is
-    assert select(rows, 0.05, "ladder") is None and select(rows, 0.05, "largest") is None
-    assert select(rows, 1.0, "ladder") == 4
+    assert select(rows, 0.5, walk=True) == 1  # the most compressed passed: rung 1
+    assert select(rows, 0.5, walk=False) == 5  # the most compressed within the bound, wherever it is
+    assert select(rows, 0.05, walk=True) is None and select(rows, 0.05, walk=False) is None
+    assert select(rows, 1.0, walk=True) == 4
     # the walk's order is its steps', not the rows' order or rates
     shuffled = [rows[4], rows[0], rows[3], rows[1]]
-    assert select(shuffled, 0.5, "ladder") == 3
-    with pytest.raises(PycompressError, match="unknown selection rule"):
-        select(rows, 0.5, "best")
+    assert select(shuffled, 0.5, walk=True) == 3
+
+
+def test_rules_resolve_and_bound_what_they_say():
+    from pycompress.sharing.share_config import AUTO_RULES, RULES
+
+    cfg = ShareConfig()
+    assert (cfg.rule(False).name, cfg.rule(True).name) == (AUTO_RULES[False], AUTO_RULES[True])
+    assert cfg.rule(True) == RULES["ladder"] and cfg.rule(False) == RULES["largest"]
+    assert ShareConfig(selection="ladder").rule(False) == RULES["ladder"]  # a named rule ignores the folds
+    assert ShareConfig(selection="largest").rule(True) == RULES["largest"]
+    assert ShareConfig(confidence=0.8).rule(True).confidence == 0.8  # --confidence replaces the rule's own
+    assert (cfg.shown_confidence, ShareConfig(confidence=0.8).shown_confidence) == (0.9, 0.8)
+    p = Paired(4000, 3900, 9, 6)
+    assert rule_bound(RULES["largest"], p, 1000) == p.upper(0.9)
+    assert rule_bound(replace(RULES["ladder"], bound="confidence", confidence=0.95), p, 1000) == p.upper(0.95)
+    assert rule_bound(RULES["ladder"], p, 1000) == p.predicted(1000, 0.9) > p.upper(0.9)
+    assert all(r.bound in ("confidence", "prediction") and 0.5 <= r.confidence < 1 for r in RULES.values())
 
 
 # ---------------------------------------------------------------- pruning and pruned clustering
@@ -219,7 +234,7 @@ def test_search_candidates_and_selection(small_result):
     for d in SMALL.max_drops:
         for v in VARIANTS:
             chosen = result.chosen(v, d)
-            ok = [c for c in result.candidates if c.variant == v and c.val.upper(SMALL.confidence) <= d]
+            ok = [c for c in result.candidates if c.variant == v and c.val.upper(result.rule.confidence) <= d]
             assert (chosen is None) == (not ok)
             if chosen is not None:  # the most compressed within the bound; the test part played no part
                 assert chosen.rate == max(c.rate for c in ok)

@@ -67,7 +67,6 @@ def _outcome(fold: int, result, val: Paired, drop_label: str | None = None) -> F
 
 def test_selection_pools_every_fold(small_result):  # noqa: F811
     result = small_result[0]
-    conf = SMALL.confidence
     n = result.candidates[0].val.n
     # seven folds in which every candidate agrees with its original on all but one item it gains:
     # the pooled bound is lower than each candidate's own, and the choice follows it
@@ -76,19 +75,22 @@ def test_selection_pools_every_fold(small_result):  # noqa: F811
         p = clean.selection(c)
         assert (p.n, p.lost, p.gained) == (8 * n, c.val.lost, c.val.gained + 7)
     largest = replace(clean, config=replace(SMALL, selection="largest"))
-    assert (clean.rule, largest.rule) == ("ladder", "largest")  # auto: folds walk the ladder
+    strict = replace(clean, config=replace(SMALL, confidence=0.95))  # auto, --confidence 0.95
+    assert (clean.rule.name, largest.rule.name, strict.rule.confidence) == ("ladder", "largest", 0.95)
     for d in (0.5, 1.0, 5.0):
         for v in {c.variant for c in result.candidates}:
-            ok = [c for c in result.candidates if c.variant == v and clean.selection(c).upper(conf) <= d + 1e-9]
+            ok = [c for c in result.candidates if c.variant == v and clean.selection(c).upper(0.9) <= d + 1e-9]
             chosen = largest.chosen(v, d)
             assert (chosen is None) == (not ok)
             if chosen is not None:
                 assert chosen.rate == max(c.rate for c in ok)
-            # ladder: the chosen candidate is on the walk, and every step up to it passes its prediction bound
+            # ladder (auto with folds): the chosen candidate is on the walk, and every step up to it passes its
+            # prediction bound, at the rule's 90% or at the confidence asked for
             walk = clean.walk(v)
-            bounds = [clean.selection(c).predicted(result.baseline_test.n, conf) for c in walk]
-            prefix = walk[:next((i for i, b in enumerate(bounds) if b > d), len(walk))]
-            assert clean.chosen(v, d) is max(prefix, key=lambda c: c.rate, default=None)
+            for res, conf in ((clean, 0.9), (strict, 0.95)):
+                bounds = [clean.selection(c).predicted(result.baseline_test.n, conf) for c in walk]
+                prefix = walk[:next((i for i, b in enumerate(bounds) if b > d), len(walk))]
+                assert res.chosen(v, d) is max(prefix, key=lambda c: c.rate, default=None)
     # a label that one fold lacks (its ladder stopped lower) is never chosen, however good elsewhere
     top = max(result.candidates, key=lambda c: c.rate)
     holed = replace(clean, folds=clean.folds[:-1] + (_outcome(7, result, Paired(n, n - 1, 0, 1), top.label),))

@@ -31,7 +31,7 @@ from .finetune import Trainer, codebook_finetune, masked_finetune
 from .kfold import index, pooled
 from .prune import apply_mask, keep_mask
 from .share_plan import LayerOptions, greedy_plans
-from .share_config import ShareConfig  # noqa: F401 (re-exported)
+from .share_config import SelectionRule, ShareConfig  # noqa: F401 (ShareConfig re-exported)
 from .share_sensitivity import Curve, Judge, cluster_curves, prune_curves
 
 Progress = Callable[[str], None] | None
@@ -109,18 +109,17 @@ class ShareResult:
         return index(self.folds)
 
     @property
-    def rule(self) -> str:
-        """The selection rule in force (`auto` resolved): see share_config.SELECTIONS."""
-        s = self.config.selection
-        return ("ladder" if self.folds else "largest") if s == "auto" else s
+    def rule(self) -> SelectionRule:
+        """The selection rule in force (`auto` resolved): see share_config.RULES."""
+        return self.config.rule(bool(self.folds))
 
     def bound(self, p: Paired) -> float:
-        return rule_bound(self.rule, p, self.baseline_test.n, self.config.confidence)
+        return rule_bound(self.rule, p, self.baseline_test.n)
 
     @property
     def bound_name(self) -> str:
-        conf = self.config.confidence
-        return (f"upper {conf:.0%} confidence bound" if self.rule == "largest" else
+        conf = self.rule.confidence
+        return (f"upper {conf:.0%} confidence bound" if self.rule.bound == "confidence" else
                 f"upper {conf:.0%} prediction bound for {self.baseline_test.n:,} new items")
 
     def _stepped(self, variant: str) -> list[tuple[Candidate, tuple | None]]:
@@ -135,7 +134,7 @@ class ShareResult:
     def chosen(self, variant: str, max_drop: float) -> Candidate | None:
         stepped = self._stepped(variant)
         rows = [Judged(c.rate, None if (p := self.selection(c)) is None else self.bound(p), st) for c, st in stepped]
-        i = select(rows, max_drop, self.rule)
+        i = select(rows, max_drop, self.rule.walk)
         return None if i is None else stepped[i][0]
 
     @property
@@ -153,10 +152,10 @@ class Judged:
     step: tuple | None  # its place on the ladder walk (walk_steps); None: off the walk
 
 
-def rule_bound(rule: str, p: Paired, test_n: int, confidence: float) -> float:
-    """`largest` holds the confidence bound on the true drop to the allowed drop; `ladder` the prediction bound on
-    the drop a part of test_n new items would show (the test part's size; its labels are not read)."""
-    return p.upper(confidence) if rule == "largest" else p.predicted(test_n, confidence)
+def rule_bound(rule: SelectionRule, p: Paired, test_n: int) -> float:
+    """The confidence bound on the expected drop, or the prediction bound on the drop a part of test_n new items
+    would show (the test part's size; its labels are not read)."""
+    return p.upper(rule.confidence) if rule.bound == "confidence" else p.predicted(test_n, rule.confidence)
 
 
 def walk_steps(rungs: Sequence[float], k_allowances: Sequence[float]) -> list[tuple | None]:
@@ -169,10 +168,10 @@ def walk_steps(rungs: Sequence[float], k_allowances: Sequence[float]) -> list[tu
     return [(k,) for k in k_allowances]
 
 
-def select(rows: Sequence[Judged], max_drop: float, rule: str) -> int | None:
+def select(rows: Sequence[Judged], max_drop: float, walk: bool) -> int | None:
     """Index of the chosen row, None when none is chosen.
 
-    `largest`: the most compressed row whose bound meets max_drop. `ladder`: walk the rows on the walk in
+    Without the walk: the most compressed row whose bound meets max_drop. With it: walk the rows on the walk in
     order, each passing while its bound meets max_drop; the first that fails ends the walk (a row whose bound
     is None is passed over); the most compressed row passed is chosen. This is fixed-sequence testing
     (Maurer, Hothorn and Lehmacher 1995): with the order fixed in advance, the chance that any passed row
@@ -180,10 +179,8 @@ def select(rows: Sequence[Judged], max_drop: float, rule: str) -> int | None:
     candidates that each pass on their own is not; on 8 folds it broke the bound on 2 of 4 splits
     (docs/sharing-v2.md)."""
     ok = lambda i: rows[i].bound is not None and rows[i].bound <= max_drop + 1e-9  # noqa: E731
-    if rule == "largest":
+    if not walk:
         return max((i for i in range(len(rows)) if ok(i)), key=lambda i: (rows[i].rate, -rows[i].bound), default=None)
-    if rule != "ladder":
-        raise PycompressError(f"unknown selection rule {rule!r}")
     passed = []
     for i in sorted((i for i in range(len(rows)) if rows[i].step is not None), key=lambda i: (rows[i].step, i)):
         if rows[i].bound is None:
@@ -260,7 +257,7 @@ class _Run:
                       sum(self.state[n].numel() for n in self.names), cm, rung, k_allowance)
         self.candidates.append(c)
         self.say(f"{variant:>16} {label:<16} {c.rate:6.2f}x  validation {val.accuracy:.2f}% (drop {val.drop:+.2f}, "
-                 f"bound {val.upper(self.cfg.confidence):.2f})  test {test.accuracy:.2f}%")
+                 f"bound {val.upper(self.cfg.shown_confidence):.2f}; lost {val.lost}, gained {val.gained})  test {test.accuracy:.2f}%")
         return val, test
 
     def clustered_rung(self, state, ratios, label: str, variants: tuple[str, ...], sensitivity=None,
@@ -302,7 +299,7 @@ class _Run:
             val, test = self.judge.both(state)
             ratios = tuple(current[n] for n in self.names)
             rungs.append({"allowance": allowance, "ratios": dict(zip(self.names, ratios)),
-                          "validation": val.to_dict(cfg.confidence), "test": test.to_dict(),
+                          "validation": val.to_dict(cfg.shown_confidence), "test": test.to_dict(),
                           "seconds": round(time.perf_counter() - start, 1)})
             self.say(f"pruning rung {allowance:g}: " + " ".join(f"{n}={current[n]:.2f}" for n in self.names)
                      + f"  validation {val.accuracy:.2f}% test {test.accuracy:.2f}% (before clustering)")
@@ -353,11 +350,11 @@ def with_info(c: Candidate, result: ShareResult, max_drop: float, source: str) -
     cfg, sel = result.config, result.selection(c)
     info = {"method": f"weight sharing v2 ({VARIANT_TITLES[c.variant]})", "source": source, "candidate": c.label,
             "plan": {n: {"prune": r, "k": k} for n, r, k in zip(result.names, c.ratios, c.ks)},
-            "selected_on": result.selected_on, "max_drop": max_drop, "confidence": cfg.confidence,
-            "selection": result.rule, "selection_bound": {"name": result.bound_name,
+            "selected_on": result.selected_on, "max_drop": max_drop, "confidence": result.rule.confidence,
+            "selection": result.rule.name, "selection_bound": {"name": result.bound_name,
                                                           "value": result.bound(sel)},
-            "validation": c.val.to_dict(cfg.confidence), "baseline_accuracy": result.baseline_val.accuracy,
-            **({"validation_folds": sel.to_dict(cfg.confidence)} if result.folds else {}),
+            "validation": c.val.to_dict(cfg.shown_confidence), "baseline_accuracy": result.baseline_val.accuracy,
+            **({"validation_folds": sel.to_dict(result.rule.confidence)} if result.folds else {}),
             "test": c.test.to_dict(), "baseline_test_accuracy": result.baseline_test.accuracy,
             "rate_fp32": c.rate, "weight_bytes": c.file_bytes}
     return replace(c.model, info=info)

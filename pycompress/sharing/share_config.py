@@ -2,19 +2,38 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pycompress.core.errors import PycompressError
 
 from .defaults import DEFAULT_CONFIDENCE, K_MAX
 
-# How the bound chooses among a variant's candidates (share.py, select):
-#   largest: the most compressed candidate whose confidence bound on the drop meets the allowed drop;
-#   ladder:  walk up the pruning ladder (at the smallest codebook budget), each rung while its prediction
-#            bound on the drop a test-sized part would show meets the allowed drop; the first that fails
-#            ends the walk (fixed-sequence testing), and the most compressed rung passed is chosen;
-#   auto:    ladder when k folds pool their counts, largest on one validation part.
-SELECTIONS = ("auto", "largest", "ladder")
+@dataclass(frozen=True)
+class SelectionRule:
+    """How the bound chooses among a variant's candidates (share.select) and which drop it bounds."""
+
+    name: str
+    walk: bool  # True: fixed-sequence walk up the ladder; False: the most compressed candidate that passes
+    bound: str  # "confidence": on the expected drop; "prediction": on the drop a test-sized part would show
+    confidence: float  # one-sided; --confidence replaces it
+    text: str  # what it does, for reports and --help
+
+
+_WALK = ("walk up the pruning rungs at the smallest codebook budget (the unpruned plan first; a variant without pruning "
+         "walks its codebook budgets), each passing while its {bound} meets max_drop; the first that fails ends the walk, "
+         "and the most compressed candidate passed is chosen (fixed-sequence testing: the confidence holds over the whole "
+         "walk, not per candidate; a rung a fold lacks is passed over)")
+RULES = {r.name: r for r in (
+    SelectionRule("largest", False, "confidence", DEFAULT_CONFIDENCE,
+                  "the most compressed candidate whose upper confidence bound on the drop meets max_drop"),
+    SelectionRule("ladder", True, "prediction", DEFAULT_CONFIDENCE,
+                  _WALK.format(bound="upper prediction bound on the drop a part the size of the test part would show")),
+)}
+# auto: by whether k folds pool their counts. One part: largest (1 of 5 splits over, docs/sharing-v2.md); k folds:
+# ladder. The same walk with the 95% confidence bound on the expected drop was judged on fresh split seeds 7-11 by
+# a rule fixed in advance (reports/share-kfold-honesty/PREREGISTERED-seeds7-11.md) and broke 0.5 on two of them.
+AUTO_RULES = {False: "largest", True: "ladder"}
+SELECTIONS = ("auto", *RULES)
 
 
 def check_confidence(confidence: float) -> float:
@@ -47,7 +66,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class ShareConfig:
     max_drops: tuple[float, ...] = (0.5,)  # accuracy-drop bounds in points; the first is the primary one
-    confidence: float = DEFAULT_CONFIDENCE  # one-sided, of the bound on the validation drop
+    confidence: float | None = None  # one-sided, of the selection rule's bound; None: the rule's own (RULES)
     prune_grid: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.92, 0.94, 0.96, 0.97, 0.98)
     ks: tuple[int, ...] = (3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
     # budgets of the plans: summed one-layer disagreement with the original, points (share_plan.py)
@@ -65,7 +84,8 @@ class ShareConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        check_confidence(self.confidence)
+        if self.confidence is not None:
+            check_confidence(self.confidence)
         from pycompress.schemes.codebook import CODEBOOK_FORMATS  # torch: only when a command runs
         if self.codebook_format not in CODEBOOK_FORMATS:
             raise PycompressError(f"codebook format must be one of {', '.join(CODEBOOK_FORMATS)}, not {self.codebook_format}")
@@ -81,3 +101,13 @@ class ShareConfig:
             raise PycompressError("--steps must be >= 1 and epochs >= 0")
         if self.plan_items is not None and self.plan_items < 1:
             raise PycompressError("--plan-items must be >= 1")
+
+    def rule(self, folded: bool) -> SelectionRule:
+        """The selection rule in force: `auto` resolved by whether folds pool their counts, --confidence applied."""
+        rule = RULES[AUTO_RULES[folded] if self.selection == "auto" else self.selection]
+        return rule if self.confidence is None else replace(rule, confidence=self.confidence)
+
+    @property
+    def shown_confidence(self) -> float:
+        """The confidence of the per-candidate bounds a search prints and records (its own validation part)."""
+        return DEFAULT_CONFIDENCE if self.confidence is None else self.confidence

@@ -19,17 +19,7 @@ SLUGS = {"cluster": "cluster", "cluster+ft": "cluster-ft", "prune+cluster+ft": "
 REPORT_NAMES = ("README.md", "share.json", "ratio_vs_test.png", "sensitivity.png", "models")
 
 
-RULE_TEXT = {
-    "largest": "the most compressed candidate whose upper confidence bound on the drop meets max_drop",
-    "ladder": "walk up the pruning rungs at the smallest codebook budget (the unpruned plan first; "
-              "a variant without pruning walks its codebook budgets), each passing while its upper prediction bound on the "
-              "drop a part the size of the test part would show meets max_drop; the first that fails ends the walk, and "
-              "the most compressed candidate passed is chosen (fixed-sequence testing: the confidence holds over the whole "
-              "walk, not per candidate; a rung a fold lacks is passed over)",
-}
-
-
-BOUND_TITLES = {"largest": "drop bound", "ladder": "prediction bound"}
+BOUND_TITLES = {"confidence": "drop bound", "prediction": "prediction bound"}
 
 
 def model_name(variant: str, max_drop: float) -> str:
@@ -49,11 +39,12 @@ def chosen_models(result: ShareResult, source: str) -> dict[str, object]:
 
 def result_dict(result: ShareResult) -> dict:
     cfg, names = result.config, result.names
-    conf = cfg.confidence
+    conf = cfg.shown_confidence
     chosen = {f"{v}@{d:g}": (c.to_dict(names, conf) if (c := result.chosen(v, d)) else None)
               for d in cfg.max_drops for v in VARIANTS}
     return {
-        "settings": {"max_drops": list(cfg.max_drops), "confidence": conf, "prune_grid": list(cfg.prune_grid),
+        "settings": {"max_drops": list(cfg.max_drops), "confidence": conf, "selection_confidence": result.rule.confidence,
+                     "prune_grid": list(cfg.prune_grid),
                      "ks": list(cfg.ks), "prune_budgets": list(cfg.prune_levels), "k_budgets": list(cfg.k_levels),
                      "steps": cfg.steps, "step_epochs": cfg.step_epochs, "final_epochs": cfg.final_epochs,
                      "codebook_epochs": cfg.codebook_epochs, "codebook_format": cfg.codebook_format, "seed": cfg.seed,
@@ -61,7 +52,7 @@ def result_dict(result: ShareResult) -> dict:
                      "train": vars(cfg.train)},
         "layers": [{"name": n, "n": k} for n, k in zip(names, result.numel)],
         "baseline": {"validation": result.baseline_val.to_dict(), "test": result.baseline_test.to_dict()},
-        "selection": "validation only: " + RULE_TEXT[result.rule], "selection_rule": result.rule, "selection_bound": result.bound_name,
+        "selection": "validation only: " + result.rule.text, "selection_rule": result.rule.name, "selection_bound": result.bound_name,
         "selected_on": result.selected_on,
         **({"folds": folds_summary(result.folds)["folds"],
             "pooled": [{"variant": c.variant, "label": c.label,
@@ -182,7 +173,7 @@ def table(*args, **kw):
 
 def markdown(result: ShareResult, command: str, models_dir: str | None, file_sizes: dict[str, int] | None = None) -> str:
     cfg, names = result.config, result.names
-    conf, bv, bt = cfg.confidence, result.baseline_val, result.baseline_test
+    bv, bt = result.baseline_val, result.baseline_test
     n = sum(result.numel)
     lines = [f"# Weight sharing v2: pruning, codebook fine-tuning and entropy-coded indices\n",
              f"Regenerate: `{command}` ({result.seconds / 60:.0f} min"
@@ -194,7 +185,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
         lines.append(f"**Headline: {head.rate:.2f}x smaller than FP32 ({4 * n:,} -> {head.file_bytes:,} bytes of weights, "
                      f"codebooks and code tables), {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% on the {bt.n:,} held-out "
                      f"test items ({head.test.accuracy - bt.accuracy:+.2f} points).** Chosen on {result.selected_on} "
-                     f"only (selection `{result.rule}`): drop {sel.drop:+.2f}, {result.bound_name} {result.bound(sel):.2f} <= {primary:g} "
+                     f"only (selection `{result.rule.name}`): drop {sel.drop:+.2f}, {result.bound_name} {result.bound(sel):.2f} <= {primary:g} "
                      f"points (this model's own validation part: {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%). The test "
                      "items never took part in any choice.\n")
         size = (file_sizes or {}).get(model_name("entropy", primary))
@@ -202,7 +193,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
             lines.append(f"The whole `.pcz` of that model is {size:,} bytes: the weights' {head.file_bytes:,} plus the raw "
                          "biases, the layer graph and the container's metadata (names, shapes, checksums, this search's "
                          f"record), {4 * n / size:.2f}x smaller than the FP32 weights alone.\n")
-    lines.append(f"Selection (`{result.rule}`, validation only): for each variant and allowed drop, {RULE_TEXT[result.rule]}; "
+    lines.append(f"Selection (`{result.rule.name}`, validation only): for each variant and allowed drop, {result.rule.text}; "
                  f"the bound is the "
                  f"{result.bound_name} from the validation counts (paired, Agresti-Min; `pycompress/sharing/bound.py`)"
                  + (f"; with {len(result.folds) + 1} folds the paired counts of a setting are pooled over every fold's "
@@ -211,7 +202,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
                     else ". ") +
                  "Compression counts the bytes the file stores for the weight tensors (each field padded to whole bytes); "
                  "biases and other small tensors are kept raw and left out, as in the papers' figures.\n")
-    on_walk = {id(c) for v in VARIANTS for c in result.walk(v)} if result.rule == "ladder" else set()
+    on_walk = {id(c) for v in VARIANTS for c in result.walk(v)} if result.rule.walk else set()
     rows = []
     for d in cfg.max_drops:
         for v in VARIANTS:
@@ -222,7 +213,7 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
                          f"`{models_dir}/{model_name(v, d)}`" if models_dir else ""]))
     lines += ["## Chosen configurations\n",
               table(["max drop", "variant", "vs FP32", "candidate", "validation %" + (" (fold 0)" if result.folds else ""),
-                     BOUND_TITLES[result.rule] + (" (all folds)" if result.folds else ""), "test %", "test change", "model"], rows,
+                     BOUND_TITLES[result.rule.bound] + (" (all folds)" if result.folds else ""), "test %", "test change", "model"], rows,
                     markdown=True), "",
               f"Original: validation {bv.accuracy:.2f}% ({bv.n} items), test {bt.accuracy:.2f}% ({bt.n:,} items). "
               f"Deep Compression (Han et al., ICLR 2016) reports LeNet-5 at {DEEP_COMPRESSION['rate']:g}x with top-1 error "
@@ -242,10 +233,10 @@ def markdown(result: ShareResult, command: str, models_dir: str | None, file_siz
               "## All candidates\n",
               table(["variant", "candidate", "vs FP32", "bytes", "validation %", "lost/gained"]
                     + (["all folds lost/gained", "all folds drop"] if result.folds else [])
-                    + [BOUND_TITLES[result.rule], "test %", "test change"],
+                    + [BOUND_TITLES[result.rule.bound], "test %", "test change"],
                     [_row(result, c, bt.accuracy, on_walk) for c in result.candidates], markdown=True), "",
               ("A candidate marked * is on the ladder walk; one whose pruning budget gave the same plan as the rung "
-               "below names that rung's model (= label).\n" if result.rule == "ladder" else ""),
+               "below names that rung's model (= label).\n" if result.rule.walk else ""),
               "## Sensitivity (one layer at a time, no retraining; validation drop in points)\n",
               table(["layer"] + [f"p={r:g}" for r in cfg.prune_grid],
                     [[c.name] + [f"{d:+.1f}" for d in c.drop] for c in result.prune_sensitivity], markdown=True), "",

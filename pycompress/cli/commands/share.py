@@ -83,7 +83,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     if head is None:
         raise PycompressError(f"no configuration's {result.bound_name} on the drop ({result.selected_on}) "
                               f"meets --max-drop {primary:g} ({len(result.candidates)} candidates; selection "
-                              f"{result.rule}" + (": the walk's first rung already fails)" if result.rule == "ladder" else ")"))
+                              f"{result.rule.name}" + (": the walk's first rung already fails)" if result.rule.walk else ")"))
     source = Path(args.model).name
     cm = with_info(head, result, primary, source)
     if cm.graph is None and model.graph is not None:
@@ -113,7 +113,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     print("per layer: " + ", ".join(f"{n}=p{r:g}/k{k}" for n, r, k in zip(result.names, head.ratios, head.ks)))
     print(f"{args.output}: {head.rate:.2f}x smaller than FP32 ({head.file_bytes:,} bytes of weights, codebooks and code "
           f"tables); test {bt.accuracy:.2f}% -> {head.test.accuracy:.2f}% ({head.test.accuracy - bt.accuracy:+.2f}); chosen on "
-          f"{result.selected_on}, selection {result.rule}: drop {sel.drop:+.2f}, {result.bound_name} {result.bound(sel):.2f} "
+          f"{result.selected_on}, selection {result.rule.name}: drop {sel.drop:+.2f}, {result.bound_name} {result.bound(sel):.2f} "
           f"<= {primary:g} (this model's own validation {bv.accuracy:.2f}% -> {head.val.accuracy:.2f}%; re-evaluated from "
           "the file)")
     return 0
@@ -121,16 +121,16 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     from pycompress.cli.main import add_data_option, nonnegative_int, positive_float, positive_int
-    from pycompress.sharing.defaults import DEFAULT_CONFIDENCE
-    from pycompress.sharing.share_config import SELECTIONS, ShareConfig as d, TrainConfig as t  # class defaults: no torch
+    from pycompress.sharing.share_config import AUTO_RULES, RULES, SELECTIONS, ShareConfig as d, TrainConfig as t  # class defaults: no torch
     p = sub.add_parser("share", help="weight sharing v2: prune, cluster, fine-tune codebooks, entropy-code the indices; "
                                      "chosen on validation by a confidence bound")
     p.add_argument("model", help=MODEL_HELP + " (trainable: the built-in LeNet, a .pt2 or an ONNX model)")
     p.add_argument("-o", "--output", required=True, help="output .pcz: the entropy-coded choice under the first --max-drop")
     p.add_argument("--max-drop", type=_floats(0, 100, "--max-drop"), default=d.max_drops,
                    help="accuracy-drop bounds in points, comma-separated; the first is the one -o gets (default 0.5)")
-    p.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE,
-                   help=f"one-sided confidence of the upper bound on the validation drop (default {DEFAULT_CONFIDENCE})")
+    p.add_argument("--confidence", type=float, default=None,
+                   help="one-sided confidence of the selection rule's bound (default: the rule's own, "
+                        + ", ".join(f"{r.name} {r.confidence:g}" for r in RULES.values()) + ")")
     p.add_argument("--codebook-format", choices=("fp32", "bf16"), default=d.codebook_format,
                    help=f"codebook storage (default {d.codebook_format})")
     p.add_argument("--prune-grid", type=_floats(0, 0.999, "--prune-grid"), help="pruning ratios of the sensitivity analysis")
@@ -165,7 +165,8 @@ def register(sub) -> None:
                         "the drop meets --max-drop; 'ladder' walks up the pruning rungs (smallest codebook budget) while "
                         "the prediction bound on the drop a test-sized part would show meets it, stops at the first that "
                         "fails (fixed-sequence testing: the confidence holds over the whole walk) and takes the most "
-                        "compressed rung passed; 'auto' (default): ladder with --folds, largest on one validation part")
+                        f"compressed rung passed; 'auto' (default): {AUTO_RULES[True]} with --folds, {AUTO_RULES[False]} "
+                        "on one validation part")
     p.add_argument("--jobs", type=positive_int, default=1, help="processes the folds run in, one thread each (default 1)")
     p.add_argument("--report", help="write the report folder (README.md, share.json, PNGs, models/*.pcz)")
     p.add_argument("--report-command", help=argparse.SUPPRESS)
