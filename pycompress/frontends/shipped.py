@@ -54,14 +54,26 @@ def model_card(state_dict: dict[str, torch.Tensor], *, epochs: int, seed: int, s
 
 
 def _cpu_name() -> str:
-    """The CPU model: results of training can differ between CPUs, so the card names it."""
+    """The CPU model: results of training can differ between CPUs, even between two that share a name (a
+    virtual machine's "AMD EPYC"), so family, model and stepping go with it where /proc/cpuinfo has them."""
     try:
+        fields: dict[str, str] = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            if not line.strip():
+                break  # the first processor's block is enough
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            ids = [f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping") if k in fields]
+            return fields["model name"] + (f" ({', '.join(ids)})" if ids else "")
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def made_with() -> dict:
+    """What a training result depends on besides its inputs (for reports of runs that train)."""
+    return {"torch": torch.__version__, "cpu": _cpu_name(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def read_card(path: Path = LENET_CARD) -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from pycompress.frontends.shipped import made_with
+
 from .kfold import fold_rows, folds_summary
 from .share import VARIANT_TITLES, VARIANTS, Candidate, ShareResult, with_info
 from .sensitivity import png_bytes
@@ -50,6 +52,7 @@ def result_dict(result: ShareResult) -> dict:
                      "codebook_epochs": cfg.codebook_epochs, "codebook_format": cfg.codebook_format, "seed": cfg.seed,
                      "stop_drop": cfg.stop_drop, "plan_items": cfg.plan_items,
                      "train": vars(cfg.train)},
+        "made_with": made_with(),  # training differs between CPUs: a report made elsewhere can differ
         "layers": [{"name": n, "n": k} for n, k in zip(names, result.numel)],
         "baseline": {"validation": result.baseline_val.to_dict(), "test": result.baseline_test.to_dict()},
         "selection": "validation only: " + result.rule.text, "selection_rule": result.rule.name, "selection_bound": result.bound_name,
