@@ -48,8 +48,7 @@ def model_card(state_dict: dict[str, torch.Tensor], *, epochs: int, seed: int, s
         "accuracy_pct": {"validation": accuracy(model, part="validation"), "test": accuracy(model, part="test")},
         "weights_sha256": weights_digest(state_dict),
         "command": command,
-        "made_with": {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
-                      "cpu": _cpu_name(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()},
+        "made_with": {**made_with(), "python": platform.python_version(), "machine": platform.machine()},
     }
 
 

@@ -108,7 +108,7 @@ class ShareResult:
     def _by_fold(self) -> list[dict]:
         return index(self.folds)
 
-    @property
+    @cached_property
     def rule(self) -> SelectionRule:
         """The selection rule in force (`auto` resolved): see share_config.RULES."""
         return self.config.rule(bool(self.folds))
