@@ -10,7 +10,7 @@ issue's sense when, for the entropy-coded variant at --max-drop, the test drop e
 at most once over the five seeds.
 
     .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--folds 8 --jobs 2]
-        [--selection auto|largest|ladder] [--json FILE]
+        [--selection auto|largest|ladder] [--plan-inputs validation+train|train] [--json FILE]
 
 With `--folds K` every seed chooses as `make sharing-report` does (`share --folds K`): the seed's model is
 fold 0, and K - 1 more originals are trained on the same seed's data, each without its validation block
@@ -38,7 +38,7 @@ from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, t
 from pycompress.sharing.kfold import run_folds
 from pycompress.sharing.bound import Paired
 from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, rule_bound, run_share, select, walk_steps
-from pycompress.sharing.share_config import AUTO_RULES, RULES, SELECTIONS
+from pycompress.sharing.share_config import AUTO_RULES, PLAN_INPUTS, RULES, SELECTIONS
 
 
 def split_for(seed: int) -> Split:
@@ -75,9 +75,11 @@ def main() -> int:
     ap.add_argument("--selection", choices=SELECTIONS, default="auto",
                     help=f"selection rule, as `share --selection` (default auto: {AUTO_RULES[True]} with --folds, else "
                          f"{AUTO_RULES[False]})")
+    ap.add_argument("--plan-inputs", choices=PLAN_INPUTS, default=PLAN_INPUTS[0],
+                    help="inputs the plans measure disagreement on, as `share --plan-inputs`")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
-    cfg = ShareConfig(max_drops=drops, selection=args.selection)
+    cfg = ShareConfig(max_drops=drops, selection=args.selection, plan_inputs=args.plan_inputs)
     rows, candidates, start = [], [], time.perf_counter()
     seeds = list(args.only) if args.only else list(range(args.seeds))
     for seed in seeds:

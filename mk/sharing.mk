@@ -7,12 +7,11 @@ SHARE_MODEL    := $(SHARING_REPORT)/models/entropy-drop0.5.pcz
 
 # Weight sharing v2 (issue 25): pruning ladder, clustering, codebook fine-tuning, entropy-coded indices,
 # chosen on validation by the upper confidence bound; the chosen models go to $(SHARING_REPORT)/models/.
-# SHARE_FOLDS=8 chooses on 8 folds of the non-test digits instead (sharing/kfold.py; SHARE_JOBS processes),
-# walking the pruning ladder with the prediction bound (share --selection ladder): over twelve data splits
-# it broke 0.5 once and 0.3 twice; on the shipped model it gave the same 0.5 choice as one part and a smaller
-# 0.3 one (docs/sharing-v2.md), so one part stays the default. Training differs between CPUs of the same
-# name: on another machine one part chose 70.56x at -1.40 on test (docs/sharing-v2.md); see issue 25's notes.
-SHARE_FOLDS ?= 1
+# It chooses on 8 folds of the non-test digits (sharing/kfold.py; SHARE_JOBS processes), walking the pruning
+# ladder with the prediction bound (share --selection auto = ladder): over twelve data splits it broke 0.5 once
+# and 0.3 twice (docs/sharing-v2.md). SHARE_FOLDS=1 chooses on the one validation part of 500 digits: on a
+# second machine (training differs between CPUs of one name) that chose 70.56x at -1.40 on test.
+SHARE_FOLDS ?= 8
 SHARE_JOBS  ?= 2
 sharing-report: $(STAMP)
 	$(BIN)/pycompress share $(LENET) --max-drop 0.5,0.3 -o build/lenet-share.pcz --folds $(SHARE_FOLDS) --jobs $(SHARE_JOBS) \

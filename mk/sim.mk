@@ -46,6 +46,8 @@ sim: $(STAMP)
 	echo "Whole-network RTL engine (sim/network_harness.py): LeNet 100 inputs, the digits CNN 20, BF16:"; \
 	$(PY) sim/network_harness.py --model lenet --images 100 --out $(SIM_OUT)/network || status=1; \
 	$(PY) sim/network_harness.py --model digits --images 20 --out $(SIM_OUT)/network || status=1; \
+	echo "The engine with entropy-coded lanes (each decodes its own Huffman stream): LeNet from pool2, 3 inputs:"; \
+	$(PY) sim/network_harness.py --model lenet --images 3 --start pool2 --scheme huffman --out $(SIM_OUT)/network-huffman || status=1; \
 	echo "Board top (sim/accel_harness.py): the digits CNN's engine behind AXI4-Lite and AXI4-Stream:"; \
 	$(PY) sim/accel_harness.py --model digits --images 3 --out $(SIM_OUT)/accel || status=1; \
 	$(PY) -m pytest -q -m "sim and not long" $(RTL_TESTS) --junitxml=$(SIM_OUT)/pytest-rtl.xml -p no:cacheprovider || status=1; \

@@ -198,6 +198,13 @@ def compute_off_model(plan: AcceleratorPlan, rep: dict, tolerance: float = 0.01)
     return off
 
 
+def entropy_coded_lanes(folder: Path) -> bool:
+    """Whether the written engine instantiates lanes that decode their own Huffman record streams."""
+    from pycompress.hw.rtl.render import ENGINE_TOP
+
+    return "HUFFMAN(1)" in (folder / f"{ENGINE_TOP}.sv").read_text()
+
+
 def run_model(name: str, images: int, work: Path, start: str | None = None, parallel: dict | None = None,
               reset: bool = True, mantissa_bits: int | None = None, scheme: str = "expshare", subnormals: bool = True,
               **stream) -> dict:
@@ -215,7 +222,7 @@ def run_model(name: str, images: int, work: Path, start: str | None = None, para
     rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, subnormals=subnormals, **stream)
     rep["mismatches"] = int((rep["outputs"] != want).sum())
     rep["images"] = images
-    return {"km": km, "plan": plan, "report": rep, "want": want}
+    return {"km": km, "plan": plan, "report": rep, "want": want, "folder": folder}
 
 
 def main(argv=None) -> int:
@@ -250,6 +257,9 @@ def main(argv=None) -> int:
           f"BF16 {'entropy-coded (huffman)' if args.scheme == 'huffman' else 'exponent sharing'}{lossy}, {how}, resets mid-image: {rep['resets']}")
     print(cycle_report(res["km"], res["plan"], rep))
     off = compute_off_model(res["plan"], rep)
+    if args.scheme == "huffman" and not entropy_coded_lanes(res["folder"]):
+        print(f"{args.model}: the engine has no entropy-coded lanes (HUFFMAN(1)) although the scheme is huffman")
+        return 1
     for stage, measured, model in off:
         print(f"{stage}: fastest image's compute {measured:,} cycles, the chain model {model:,}: more than 1% apart")
     bad = rep["mismatches"]

@@ -277,9 +277,21 @@ def test_search_judges_the_decoded_container(small_result):
         assert (val.correct, val.lost, test.correct) == (c.val.correct, c.val.lost, c.test.correct)
 
 
+def test_plans_see_validation_inputs_only_when_asked(small_result):
+    _result, state, task = small_result
+    from pycompress.sharing.share_sensitivity import Judge
+
+    xv, xt = task.data.part("validation")[0], task.data.part("train")[0]
+    both, train = Judge(task, state), Judge(task, state, plan_inputs="train")
+    assert torch.equal(both.plan_x, torch.cat([xv, xt])) and torch.equal(train.plan_x, xt)
+    assert torch.equal(Judge(task, state, 7, "train").plan_x, xt[:7])
+    assert torch.equal(Judge(task, state, len(xv) + 3).plan_x, torch.cat([xv, xt[:3]]))
+
+
 def test_bad_settings_one_line():
     for kw, pattern in (({"confidence": 1.5}, "confidence"), ({"ks": (1,)}, "every k"),
-                        ({"prune_grid": (1.0,)}, "pruning ratio"), ({"steps": 0}, "steps")):
+                        ({"prune_grid": (1.0,)}, "pruning ratio"), ({"steps": 0}, "steps"),
+                        ({"plan_inputs": "test"}, "plan-inputs")):
         with pytest.raises(PycompressError, match=pattern):
             ShareConfig(**kw)
 

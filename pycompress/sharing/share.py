@@ -211,7 +211,7 @@ class _Run:
         self.graph = graph or infer_graph(self.state)  # the layer graph does not change with the weights' values
         self.names = weight_names(self.state)
         self.task = task
-        self.judge = Judge(task, self.state, cfg.plan_items)
+        self.judge = Judge(task, self.state, cfg.plan_items, cfg.plan_inputs)
         x, y = task.data.part("train")
         self.trainer = Trainer(x, y, task.build(dict(self.state)), cfg.train)
         self.candidates: list[Candidate] = []

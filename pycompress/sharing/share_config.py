@@ -34,6 +34,9 @@ RULES = {r.name: r for r in (
 # a rule fixed in advance (reports/share-kfold-honesty/PREREGISTERED-seeds7-11.md) and broke 0.5 on two of them.
 AUTO_RULES = {False: "largest", True: "ladder"}
 SELECTIONS = ("auto", *RULES)
+# Inputs the plans measure disagreement on. With the validation inputs among them the plans avoid changing exactly
+# the answers the bound is later counted on (no labels, but the same inputs); "train" keeps validation unseen.
+PLAN_INPUTS = ("validation+train", "train")
 
 
 def check_confidence(confidence: float) -> float:
@@ -76,7 +79,8 @@ class ShareConfig:
     step_epochs: int = 3
     final_epochs: int = 6  # more, at the rung's ratios, after its last step
     codebook_epochs: int = 3
-    plan_items: int | None = None  # inputs the plans' disagreement is measured on (validation first); None: all of train too
+    plan_items: int | None = None  # inputs the plans' disagreement is measured on (PLAN_INPUTS order); None: all of them
+    plan_inputs: str = "validation+train"  # one of PLAN_INPUTS: whether the plans also see the validation inputs
     stop_drop: float = 1.5  # climb no higher once a rung's pruned model (before clustering) loses more on validation
     codebook_format: str = "bf16"
     selection: str = "auto"  # one of SELECTIONS
@@ -101,6 +105,8 @@ class ShareConfig:
             raise PycompressError("--steps must be >= 1 and epochs >= 0")
         if self.plan_items is not None and self.plan_items < 1:
             raise PycompressError("--plan-items must be >= 1")
+        if self.plan_inputs not in PLAN_INPUTS:
+            raise PycompressError(f"--plan-inputs must be one of {', '.join(PLAN_INPUTS)}, not {self.plan_inputs!r}")
 
     def rule(self, folded: bool) -> SelectionRule:
         """The selection rule in force: `auto` resolved by whether folds pool their counts, --confidence applied."""

@@ -50,7 +50,7 @@ def result_dict(result: ShareResult) -> dict:
                      "ks": list(cfg.ks), "prune_budgets": list(cfg.prune_levels), "k_budgets": list(cfg.k_levels),
                      "steps": cfg.steps, "step_epochs": cfg.step_epochs, "final_epochs": cfg.final_epochs,
                      "codebook_epochs": cfg.codebook_epochs, "codebook_format": cfg.codebook_format, "seed": cfg.seed,
-                     "stop_drop": cfg.stop_drop, "plan_items": cfg.plan_items,
+                     "stop_drop": cfg.stop_drop, "plan_items": cfg.plan_items, "plan_inputs": cfg.plan_inputs,
                      "train": vars(cfg.train)},
         "made_with": made_with(),  # training differs between CPUs: a report made elsewhere can differ
         "layers": [{"name": n, "n": k} for n, k in zip(names, result.numel)],

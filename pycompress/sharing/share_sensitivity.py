@@ -4,10 +4,13 @@ pruning ratio and codebook size, one layer at a time, the others as they are, no
 Each curve holds two measures. The validation accuracy drop is the figure the report shows (as
 in DDECS'20). The plans (`share_plan.py`) are built from the second: disagreement with the
 original -- the share of items whose top-1 answer changes -- over the training and validation
-inputs together (4,000 for the LeNet split), no labels needed. On 500 validation items one
+inputs together (4,000 for the LeNet split; `plan_inputs="train"`: the training inputs alone), no
+labels needed. On 500 validation items one
 answer is 0.2 points, so one-layer drops are mostly noise; eight times the items resolve the
 small losses that add up when every layer is changed. Neither measure involves the test part,
-and selection itself (share.py) stays on validation alone.
+and selection itself (share.py) stays on validation alone; but plans that avoid flipping the
+validation inputs' answers make the validation counts of their candidates look better than the
+same candidates do on inputs the plans never saw (the test part), hence `plan_inputs`.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from typing import Callable, Mapping
 
 import torch
 from torch import nn
+
+from pycompress.core.errors import PycompressError
 
 from .bound import Paired, paired
 from .prune import PrunedClusterer, prune
@@ -26,15 +31,18 @@ Progress = Callable[[str], None] | None
 class Judge:
     """Per-item correctness on validation (selects) and test (reported only), paired with the original's."""
 
-    def __init__(self, task, base_state: Mapping[str, torch.Tensor], plan_items: int | None = None) -> None:
+    def __init__(self, task, base_state: Mapping[str, torch.Tensor], plan_items: int | None = None,
+                 plan_inputs: str = "validation+train") -> None:
         self.task = task
         self.probe = task.build(dict(base_state))
         self.base = {k: v.detach().clone() for k, v in self.probe.state_dict().items()}
         self.val_right = self._right(self.probe, "validation")
         self.test_right = self._right(self.probe, "test")
         xv, xt = task.data.part("validation")[0], task.data.part("train")[0]
-        extra = len(xt) if plan_items is None else max(0, plan_items - len(xv))
-        self.plan_x = torch.cat([xv, xt[:extra]])  # every validation input, then training inputs up to plan_items
+        x = torch.cat([xv, xt]) if plan_inputs == "validation+train" else xt
+        if len(x) == 0:
+            raise PycompressError("the plans need inputs: the training part is empty")
+        self.plan_x = x if plan_items is None else x[:plan_items]  # validation first when it is included
         self.plan_answers = self._answers(self.probe)
 
     def _answers(self, model: nn.Module) -> torch.Tensor:

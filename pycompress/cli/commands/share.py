@@ -57,7 +57,7 @@ def cmd_share(args: argparse.Namespace) -> int:
                       ks=args.ks or base.ks, prune_levels=args.prune_budgets or base.prune_levels,
                       k_levels=args.k_budgets or base.k_levels, steps=args.steps, step_epochs=args.step_epochs,
                       final_epochs=args.final_epochs, codebook_epochs=args.codebook_epochs, stop_drop=args.stop_drop,
-                      plan_items=args.plan_items, selection=args.selection,
+                      plan_items=args.plan_items, plan_inputs=args.plan_inputs, selection=args.selection,
                       codebook_format=args.codebook_format, seed=args.seed, train=train)
     model = load_model(args.model)
     if not model.trainable:
@@ -121,7 +121,7 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     from pycompress.cli.main import add_data_option, nonnegative_int, positive_float, positive_int
-    from pycompress.sharing.share_config import AUTO_RULES, RULES, SELECTIONS, ShareConfig as d, TrainConfig as t  # class defaults: no torch
+    from pycompress.sharing.share_config import AUTO_RULES, PLAN_INPUTS, RULES, SELECTIONS, ShareConfig as d, TrainConfig as t  # class defaults: no torch
     p = sub.add_parser("share", help="weight sharing v2: prune, cluster, fine-tune codebooks, entropy-code the indices; "
                                      "chosen on validation by a confidence bound")
     p.add_argument("model", help=MODEL_HELP + " (trainable: the built-in LeNet, a .pt2 or an ONNX model)")
@@ -144,8 +144,11 @@ def register(sub) -> None:
     p.add_argument("--codebook-epochs", type=nonnegative_int, default=d.codebook_epochs,
                    help=f"codebook fine-tuning epochs (default {d.codebook_epochs})")
     p.add_argument("--plan-items", type=positive_int, default=None,
-                   help="inputs the plans' disagreement with the original is measured on: the validation inputs, then "
-                        "training inputs up to this count (default: all of both)")
+                   help="inputs the plans' disagreement with the original is measured on: the first this many of "
+                        "--plan-inputs (default: all)")
+    p.add_argument("--plan-inputs", choices=PLAN_INPUTS, default=d.plan_inputs,
+                   help="the inputs the plans measure disagreement on: validation+train (validation first), or train "
+                        f"only, which keeps the inputs the bound counts on unseen by the plans (default {d.plan_inputs})")
     p.add_argument("--stop-drop", type=float, default=d.stop_drop,
                    help=f"stop the ladder after a rung losing more (validation, before clustering; default {d.stop_drop:g})")
     p.add_argument("--lr", type=positive_float, default=t.lr, help=f"masked fine-tuning learning rate (default {t.lr:g})")

@@ -1,0 +1,110 @@
+"""Does validation see the same drop as test? Mean paired drops per pruning rung over every fold model of
+k-fold `share` runs, read from their progress logs (issue 25).
+
+Every fold's search logs, per pruning rung, the pruned model before clustering and each variant's
+candidates, with their validation and test accuracy; the fold's original logs its own. The drop of a
+model is its original's accuracy minus its own, on the same items (paired). Averaged over many fold
+models, validation and test drops should agree if nothing in the search looked at the validation
+inputs; a test drop above the validation drop, growing with the rung, says the search fitted them.
+
+    .venv/bin/python benchmarks/share_val_test_gap.py LOG [LOG ...] [--variant entropy] [--plot gap.png]
+
+LOG: the stderr of `share --folds K` or `bench_share_honesty.py --folds K` (plain or .gz; a new split
+seed starts at each fold 0 "original:" line). Prints a table; measures, asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import re
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+LINE = re.compile(r"\[fold (\d+)\s+[\d.]+s\] (.*)")
+ORIGINAL = re.compile(r"original: validation ([\d.]+)% \((\d+)\), test ([\d.]+)%")
+PRUNED = re.compile(r"pruning rung (\d+):.* validation ([\d.]+)% test ([\d.]+)% \(before clustering\)")
+CANDIDATE = re.compile(r"\s*(\S+) (?:prune (\d+) / )?k ([\d.]+)\s+([\d.]+)x\s+validation ([\d.]+)%.*\btest ([\d.]+)%")
+
+
+def read(paths: list[Path]) -> dict[tuple[str, int, str], list[tuple[float, float, float]]]:
+    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model of every log."""
+    rows: dict[tuple[str, int, str], list[tuple[float, float, float]]] = defaultdict(list)
+    for path in paths:
+        opener = gzip.open if path.suffix == ".gz" else open
+        seed, base = -1, {}
+        with opener(path, "rt") as fh:
+            for line in fh:
+                m = LINE.match(line)
+                if not m:
+                    continue
+                fold, body = int(m.group(1)), m.group(2)
+                if o := ORIGINAL.match(body):
+                    seed += fold == 0
+                    base[(path, seed, fold)] = (float(o.group(1)), float(o.group(3)))
+                    continue
+                if (path, seed, fold) not in base:
+                    continue
+                bv, bt = base[(path, seed, fold)]
+                if p := PRUNED.match(body):
+                    rows[("pruned", int(p.group(1)), "-")].append((bv - float(p.group(2)), bt - float(p.group(3)), 0.0))
+                elif c := CANDIDATE.match(body):
+                    variant, rung, k, ratio, val, test = c.groups()
+                    rows[(variant, int(rung or 0), k)].append((bv - float(val), bt - float(test), float(ratio)))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("logs", nargs="+", type=Path)
+    ap.add_argument("--variant", default="entropy", help="candidate variant to tabulate beside the pruned models")
+    ap.add_argument("--plot", type=Path, help="write a PNG of mean validation and test drop per rung")
+    args = ap.parse_args()
+    missing = [str(p) for p in args.logs if not p.is_file()]
+    if missing:
+        print(f"share_val_test_gap: no such log: {missing[0]}", file=sys.stderr)
+        return 2
+    rows = read(args.logs)
+    if not rows:
+        print("share_val_test_gap: no fold lines in these logs (k-fold runs only)", file=sys.stderr)
+        return 2
+    keys = sorted((k for k in rows if k[0] in ("pruned", args.variant)), key=lambda k: (k[1], k[0] != "pruned", k[2]))
+    print(f"{'model':>10} {'rung':>4} {'k':>5} {'models':>6} {'ratio':>7} {'val drop':>8} {'test drop':>9} {'gap':>6} {'gap se':>6}")
+    for key in keys:
+        a = rows[key]
+        gaps = [t - v for v, t, _ in a]
+        se = statistics.stdev(gaps) / len(gaps) ** 0.5 if len(gaps) > 1 else float("nan")
+        ratio = f"{statistics.mean(r for *_, r in a):6.1f}x" if key[0] != "pruned" else "      -"
+        print(f"{key[0]:>10} {key[1]:4d} {key[2]:>5} {len(a):6d} {ratio} {statistics.mean(v for v, _, _ in a):+8.2f} "
+              f"{statistics.mean(t for _, t, _ in a):+9.2f} {statistics.mean(gaps):+6.2f} {se:6.2f}")
+    every = [t - v for k in keys for v, t, _ in rows[k]]
+    print(f"all rows: mean gap (test drop - validation drop) {statistics.mean(every):+.3f} points over {len(every)} "
+          "model-candidates (not independent: one fold model gives many)")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for kind, k, style in (("pruned", "-", "o"), (args.variant, "0", "s")):
+            pts = sorted((r, rows[(kind, r, k)]) for (kd, r, kk) in rows if kd == kind and kk == k)
+            for which, ls in ((0, "--"), (1, "-")):
+                ax.plot([r for r, _ in pts], [statistics.mean(x[which] for x in a) for _, a in pts], ls, marker=style,
+                        label=f"{kind}{'' if k == '-' else ' k ' + k}, {'validation' if which == 0 else 'test'}")
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlabel("pruning rung (plan budget, points)")
+        ax.set_ylabel("mean drop over fold models (points)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        tmp = args.plot.with_name(args.plot.name + ".tmp")
+        fig.savefig(tmp, format="png", dpi=120)
+        tmp.replace(args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
