@@ -23,8 +23,7 @@ from pycompress.core.container import CompressedModel
 from pycompress.core.errors import PycompressError
 from pycompress.core.fileio import OutputFolder
 from pycompress.core.formats import get_format
-from pycompress.hw.names import ModelName
-from .images import BLOCK_MIN_BITS, RTL_DIR, _env, hex_lines, rtl_sources, write_files
+from .images import BLOCK_MIN_BITS, RTL_DIR, TensorImage, _env, hex_lines, rtl_sources, write_files
 from pycompress.hw.huffman_layout import CODE_WORD_BITS, HuffmanTables, huffman_tables, is_huffman
 
 RTL_SOURCES = ("huffman_decoder.sv", "huffman_streamer.sv")
@@ -68,7 +67,7 @@ def widest_shape(fmt: str, head_bits: int, window: int, depth: int) -> DecoderSh
 
 
 @dataclass(frozen=True)
-class DecoderParams:
+class DecoderParams(TensorImage):
     """Parameters and image names of one tensor's decoder and streamer."""
 
     name: str
@@ -84,21 +83,9 @@ class DecoderParams:
     code_depth: int
 
     @property
-    def label(self) -> ModelName:
-        return ModelName(self.name)
-
-    @property
-    def macro(self) -> str:
-        return self.ident.upper()
-
-    @property
     def block_bits(self) -> int:
         """Width of the streamer's block index ($clog2(NUM_BLOCKS), at least 1)."""
         return max(1, (self.num_blocks - 1).bit_length())
-
-    @property
-    def weight_bits(self) -> int:
-        return 1 + self.exp_bits + self.man_bits
 
     @property
     def lut_width(self) -> int:

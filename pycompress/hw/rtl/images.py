@@ -43,8 +43,30 @@ def rtl_sources() -> list[Path]:
     return [RTL_DIR / name for name in RTL_SOURCES]
 
 
+class TensorImage:
+    """What every per-tensor parameter record derives from its `name`, `ident`, `exp_bits` and `man_bits`."""
+
+    name: str
+    ident: str
+    exp_bits: int
+    man_bits: int
+
+    @property
+    def label(self) -> ModelName:
+        """The tensor name for comments (templates escape it with |sv_comment)."""
+        return ModelName(self.name)
+
+    @property
+    def macro(self) -> str:
+        return self.ident.upper()
+
+    @property
+    def weight_bits(self) -> int:
+        return 1 + self.exp_bits + self.man_bits
+
+
 @dataclass(frozen=True)
-class StreamerParams:
+class StreamerParams(TensorImage):
     """The `weight_streamer` parameters and image names of one layer."""
 
     name: str
@@ -69,21 +91,8 @@ class StreamerParams:
         return int(self.scheme == "cluster")
 
     @property
-    def label(self) -> ModelName:
-        """The tensor name for comments (templates escape it with |sv_comment)."""
-        return ModelName(self.name)
-
-    @property
-    def macro(self) -> str:
-        return self.ident.upper()
-
-    @property
     def addr_bits(self) -> int:
         return max(1, (self.depth - 1).bit_length())
-
-    @property
-    def weight_bits(self) -> int:
-        return 1 + self.exp_bits + self.man_bits
 
     def block(self, width: int) -> int:
         """1 if a table of this width should be block RAM, 0 for LUTs."""
