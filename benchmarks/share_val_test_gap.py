@@ -8,6 +8,7 @@ models, validation and test drops should agree if nothing in the search looked a
 inputs; a test drop above the validation drop, growing with the rung, says the search fitted them.
 
     .venv/bin/python benchmarks/share_val_test_gap.py LOG [LOG ...] [--variant entropy] [--plot gap.png]
+        [--against OTHER_LOG ...]
 
 LOG: the stderr of `share --folds K` or `bench_share_honesty.py --folds K` (plain or .gz; a new split
 seed starts at each fold 0 "original:" line). Prints a table; measures, asserts nothing.
@@ -28,10 +29,12 @@ PRUNED = re.compile(r"pruning rung (\d+):.* validation ([\d.]+)% test ([\d.]+)% 
 CANDIDATE = re.compile(r"\s*(\S+) (?:prune (\d+) / )?k ([\d.]+)\s+([\d.]+)x\s+validation ([\d.]+)%.*\btest ([\d.]+)%")
 
 
-def read(paths: list[Path]) -> dict[tuple[str, int, str], list[tuple[float, float, float]]]:
-    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model of every log."""
+def read(paths: list[Path], models: set | None = None) -> dict[tuple[str, int, str], list[tuple[float, float, float]]]:
+    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model of every log; only the
+    models (log index, split seed index, fold) in `models` when given. `read.models` lists those seen."""
     rows: dict[tuple[str, int, str], list[tuple[float, float, float]]] = defaultdict(list)
-    for path in paths:
+    read.models = set()
+    for li, path in enumerate(paths):
         opener = gzip.open if path.suffix == ".gz" else open
         seed, base = -1, {}
         with opener(path, "rt") as fh:
@@ -42,7 +45,9 @@ def read(paths: list[Path]) -> dict[tuple[str, int, str], list[tuple[float, floa
                 fold, body = int(m.group(1)), m.group(2)
                 if o := ORIGINAL.match(body):
                     seed += fold == 0
-                    base[(path, seed, fold)] = (float(o.group(1)), float(o.group(3)))
+                    if models is None or (li, seed, fold) in models:
+                        base[(path, seed, fold)] = (float(o.group(1)), float(o.group(3)))
+                        read.models.add((li, seed, fold))
                     continue
                 if (path, seed, fold) not in base:
                     continue
@@ -55,13 +60,24 @@ def read(paths: list[Path]) -> dict[tuple[str, int, str], list[tuple[float, floa
     return rows
 
 
+def _beside(b, key) -> str:
+    if not b:
+        return " | " + "-".rjust(14)
+    ratio = f"{statistics.mean(r for *_, r in b):13.1f}x" if key[0] != "pruned" else "-".rjust(14)
+    return (f" | {ratio} {statistics.mean(v for v, _, _ in b):+8.2f} {statistics.mean(t for _, t, _ in b):+9.2f} "
+            f"{statistics.mean(t - v for v, t, _ in b):+6.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("logs", nargs="+", type=Path)
     ap.add_argument("--variant", default="entropy", help="candidate variant to tabulate beside the pruned models")
     ap.add_argument("--plot", type=Path, help="write a PNG of mean validation and test drop per rung")
+    ap.add_argument("--against", nargs="+", type=Path, metavar="LOG",
+                    help="logs of the same splits and folds under other settings, in the same order: their gap on the "
+                         "fold models both have is printed beside (same originals: a paired comparison)")
     args = ap.parse_args()
-    missing = [str(p) for p in args.logs if not p.is_file()]
+    missing = [str(p) for p in [*args.logs, *(args.against or [])] if not p.is_file()]
     if missing:
         print(f"share_val_test_gap: no such log: {missing[0]}", file=sys.stderr)
         return 2
@@ -69,18 +85,27 @@ def main() -> int:
     if not rows:
         print("share_val_test_gap: no fold lines in these logs (k-fold runs only)", file=sys.stderr)
         return 2
+    other = {}
+    if args.against:
+        other = read(args.against, read.models)
+        rows = read(args.logs, read.models)  # the models both have
+        print(f"paired: {len(read.models)} fold models in both")
     keys = sorted((k for k in rows if k[0] in ("pruned", args.variant)), key=lambda k: (k[1], k[0] != "pruned", k[2]))
-    print(f"{'model':>10} {'rung':>4} {'k':>5} {'models':>6} {'ratio':>7} {'val drop':>8} {'test drop':>9} {'gap':>6} {'gap se':>6}")
+    print(f"{'model':>10} {'rung':>4} {'k':>5} {'models':>6} {'ratio':>7} {'val drop':>8} {'test drop':>9} {'gap':>6} {'gap se':>6}"
+          + (f" | {'against: ratio':>14} {'val drop':>8} {'test drop':>9} {'gap':>6}" if other else ""))
     for key in keys:
         a = rows[key]
         gaps = [t - v for v, t, _ in a]
         se = statistics.stdev(gaps) / len(gaps) ** 0.5 if len(gaps) > 1 else float("nan")
         ratio = f"{statistics.mean(r for *_, r in a):6.1f}x" if key[0] != "pruned" else "      -"
         print(f"{key[0]:>10} {key[1]:4d} {key[2]:>5} {len(a):6d} {ratio} {statistics.mean(v for v, _, _ in a):+8.2f} "
-              f"{statistics.mean(t for _, t, _ in a):+9.2f} {statistics.mean(gaps):+6.2f} {se:6.2f}")
-    every = [t - v for k in keys for v, t, _ in rows[k]]
-    print(f"all rows: mean gap (test drop - validation drop) {statistics.mean(every):+.3f} points over {len(every)} "
-          "model-candidates (not independent: one fold model gives many)")
+              f"{statistics.mean(t for _, t, _ in a):+9.2f} {statistics.mean(gaps):+6.2f} {se:6.2f}"
+              + (_beside(other.get(key), key) if other else ""))
+    for name, table in (("these logs", rows), ("against", other)):
+        every = [t - v for k in keys for v, t, _ in table.get(k, [])]
+        if every:
+            print(f"{name}: mean gap (test drop - validation drop) {statistics.mean(every):+.3f} points over {len(every)} "
+                  "model-candidates (not independent: one fold model gives many)")
     if args.plot:
         import matplotlib
 
