@@ -29,11 +29,14 @@ PRUNED = re.compile(r"pruning rung (\d+):.* validation ([\d.]+)% test ([\d.]+)% 
 CANDIDATE = re.compile(r"\s*(\S+) (?:prune (\d+) / )?k ([\d.]+)\s+([\d.]+)x\s+validation ([\d.]+)%.*\btest ([\d.]+)%")
 
 
-def read(paths: list[Path], models: set | None = None) -> dict[tuple[str, int, str], list[tuple[float, float, float]]]:
-    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model of every log; only the
-    models (log index, split seed index, fold) in `models` when given. `read.models` lists those seen."""
-    rows: dict[tuple[str, int, str], list[tuple[float, float, float]]] = defaultdict(list)
-    read.models = set()
+Rows = dict[tuple[str, int, str], list[tuple[float, float, float]]]
+
+
+def read(paths: list[Path], only: set | None = None) -> tuple[Rows, set]:
+    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model of every log, and the
+    models read, each (log index, split seed index, fold); only those in `only` when given."""
+    rows: Rows = defaultdict(list)
+    models = set()
     for li, path in enumerate(paths):
         opener = gzip.open if path.suffix == ".gz" else open
         seed, base = -1, {}
@@ -45,9 +48,9 @@ def read(paths: list[Path], models: set | None = None) -> dict[tuple[str, int, s
                 fold, body = int(m.group(1)), m.group(2)
                 if o := ORIGINAL.match(body):
                     seed += fold == 0
-                    if models is None or (li, seed, fold) in models:
+                    if only is None or (li, seed, fold) in only:
                         base[(path, seed, fold)] = (float(o.group(1)), float(o.group(3)))
-                        read.models.add((li, seed, fold))
+                        models.add((li, seed, fold))
                     continue
                 if (path, seed, fold) not in base:
                     continue
@@ -57,7 +60,7 @@ def read(paths: list[Path], models: set | None = None) -> dict[tuple[str, int, s
                 elif c := CANDIDATE.match(body):
                     variant, rung, k, ratio, val, test = c.groups()
                     rows[(variant, int(rung or 0), k)].append((bv - float(val), bt - float(test), float(ratio)))
-    return rows
+    return rows, models
 
 
 def _beside(b, key) -> str:
@@ -81,15 +84,15 @@ def main() -> int:
     if missing:
         print(f"share_val_test_gap: no such log: {missing[0]}", file=sys.stderr)
         return 2
-    rows = read(args.logs)
+    rows, models = read(args.logs)
     if not rows:
         print("share_val_test_gap: no fold lines in these logs (k-fold runs only)", file=sys.stderr)
         return 2
     other = {}
     if args.against:
-        other = read(args.against, read.models)
-        rows = read(args.logs, read.models)  # the models both have
-        print(f"paired: {len(read.models)} fold models in both")
+        other, shared = read(args.against, models)
+        rows, _ = read(args.logs, shared)  # the models both have
+        print(f"paired: {len(shared)} fold models in both")
     keys = sorted((k for k in rows if k[0] in ("pruned", args.variant)), key=lambda k: (k[1], k[0] != "pruned", k[2]))
     print(f"{'model':>10} {'rung':>4} {'k':>5} {'models':>6} {'ratio':>7} {'val drop':>8} {'test drop':>9} {'gap':>6} {'gap se':>6}"
           + (f" | {'against: ratio':>14} {'val drop':>8} {'test drop':>9} {'gap':>6}" if other else ""))
