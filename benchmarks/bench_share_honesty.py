@@ -75,7 +75,7 @@ def main() -> int:
     ap.add_argument("--selection", choices=SELECTIONS, default="auto",
                     help=f"selection rule, as `share --selection` (default auto: {AUTO_RULES[True]} with --folds, else "
                          f"{AUTO_RULES[False]})")
-    ap.add_argument("--plan-inputs", choices=PLAN_INPUTS, default=PLAN_INPUTS[0],
+    ap.add_argument("--plan-inputs", choices=PLAN_INPUTS, default=ShareConfig.plan_inputs,
                     help="inputs the plans measure disagreement on, as `share --plan-inputs`")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))

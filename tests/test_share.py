@@ -282,10 +282,10 @@ def test_plans_see_validation_inputs_only_when_asked(small_result):
     from pycompress.sharing.share_sensitivity import Judge
 
     xv, xt = task.data.part("validation")[0], task.data.part("train")[0]
-    both, train = Judge(task, state), Judge(task, state, plan_inputs="train")
+    both, train = Judge(task, state, plan_inputs="validation+train"), Judge(task, state)
     assert torch.equal(both.plan_x, torch.cat([xv, xt])) and torch.equal(train.plan_x, xt)
     assert torch.equal(Judge(task, state, 7, "train").plan_x, xt[:7])
-    assert torch.equal(Judge(task, state, len(xv) + 3).plan_x, torch.cat([xv, xt[:3]]))
+    assert torch.equal(Judge(task, state, len(xv) + 3, "validation+train").plan_x, torch.cat([xv, xt[:3]]))
 
 
 def test_bad_settings_one_line():

@@ -32,7 +32,7 @@ class Judge:
     """Per-item correctness on validation (selects) and test (reported only), paired with the original's."""
 
     def __init__(self, task, base_state: Mapping[str, torch.Tensor], plan_items: int | None = None,
-                 plan_inputs: str = "validation+train") -> None:
+                 plan_inputs: str = "train") -> None:
         self.task = task
         self.probe = task.build(dict(base_state))
         self.base = {k: v.detach().clone() for k, v in self.probe.state_dict().items()}
