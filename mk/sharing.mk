@@ -10,8 +10,8 @@ SHARE_MODEL    := $(SHARING_REPORT)/models/entropy-drop0.5.pcz
 # It chooses on 8 folds of the non-test digits (sharing/kfold.py; SHARE_JOBS processes), walking the pruning
 # ladder with the prediction bound (share --selection auto = ladder): over twelve data splits it broke 0.5 once
 # and 0.3 twice (docs/sharing-v2.md). SHARE_FOLDS=1 chooses on the one validation part of 500 digits: on a
-# second machine (training differs between CPUs of one name) that chose 70.56x at -1.40 on test, where 8 folds
-# chose 31.89x at -0.20 (the committed report; the earlier machine's 8 folds: 22.33x at +0.00).
+# second machine (training differs between CPUs of one name) that chose 70.56x at -1.40 on test; 8 folds with
+# plans from the training inputs (the default) chose 14.51x at -0.30 there (docs/sharing-v2.md).
 SHARE_FOLDS ?= 8
 SHARE_JOBS  ?= 2
 sharing-report: $(STAMP)
