@@ -3,14 +3,14 @@ pruning ratio and codebook size, one layer at a time, the others as they are, no
 
 Each curve holds two measures. The validation accuracy drop is the figure the report shows (as
 in DDECS'20). The plans (`share_plan.py`) are built from the second: disagreement with the
-original -- the share of items whose top-1 answer changes -- over the training and validation
-inputs together (4,000 for the LeNet split; `plan_inputs="train"`: the training inputs alone), no
+original -- the share of items whose top-1 answer changes -- over the training inputs (3,500 for the
+LeNet split; `plan_inputs="validation+train"` adds the validation inputs, the earlier default), no
 labels needed. On 500 validation items one
 answer is 0.2 points, so one-layer drops are mostly noise; eight times the items resolve the
 small losses that add up when every layer is changed. Neither measure involves the test part,
-and selection itself (share.py) stays on validation alone; but plans that avoid flipping the
-validation inputs' answers make the validation counts of their candidates look better than the
-same candidates do on inputs the plans never saw (the test part), hence `plan_inputs`.
+and selection itself (share.py) stays on validation alone; by default the plans never see the
+validation inputs either (a paired test found no effect of that on the validation/test gap:
+reports/share-kfold-honesty/PREREGISTERED-plan-inputs.md).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from torch import nn
 from pycompress.core.errors import PycompressError
 
 from .bound import Paired, paired
+from .share_config import ShareConfig
 from .prune import PrunedClusterer, prune
 
 Progress = Callable[[str], None] | None
@@ -32,7 +33,7 @@ class Judge:
     """Per-item correctness on validation (selects) and test (reported only), paired with the original's."""
 
     def __init__(self, task, base_state: Mapping[str, torch.Tensor], plan_items: int | None = None,
-                 plan_inputs: str = "train") -> None:
+                 plan_inputs: str = ShareConfig.plan_inputs) -> None:
         self.task = task
         self.probe = task.build(dict(base_state))
         self.base = {k: v.detach().clone() for k, v in self.probe.state_dict().items()}
