@@ -38,7 +38,11 @@ from pycompress.frontends.lenet import LeNet5, Split, load_lenet, mnist_split, t
 from pycompress.sharing.kfold import run_folds
 from pycompress.sharing.bound import Paired
 from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, rule_bound, run_share, select, walk_steps
-from pycompress.sharing.share_config import AUTO_RULES, PLAN_INPUTS, RULES, SELECTIONS
+from pycompress.sharing.share_config import AUTO_RULES, PLAN_INPUTS, RULES, SELECTIONS, TrainConfig
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(","))
 
 
 def split_for(seed: int) -> Split:
@@ -77,9 +81,18 @@ def main() -> int:
                          f"{AUTO_RULES[False]})")
     ap.add_argument("--plan-inputs", choices=PLAN_INPUTS, default=ShareConfig.plan_inputs,
                     help="inputs the plans measure disagreement on, as `share --plan-inputs`")
+    train = TrainConfig()
+    ap.add_argument("--lr", type=float, default=train.lr, help="masked fine-tuning learning rate, as `share --lr`")
+    ap.add_argument("--distill", type=float, default=train.distill, help="as `share --distill`")
+    ap.add_argument("--temperature", type=float, default=train.temperature, help="as `share --temperature`")
+    ap.add_argument("--prune-budgets", type=_floats, default=ShareConfig.prune_levels,
+                    help="pruning ladder, as `share --prune-budgets` (fewer rungs: a quicker screen, not the shipped walk)")
+    ap.add_argument("--k-budgets", type=_floats, default=ShareConfig.k_levels, help="as `share --k-budgets`")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
-    cfg = ShareConfig(max_drops=drops, selection=args.selection, plan_inputs=args.plan_inputs)
+    cfg = ShareConfig(max_drops=drops, selection=args.selection, plan_inputs=args.plan_inputs,
+                      prune_levels=args.prune_budgets, k_levels=args.k_budgets,
+                      train=TrainConfig(lr=args.lr, distill=args.distill, temperature=args.temperature))
     rows, candidates, start = [], [], time.perf_counter()
     seeds = list(args.only) if args.only else list(range(args.seeds))
     for seed in seeds:
