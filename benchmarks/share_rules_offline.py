@@ -15,48 +15,44 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gzip
 import re
 import sys
 from dataclasses import replace
+from pathlib import Path
+
+import fold_log
 
 from pycompress.sharing.bound import Paired, drop_bound
 from pycompress.sharing.share import Judged, rule_bound, select, walk_steps
 from pycompress.sharing.share_config import RULES as SHARE_RULES
 
-ORIGINAL = re.compile(r"\[fold (\d+) .*?\] original: validation ([\d.]+)% \((\d+)\), test ([\d.]+)%")
-CANDIDATE = re.compile(r"\[fold (\d+) .*?\]\s+entropy (.+?)\s+([\d.]+)x  validation ([\d.]+)% "
-                       r"\(drop ([+-][\d.]+), bound ([\d.]+)(?:; lost (\d+), gained (\d+))?\)  test ([\d.]+)%")
-
-
-STOP = re.compile(r"\[fold (\d+) .*?\] pruning rung ([\d.]+) loses")
 LABEL = re.compile(r"^(?:prune ([\d.]+) / )?k ([\d.]+)$")
 
 
-def parse(lines: list[str]):
-    """Per seed (a new seed starts at fold 0's `original:` line): originals' test accuracy, each label's
-    (lost, gained, test accuracy) per fold, fold 0's rate per label, and the rung that stopped each fold's ladder."""
-    seed, n = -1, 500
+def parse(records: list[fold_log.Record]):
+    """Per seed: originals' test accuracy, each label's (lost, gained, test accuracy) per fold, fold 0's rate per
+    label, the rung that stopped each fold's ladder, and the folds' validation size."""
+    n = 500
     base, cand, rate0, stops = {}, collections.defaultdict(dict), {}, {}
-    for line in lines:
-        if m := ORIGINAL.search(line):
-            seed += m.group(1) == "0"
-            n = int(m.group(3))
-            base[(seed, int(m.group(1)))] = float(m.group(4))
-        elif m := STOP.search(line):
-            stops[(seed, int(m.group(1)))] = float(m.group(2))
-        elif m := CANDIDATE.search(line):
-            fold, label = int(m.group(1)), m.group(2).strip()
-            if m.group(7) is not None:  # logs since 2026-12-07 print the counts
-                counts = [(int(m.group(7)), int(m.group(8)))]
+    for r in records:
+        _, seed, fold = r.model
+        if isinstance(r, fold_log.Original):
+            n = r.n
+            base[(seed, fold)] = r.test
+        elif isinstance(r, fold_log.Stop):
+            stops[(seed, fold)] = r.rung
+        elif isinstance(r, fold_log.Candidate) and r.variant == "entropy":
+            if r.lost is not None:
+                counts = [(r.lost, r.gained)]
             else:  # older logs: the counts that give the printed drop and 90% bound
-                net, bound = round(float(m.group(5)) * n / 100), float(m.group(6))
+                net = round(r.drop * n / 100)
                 counts = [(g + net, g) for g in range(n) if g + net >= 0 and 2 * g + net <= n
-                          and abs(drop_bound(g + net, g, n, 0.9) - bound) < 0.006]
-            cand[(seed, label)][fold] = (counts[0], float(m.group(9)))
+                          and abs(drop_bound(g + net, g, n, 0.9) - r.bound) < 0.006]
+            cand[(seed, r.label)][fold] = (counts[0], r.test)
             if fold == 0:
-                rate0[(seed, label)] = float(m.group(3))
-    return seed + 1, n, base, cand, rate0, stops
+                rate0[(seed, r.label)] = r.ratio
+    seeds = 1 + max((r.model[1] for r in records), default=-1)
+    return seeds, n, base, cand, rate0, stops
 
 
 def rung_k(label: str) -> tuple[float, float]:
@@ -102,9 +98,7 @@ def main() -> int:
     ap.add_argument("--test-items", type=int, default=1000, help="size of the test part (the prediction bound's new part)")
     args = ap.parse_args()
     try:
-        opener = gzip.open if args.log.endswith(".gz") else open
-        with opener(args.log, "rt", errors="replace") as f:
-            seeds, n, base, cand, rate0, stops = parse(f.read().splitlines())
+        seeds, n, base, cand, rate0, stops = parse(fold_log.read([Path(args.log)]))
     except OSError as e:
         print(f"share_rules_offline: {args.log}: {e.strerror}", file=sys.stderr)
         return 2

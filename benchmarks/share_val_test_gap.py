@@ -16,51 +16,31 @@ seed starts at each fold 0 "original:" line). Prints a table; measures, asserts 
 from __future__ import annotations
 
 import argparse
-import gzip
-import re
 import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-LINE = re.compile(r"\[fold (\d+)\s+[\d.]+s\] (.*)")
-ORIGINAL = re.compile(r"original: validation ([\d.]+)% \((\d+)\), test ([\d.]+)%")
-PRUNED = re.compile(r"pruning rung (\d+):.* validation ([\d.]+)% test ([\d.]+)% \(before clustering\)")
-CANDIDATE = re.compile(r"\s*(\S+) (?:prune (\d+) / )?k ([\d.]+)\s+([\d.]+)x\s+validation ([\d.]+)%.*\btest ([\d.]+)%")
+import fold_log
+
+Rows = dict[tuple[str, float, str], list[tuple[float, float, float]]]
 
 
-Rows = dict[tuple[str, int, str], list[tuple[float, float, float]]]
-
-
-def read(paths: list[Path], only: set | None = None) -> tuple[Rows, set]:
-    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model of every log, and the
-    models read, each (log index, split seed index, fold); only those in `only` when given."""
+def drops(records: list[fold_log.Record], only: set | None = None) -> tuple[Rows, set]:
+    """(kind, rung, k budget) -> [(validation drop, test drop, ratio)] over every fold model, and the models read;
+    only those in `only` when given."""
     rows: Rows = defaultdict(list)
-    models = set()
-    for li, path in enumerate(paths):
-        opener = gzip.open if path.suffix == ".gz" else open
-        seed, base = -1, {}
-        with opener(path, "rt") as fh:
-            for line in fh:
-                m = LINE.match(line)
-                if not m:
-                    continue
-                fold, body = int(m.group(1)), m.group(2)
-                if o := ORIGINAL.match(body):
-                    seed += fold == 0
-                    if only is None or (li, seed, fold) in only:
-                        base[(path, seed, fold)] = (float(o.group(1)), float(o.group(3)))
-                        models.add((li, seed, fold))
-                    continue
-                if (path, seed, fold) not in base:
-                    continue
-                bv, bt = base[(path, seed, fold)]
-                if p := PRUNED.match(body):
-                    rows[("pruned", int(p.group(1)), "-")].append((bv - float(p.group(2)), bt - float(p.group(3)), 0.0))
-                elif c := CANDIDATE.match(body):
-                    variant, rung, k, ratio, val, test = c.groups()
-                    rows[(variant, int(rung or 0), k)].append((bv - float(val), bt - float(test), float(ratio)))
-    return rows, models
+    base = {r.model: (r.validation, r.test) for r in records
+            if isinstance(r, fold_log.Original) and (only is None or r.model in only)}
+    for r in records:
+        if r.model not in base:
+            continue
+        bv, bt = base[r.model]
+        if isinstance(r, fold_log.Pruned):
+            rows[("pruned", r.rung, "-")].append((bv - r.validation, bt - r.test, 0.0))
+        elif isinstance(r, fold_log.Candidate):
+            rows[(r.variant, r.rung, r.k)].append((bv - r.validation, bt - r.test, r.ratio))
+    return rows, set(base)
 
 
 def _beside(b, key) -> str:
@@ -84,14 +64,15 @@ def main() -> int:
     if missing:
         print(f"share_val_test_gap: no such log: {missing[0]}", file=sys.stderr)
         return 2
-    rows, models = read(args.logs)
+    records = fold_log.read(args.logs)
+    rows, models = drops(records)
     if not rows:
         print("share_val_test_gap: no fold lines in these logs (k-fold runs only)", file=sys.stderr)
         return 2
     other = {}
     if args.against:
-        other, shared = read(args.against, models)
-        rows, _ = read(args.logs, shared)  # the models both have
+        other, shared = drops(fold_log.read(args.against), models)
+        rows, _ = drops(records, shared)  # the models both have
         print(f"paired: {len(shared)} fold models in both")
     keys = sorted((k for k in rows if k[0] in ("pruned", args.variant)), key=lambda k: (k[1], k[0] != "pruned", k[2]))
     print(f"{'model':>10} {'rung':>4} {'k':>5} {'models':>6} {'ratio':>7} {'val drop':>8} {'test drop':>9} {'gap':>6} {'gap se':>6}"
@@ -101,7 +82,7 @@ def main() -> int:
         gaps = [t - v for v, t, _ in a]
         se = statistics.stdev(gaps) / len(gaps) ** 0.5 if len(gaps) > 1 else float("nan")
         ratio = f"{statistics.mean(r for *_, r in a):6.1f}x" if key[0] != "pruned" else "      -"
-        print(f"{key[0]:>10} {key[1]:4d} {key[2]:>5} {len(a):6d} {ratio} {statistics.mean(v for v, _, _ in a):+8.2f} "
+        print(f"{key[0]:>10} {key[1]:4g} {key[2]:>5} {len(a):6d} {ratio} {statistics.mean(v for v, _, _ in a):+8.2f} "
               f"{statistics.mean(t for _, t, _ in a):+9.2f} {statistics.mean(gaps):+6.2f} {se:6.2f}"
               + (_beside(other.get(key), key) if other else ""))
     for name, table in (("these logs", rows), ("against", other)):
