@@ -85,13 +85,17 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=train.lr, help="masked fine-tuning learning rate, as `share --lr`")
     ap.add_argument("--distill", type=float, default=train.distill, help="as `share --distill`")
     ap.add_argument("--temperature", type=float, default=train.temperature, help="as `share --temperature`")
+    ap.add_argument("--steps", type=int, default=ShareConfig.steps, help="as `share --steps`")
+    ap.add_argument("--step-epochs", type=int, default=ShareConfig.step_epochs, help="as `share --step-epochs`")
+    ap.add_argument("--final-epochs", type=int, default=ShareConfig.final_epochs, help="as `share --final-epochs`")
     ap.add_argument("--prune-budgets", type=_floats, default=ShareConfig.prune_levels,
                     help="pruning ladder, as `share --prune-budgets` (fewer rungs: a quicker screen, not the shipped walk)")
     ap.add_argument("--k-budgets", type=_floats, default=ShareConfig.k_levels, help="as `share --k-budgets`")
     args = ap.parse_args()
     drops = tuple(float(d) for d in args.max_drop.split(","))
     cfg = ShareConfig(max_drops=drops, selection=args.selection, plan_inputs=args.plan_inputs,
-                      prune_levels=args.prune_budgets, k_levels=args.k_budgets,
+                      prune_levels=args.prune_budgets, k_levels=args.k_budgets, steps=args.steps,
+                      step_epochs=args.step_epochs, final_epochs=args.final_epochs,
                       train=TrainConfig(lr=args.lr, distill=args.distill, temperature=args.temperature))
     rows, candidates, start = [], [], time.perf_counter()
     seeds = list(args.only) if args.only else list(range(args.seeds))

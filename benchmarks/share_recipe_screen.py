@@ -41,7 +41,13 @@ def main() -> int:
         print(f"{name:6}  " + "  ".join(f"{'-' if c is None else f'{c[0]}/{c[1]}':>20}" for c in cells) + f"  {f:5d}  {n:+5d}")
     default = next(iter(totals))
     f0, n0 = totals[default]
-    best = min(totals, key=lambda k: totals[k])
+    # a recipe whose ladder stopped under a rung the default reached has fewer flips to count: not comparable
+    whole = [k for k in totals if set(table[k]) >= set(table[default])]
+    for k in totals:
+        if k not in whole:
+            print(f"{k}: lacks rung(s) {', '.join(f'{r:g}' for r in sorted(set(table[default]) - set(table[k])))} "
+                  f"(its ladder stopped): not eligible")
+    best = min(whole, key=lambda k: totals[k])
     fb, nb = totals[best]
     adopt = best != default and fb <= 0.75 * f0 and nb <= n0 + 4
     print(f"\nfewest flips: {best} (F {fb}, N {nb:+d}) against {default} (F {f0}, N {n0:+d}): "
