@@ -45,15 +45,22 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.split(","))
 
 
-def split_for(seed: int) -> Split:
-    """The fixed test digits; the other 4,000 permuted by `seed` (0: the shipped order) into 3,500 / 500."""
+def split_for(seed: int, test_block: int | None = None) -> Split:
+    """The fixed test digits; the other 4,000 permuted by `seed` (0: the shipped order) into 3,500 / 500.
+    With `test_block` b, the test part is instead the b-th 1,000 of those 4,000 (before the permutation) and the
+    shipped test digits join the rest: the same sizes, another sample as test."""
     s = mnist_split()
     x = torch.cat([s.x_train, s.x_val])
     y = torch.cat([s.y_train, s.y_val])
+    x_test, y_test = s.x_test, s.y_test
+    if test_block is not None:
+        lo, hi = test_block * len(y_test), (test_block + 1) * len(y_test)
+        x_test, y_test = x[lo:hi], y[lo:hi]
+        x, y = torch.cat([x[:lo], x[hi:], s.x_test]), torch.cat([y[:lo], y[hi:], s.y_test])
     order = torch.arange(len(y)) if seed == 0 else torch.from_numpy(np.random.default_rng(seed).permutation(len(y)))
     x, y = x[order], y[order]
     n = len(s.y_train)
-    return Split(x[:n], y[:n], x[n:], y[n:], s.x_test, s.y_test)
+    return Split(x[:n], y[:n], x[n:], y[n:], x_test, y_test)
 
 
 def pick(candidates: list[dict], seed: int, rule, max_drop: float, test_n: int) -> dict | None:
@@ -81,6 +88,8 @@ def main() -> int:
                          f"{AUTO_RULES[False]})")
     ap.add_argument("--plan-inputs", choices=PLAN_INPUTS, default=ShareConfig.plan_inputs,
                     help="inputs the plans measure disagreement on, as `share --plan-inputs`")
+    ap.add_argument("--test-block", type=int, choices=range(4), metavar="B",
+                    help="test on the B-th 1,000 of the non-test digits (0-3) instead; the shipped test digits join the rest")
     train = TrainConfig()
     ap.add_argument("--lr", type=float, default=train.lr, help="masked fine-tuning learning rate, as `share --lr`")
     ap.add_argument("--distill", type=float, default=train.distill, help="as `share --distill`")
@@ -100,13 +109,13 @@ def main() -> int:
     rows, candidates, start = [], [], time.perf_counter()
     seeds = list(args.only) if args.only else list(range(args.seeds))
     for seed in seeds:
-        split = split_for(seed)
+        split = split_for(seed, args.test_block)
         with torch_threads(1, deterministic=True):
             t0 = time.perf_counter()
             model = train_model(LeNet5, 30, 0, split=split, progress=False)
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             trained = time.perf_counter() - t0
-            data = Dataset(f"mnist5k-split{seed}", split.x_train, split.y_train, split.x_val, split.y_val,
+            data = Dataset(f"mnist5k-split{seed}" + ("" if args.test_block is None else f"-test{args.test_block}"), split.x_train, split.y_train, split.x_val, split.y_val,
                            split.x_test, split.y_test)
         if args.folds > 1:
             result = run_folds(data, args.folds, cfg, None, args.jobs, state)
