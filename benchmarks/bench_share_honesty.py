@@ -11,6 +11,11 @@ at most once over the five seeds.
 
     .venv/bin/python benchmarks/bench_share_honesty.py [--seeds 5 | --only 3 4] [--folds 8 --jobs 2]
         [--selection auto|largest|ladder] [--plan-inputs validation+train|train] [--json FILE]
+        [--test-block B] [--lr --distill --temperature --steps --step-epochs --final-epochs X]
+        [--prune-budgets 1,4,16,32 --k-budgets 0]
+
+`--test-block B` tests on another 1,000 of the digits (the shipped test digits join the pool); the recipe
+flags and a shorter ladder make recipe screens (reports/share-recipe-screen/, benchmarks/share_recipe_screen.py).
 
 With `--folds K` every seed chooses as `make sharing-report` does (`share --folds K`): the seed's model is
 fold 0, and K - 1 more originals are trained on the same seed's data, each without its validation block
