@@ -44,10 +44,7 @@ from pycompress.sharing.kfold import run_folds
 from pycompress.sharing.bound import Paired
 from pycompress.sharing.share import VARIANTS, Judged, ShareConfig, rule_bound, run_share, select, walk_steps
 from pycompress.sharing.share_config import AUTO_RULES, PLAN_INPUTS, RULES, SELECTIONS, TrainConfig
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(","))
+from pycompress.cli.commands.share import float_list
 
 
 def split_for(seed: int, test_block: int | None = None) -> Split:
@@ -84,7 +81,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--only", type=int, nargs="+", metavar="SEED",
                     help="run these seeds only (to finish or repeat part of a run; the summary counts them alone)")
-    ap.add_argument("--max-drop", default="0.5,0.3")
+    ap.add_argument("--max-drop", type=float_list(0, 100, "--max-drop"), default=(0.5, 0.3))
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--folds", type=int, default=1, help="choose on K folds, as `share --folds K` (default 1)")
     ap.add_argument("--jobs", type=int, default=1, help="processes for the folds (default 1)")
@@ -102,11 +99,11 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=ShareConfig.steps, help="as `share --steps`")
     ap.add_argument("--step-epochs", type=int, default=ShareConfig.step_epochs, help="as `share --step-epochs`")
     ap.add_argument("--final-epochs", type=int, default=ShareConfig.final_epochs, help="as `share --final-epochs`")
-    ap.add_argument("--prune-budgets", type=_floats, default=ShareConfig.prune_levels,
+    ap.add_argument("--prune-budgets", type=float_list(0, 1e6, "--prune-budgets"), default=ShareConfig.prune_levels,
                     help="pruning ladder, as `share --prune-budgets` (fewer rungs: a quicker screen, not the shipped walk)")
-    ap.add_argument("--k-budgets", type=_floats, default=ShareConfig.k_levels, help="as `share --k-budgets`")
+    ap.add_argument("--k-budgets", type=float_list(0, 1e6, "--k-budgets"), default=ShareConfig.k_levels, help="as `share --k-budgets`")
     args = ap.parse_args()
-    drops = tuple(float(d) for d in args.max_drop.split(","))
+    drops = args.max_drop
     cfg = ShareConfig(max_drops=drops, selection=args.selection, plan_inputs=args.plan_inputs,
                       prune_levels=args.prune_budgets, k_levels=args.k_budgets, steps=args.steps,
                       step_epochs=args.step_epochs, final_epochs=args.final_epochs,
@@ -120,8 +117,8 @@ def main() -> int:
             model = train_model(LeNet5, 30, 0, split=split, progress=False)
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             trained = time.perf_counter() - t0
-            data = Dataset(f"mnist5k-split{seed}" + ("" if args.test_block is None else f"-test{args.test_block}"), split.x_train, split.y_train, split.x_val, split.y_val,
-                           split.x_test, split.y_test)
+            name = f"mnist5k-split{seed}" + ("" if args.test_block is None else f"-test{args.test_block}")
+            data = Dataset(name, split.x_train, split.y_train, split.x_val, split.y_val, split.x_test, split.y_test)
         if args.folds > 1:
             result = run_folds(data, args.folds, cfg, None, args.jobs, state)
         else:

@@ -10,7 +10,8 @@ from pycompress.cli.main import MODEL_HELP
 from pycompress.core.errors import PycompressError
 
 
-def _floats(lo: float, hi: float, what: str):
+def float_list(lo: float, hi: float, what: str):
+    """An argparse type: comma-separated numbers in lo..hi (a clear usage error otherwise)."""
     def parse(value: str) -> tuple[float, ...]:
         try:
             out = tuple(float(v) for v in value.split(",") if v.strip())
@@ -126,18 +127,18 @@ def register(sub) -> None:
                                      "chosen on validation by a confidence bound")
     p.add_argument("model", help=MODEL_HELP + " (trainable: the built-in LeNet, a .pt2 or an ONNX model)")
     p.add_argument("-o", "--output", required=True, help="output .pcz: the entropy-coded choice under the first --max-drop")
-    p.add_argument("--max-drop", type=_floats(0, 100, "--max-drop"), default=d.max_drops,
+    p.add_argument("--max-drop", type=float_list(0, 100, "--max-drop"), default=d.max_drops,
                    help="accuracy-drop bounds in points, comma-separated; the first is the one -o gets (default 0.5)")
     p.add_argument("--confidence", type=float, default=None,
                    help="one-sided confidence of the selection rule's bound (default: the rule's own, "
                         + ", ".join(f"{r.name} {r.confidence:g}" for r in RULES.values()) + ")")
     p.add_argument("--codebook-format", choices=("fp32", "bf16"), default=d.codebook_format,
                    help=f"codebook storage (default {d.codebook_format})")
-    p.add_argument("--prune-grid", type=_floats(0, 0.999, "--prune-grid"), help="pruning ratios of the sensitivity analysis")
+    p.add_argument("--prune-grid", type=float_list(0, 0.999, "--prune-grid"), help="pruning ratios of the sensitivity analysis")
     p.add_argument("--ks", type=_ints, help="codebook sizes of the sensitivity analysis (a pruned layer's zero counts)")
-    p.add_argument("--prune-budgets", type=_floats(0, 1e6, "--prune-budgets"),
+    p.add_argument("--prune-budgets", type=float_list(0, 1e6, "--prune-budgets"),
                    help="pruning ladder: budgets of summed one-layer validation drops, points")
-    p.add_argument("--k-budgets", type=_floats(0, 1e6, "--k-budgets"), help="codebook plans: budgets, the same way")
+    p.add_argument("--k-budgets", type=float_list(0, 1e6, "--k-budgets"), help="codebook plans: budgets, the same way")
     p.add_argument("--steps", type=positive_int, default=d.steps, help=f"pruning steps per rung (default {d.steps})")
     p.add_argument("--step-epochs", type=nonnegative_int, default=d.step_epochs, help=f"epochs per pruning step (default {d.step_epochs})")
     p.add_argument("--final-epochs", type=nonnegative_int, default=d.final_epochs, help=f"more epochs after a rung's last step (default {d.final_epochs})")
