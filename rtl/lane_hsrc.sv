@@ -36,7 +36,6 @@ module lane_hsrc #(
     output logic [35:0] m_w
 );
   localparam int MW = 36;
-  localparam int MA = WORDS > 1 ? $clog2(WORDS) : 1;
   localparam int CNTW = $clog2(DEPTH + 1);
   localparam int OW = 7;                      // bit offset 0..71
   localparam int LL = L > 0 ? L : 1;
@@ -45,32 +44,14 @@ module lane_hsrc #(
   localparam int REC = L + 1 + REST;          // longest record
   localparam int FD = 4;                     // word FIFO
   localparam int FO = 8;                     // output FIFO: more than the decode pipeline holds
-  localparam int FC = $clog2(FD + 1);
   localparam int OC = $clog2(FO + 1);
 
-  // ---- fetch: stream words in order, cyclically, on credit (as lane_wsrc) ----
-  logic [MW-1:0] mem[WORDS];
-  initial if (CODE_FILE != "") $readmemh(CODE_FILE, mem);
-  logic [MA-1:0] addr;
-  logic [MW-1:0] q1, q2, w_head;
-  logic          v1, v2, rd, w_valid, w_pop, w_space, o_space;
-  logic [FC-1:0] wcount;
+  // ---- fetch: stream words in order, cyclically, on credit (word_fetch, as lane_wsrc) ----
+  logic          w_valid, w_pop, o_space;
+  logic [MW-1:0] w_head;
   logic [OC-1:0] ocount;
-  assign rd = rst_n && int'(wcount) + int'(v1) + int'(v2) < FD;
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      addr <= '0;
-      {v1, v2} <= '0;
-    end else begin
-      if (rd) addr <= addr == MA'(WORDS - 1) ? '0 : addr + 1'b1;
-      {v1, v2} <= {rd, v1};
-    end
-    if (rd) q1 <= mem[addr];
-    q2 <= q1;
-  end
-  sync_fifo #(.WIDTH(MW), .DEPTH(FD)) u_words (
-      .clk(clk), .rst_n(rst_n), .s_valid(v2), .s_ready(w_space), .s_data(q2),
-      .m_valid(w_valid), .m_ready(w_pop), .m_data(w_head), .count(wcount)
+  word_fetch #(.MW(MW), .WORDS(WORDS), .DEPTH(FD), .FILE(CODE_FILE)) u_fetch (
+      .clk(clk), .rst_n(rst_n), .w_valid(w_valid), .w_pop(w_pop), .w_head(w_head)
   );
 
   // ---- the record loop: two words, a bit offset; the next record's code length from the limits ----
@@ -202,5 +183,5 @@ module lane_hsrc #(
       .m_valid(m_valid), .m_ready(m_ready), .m_data(m_w), .count(ocount)
   );
   logic unused_ok;
-  assign unused_ok = ^{w_space, o_space, d1_win};
+  assign unused_ok = ^{o_space, d1_win};
 endmodule

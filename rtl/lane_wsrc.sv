@@ -41,38 +41,18 @@ module lane_wsrc #(
 );
   localparam int MW = PACKED != 0 ? WORD_BITS : CODE_BITS;  // memory word
   localparam int ME = PACKED != 0 ? WORDS : DEPTH;          // memory entries
-  localparam int MA = ME > 1 ? $clog2(ME) : 1;
   localparam int CNTW = $clog2(DEPTH + 1);
   localparam int OW = $clog2(2 * MW + 1);
   localparam int FD = 4;                                    // FIFO depths
   localparam int FC = $clog2(FD + 1);
 
-  // ---- fetch: memory words in order, cyclically, on credit ----
-  logic [MW-1:0] mem[ME];
-  initial if (CODE_FILE != "") $readmemh(CODE_FILE, mem);
-  logic [MA-1:0] addr;
-  logic [MW-1:0] q1, q2;
-  logic          v1, v2, rd;
-  logic [FC-1:0] wcount;
+  // ---- fetch: memory words in order, cyclically, on credit (word_fetch) ----
   logic          w_valid, w_pop;
   logic [MW-1:0] w_head;
-  assign rd = rst_n && int'(wcount) + int'(v1) + int'(v2) < FD;
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      addr <= '0;
-      {v1, v2} <= '0;
-    end else begin
-      if (rd) addr <= addr == MA'(ME - 1) ? '0 : addr + 1'b1;
-      {v1, v2} <= {rd, v1};
-    end
-    if (rd) q1 <= mem[addr];
-    q2 <= q1;
-  end
-  logic w_space, o_space;  // always: the credits keep the FIFOs from filling
-  sync_fifo #(.WIDTH(MW), .DEPTH(FD)) u_words (
-      .clk(clk), .rst_n(rst_n), .s_valid(v2), .s_ready(w_space), .s_data(q2),
-      .m_valid(w_valid), .m_ready(w_pop), .m_data(w_head), .count(wcount)
+  word_fetch #(.MW(MW), .WORDS(ME), .DEPTH(FD), .FILE(CODE_FILE)) u_fetch (
+      .clk(clk), .rst_n(rst_n), .w_valid(w_valid), .w_pop(w_pop), .w_head(w_head)
   );
+  logic o_space;  // always: the credits keep the FIFO from filling
 
   // ---- codes (the unpacker of a packed stream), on credit from the output FIFO ----
   logic [CODE_BITS-1:0] code;
@@ -190,5 +170,5 @@ module lane_wsrc #(
       .m_valid(m_valid), .m_ready(m_ready), .m_data(m_w), .count(ocount)
   );
   logic unused_space;
-  assign unused_space = w_space ^ o_space;
+  assign unused_space = o_space;
 endmodule

@@ -22,9 +22,10 @@
 // Weights: lane l's codes in its consumption order (k, r, b) from its lane_wsrc, fetched at the
 // first pixel slot of (k, r, b) and held for the others; biases: a G-entry table per lane.
 // Images (IMAGE_PREFIX): "<prefix>_lNN_code.mem", "<prefix>_lNN_bias.mem", "<prefix>_rom.mem"
-// (pycompress/hw/rtl/images.py). Activations are unpacked (fp32_unpack) once as they are loaded
+// (pycompress/hw/rtl/images.py). Activations are unpacked once as they are loaded (engine_loader.sv)
 // and kept in PX copies of the input buffer (one read a clock each), 36 bits a word.
-// Outputs leave on m_axis in C, H, W order, tlast on an image's last one. compute_cycles: the
+// Outputs leave on m_axis in C, H, W order, tlast on an image's last one (engine_drain.sv). This file
+// keeps the sequencer, the pixel lanes' addressing and the channel lanes. compute_cycles: the
 // latest image's first term to its last result written.
 module mac_engine #(
     parameter int IC = 1,
@@ -95,68 +96,26 @@ module mac_engine #(
   localparam int TA = $clog2(TSTEPS + 1);
   localparam int GA = G > 1 ? $clog2(G) : 1;
   localparam int CW = $clog2(IC + 1);
-  localparam int CHW = $clog2(IH * IW + 1);
   localparam int RW = $clog2(IH + 1);
-  localparam int CWW = $clog2(IW + 1);
   localparam int PA = $clog2(PIX + 1);
   localparam bit PADDED = PH != 0 || PW != 0;
   localparam int DL = 3 + 5 + 7 + 1;  // fire -> the term's sum written (issue, input read, multiply, add)
   localparam logic [35:0] ONE_U = 36'h0_0000_0000;            // +1.0 unpacked (finite, exponent 0)
   localparam logic [35:0] NEG_ZERO_U = {2'd1, 1'b1, 33'd0};  // -0 unpacked
 
-  // ================= loader: s_axis -> unpack -> PX input-buffer copies, two banks =================
-  logic          wb, lact, ld_v, ld_bank, ld_ch_end, ld_img_end;
-  logic [XA-1:0] lcount, ld_a;
-  logic [CHW-1:0] lch;
-  logic [35:0]   ld_u, ld_d;
-  logic [1:0]    bank_busy, rel;
-  logic [CW-1:0] ch_loaded0, ch_loaded1;
-  logic [RW-1:0] rows0, rows1;  // rows of the channel being loaded that are in, per bank
-  logic [CWW-1:0] lcol;
-  logic          ld_row_end;
-  logic          beat, lfirst;
-  fp32_unpack #(.SUBNORMALS(SUBNORMALS)) u_unpack (.x(s_axis_tdata), .u(ld_u));
-  assign s_axis_tready = rst_n && (lact || !bank_busy[wb]);
-  assign beat = s_axis_tvalid && s_axis_tready;
-  assign lfirst = beat && !lact;
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      {wb, lact, ld_v} <= '0;
-      lcount <= '0;
-      lch <= '0;
-      lcol <= '0;
-      rows0 <= '0;
-      rows1 <= '0;
-      bank_busy <= '0;
-      ch_loaded0 <= '0;
-      ch_loaded1 <= '0;
-    end else begin
-      ld_v <= beat;
-      if (beat) begin
-        lact <= lcount != XA'(N_IN - 1);
-        lcount <= lcount == XA'(N_IN - 1) ? '0 : lcount + 1'b1;
-        lch <= lch == CHW'(IH * IW - 1) ? '0 : lch + 1'b1;
-        lcol <= lcol == CWW'(IW - 1) ? '0 : lcol + 1'b1;
-        if (lcount == XA'(N_IN - 1)) wb <= !wb;
-      end
-      if (ld_v && ld_ch_end && !ld_bank) ch_loaded0 <= ch_loaded0 + 1'b1;
-      if (ld_v && ld_ch_end && ld_bank) ch_loaded1 <= ch_loaded1 + 1'b1;
-      if (ld_v && ld_row_end && !ld_bank) rows0 <= ld_ch_end ? '0 : rows0 + 1'b1;
-      if (ld_v && ld_row_end && ld_bank) rows1 <= ld_ch_end ? '0 : rows1 + 1'b1;
-      if (lfirst && !wb) {ch_loaded0, rows0} <= '0;
-      if (lfirst && wb) {ch_loaded1, rows1} <= '0;
-      for (int i = 0; i < 2; i++) begin
-        if (lfirst && wb == 1'(i)) bank_busy[i] <= 1'b1;
-        else if (rel[i]) bank_busy[i] <= 1'b0;
-      end
-    end
-    ld_a <= lcount;
-    ld_d <= ld_u;
-    ld_bank <= wb;
-    ld_ch_end <= lch == CHW'(IH * IW - 1);
-    ld_row_end <= lcol == CWW'(IW - 1);
-    ld_img_end <= lcount == XA'(N_IN - 1);
-  end
+  // ================= loader (engine_loader): s_axis -> unpack -> the input-buffer copies, two banks =========
+  logic           lact, ld_v, ld_bank;
+  logic [XA-1:0]  ld_a;
+  logic [35:0]    ld_d;
+  logic [1:0]     bank_busy, rel;
+  logic [CW-1:0]  ch_loaded0, ch_loaded1;
+  logic [RW-1:0]  rows0, rows1;
+  engine_loader #(.IC(IC), .IH(IH), .IW(IW), .SUBNORMALS(SUBNORMALS)) u_load (
+      .clk(clk), .rst_n(rst_n), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+      .s_axis_tdata(s_axis_tdata), .rel(rel), .loading(lact), .bank_busy(bank_busy), .ld_v(ld_v),
+      .ld_bank(ld_bank), .ld_a(ld_a), .ld_d(ld_d), .ch_loaded0(ch_loaded0), .ch_loaded1(ch_loaded1),
+      .rows0(rows0), .rows1(rows1)
+  );
 
   // ================= sequencer =================
   logic            rb, active, fire, need_w, bunch_start, in_ok, all_w, last_r, first_r, img_end, bunch_end, claim;
@@ -402,90 +361,16 @@ module mac_engine #(
     end
   end
 
-  // ================= drain: finished bunches -> m_axis in C, H, W order =================
-  // a bunch is complete DL clocks after its last term fired; two may wait (one per output bank)
-  logic [DL-1:0] dq_v;
-  logic [DL-1:0] dq_par, dq_last;
-  always_ff @(posedge clk) begin
-    if (!rst_n) dq_v <= '0;
-    else dq_v <= {dq_v[DL-2:0], fire && bunch_end};
-    dq_par <= {dq_par[DL-2:0], op};
-    dq_last <= {dq_last[DL-2:0], img_end};
-  end
-  logic       bq_valid, bq_pop, bq_par, bq_last, bq_space, o_space;
-  logic [1:0] bq_count;
-  sync_fifo #(.WIDTH(2), .DEPTH(2)) u_bunches (  // at most two: one per output bank
-      .clk(clk), .rst_n(rst_n), .s_valid(dq_v[DL-1]), .s_ready(bq_space), .s_data({dq_par[DL-1], dq_last[DL-1]}),
-      .m_valid(bq_valid), .m_ready(bq_pop), .m_data({bq_par, bq_last}), .count(bq_count)
-  );
-  localparam int LW = $clog2(PC + 1), PXW = $clog2(PX + 1), JW = $clog2(PXN + 1);
-  logic [LW-1:0]  dl;
-  logic [GA-1:0]  db;
-  logic [PA-1:0]  dp;
-  logic [PXW-1:0] dx;
-  logic [JW-1:0]  dj;
-  logic           issue, d_last_word, d_end;
-  logic [3:0]     ocount;
-  logic [3:0]     dv;  // reads in flight: obuf read (2), lane-mux and channel-mux registers
-  assign d_end = dl == LW'(PC - 1) && db == GA'(B - 1) && dp == PA'(PIX - 1);
-  assign issue = bq_valid && int'(ocount) + int'(dv[0]) + int'(dv[1]) + int'(dv[2]) + int'(dv[3]) < 8;
-  assign bq_pop = issue && d_end;
-  assign d_rd_en = issue;
-  assign d_rd_par = bq_par;
-  assign d_rd_addr = SA'(int'(db) * PXN + int'(dj));
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      {dl, db, dp, dx, dj} <= '0;
-      dv <= '0;
-      obuf_busy <= '0;
-    end else begin
-      dv <= {dv[2:0], issue};
-      if (issue) begin
-        if (dp != PA'(PIX - 1)) begin
-          dp <= dp + 1'b1;
-          if (dx == PXW'(PX - 1)) begin
-            dx <= '0;
-            dj <= dj + 1'b1;
-          end else dx <= dx + 1'b1;
-        end else begin
-          {dp, dx, dj} <= '0;
-          if (db != GA'(B - 1)) db <= db + 1'b1;
-          else begin
-            db <= '0;
-            dl <= dl == LW'(PC - 1) ? '0 : dl + 1'b1;
-          end
-        end
-      end
-      for (int i = 0; i < 2; i++) begin
-        if (op_used && op == 1'(i)) obuf_busy[i] <= 1'b1;
-        else if (bq_pop && bq_par == 1'(i)) obuf_busy[i] <= 1'b0;
-      end
-    end
-  end
-  // the word: lane (dl, dx) two clocks after the read; pixel-lane mux, then channel-lane mux, registered
-  logic [PXW-1:0] dx1, dx2;
-  logic [LW-1:0]  dl1, dl2, dl3;
-  logic [3:0]     dlast;
-  logic [PC*32-1:0] m1;
-  logic [31:0]    m2, y;
-  assign d_last_word = bq_last && d_end;
-  always_ff @(posedge clk) begin
-    {dx1, dx2} <= {dx, dx1};
-    {dl1, dl2, dl3} <= {dl, dl1, dl2};
-    dlast <= {dlast[2:0], d_last_word};
-    for (int l = 0; l < PC; l++) m1[l*32+:32] <= rd_all[(l*PX+32'(dx2))*32+:32];
-    m2 <= m1[32'(dl3)*32+:32];
-  end
-  logic [3:0] unused_cnt;
-  assign unused_cnt = ocount;
-  // the fused ReLU, once for all lanes, as the reference: y > 0 ? y : +0 (negatives, -0 and NaN give +0)
-  assign y = RELU != 0 && (m2[31] || (m2[30:23] == 8'hff && m2[22:0] != 0)) ? 32'd0 : m2;
-  sync_fifo #(.WIDTH(33), .DEPTH(8)) u_out (
-      .clk(clk), .rst_n(rst_n), .s_valid(dv[3]), .s_ready(o_space), .s_data({dlast[3], y}),
-      .m_valid(m_axis_tvalid), .m_ready(m_axis_tready), .m_data({m_axis_tlast, m_axis_tdata}), .count(ocount)
+  // ================= drain (engine_drain): finished bunches -> m_axis in C, H, W order =================
+  logic bq_valid;
+  engine_drain #(.PC(PC), .PX(PX), .PIX(PIX), .G(G), .K(K), .DL(DL), .RELU(RELU)) u_drain (
+      .clk(clk), .rst_n(rst_n), .bunch_done(fire && bunch_end), .op(op), .img_end(img_end), .op_used(op_used),
+      .obuf_busy(obuf_busy), .pending(bq_valid), .ob_rd_en(d_rd_en), .ob_rd_par(d_rd_par), .ob_rd_addr(d_rd_addr),
+      .rd_all(rd_all), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready), .m_axis_tdata(m_axis_tdata),
+      .m_axis_tlast(m_axis_tlast)
   );
 
   assign busy = active || lact || bq_valid || obuf_busy != '0;
   logic unused_ok;
-  assign unused_ok = ^{ld_img_end, bq_space, bq_count, o_space, c_p_init_unused};
+  assign unused_ok = ^c_p_init_unused;
 endmodule

@@ -24,7 +24,7 @@ from pycompress.hw.names import ModelName
 from .images import RTL_DIR, _env, streamer_params, write_files
 
 STORE_TOP = "pycompress_weight_stores"
-STORE_SOURCES = ("fp32_unpack.sv", "fp32_widen.sv", "sync_fifo.sv", "lane_wsrc.sv", "lane_hsrc.sv")
+STORE_SOURCES = ("fp32_unpack.sv", "fp32_widen.sv", "sync_fifo.sv", "word_fetch.sv", "lane_wsrc.sv", "lane_hsrc.sv")
 
 
 def offset_tables(t):

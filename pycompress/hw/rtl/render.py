@@ -20,8 +20,9 @@ from .lanes import lane_images
 ENGINE_TOP = "pycompress_engine"
 FILE_LIST = f"{ENGINE_TOP}.f"
 # hand-written sources in compile order: the MAC engine's, then each pooling unit's
-MAC_SOURCES = ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_add.sv", "fp32_widen.sv", "sync_fifo.sv", "lane_wsrc.sv",
-               "lane_hsrc.sv", "mac_ctl.sv", "mac_lane.sv", "mac_engine.sv")
+MAC_SOURCES = ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_add.sv", "fp32_widen.sv", "sync_fifo.sv", "word_fetch.sv",
+               "lane_wsrc.sv", "lane_hsrc.sv", "mac_ctl.sv", "mac_lane.sv", "engine_loader.sv", "engine_drain.sv",
+               "mac_engine.sv")
 POOL_SOURCES = {"maxpool": ("pool_window.sv", "maxpool_unit.sv"),
                 "avgpool": ("fp32_unpack.sv", "fp32_mul_core.sv", "fp32_mul.sv", "fp32_add.sv", "pool_window.sv",
                             "avgpool_unit.sv"),
