@@ -253,8 +253,9 @@ def main(argv=None) -> int:
         return 1
     lossy = f" (lossy: mantissas rounded to {args.mantissa_bits} bits)" if args.mantissa_bits is not None else ""
     how = "valid/ready held high" if args.clean else "valid/ready 80% + 1..20-clock stalls"
+    units = "float units flush subnormals (SUBNORMALS=0), against the flushing reference" if args.ftz else "gradual underflow"
     print(f"## {args.model}: engine {'from ' + args.start if args.start else 'whole network'}, {args.images} test inputs, "
-          f"BF16 {'entropy-coded (huffman)' if args.scheme == 'huffman' else 'exponent sharing'}{lossy}, {how}, resets mid-image: {rep['resets']}")
+          f"BF16 {'entropy-coded (huffman)' if args.scheme == 'huffman' else 'exponent sharing'}{lossy}, {units}, {how}, resets mid-image: {rep['resets']}")
     print(cycle_report(res["km"], res["plan"], rep))
     off = compute_off_model(res["plan"], rep)
     if args.scheme == "huffman" and not entropy_coded_lanes(res["folder"]):
@@ -264,7 +265,7 @@ def main(argv=None) -> int:
         print(f"{stage}: fastest image's compute {measured:,} cycles, the chain model {model:,}: more than 1% apart")
     bad = rep["mismatches"]
     print(f"{args.images} inputs: outputs {'bit-exact (uint32)' if not bad else f'{bad} MISMATCHED words'} "
-          f"against pycompress.hw.hls.reference; simulation {rep['wall_s']} s, total {time.monotonic() - t0:.0f} s")
+          f"against pycompress.hw.hls.reference{' (flushing)' if args.ftz else ''}; simulation {rep['wall_s']} s, total {time.monotonic() - t0:.0f} s")
     return 0 if not bad and not off else 1
 
 
