@@ -77,7 +77,7 @@ def head_inputs(km, x: np.ndarray, start: str | None) -> np.ndarray:
     if start is None:
         return x.reshape(x.shape[0], -1)
     k = next(i for i, l in enumerate(km.graph.layers) if l.name == start)
-    return reference_forward(dataclasses.replace(km.graph, layers=km.graph.layers[:k]), km.params, x)
+    return reference_forward(dataclasses.replace(km.graph, layers=km.graph.layers[:k]), km.params, x, canonical_nan=True)
 
 
 def build(folder: Path, plan: AcceleratorPlan, max_images: int, subnormals: bool = True):
@@ -217,7 +217,7 @@ def run_model(name: str, images: int, work: Path, start: str | None = None, para
     folder = write_engine(km, plan, work / f"{name}-engine")
     x, _ = dataset_inputs(km.graph, images)
     xb = as_bits(np.ascontiguousarray(head_inputs(km, x, start), np.float32))
-    want = as_bits(reference_forward(km.graph, km.params, x, subnormals=subnormals))
+    want = as_bits(reference_forward(km.graph, km.params, x, subnormals=subnormals, canonical_nan=True))
     reset_at = (min(1, images - 1), plan.layers[0].n_in // 2) if reset else None
     rep = simulate(folder, plan, xb, work / f"{name}-run", reset_at=reset_at, subnormals=subnormals, **stream)
     rep["mismatches"] = int((rep["outputs"] != want).sum())

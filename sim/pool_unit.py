@@ -20,7 +20,7 @@ for _p in (str(SIM_DIR), str(REPO)):
         sys.path.insert(0, _p)
 
 from pycompress.core.graph import AvgPool2d, Graph, MaxPool2d  # noqa: E402
-from pycompress.hw.fpref import canonical_nan, reciprocal  # noqa: E402
+from pycompress.hw.fpref import reciprocal  # noqa: E402
 from pycompress.hw.hls.reference import reference_forward  # noqa: E402
 
 from pycompress.hw.rtl.render import POOL_SOURCES  # noqa: E402
@@ -35,13 +35,13 @@ def pool_graph(kind: str, c: int, h: int, w: int, k: int, s: int, p: int) -> Gra
 
 
 def expected(graph: Graph, x: np.ndarray, subnormals: bool = True) -> np.ndarray:
-    """Reference outputs (uint32) of images x (uint32, images x C*H*W). An average is a float sum: its NaN is the
-    float units' canonical quiet NaN (pycompress/hw/fpref.py), where numpy keeps an operand's payload; a maximum
-    is one of its inputs, bit for bit."""
+    """Reference outputs (uint32) of images x (uint32, images x C*H*W), as the engine computes them: an average is
+    a float sum, its NaN the float units' canonical quiet NaN (pycompress/hw/fpref.py), where numpy keeps an
+    operand's payload; a maximum is one of its inputs, bit for bit."""
     with np.errstate(all="ignore"):
-        out = reference_forward(graph, {}, x.view(np.float32).reshape(-1, *graph.input_shape), subnormals)
-    out = out.view(np.uint32)
-    return canonical_nan(out) if isinstance(graph.layers[0], AvgPool2d) else out
+        out = reference_forward(graph, {}, x.view(np.float32).reshape(-1, *graph.input_shape), subnormals,
+                                canonical_nan=True)
+    return out.view(np.uint32)
 
 
 def crafted_images(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:

@@ -1,8 +1,9 @@
 """One engine run for the network-engine tests: plan, write, simulate under Verilator with random valid gaps,
 backpressure, stalls and (by default) a reset mid-image; returns the plan, the harness report and the
-reference forward function the outputs are compared with."""
+reference forward function the outputs are compared with (the engine's float units: canonical NaNs)."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -34,4 +35,4 @@ def run_engine(km, name, images, tmp_path, start=None, x=None, reset=True, subno
     rep = nh.simulate(folder, plan, xb, tmp_path / f"{name}-run", valid=0.7, ready=0.7, stall=0.002,
                       reset_at=(1, plan.layers[0].n_in // 2) if reset else None, subnormals=subnormals)
     print("\n" + nh.cycle_report(km, plan, rep))
-    return plan, rep, reference_forward
+    return plan, rep, functools.partial(reference_forward, canonical_nan=True)

@@ -116,3 +116,76 @@ def test_rtlsim_bit_exact_with_agreement_and_cycles(tiny, engine):
     assert 0 <= res["top1_agreement_pct"] <= 100 and "tiny.pt2" in res["compared_with"]
     assert abs(res["latency_cycles"] - res["estimated_latency"]) <= 0.05 * res["estimated_latency"]
     assert res["interval_cycles"] > 0
+
+
+@pytest.fixture(scope="module")
+def overflow(tmp_path_factory):
+    """(.pt2, .npz) of conv -> LeakyReLU -> linear whose first conv channel has weights of +-3e38: image 0's sums
+    overflow both ways (inf - inf = NaN), images 1 and 2 (inputs scaled by 1e-3) stay finite."""
+    import torch
+    from torch import nn
+
+    class Overflow(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c, self.act, self.fc = nn.Conv2d(1, 2, 3), nn.LeakyReLU(0.1), nn.Linear(2 * 4 * 4, 3)
+
+        def forward(self, x):
+            return self.fc(self.act(self.c(x)).flatten(1))
+
+    root = tmp_path_factory.mktemp("overflow")
+    torch.manual_seed(0)
+    m = Overflow().eval()
+    with torch.no_grad():
+        m.c.weight[0] = torch.tensor([3e38, -3e38] * 4 + [3e38]).reshape(1, 3, 3)
+    pt2, npz = root / "overflow.pt2", root / "overflow.npz"
+    torch.export.save(torch.export.export(m, (torch.randn(2, 1, 6, 6),)), str(pt2))
+    rng = np.random.default_rng(0)
+    x_test = (4 * rng.standard_normal((3, 1, 6, 6))).astype(np.float32)
+    x_test[1:] *= np.float32(1e-3)
+    np.savez(npz, x=rng.standard_normal((40, 1, 6, 6)).astype(np.float32), y=rng.integers(0, 3, 40),
+             x_test=x_test, y_test=rng.integers(0, 3, 3))
+    return pt2, npz
+
+
+def test_reference_makes_the_float_units_nans():
+    """canonical_nan: the reference's multiply and add give the RTL float units' bits (fpref.FpUnits, which the
+    units are tested against), NaN results included; numpy's own NaNs keep sign and payload."""
+    from pycompress.hw.fpref import FpUnits
+    from pycompress.hw.hls.reference import _Ops
+
+    bits = np.array([0x7FC00123, 0xFFC00005, 0x7F800000, 0xFF800000, 0x00000000, 0x80000000, 0x3F800000,
+                     0x7F7FFFFF, 0xFF7FFFFF, 0x00000001], np.uint32)
+    a, b = np.repeat(bits, bits.size).view(np.float32), np.tile(bits, bits.size).view(np.float32)
+    with np.errstate(all="ignore"):
+        for sub in (True, False):
+            ops, units = _Ops(sub, canonical_nan=True), FpUnits(subnormals=sub)
+            assert np.array_equal(ops.mul(a, b).view(np.uint32), units.mul(a, b))
+            assert np.array_equal(ops.add(a, b).view(np.uint32), units.add(a, b))
+        assert 0xFFC00000 in _Ops(True).add(a, b).view(np.uint32)  # inf - inf in numpy: not the units' NaN
+
+
+@pytest.mark.sim
+def test_rtlsim_bit_exact_where_sums_overflow_to_nan(overflow, tmp_path):
+    """An engine whose sums overflow to inf - inf: its float units make 0x7fc00000 where numpy makes
+    0xffc00000, and rtlsim compares with the engine's NaNs (the payload-keeping reference would report all
+    three of image 0's outputs as mismatches); the finite images are compared bit for bit as before."""
+    from pycompress.cli.commands.rtlsim import _engine
+    from pycompress.hw.hls.reference import reference_forward
+
+    pt2, npz = overflow
+    pcz, folder = tmp_path / "overflow.pcz", tmp_path / "rtl"
+    for args in (("compress", pt2, "-o", pcz, "--format", "bf16"), ("rtl", pcz, "-o", folder)):
+        r = run_cli(*args)
+        assert r.returncode == 0, r.stderr
+    _, km, _ = _engine(folder)
+    x = np.load(npz)["x_test"]
+    engine = reference_forward(km.graph, km.params, x, canonical_nan=True).view(np.uint32)
+    numpy_nans = reference_forward(km.graph, km.params, x).view(np.uint32)
+    assert (engine[0] == 0x7FC00000).all() and (numpy_nans[0] != engine[0]).all()
+    assert np.isfinite(engine[1:].view(np.float32)).all() and np.array_equal(engine[1:], numpy_nans[1:])
+    r = run_cli("rtlsim", folder, "--data", npz, "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["images"] == 3 and res["outputs_bit_exact"] and res["mismatched_words"] == 0, res
+    assert "RuntimeWarning" not in r.stderr

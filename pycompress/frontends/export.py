@@ -313,7 +313,7 @@ def _check_same(ep: torch.export.ExportedProgram, module: nn.Module, path: Path)
     want = ep.module()(*args)
     want = want[0] if isinstance(want, (tuple, list)) else want
     got = module(args[0])
-    if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-5, atol=1e-6):
+    if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True):
         raise RebuildMismatch(f"{path}: internal error: the rebuilt module differs from the program on its example inputs")
 
 

@@ -105,7 +105,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
         sys.path.insert(0, str(sim_dir))
     import network_harness as nh
 
-    want = as_bits(reference_forward(km.graph, km.params, x))
+    want = as_bits(reference_forward(km.graph, km.params, x, canonical_nan=True))  # the engine's NaNs
     import hashlib
 
     run_dir = REPO_DIR / "sim_build" / "rtlsim" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]

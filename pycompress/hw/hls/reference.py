@@ -12,6 +12,10 @@ reads as a zero of its own sign, and a result that is subnormal after rounding i
 flushed to a zero of its sign (pycompress.hw.fpref.FpUnits(subnormals=False)). That is
 the reference C/RTL co-simulation is compared with bit for bit; the default
 (IEEE gradual underflow) is what g++ C simulation computes.
+
+`canonical_nan=True` models the RTL engine's float units (rtl/fp32_mul*.sv, fp32_add.sv): every NaN a
+multiply, add or divide makes is 0x7fc00000, where numpy and g++ keep an operand's sign and payload (and
+make 0xffc00000 from inf - inf). Comparisons (max pooling, clamps, ReLU) pass a NaN as it is in both.
 """
 from __future__ import annotations
 
@@ -26,10 +30,12 @@ F32 = np.float32
 
 
 class _Ops:
-    """float32 multiply, add and divide: IEEE, or with subnormal operands and results flushed to signed zero."""
+    """float32 multiply, add and divide: IEEE, or with subnormal operands and results flushed to signed zero;
+    with `canonical_nan`, every NaN result the canonical quiet NaN."""
 
-    def __init__(self, subnormals: bool = True) -> None:
+    def __init__(self, subnormals: bool = True, canonical_nan: bool = False) -> None:
         self.ftz = not subnormals
+        self.canonical_nan = canonical_nan
 
     def flush(self, x: np.ndarray) -> np.ndarray:
         if not self.ftz:
@@ -39,9 +45,10 @@ class _Ops:
         return as_float(flush(np.asarray(x, F32))).reshape(np.shape(x))
 
     def _op(self, op, a, b) -> np.ndarray:
-        if not self.ftz:
-            return op(a, b)
-        return self.flush(op(self.flush(a), self.flush(b)))
+        y = op(a, b) if not self.ftz else self.flush(op(self.flush(a), self.flush(b)))
+        if self.canonical_nan:
+            y = np.where(y != y, activations.QNAN, y).astype(F32)
+        return y
 
     def mul(self, a, b) -> np.ndarray:
         return self._op(np.multiply, a, b)
@@ -120,10 +127,17 @@ def _gap(x: np.ndarray, ops: _Ops = IEEE) -> np.ndarray:
     return ops.mul(acc, reciprocal(h * w)).reshape(n, c, 1, 1)
 
 
-def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray, subnormals: bool = True) -> np.ndarray:
+def reference_forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray, subnormals: bool = True,
+                      canonical_nan: bool = False) -> np.ndarray:
     """Kernel outputs (N, output_size) float32 for inputs x (N, *input_shape) float32; `subnormals=False`:
-    the Xilinx cores' flush to zero of subnormal operands and results (see the module docstring)."""
-    ops = IEEE if subnormals else _Ops(False)
+    the Xilinx cores' flush to zero of subnormal operands and results; `canonical_nan=True`: the RTL engine's
+    NaNs (see the module docstring)."""
+    ops = IEEE if subnormals and not canonical_nan else _Ops(subnormals, canonical_nan)
+    with np.errstate(all="ignore"):  # IEEE overflow and inf - inf are what the kernel computes, not faults
+        return _forward(graph, params, x, ops)
+
+
+def _forward(graph: Graph, params: dict[str, np.ndarray], x: np.ndarray, ops: _Ops) -> np.ndarray:
     acts = [np.asarray(x, dtype=F32).reshape(-1, *graph.input_shape)]
     shapes = graph.shapes()
     for layer, src, out_shape in zip(graph.layers, graph.sources(), shapes[1:]):
