@@ -159,6 +159,21 @@ def test_the_onnxruntime_check_catches_a_wrong_rebuild(tmp_path, monkeypatch):
         load_model(str(path))
 
 
+def test_nan_outputs_pass_the_rebuild_checks(tmp_path):
+    """A model whose sums overflow to inf - inf gives NaN in torch and onnxruntime alike: the checks of the
+    rebuilt module (against onnxruntime, against the .pt2 program) take NaN as equal to NaN (they called
+    such a model an internal error)."""
+    m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(32, 3)).eval()
+    with torch.no_grad():
+        m[0].weight[0] = torch.tensor([3e38, -3e38] * 4 + [3e38]).reshape(1, 3, 3)
+        m[0].weight[0, 0, 1, 1] = 3.4e38
+        assert m(torch.randn(2, 1, 6, 6, generator=torch.Generator().manual_seed(0))).isnan().all()
+    pt2 = tmp_path / "nan.pt2"
+    torch.export.save(torch.export.export(m, (torch.randn(2, 1, 6, 6),)), str(pt2))
+    for path in (_export(m, tmp_path / "nan.onnx", (1, 6, 6)), pt2):
+        assert load_model(str(path)).graph is not None
+
+
 @pytest.mark.parametrize("node, why", [
     (helper.make_node("Erf", ["x"], ["y"], name="act"), "node 'act' (Erf): op Erf is not supported"),
     (helper.make_node("HardSigmoid", ["x"], ["y"], name="hs", alpha=0.2), "node 'hs' (HardSigmoid): alpha=0.2"),

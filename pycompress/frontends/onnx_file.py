@@ -175,7 +175,8 @@ def check_onnxruntime(model, module: nn.Module, name: str, shape: tuple[int, ...
         raise PycompressError(f"{path}: onnxruntime cannot run the model ({str(exc).strip().splitlines()[0][:200]})") from None
     del session
     got = module(x)
-    if got.shape != want.shape or not torch.allclose(got, want.to(got.dtype), rtol=CHECK_RTOL, atol=CHECK_ATOL):
+    if got.shape != want.shape or not torch.allclose(got, want.to(got.dtype), rtol=CHECK_RTOL, atol=CHECK_ATOL,
+                                                      equal_nan=True):
         diff = (got - want).abs().max().item() if got.shape == want.shape else float("nan")
         from .export import RebuildMismatch
 
