@@ -166,10 +166,11 @@ def test_reference_makes_the_float_units_nans():
 
 
 @pytest.mark.sim
-def test_rtlsim_bit_exact_where_sums_overflow_to_nan(overflow, tmp_path):
+def test_rtlsim_and_csim_bit_exact_where_sums_overflow_to_nan(overflow, tmp_path):
     """An engine whose sums overflow to inf - inf: its float units make 0x7fc00000 where numpy makes
     0xffc00000, and rtlsim compares with the engine's NaNs (the payload-keeping reference would report all
-    three of image 0's outputs as mismatches); the finite images are compared bit for bit as before."""
+    three of image 0's outputs as mismatches); the finite images are compared bit for bit as before. Both
+    simulators count the NaN outputs, whose argmax says little."""
     from pycompress.cli.commands.rtlsim import _engine
     from pycompress.hw.hls.reference import reference_forward
 
@@ -188,4 +189,10 @@ def test_rtlsim_bit_exact_where_sums_overflow_to_nan(overflow, tmp_path):
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["images"] == 3 and res["outputs_bit_exact"] and res["mismatched_words"] == 0, res
-    assert "RuntimeWarning" not in r.stderr
+    assert res["nonfinite_outputs"] == 3 and "RuntimeWarning" not in r.stderr  # image 0's, said beside the agreement
+    # the HLS kernel in C simulation: g++ keeps numpy's NaNs, compared with the default reference
+    for args in (("generate", pcz, "-o", tmp_path / "hls"), ("csim", tmp_path / "hls", "--data", npz, "--json")):
+        r = run_cli(*args)
+        assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["outputs_bit_exact"] and res["weights_bit_exact"] and res["nonfinite_outputs"] == 3, res

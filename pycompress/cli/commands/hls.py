@@ -38,7 +38,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_csim(args: argparse.Namespace) -> int:
-    from pycompress.hw.hls.csim import require_exact, run_csim
+    from pycompress.hw.hls.csim import nonfinite_note, require_exact, run_csim
 
     if args.images is not None and args.images < 1:
         raise PycompressError("--images must be at least 1")
@@ -56,7 +56,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
         print(f"{r.top}: compiled in {r.compile_s:.1f}s, {r.images} inputs simulated in {r.simulate_s:.2f}s; "
               f"{r.weights_checked:,} decoded weights bit-exact: {r.weights_bit_exact}; outputs bit-exact vs numpy "
               f"reference: {r.outputs_bit_exact}; top-1 agreement with {who} {r.top1_agreement_pct:.2f}%{acc}, "
-              f"largest output difference {r.max_abs_diff:.3g} ({r.inputs})")
+              f"largest output difference {r.max_abs_diff:.3g} ({r.inputs}){nonfinite_note(r.nonfinite_outputs)}")
     require_exact(r)
     if args.min_agreement is not None and r.top1_agreement_pct < args.min_agreement:
         raise PycompressError(f"C simulation of {r.project}: top-1 agreement {r.top1_agreement_pct:.2f}% with "

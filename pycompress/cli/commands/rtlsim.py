@@ -84,7 +84,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
     from pycompress.core.paths import REPO_DIR
     from pycompress.frontends.torch_model import torch_forward
     from pycompress.hw.fpref import as_bits
-    from pycompress.hw.hls.csim import data_inputs, model_forward
+    from pycompress.hw.hls.csim import data_inputs, model_forward, nonfinite_note
     from pycompress.hw.hls.reference import reference_forward
 
     folder = Path(args.folder)
@@ -127,7 +127,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
               "mismatched_words": int((out != want).sum()), "top1_agreement_pct": agree, "compared_with": who,
               "latency_cycles": int(lat[0]), "interval_cycles": int(np.median(ivl)) if ivl.size else int(lat[0]),
               "estimated_latency": plan.latency(), "estimated_interval": plan.interval(),
-              "simulate_s": round(time.monotonic() - t0, 1)}
+              "simulate_s": round(time.monotonic() - t0, 1), "nonfinite_outputs": int((~np.isfinite(y)).sum())}
     if labels is not None:
         result["engine_accuracy_pct"] = 100.0 * float(np.mean(y.argmax(1) == labels))
         if own is not None:
@@ -141,7 +141,8 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
         print(f"{folder}: {n} inputs simulated in {result['simulate_s']} s; outputs bit-exact vs numpy reference: {exact}"
               f"{'' if exact else ' (' + str(result['mismatched_words']) + ' words differ)'}; top-1 agreement with {who} "
               f"{agree:.2f}%{acc}; measured {result['latency_cycles']:,} cycles per image (latency, first image), "
-              f"interval {result['interval_cycles']:,} (estimate {plan.latency():,} / {plan.interval():,})")
+              f"interval {result['interval_cycles']:,} (estimate {plan.latency():,} / {plan.interval():,})"
+              f"{nonfinite_note(result['nonfinite_outputs'])}")
     if not exact:
         raise PycompressError(f"RTL simulation of {folder} is not bit-exact: {result['mismatched_words']} of "
                               f"{out.size} output words differ from the reference")

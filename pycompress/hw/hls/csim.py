@@ -36,6 +36,7 @@ class CsimResult:
     inputs: str = ""  # where the inputs came from
     model_accuracy_pct: float | None = None  # the user's model with its own (uncompressed) weights, --model and labels
     max_abs_diff: float | None = None  # largest |kernel output - PyTorch output|: the kernel's float arithmetic vs torch's
+    nonfinite_outputs: int = 0  # NaN or infinite kernel outputs: where there are any, agreement and difference mean little
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -152,7 +153,13 @@ def run_csim(path: str | Path, images: int | None = None, progress: bool = True,
             macc = 100.0 * float(np.mean(own.argmax(1) == labels))
     return CsimResult(str(path), project.top, len(x), round(compile_s, 2), round(sim_s, 3), checked, wdiff is None,
                       odiff is None, wdiff or (f"outputs: {odiff}" if odiff else None), agree, kacc, tacc,
-                      compared, source, macc, gap)
+                      compared, source, macc, gap, int((~np.isfinite(y)).sum()))
+
+
+def nonfinite_note(count: int) -> str:
+    """The words a simulator's summary adds when outputs are NaN or infinite (argmax and differences of such
+    outputs say little: an all-NaN row's argmax is 0 in both)."""
+    return f"; {count:,} outputs NaN or infinite (agreement and difference mean little)" if count else ""
 
 
 def require_exact(result: CsimResult) -> None:
