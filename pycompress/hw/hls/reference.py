@@ -47,7 +47,9 @@ class _Ops:
     def _op(self, op, a, b) -> np.ndarray:
         y = op(a, b) if not self.ftz else self.flush(op(self.flush(a), self.flush(b)))
         if self.canonical_nan:
-            y = np.where(y != y, activations.QNAN, y).astype(F32)
+            from pycompress.hw.fpref import as_float, canonical_nan
+
+            y = as_float(canonical_nan(np.asarray(y, F32))).reshape(np.shape(y))
         return y
 
     def mul(self, a, b) -> np.ndarray:
