@@ -76,9 +76,10 @@ class ShareConfig:
     # budgets of the plans: summed one-layer disagreement with the original, points (share_plan.py)
     prune_levels: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
     k_levels: tuple[float, ...] = (0.0, 0.25, 0.5)
-    steps: int = 4  # pruning steps per rung
-    step_epochs: int = 3
-    final_epochs: int = 6  # more, at the rung's ratios, after its last step
+    # recipe G, adopted 2026-12-08 by the rule fixed in reports/share-recipe-screen/PREREGISTERED-G-honesty.md
+    steps: int = 8  # pruning steps per rung
+    step_epochs: int = 5
+    final_epochs: int = 12  # more, at the rung's ratios, after its last step
     codebook_epochs: int = 3
     plan_items: int | None = None  # inputs the plans' disagreement is measured on (PLAN_INPUTS order); None: all of them
     plan_inputs: str = "train"  # one of PLAN_INPUTS: whether the plans also see the validation inputs
