@@ -1,7 +1,7 @@
 // Entropy-coded weight decoder (scheme "huffman", issue 15): one weight per clock from the
 // packed code stream. The code stream arrives as 16-bit words, MSB first, on a valid/ready/last
 // input; a bit buffer holds the unread bits and the next L of them address the 2^L-entry decode
-// table (exponent field + head mantissa bits, code length), a synchronous ROM. Its registered
+// table (exponent field + head mantissa bits, code length), a synchronous ROM (code_window.sv). Its registered
 // output is the only state in the decode loop: the code length it gives moves the bit pointer
 // and forms the next table address in the same clock, so codes are decoded back to back.
 // Sign and mantissa-rest fields are fixed width, so they live in ROMs addressed by the weight
@@ -33,7 +33,6 @@ module huffman_decoder #(
     parameter int SIGN_BLOCK = 1,
     parameter int MANTISSA_BLOCK = 1,
     localparam int W = 1 + EXP_BITS + MAN_BITS,
-    localparam int LUT_W = UPPER_BITS + 4,
     localparam int MW = (MANT_W > 0) ? MANT_W : 1
 ) (
     input  logic                 clk,
@@ -53,35 +52,18 @@ module huffman_decoder #(
     output logic [31:0]          m_fp32,
     output logic                 m_last
 );
-  localparam logic [2:0] IDLE = 3'd0, LOAD = 3'd1, LOOKUP = 3'd2, RUN = 3'd3, DRAIN = 3'd4;
-  localparam logic [5:0] LW = 6'(L);
-  localparam logic [5:0] LW2 = 6'(2 * L);
-
-  // input words through a register slice: s_ready is a register
-  logic        w_valid, w_last, w_take;
-  logic [15:0] w_data;
-  skid_buffer #(.WIDTH(17)) u_in (
-      .clk(clk), .rst_n(rst_n),
-      .s_valid(s_valid), .s_ready(s_ready), .s_data({s_last, s_word}),
-      .m_valid(w_valid), .m_ready(w_take), .m_data({w_last, w_data})
-  );
-
-  logic [2:0]           state;
-  logic [31:0]          cbuf;      // the cn lowest bits are unread, next bit at cn - 1
-  logic [5:0]           cn;
-  logic [3:0]           skip_r;
-  logic                 in_done;   // the word with s_last was taken: later words read as zero
   logic [ADDR_BITS:0]   left;
   logic [ADDR_BITS-1:0] widx;
 
-  // decode table: {symbol, code length} of the window presented the cycle before
-  logic [LUT_W-1:0]      lut_q;
+  // the code window (input words, bit buffer, decode table): {symbol, code length} of the head code
   logic [UPPER_BITS-1:0] upper_q;
-  logic [3:0]            len_q, len;
-  logic [L-1:0]          window;
-  logic                  lut_en;
-  assign upper_q = lut_q[LUT_W-1:4];
-  assign len_q   = lut_q[3:0];
+  logic                  begin_cmd, running, in_run, can_take, fire;
+  assign begin_cmd = start && n_weights != '0 && !running;
+  code_window #(.L(L), .SYM_BITS(UPPER_BITS), .LUT_FILE(LUT_FILE), .LUT_BLOCK(LUT_BLOCK)) u_window (
+      .clk(clk), .rst_n(rst_n), .start(begin_cmd), .skip(skip), .running(running), .in_run(in_run),
+      .can_take(can_take), .take(fire), .finish(fire && left == 1),
+      .s_valid(s_valid), .s_ready(s_ready), .s_word(s_word), .s_last(s_last), .symbol(upper_q)
+  );
 
   // stage B: the symbol, sign and mantissa of the weight decoded last
   logic                  vb, last_b, adv_b, out_ready;
@@ -89,74 +71,21 @@ module huffman_decoder #(
   logic                  sign_b;
   logic [MW-1:0]         mant_b;
 
-  logic        wok, fire, refill, load, load_done;
-  logic [15:0] wdata;
-  logic [5:0]  rem, cn_run, cn_load, shift;
-  logic [31:0] cbuf_run, cbuf_load;
-
-  assign wok   = in_done || w_valid;
-  assign wdata = in_done ? 16'h0 : w_data;
   assign adv_b = !vb || out_ready;
-  // fire only when a refill word is there in case the code needs one (cn >= 2L cannot need it)
-  assign fire  = (state == RUN) && adv_b && (wok || cn >= LW2);
-  assign len   = (state == RUN) ? len_q : 4'd0;  // LOOKUP reads the table at the current head
-  assign rem   = cn - {2'b0, len};
-  assign refill = fire && (rem < LW);
-  assign cbuf_run = refill ? {cbuf[15:0], wdata} : cbuf;
-  assign cn_run   = refill ? rem + 6'd16 : rem;
-  assign shift    = cn_run - LW;
-  assign window   = L'(cbuf_run >> shift);
-  assign lut_en   = fire || state == LOOKUP;
-
-  assign load      = (state == LOAD) && wok;
-  assign cbuf_load = {cbuf[15:0], wdata};
-  assign cn_load   = cn + 6'd16 - {2'b0, skip_r};
-  assign load_done = cn_load >= LW;
-  assign w_take    = !in_done && w_valid && (refill || load || state == DRAIN);
+  assign fire  = can_take && adv_b;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      state   <= IDLE;
-      in_done <= 1'b0;
-      cn      <= '0;
-      left    <= '0;
-    end else begin
-      if (w_take && w_last) in_done <= 1'b1;
-      case (state)
-        IDLE:
-          if (start && n_weights != '0) begin
-            state   <= LOAD;
-            in_done <= 1'b0;
-            cn      <= '0;
-            cbuf    <= '0;
-            skip_r  <= skip;
-            left    <= n_weights;
-            widx    <= first;
-          end
-        LOAD:
-          if (load) begin
-            cbuf   <= cbuf_load;
-            cn     <= cn_load;
-            skip_r <= 4'd0;
-            if (load_done) state <= LOOKUP;
-          end
-        LOOKUP: state <= RUN;
-        RUN:
-          if (fire) begin
-            cbuf <= cbuf_run;
-            cn   <= cn_run;
-            left <= left - 1'b1;
-            widx <= widx + 1'b1;
-            if (left == 1) state <= DRAIN;
-          end
-        DRAIN: if (in_done || (w_take && w_last)) state <= IDLE;
-        default: state <= IDLE;
-      endcase
+      left <= '0;
+    end else if (begin_cmd) begin
+      left <= n_weights;
+      widx <= first;
+    end else if (fire) begin
+      left <= left - 1'b1;
+      widx <= widx + 1'b1;
     end
   end
 
-  table_rom #(.WIDTH(LUT_W), .DEPTH(1 << L), .ADDR_BITS(L), .INIT_FILE(LUT_FILE), .PLUSARG("LUT_MEM"), .BLOCK(LUT_BLOCK))
-      u_lut (.clk(clk), .en(lut_en), .addr(window), .data(lut_q));
   table_rom #(.WIDTH(1), .DEPTH(DEPTH), .ADDR_BITS(ADDR_BITS), .INIT_FILE(SIGN_FILE), .PLUSARG("SIGN_MEM"), .BLOCK(SIGN_BLOCK))
       u_sign (.clk(clk), .en(fire), .addr(widx), .data(sign_b));
   generate
@@ -190,5 +119,7 @@ module huffman_decoder #(
       .m_valid(m_valid), .m_ready(m_ready), .m_data({m_last, m_fp32, m_weight})
   );
 
-  assign busy = (state != IDLE) || vb || m_valid;
+  assign busy = running || vb || m_valid;
+  logic unused;
+  assign unused = in_run;  // can_take implies it: every code here is one weight
 endmodule

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pycompress.hw import fpref
+
 F32 = np.float32
 
 # exp: Cephes expf
@@ -161,7 +163,7 @@ def gelu_tanh(x: np.ndarray, ops=IeeeOps) -> np.ndarray:
         return ops.mul(ops.mul(F32(0.5), x), ops.add(F32(1), tanh(inner, ops)))
 
 
-QNAN = np.uint32(0x7FC00000).view(F32)
+QNAN = fpref.QNAN.view(F32)  # the float units' NaN (fpref), as a float
 
 
 def _canonical(fn):

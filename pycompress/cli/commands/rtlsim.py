@@ -84,7 +84,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
     from pycompress.core.paths import REPO_DIR
     from pycompress.frontends.torch_model import torch_forward
     from pycompress.hw.fpref import as_bits
-    from pycompress.hw.hls.csim import data_inputs, model_forward, nonfinite_note
+    from pycompress.hw.hls.csim import count_nonfinite, data_inputs, model_forward, nonfinite_note
     from pycompress.hw.hls.reference import reference_forward
 
     folder = Path(args.folder)
@@ -127,7 +127,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
               "mismatched_words": int((out != want).sum()), "top1_agreement_pct": agree, "compared_with": who,
               "latency_cycles": int(lat[0]), "interval_cycles": int(np.median(ivl)) if ivl.size else int(lat[0]),
               "estimated_latency": plan.latency(), "estimated_interval": plan.interval(),
-              "simulate_s": round(time.monotonic() - t0, 1), "nonfinite_outputs": int((~np.isfinite(y)).sum())}
+              "simulate_s": round(time.monotonic() - t0, 1), "nonfinite_outputs": count_nonfinite(y)}
     if labels is not None:
         result["engine_accuracy_pct"] = 100.0 * float(np.mean(y.argmax(1) == labels))
         if own is not None:

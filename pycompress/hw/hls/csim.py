@@ -153,7 +153,11 @@ def run_csim(path: str | Path, images: int | None = None, progress: bool = True,
             macc = 100.0 * float(np.mean(own.argmax(1) == labels))
     return CsimResult(str(path), project.top, len(x), round(compile_s, 2), round(sim_s, 3), checked, wdiff is None,
                       odiff is None, wdiff or (f"outputs: {odiff}" if odiff else None), agree, kacc, tacc,
-                      compared, source, macc, gap, int((~np.isfinite(y)).sum()))
+                      compared, source, macc, gap, count_nonfinite(y))
+
+
+def count_nonfinite(outputs: np.ndarray) -> int:
+    return int((~np.isfinite(outputs)).sum())
 
 
 def nonfinite_note(count: int) -> str:

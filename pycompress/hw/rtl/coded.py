@@ -19,7 +19,7 @@ from pycompress.core.errors import PycompressError
 from pycompress.hw.coded_layout import CODE_WORD_BITS, LENGTH_FIELD, CodedTables, symbol_width
 from .images import RTL_DIR, _env, hex_lines, rtl_sources
 
-RTL_SOURCES = ("coded_decoder.sv",)
+RTL_SOURCES = ("code_window.sv", "coded_decoder.sv")
 MAX_WINDOW = 15
 
 

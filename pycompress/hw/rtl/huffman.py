@@ -26,7 +26,7 @@ from pycompress.core.formats import get_format
 from .images import BLOCK_MIN_BITS, RTL_DIR, TensorImage, _env, hex_lines, rtl_sources, write_files
 from pycompress.hw.huffman_layout import CODE_WORD_BITS, HuffmanTables, huffman_tables, is_huffman
 
-RTL_SOURCES = ("huffman_decoder.sv", "huffman_streamer.sv")
+RTL_SOURCES = ("code_window.sv", "huffman_decoder.sv", "huffman_streamer.sv")
 INCLUDE = "huffman_layers.svh"
 TOP = "huffman_weights"  # one huffman_streamer per layer, written by `pycompress rtl` for a huffman container
 RTL_FOLDER = OutputFolder("RTL image folder", key_file=INCLUDE)
