@@ -8,10 +8,10 @@ SHARE_MODEL    := $(SHARING_REPORT)/models/entropy-drop0.5.pcz
 # Weight sharing v2 (issue 25): pruning ladder, clustering, codebook fine-tuning, entropy-coded indices,
 # chosen on validation only (never the test part); the chosen models go to $(SHARING_REPORT)/models/.
 # It chooses on 8 folds of the non-test digits (sharing/kfold.py; SHARE_JOBS processes), walking the pruning
-# ladder with the prediction bound (share --selection auto = ladder): over twelve data splits it broke 0.5 once
-# and 0.3 twice (docs/sharing-v2.md). SHARE_FOLDS=1 chooses on the one validation part of 500 digits: on a
-# second machine (training differs between CPUs of one name) that chose 70.56x at -1.40 on test; 8 folds with
-# plans from the training inputs (the default) chose 14.51x at -0.30 there (docs/sharing-v2.md).
+# ladder with the prediction bound (share --selection auto = ladder): with recipe G (the default) over five
+# fresh data splits it broke 0.5 never and 0.3 once, and on the shipped LeNet it chose 36.98x at -0.10 on test
+# (docs/sharing-v2.md). SHARE_FOLDS=1 chooses on the one validation part of 500 digits: on a second machine
+# (training differs between CPUs of one name) that chose 70.56x at -1.40 on test with the earlier recipe.
 SHARE_FOLDS ?= 8
 SHARE_JOBS  ?= 2
 sharing-report: $(STAMP)
