@@ -34,7 +34,7 @@ help:
 	@echo "make sharing-hw      the chosen model in HLS C simulation, the RTL engine and the entropy-coded lane decoders"
 	@echo "make bench-share-honesty  the v2 bound over 5 train/validation splits (SHARE_FOLDS=8 folds: about 3 h; SHARE_FOLDS=1: about 40 min)"
 	@echo "make explore-distributed  two explore workers on one study in a local PostgreSQL server, front from the storage (issue 16)"
-	@echo "make example-resnet  the shipped ResNet (.pt2) through stats, compress, approximate, esart, explore, generate, csim -> reports/resnet-mnist (issue 14)"
+	@echo "make example-resnet  the shipped ResNet (.pt2) through stats, compress, approximate, esart, explore, share, generate, csim -> reports/resnet-mnist (issues 14, 25; 31 min)"
 	@echo "make hls       generate the HLS project of the default LeNet and run its C simulation (issue 5)"
 	@echo "make sim       all open-source verification: RTL under Verilator/cocotb + HLS C simulation (issue 6)"
 	@echo "make synth-report  Yosys resource counts of the RTL decoders and LeNet tables (issue 6)"
