@@ -2,9 +2,10 @@
 // lane's code stream. The stream arrives as 16-bit words, MSB first, on a valid/ready/last input; a bit
 // buffer holds the unread bits and the next L of them address the 2^L-entry decode table (symbol,
 // code length), a synchronous ROM whose registered output is the only state in the decode loop
-// (code_window.sv, shared with huffman_decoder.sv). A symbol below K is a codebook index; a symbol s >= K is a run of s - K + 1
-// copies of entry RUN_INDEX: the decoder gives one copy per clock and holds the table output (the
-// next symbol, already looked up) until the run is out, so runs cost no bubble. The index reads the
+// (code_window.sv, shared with huffman_decoder.sv). A symbol below K is a codebook index; a symbol
+// s >= K is a run of s - K + 1 copies of entry RUN_INDEX: the decoder gives one copy per clock and
+// holds the table output (the next symbol, already looked up) until the run is out, so runs cost no
+// bubble. The index reads the
 // codebook ROM (registered, LUTs), whose value is the weight, widened to FP32 beside it.
 //
 // Command: `start` (in IDLE) decodes `n_weights` weights; the producer sends the lane's words and

@@ -1,9 +1,9 @@
 // Entropy-coded weight decoder (scheme "huffman", issue 15): one weight per clock from the
 // packed code stream. The code stream arrives as 16-bit words, MSB first, on a valid/ready/last
 // input; a bit buffer holds the unread bits and the next L of them address the 2^L-entry decode
-// table (exponent field + head mantissa bits, code length), a synchronous ROM (code_window.sv). Its registered
-// output is the only state in the decode loop: the code length it gives moves the bit pointer
-// and forms the next table address in the same clock, so codes are decoded back to back.
+// table (exponent field + head mantissa bits, code length), a synchronous ROM (code_window.sv).
+// Its registered output is the only state in the decode loop: the code length it gives moves the
+// bit pointer and forms the next table address in the same clock, so codes are decoded back to back.
 // Sign and mantissa-rest fields are fixed width, so they live in ROMs addressed by the weight
 // index (any weight is reachable); the fields are joined into the weight and widened to FP32.
 //

@@ -24,7 +24,7 @@ import numpy as np
 from pycompress.core.graph import (Activation, Add, AvgPool2d, Conv2d, Flatten, GlobalAvgPool, Graph, Linear, MaxPool2d,
     ReLU, ScaleShift, Softmax)
 from pycompress.hw import activations
-from pycompress.hw.fpref import reciprocal  # noqa: F401 (the average pools' constant; hls/context reads it here)
+from pycompress.hw.fpref import as_float, canonical_nan, flush, reciprocal  # noqa: F401 (reciprocal: hls/context reads it here)
 
 F32 = np.float32
 
@@ -40,15 +40,11 @@ class _Ops:
     def flush(self, x: np.ndarray) -> np.ndarray:
         if not self.ftz:
             return x
-        from pycompress.hw.fpref import as_float, flush
-
         return as_float(flush(np.asarray(x, F32))).reshape(np.shape(x))
 
     def _op(self, op, a, b) -> np.ndarray:
         y = op(a, b) if not self.ftz else self.flush(op(self.flush(a), self.flush(b)))
         if self.canonical_nan:
-            from pycompress.hw.fpref import as_float, canonical_nan
-
             y = as_float(canonical_nan(np.asarray(y, F32))).reshape(np.shape(y))
         return y
 
